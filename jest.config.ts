@@ -1,0 +1,27 @@
+import type { Config } from 'jest';
+
+// Tests run from TypeScript sources (ts-jest, ESM). Workspace packages are
+// mapped to their sources so a test never depends on a stale build; the
+// end-to-end test uses the built and packed packages instead.
+const config: Config = {
+  testEnvironment: 'node',
+  extensionsToTreatAsEsm: ['.ts'],
+  roots: ['<rootDir>/packages', '<rootDir>/plugins'],
+  testMatch: ['**/src/**/*.test.ts'],
+  testPathIgnorePatterns: ['/node_modules/', '/dist/'],
+  modulePathIgnorePatterns: ['<rootDir>/plugins/.*/dist/', '<rootDir>/packages/.*/dist/'],
+  moduleNameMapper: {
+    '^@aegis/core$': '<rootDir>/packages/core/src/index.ts',
+    '^@aegis/testkit$': '<rootDir>/packages/testkit/src/index.ts',
+    '^@aegis/cli$': '<rootDir>/packages/cli/src/index.ts',
+    '^@aegis/provider-([a-z0-9-]+)$': '<rootDir>/plugins/$1/src/index.ts',
+    '^aegis-provider-example-com$': '<rootDir>/plugins/example-com/src/index.ts',
+    '^(\\.{1,2}/.*)\\.js$': '$1',
+  },
+  transform: {
+    '^.+\\.ts$': ['ts-jest', { useESM: true, tsconfig: '<rootDir>/tsconfig.test.json' }],
+  },
+  testTimeout: 30_000,
+};
+
+export default config;

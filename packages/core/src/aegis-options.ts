@@ -1,0 +1,22 @@
+import type { Logger, LogLevel } from './contract/logger.js';
+import type { HttpClientOptions } from './http/client.js';
+import type { AegisPlugin } from './plugins/define-plugin.js';
+
+export interface AegisOptions {
+  /** Path of backends.yaml; else `AEGIS_BACKENDS`, else `./backends.yaml`. */
+  configPath?: string;
+  /** Path of the .env file; else `.env` beside backends.yaml. */
+  envFile?: string;
+  /** Working directory: where `./backends.yaml` and the application's package.json are looked for. */
+  cwd?: string;
+  /** Environment used for `${VAR}` (default `process.env`). */
+  env?: Record<string, string | undefined>;
+  /** Plugins passed in code (for bundlers, or to override an installed one). */
+  plugins?: AegisPlugin[];
+  /** Skip discovery of installed plugin packages (only `plugins` and `plugins:` in backends.yaml). */
+  discover?: boolean;
+  logger?: Logger;
+  /** Level of the default logger (default from `AEGIS_LOG_LEVEL`, else `warn`). */
+  logLevel?: LogLevel;
+  http?: HttpClientOptions;
+}

@@ -1,0 +1,204 @@
+import 'reflect-metadata';
+import { container as rootContainer, type DependencyContainer } from 'tsyringe';
+import type { AegisOptions } from './aegis-options.js';
+import type { ChatMessage } from './contract/messages.js';
+import type { BackendProvider } from './contract/provider.js';
+import type { CompletionResult } from './contract/results.js';
+import type { RuntimeExecutionConfig } from './contract/runtime.js';
+import type { Logger } from './contract/logger.js';
+import type { Capability } from './contract/capabilities.js';
+import { ConfigService } from './di/config-service.js';
+import { PluginCatalog } from './di/plugin-catalog.js';
+import { ProviderFactory, type ResolvedConfig } from './di/provider-factory.js';
+import { TOKENS } from './di/tokens.js';
+import type { ConfigIssue } from './errors/configuration-error.js';
+import { ConfigurationError } from './errors/configuration-error.js';
+import { HttpClient } from './http/client.js';
+import { ConsoleLogger, parseLogLevel } from './log/console-logger.js';
+import { redactValues, secretKeysOf } from './secrets/secret-fields.js';
+import { SecretScrubber } from './secrets/scrubber.js';
+import type { PluginSource } from './plugins/source.js';
+
+export interface ProfileSummary {
+  name: string;
+  type: string;
+  file: string;
+  line: number;
+  description?: string;
+  usable: boolean;
+  /** Why it is not usable. */
+  issues: ConfigIssue[];
+  /** The profile's values with every secret replaced by `***`. */
+  values: Record<string, unknown>;
+}
+
+export interface PluginSummary {
+  name: string;
+  version?: string;
+  origin: PluginSource['origin'];
+  location?: string;
+  types: string[];
+  capabilities: Partial<Record<string, readonly Capability[]>>;
+  description?: string;
+  /** Why it cannot be used, when it cannot. */
+  error?: string;
+}
+
+/**
+ * One AEGIS instance: its own configuration, plugins, HTTP agents and
+ * providers, held in its own tsyringe child container.
+ */
+export class Aegis {
+  readonly container: DependencyContainer;
+
+  constructor(options: AegisOptions = {}) {
+    const env = options.env ?? process.env;
+    const secrets = new SecretScrubber();
+    const logger = options.logger ?? new ConsoleLogger(options.logLevel ?? parseLogLevel(env.AEGIS_LOG_LEVEL), secrets);
+    this.container = rootContainer.createChildContainer();
+    this.container.register(TOKENS.Options, { useValue: { ...options, env } });
+    this.container.register(TOKENS.Secrets, { useValue: secrets });
+    this.container.register(TOKENS.Logger, { useValue: logger });
+    this.container.register(TOKENS.Http, { useValue: new HttpClient(options.http) });
+    this.container.registerSingleton(ConfigService);
+    this.container.registerSingleton(PluginCatalog);
+    this.container.registerSingleton(ProviderFactory);
+  }
+
+  private get factory(): ProviderFactory {
+    return this.container.resolve(ProviderFactory);
+  }
+
+  private get configService(): ConfigService {
+    return this.container.resolve(ConfigService);
+  }
+
+  get logger(): Logger {
+    return this.container.resolve<Logger>(TOKENS.Logger);
+  }
+
+  /** Path of the backends.yaml in use. */
+  get configFile(): string {
+    return this.configService.config.file;
+  }
+
+  /** The validated configuration of a profile (defaults applied, `${VAR}` resolved). Contains secrets: do not print it; use `profiles()`. */
+  getBackendConfig(profileName: string): Promise<ResolvedConfig> {
+    return this.factory.getBackendConfig(profileName);
+  }
+
+  /** The provider of a profile, built once and reused. */
+  getProviderForProfile(profileName: string): Promise<BackendProvider> {
+    return this.factory.getProvider(profileName);
+  }
+
+  /** Shortcut: a completion from a profile, from a prompt or a message list. */
+  async getCompletion(
+    profileName: string,
+    messages: ChatMessage[] | string,
+    runtimeConfig?: RuntimeExecutionConfig,
+  ): Promise<CompletionResult> {
+    const provider = await this.getProviderForProfile(profileName);
+    return provider.getCompletion(typeof messages === 'string' ? [{ role: 'user', content: messages }] : messages, runtimeConfig);
+  }
+
+  /** Every profile of backends.yaml, whether it is usable, and its values with secrets redacted. */
+  async profiles(): Promise<ProfileSummary[]> {
+    const config = this.configService.config;
+    return Promise.all(
+      config.profiles.map(async (profile) => {
+        const { plugin, issues } = await this.factory.check(profile.name);
+        const all = [...profile.issues.filter((i) => !issues.includes(i)), ...issues];
+        const unique = all.filter((issue, index) => all.findIndex((o) => o.message === issue.message && o.line === issue.line) === index);
+        const secretKeys = plugin ? secretKeysOf(plugin.configSchema) : new Set<string>();
+        return {
+          name: profile.name,
+          type: profile.type,
+          file: profile.file,
+          line: profile.line,
+          description: typeof profile.values.description === 'string' ? profile.values.description : undefined,
+          usable: unique.length === 0,
+          issues: unique,
+          values: redactValues(profile.values, secretKeys),
+        };
+      }),
+    );
+  }
+
+  /** Every problem of the configuration: file-level ones, `plugins:` entries and each profile's. */
+  async validate(): Promise<ConfigIssue[]> {
+    const config = this.configService.config;
+    const catalog = this.container.resolve(PluginCatalog);
+    const issues: ConfigIssue[] = [...config.issues, ...catalog.issues];
+    for (const profile of await this.profiles()) issues.push(...profile.issues);
+    return issues;
+  }
+
+  /** Throws one ConfigurationError with every problem, if there is any. */
+  async assertValid(): Promise<void> {
+    const issues = await this.validate();
+    if (issues.length > 0) throw new ConfigurationError(issues);
+  }
+
+  /** The plugins this application can use (imports each one to read its capabilities). */
+  async plugins(): Promise<PluginSummary[]> {
+    const registry = this.container.resolve(PluginCatalog).registry;
+    const installed = await registry.loadAll();
+    const conflicts = registry.conflicts();
+    return installed.map(({ source, plugins, error }) => {
+      const conflict = conflicts.find((c) => c.sources.includes(source));
+      return {
+        name: source.name,
+        version: source.version,
+        origin: source.origin,
+        location: source.location,
+        types: plugins ? plugins.map((p) => p.type) : [...source.types],
+        capabilities: Object.fromEntries((plugins ?? []).map((p) => [p.type, p.capabilities])),
+        description: plugins?.map((p) => p.description).filter(Boolean).join('; ') || undefined,
+        error:
+          error?.message ??
+          source.problem ??
+          (conflict ? `type "${conflict.type}" is also claimed by ${conflict.sources.filter((s) => s !== source).map((s) => s.name).join(', ')}` : undefined),
+      };
+    });
+  }
+
+  /** Removes every secret this instance knows from a text. */
+  redact(text: string): string {
+    return this.container.resolve<SecretScrubber>(TOKENS.Secrets).scrub(text);
+  }
+
+  /** Closes kept-alive connections. */
+  close(): void {
+    this.container.resolve<HttpClient>(TOKENS.Http).destroy();
+  }
+}
+
+export function createAegis(options: AegisOptions = {}): Aegis {
+  return new Aegis(options);
+}
+
+// ---- the seed's module-level API, on a default instance ---------------------------
+
+let defaultInstance: Aegis | undefined;
+
+/** The default instance, created on first use from the environment and `./backends.yaml`. */
+export function getDefaultAegis(): Aegis {
+  defaultInstance ??= new Aegis();
+  return defaultInstance;
+}
+
+/** Replaces the default instance (e.g. to point it at another backends.yaml). */
+export function configureAegis(options: AegisOptions = {}): Aegis {
+  defaultInstance?.close();
+  defaultInstance = new Aegis(options);
+  return defaultInstance;
+}
+
+export function getBackendConfig(profileName: string): Promise<ResolvedConfig> {
+  return getDefaultAegis().getBackendConfig(profileName);
+}
+
+export function getProviderForProfile(profileName: string): Promise<BackendProvider> {
+  return getDefaultAegis().getProviderForProfile(profileName);
+}

@@ -1,0 +1,77 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import dotenv from 'dotenv';
+import { ConfigurationError } from '../errors/index.js';
+import { displayPath } from './paths.js';
+
+export interface LoadEnvFileOptions {
+  /** Explicit env file (`--env-file`), relative to `cwd` or absolute. Must exist. */
+  envFile?: string;
+  /** The config file; a `.env` beside it is used when no explicit file is given. */
+  configFile: string;
+  /** Directory relative paths are resolved against. */
+  cwd: string;
+}
+
+export interface EnvFileValues {
+  /** Variables defined in the file (empty when there is no file). */
+  values: Record<string, string>;
+  /** Absolute path of the file read, when one was. */
+  file?: string;
+}
+
+/**
+ * Reads the env file: the explicit one, else `.env` beside the config file,
+ * else none. Only parses: it never touches `process.env`. Which value wins
+ * (the real environment does) is decided by the caller, see {@link mergeEnv}.
+ */
+export function loadEnvFile(options: LoadEnvFileOptions): EnvFileValues {
+  const cwd = path.resolve(options.cwd);
+  if (options.envFile !== undefined && options.envFile !== '') {
+    const file = path.resolve(cwd, options.envFile);
+    if (!isFile(file)) {
+      throw new ConfigurationError(
+        `env file not found: ${displayPath(file, cwd)} (from --env-file); check the path or leave the option out to use the .env file beside the config file`,
+      );
+    }
+    return { values: read(file, cwd), file };
+  }
+  const beside = path.join(path.dirname(path.resolve(cwd, options.configFile)), '.env');
+  if (isFile(beside)) return { values: read(beside, cwd), file: beside };
+  return { values: {} };
+}
+
+/**
+ * The environment `${VAR}` references are resolved against: the real
+ * environment first, then the env file's values for variables it does not set.
+ */
+export function mergeEnv(
+  processEnv: Record<string, string | undefined>,
+  fileValues: Record<string, string>,
+): Record<string, string> {
+  const merged: Record<string, string> = { ...fileValues };
+  for (const [name, value] of Object.entries(processEnv)) {
+    if (value !== undefined) merged[name] = value;
+  }
+  return merged;
+}
+
+function isFile(file: string): boolean {
+  try {
+    return fs.statSync(file).isFile();
+  } catch {
+    return false;
+  }
+}
+
+function read(file: string, cwd: string): Record<string, string> {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (error) {
+    throw new ConfigurationError(`cannot read env file ${displayPath(file, cwd)}: ${(error as Error).message}`, {
+      cause: error,
+    });
+  }
+  return dotenv.parse(text);
+}

@@ -1,0 +1,48 @@
+import { describe, expect, it } from '@jest/globals';
+import { interpolateString, missingVariableMessage } from './interpolate.js';
+
+describe('interpolateString', () => {
+  const env = { HOST: 'api.example.com', PORT: '8080', EMPTY: '' };
+
+  it('replaces several references in one string', () => {
+    const r = interpolateString('https://${HOST}:${PORT}/v1', env);
+    expect(r.value).toBe('https://api.example.com:8080/v1');
+    expect(r.substituted).toEqual(['api.example.com', '8080']);
+    expect(r.missing).toEqual([]);
+  });
+
+  it('uses the default when the variable is unset or empty', () => {
+    expect(interpolateString('${NOPE:-fallback}', env).value).toBe('fallback');
+    expect(interpolateString('${EMPTY:-fallback}', env).value).toBe('fallback');
+    expect(interpolateString('${HOST:-fallback}', env).value).toBe('api.example.com');
+    expect(interpolateString('${NOPE:-}', env)).toMatchObject({ value: '', missing: [] });
+  });
+
+  it('does not record defaults as substituted values', () => {
+    expect(interpolateString('${NOPE:-x}', env).substituted).toEqual([]);
+  });
+
+  it('treats $${ as a literal ${', () => {
+    const r = interpolateString('cost: $${HOST} and ${PORT}', env);
+    expect(r.value).toBe('cost: ${HOST} and 8080');
+    expect(r.missing).toEqual([]);
+  });
+
+  it('reports missing variables by name, without defaults', () => {
+    const r = interpolateString('${A}-${B:-b}-${C}', {});
+    expect(r.missing).toEqual(['A', 'C']);
+    expect(r.value).toBe('-b-');
+  });
+
+  it('flags malformed references', () => {
+    expect(interpolateString('${not closed', env).malformed).toBe(true);
+    expect(interpolateString('${1BAD}', env).malformed).toBe(true);
+    expect(interpolateString('$HOST and $ alone', env)).toMatchObject({ value: '$HOST and $ alone', malformed: false });
+  });
+
+  it('builds the missing-variable message', () => {
+    expect(missingVariableMessage('KEY', '.env')).toBe(
+      'environment variable "KEY" is not set (set it in the environment or in .env)',
+    );
+  });
+});

@@ -1,0 +1,110 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { ConfigurationError, type ConfigIssue } from '../errors/index.js';
+import { loadEnvFile, mergeEnv } from './env-file.js';
+import { defaultEnvFileLabel } from './interpolate.js';
+import { locateConfigFile } from './locate.js';
+import { displayPath } from './paths.js';
+import type { LoadConfigOptions, LoadedConfig, PluginSpec, RawProfile } from './types.js';
+import { parseYamlSource, readStructure } from './yaml-source.js';
+import { convertNode, pathKey } from './yaml-values.js';
+
+export type { LoadConfigOptions, LoadedConfig, PluginSpec, RawProfile } from './types.js';
+
+/**
+ * Finds, reads and parses `backends.yaml` and its env file.
+ *
+ * Throws a {@link ConfigurationError} when the config file (or an explicit env
+ * file) is missing or unreadable, and for YAML syntax errors (all of them at
+ * once). Everything else is returned as issues: file-level ones in
+ * `issues`, profile-level ones in each profile's `issues`.
+ */
+export function loadConfig(options: LoadConfigOptions = {}): LoadedConfig {
+  const cwd = path.resolve(options.cwd ?? process.cwd());
+  const processEnv = options.env ?? process.env;
+  const file = locateConfigFile({ configPath: options.configPath, cwd, env: processEnv });
+  const envFile = loadEnvFile({ envFile: options.envFile, configFile: file, cwd });
+  const env = mergeEnv(processEnv, envFile.values);
+  const shown = displayPath(file, cwd);
+
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (error) {
+    throw new ConfigurationError(`cannot read ${shown}: ${(error as Error).message}`, { cause: error });
+  }
+
+  const envFileLabel = envFile.file ? displayPath(envFile.file, cwd) : defaultEnvFileLabel(path.basename(file));
+  const loaded = parseSource(text, { file, displayFile: shown, env, envFileLabel });
+  if (envFile.file) loaded.envFile = envFile.file;
+  return loaded;
+}
+
+/**
+ * Parses config text without touching the disk. `file` is the name used in
+ * messages (and resolved against the working directory for `LoadedConfig.file`);
+ * `env` is the environment `${VAR}` references resolve against; `envFileLabel`
+ * names where else a missing variable could be set.
+ */
+export function parseConfigText(
+  text: string,
+  file: string,
+  env: Record<string, string | undefined>,
+  envFileLabel?: string,
+): LoadedConfig {
+  return parseSource(text, {
+    file: path.resolve(file),
+    displayFile: file,
+    env,
+    envFileLabel: envFileLabel ?? defaultEnvFileLabel(path.basename(file)),
+  });
+}
+
+interface SourceOptions {
+  file: string;
+  displayFile: string;
+  env: Record<string, string | undefined>;
+  envFileLabel: string;
+}
+
+function parseSource(text: string, options: SourceOptions): LoadedConfig {
+  const source = parseYamlSource(text, options.displayFile);
+  const structure = readStructure(source);
+  const baseDir = path.dirname(options.file);
+
+  const plugins: PluginSpec[] = structure.plugins.map((p) => ({ spec: p.spec, file: options.displayFile, line: p.line, baseDir }));
+
+  const profiles: RawProfile[] = structure.profiles.map((node) => {
+    const converted = convertNode(source, node.node, {
+      env: options.env,
+      envFileLabel: options.envFileLabel,
+      profile: node.name,
+    });
+    const issues: ConfigIssue[] = [...node.issues, ...converted.issues];
+    const { fieldPositions, valuePositions } = converted;
+    return {
+      name: node.name,
+      type: node.type,
+      values: converted.value as Record<string, unknown>,
+      file: options.displayFile,
+      line: node.line,
+      locate(fieldPath) {
+        if (fieldPath.length === 0) return { line: node.line, column: node.column };
+        const key = pathKey(fieldPath);
+        const pos = fieldPositions.get(key) ?? valuePositions.get(key);
+        return pos ? { line: pos.line, column: pos.column } : undefined;
+      },
+      issues: sortByPosition(issues),
+      substitutedValues: [...new Set(converted.substitutedValues)],
+    };
+  });
+
+  return { file: options.file, displayFile: options.displayFile, plugins, profiles, issues: sortByPosition(structure.issues) };
+}
+
+function sortByPosition(issues: ConfigIssue[]): ConfigIssue[] {
+  return issues
+    .map((issue, index) => ({ issue, index }))
+    .sort((a, b) => (a.issue.line ?? 0) - (b.issue.line ?? 0) || (a.issue.column ?? 0) - (b.issue.column ?? 0) || a.index - b.index)
+    .map((x) => x.issue);
+}

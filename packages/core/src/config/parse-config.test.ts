@@ -1,0 +1,238 @@
+import { describe, expect, it } from '@jest/globals';
+import { ConfigurationError, formatIssue, type ConfigIssue } from '../errors/index.js';
+import { parseConfigText } from './load-config.js';
+
+const FILE = 'backends.yaml';
+const messages = (issues: readonly ConfigIssue[]) => issues.map(formatIssue);
+
+function syntaxError(text: string): ConfigurationError {
+  try {
+    parseConfigText(text, FILE, {});
+  } catch (error) {
+    if (ConfigurationError.isInstance(error)) return error;
+    throw error;
+  }
+  throw new Error('expected a ConfigurationError');
+}
+
+describe('parseConfigText: YAML syntax', () => {
+  it('throws every syntax error with file:line:column', () => {
+    const error = syntaxError('- profile_name: a\n  type: b: c\n- profile_name: d\n\t type: e\n');
+    expect(error.issues.length).toBeGreaterThanOrEqual(2);
+    expect(error.issues[0]).toMatchObject({ file: FILE, line: 2, column: 9 });
+    expect(error.issues[0]!.message).toMatch(/^YAML syntax error: /);
+    expect(error.issues[1]).toMatchObject({ file: FILE, line: 4 });
+    expect(error.message).toContain(`${FILE}:2:9: YAML syntax error`);
+    expect(error.message).toContain(`${FILE}:4:`);
+  });
+
+  it('does not quote the offending source line (it may hold a secret)', () => {
+    const error = syntaxError('- profile_name: a\n  api_key: "sk-canary-123\n');
+    expect(error.message).not.toContain('sk-canary-123');
+  });
+});
+
+describe('parseConfigText: structure', () => {
+  it('reads the seed format (a list of profiles)', () => {
+    const config = parseConfigText(
+      '- profile_name: example_com_default\n  type: example_com\n  model: "example-model-v1"\n  timeout: "30"\n',
+      FILE,
+      {},
+    );
+    expect(config.issues).toEqual([]);
+    expect(config.plugins).toEqual([]);
+    expect(config.displayFile).toBe(FILE);
+    expect(config.profiles).toHaveLength(1);
+    const [p] = config.profiles;
+    expect(p).toMatchObject({ name: 'example_com_default', type: 'example_com', file: FILE, line: 1, issues: [] });
+    expect(p!.values).toEqual({ profile_name: 'example_com_default', type: 'example_com', model: 'example-model-v1', timeout: '30' });
+    expect(p!.locate(['timeout'])).toEqual({ line: 4, column: 3 });
+  });
+
+  it('reads the mapping form with plugins: and profiles:', () => {
+    const config = parseConfigText(
+      'plugins:\n  - "@acme/aegis-plugin"\n  - ./local-plugin.js\nprofiles:\n  - profile_name: a\n    type: t\n',
+      'conf/backends.yaml',
+      {},
+    );
+    expect(config.issues).toEqual([]);
+    expect(config.plugins.map(({ spec, file, line }) => ({ spec, file, line }))).toEqual([
+      { spec: '@acme/aegis-plugin', file: 'conf/backends.yaml', line: 2 },
+      { spec: './local-plugin.js', file: 'conf/backends.yaml', line: 3 },
+    ]);
+    expect(config.plugins[0]!.baseDir).toMatch(/conf$/);
+    expect(config.profiles.map((p) => [p.name, p.line])).toEqual([['a', 5]]);
+  });
+
+  it('reports a bad plugins list', () => {
+    const config = parseConfigText('plugins: some-plugin\nprofiles: []\n', FILE, {});
+    expect(messages(config.issues)).toEqual([
+      `${FILE}:1:10: "plugins" must be a list of package names or relative paths, got a string`,
+    ]);
+  });
+
+  it('reports an unknown top-level key with did-you-mean', () => {
+    const config = parseConfigText('plugin:\n  - x\nprofiles:\n  - profile_name: a\n    type: t\n', FILE, {});
+    expect(messages(config.issues)).toEqual([`${FILE}:1:1: unknown top-level key "plugin"; did you mean "plugins"?`]);
+    expect(config.profiles).toHaveLength(1);
+  });
+
+  it('reports an unknown top-level key without a close match', () => {
+    const config = parseConfigText('settings: {}\nprofiles: []\n', FILE, {});
+    expect(messages(config.issues)).toEqual([`${FILE}:1:1: unknown top-level key "settings"; allowed: plugins, profiles`]);
+  });
+
+  it('reports a root that is neither a list nor a mapping', () => {
+    const config = parseConfigText('just a string\n', FILE, {});
+    expect(config.issues).toHaveLength(1);
+    expect(formatIssue(config.issues[0]!)).toBe(
+      `${FILE}:1:1: the top level is a string; expected a list of profiles (- profile_name: ...) or a mapping with "profiles:" (and optionally "plugins:")`,
+    );
+  });
+
+  it('reports an empty file', () => {
+    expect(parseConfigText('# nothing\n', FILE, {}).issues[0]!.message).toMatch(/^the file is empty/);
+  });
+
+  it('reports a mapping root that is a single profile', () => {
+    const config = parseConfigText('profile_name: a\ntype: t\n', FILE, {});
+    expect(config.issues.map((i) => i.message)).toContain(
+      'the file is a single profile; write it as a list item ("- profile_name: ...") or under "profiles:"',
+    );
+  });
+
+  it('reports a profile that is not a mapping', () => {
+    const config = parseConfigText('- profile_name: a\n  type: t\n- just-a-name\n', FILE, {});
+    expect(messages(config.issues)).toEqual([
+      `${FILE}:3:3: profile #2 is a string; expected a mapping with "profile_name", "type" and the type's fields`,
+    ]);
+    expect(config.profiles.map((p) => p.name)).toEqual(['a']);
+  });
+
+  it('reports a missing profile_name', () => {
+    const config = parseConfigText('- type: t\n  model: m\n', FILE, {});
+    expect(messages(config.issues)).toEqual([`${FILE}:1:3: profile #1 has no "profile_name"; every profile needs a unique name`]);
+    expect(config.profiles).toEqual([]);
+  });
+
+  it('reports a non-string profile_name with a hint', () => {
+    const config = parseConfigText('- profile_name: 123\n  type: t\n', FILE, {});
+    expect(messages(config.issues)).toEqual([
+      `${FILE}:1:3: profile #1: "profile_name" must be a non-empty string, got a number (quote it: "123")`,
+    ]);
+  });
+
+  it('reports a missing type on the profile, leaving other profiles usable', () => {
+    const config = parseConfigText('- profile_name: a\n  model: m\n- profile_name: b\n  type: t\n', FILE, {});
+    expect(config.issues).toEqual([]);
+    const [a, b] = config.profiles;
+    expect(a!.type).toBe('');
+    expect(messages(a!.issues)).toEqual([
+      `${FILE}:1:3: profile "a", field "type": missing "type" (the provider type this profile uses, e.g. "openai")`,
+    ]);
+    expect(b!.issues).toEqual([]);
+  });
+
+  it('reports a non-string type', () => {
+    const config = parseConfigText('- profile_name: a\n  type: [x]\n', FILE, {});
+    expect(messages(config.profiles[0]!.issues)).toEqual([
+      `${FILE}:2:3: profile "a", field "type": "type" must be a non-empty string, got a list`,
+    ]);
+  });
+
+  it('reports duplicate profile names with both lines', () => {
+    const config = parseConfigText(
+      '- profile_name: a\n  type: t\n- profile_name: b\n  type: t\n- profile_name: a\n  type: u\n',
+      FILE,
+      {},
+    );
+    expect(messages(config.issues)).toEqual([
+      `${FILE}:5:3: profile "a", field "profile_name": duplicate profile_name "a": defined at line 1 and again at line 5; profile names must be unique`,
+    ]);
+    expect(config.profiles.map((p) => p.name)).toEqual(['a', 'b']);
+  });
+
+  it('reports duplicate keys inside a profile, at any depth', () => {
+    const config = parseConfigText(
+      '- profile_name: a\n  type: t\n  model: x\n  options:\n    n: 1\n    n: 2\n  model: y\n',
+      FILE,
+      {},
+    );
+    expect(messages(config.profiles[0]!.issues)).toEqual([
+      `${FILE}:6:5: profile "a", field "options.n": duplicate key "n" (first at line 5); each field may appear only once`,
+      `${FILE}:7:3: profile "a", field "model": duplicate key "model" (first at line 3); each field may appear only once`,
+    ]);
+  });
+
+  it('reports duplicate plugins and duplicate top-level keys', () => {
+    const config = parseConfigText('plugins: [a, a]\nprofiles: []\nprofiles: []\n', FILE, {});
+    expect(messages(config.issues)).toEqual([
+      `${FILE}:1:14: plugin "a" is listed twice (first at line 1)`,
+      `${FILE}:3:1: duplicate top-level key "profiles" (first at line 2)`,
+    ]);
+  });
+
+  it('follows YAML anchors and aliases', () => {
+    const config = parseConfigText(
+      '- profile_name: a\n  type: t\n  options: &opts\n    n: ${N}\n- profile_name: b\n  type: t\n  options: *opts\n',
+      FILE,
+      { N: '4' },
+    );
+    expect(config.profiles[1]!.values['options']).toEqual({ n: '4' });
+  });
+});
+
+describe('parseConfigText: interpolation', () => {
+  const text = [
+    '- profile_name: p',
+    '  type: t',
+    '  llm_url: "https://${HOST}/v1?x=${MISSING}"',
+    '  api_key: ${API_KEY}',
+    '  model: ${MODEL:-default-model}',
+    '  note: "price: $${AMOUNT}"',
+    '  options:',
+    '    tags: [a, "${TAG}"]',
+    '',
+  ].join('\n');
+
+  it('interpolates at any depth, with defaults and escapes, and records substituted values', () => {
+    const [p] = parseConfigText(text, FILE, { HOST: 'api.example.com', API_KEY: 'sk-canary-secret', TAG: 'gpu', MISSING: 'm' }).profiles;
+    expect(p!.issues).toEqual([]);
+    expect(p!.values).toMatchObject({
+      llm_url: 'https://api.example.com/v1?x=m',
+      api_key: 'sk-canary-secret',
+      model: 'default-model',
+      note: 'price: ${AMOUNT}',
+      options: { tags: ['a', 'gpu'] },
+    });
+    expect(p!.substitutedValues).toEqual(expect.arrayContaining(['api.example.com', 'sk-canary-secret', 'gpu', 'm']));
+    expect(p!.substitutedValues).not.toContain('default-model');
+  });
+
+  it('reports a missing variable at the scalar, naming profile and field, without any value', () => {
+    const [p] = parseConfigText(text, FILE, { HOST: 'api.example.com', TAG: 'gpu', SECRET_CANARY: 'xyz' }).profiles;
+    expect(messages(p!.issues)).toEqual([
+      `${FILE}:3:12: profile "p", field "llm_url": environment variable "MISSING" is not set (set it in the environment or in a .env file beside backends.yaml)`,
+      `${FILE}:4:12: profile "p", field "api_key": environment variable "API_KEY" is not set (set it in the environment or in a .env file beside backends.yaml)`,
+    ]);
+  });
+
+  it('names the env file in the missing-variable message when there is one', () => {
+    const [p] = parseConfigText('- profile_name: p\n  type: t\n  tags: ["${TAG}"]\n', FILE, {}, 'conf/.env').profiles;
+    expect(messages(p!.issues)).toEqual([
+      `${FILE}:3:10: profile "p", field "tags[0]": environment variable "TAG" is not set (set it in the environment or in conf/.env)`,
+    ]);
+  });
+
+  it('reports a malformed reference', () => {
+    const [p] = parseConfigText('- profile_name: p\n  type: t\n  model: "${oops"\n', FILE, {}).profiles;
+    expect(p!.issues).toHaveLength(1);
+    expect(p!.issues[0]).toMatchObject({ line: 3, field: 'model', profile: 'p' });
+    expect(p!.issues[0]!.message).toMatch(/^malformed variable reference/);
+  });
+
+  it('does not interpolate keys or non-string scalars', () => {
+    const [p] = parseConfigText('- profile_name: p\n  type: t\n  timeout: 30\n  flag: true\n', FILE, {}).profiles;
+    expect(p!.values).toMatchObject({ timeout: 30, flag: true });
+  });
+});

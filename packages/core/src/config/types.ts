@@ -1,0 +1,54 @@
+import type { ConfigIssue } from '../errors/index.js';
+
+export interface LoadConfigOptions {
+  /** Explicit config file (`--config`). Else `AEGIS_BACKENDS`, else `<cwd>/backends.yaml`. */
+  configPath?: string;
+  /** Explicit env file (`--env-file`); must exist. Else `.env` beside the config file, if any. */
+  envFile?: string;
+  /** Directory relative paths are resolved against, and shown relative to. Default: `process.cwd()`. */
+  cwd?: string;
+  /** The real environment; it wins over the env file. Default: `process.env`. */
+  env?: Record<string, string | undefined>;
+}
+
+/** One profile as written, after `${VAR}` interpolation and before validation. */
+export interface RawProfile {
+  name: string;
+  /** The provider type; `''` when missing or not a string (then `issues` says so). */
+  type: string;
+  /** All keys incl. `profile_name` and `type`, after interpolation, as plain JS values. */
+  values: Record<string, unknown>;
+  /** The config file as shown in messages, and the line where the profile's mapping starts. */
+  file: string;
+  line: number;
+  /** Position of a field (path relative to the profile), e.g. `['options', 'num_ctx']`. */
+  locate(path: readonly (string | number)[]): { line: number; column: number } | undefined;
+  /** Problems confined to this profile (missing variables, duplicate keys, missing type...). A profile with issues is unusable. */
+  issues: ConfigIssue[];
+  /** Values that came from environment variables, for secret scrubbing. */
+  substitutedValues: string[];
+}
+
+export interface PluginSpec {
+  /** Package name or path as written (relative paths are relative to the config file's directory). */
+  spec: string;
+  /** The config file as shown in messages, and the line of the entry. */
+  file: string;
+  line: number;
+  /** Absolute directory relative `spec`s resolve against: the config file's directory. */
+  baseDir: string;
+}
+
+export interface LoadedConfig {
+  /** Absolute path of the config file. */
+  file: string;
+  /** The config file as shown in messages: relative to cwd when under it, else absolute. */
+  displayFile: string;
+  /** Absolute path of the env file read, when one was. */
+  envFile?: string;
+  plugins: PluginSpec[];
+  /** Profiles that have a usable, unique name, in file order; each may still carry `issues`. */
+  profiles: RawProfile[];
+  /** File-level problems: bad root, bad plugins list, unknown top-level keys, entries without a usable name, duplicate names. */
+  issues: ConfigIssue[];
+}

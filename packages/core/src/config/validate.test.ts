@@ -1,0 +1,193 @@
+import { describe, expect, it } from '@jest/globals';
+import { z } from 'zod';
+import { formatIssue, type ConfigIssue } from '../errors/index.js';
+import { secret } from '../secrets/index.js';
+import { parseConfigText } from './load-config.js';
+import { validateProfile } from './validate.js';
+
+const FILE = 'backends.yaml';
+
+const schema = z.object({
+  profile_name: z.string(),
+  type: z.string(),
+  model: z.string(),
+  timeout: z.number().optional(),
+  stream: z.boolean().optional(),
+  mode: z.enum(['chat', 'completion']).optional(),
+  api_key: z.string().optional(),
+  options: z.object({ num_ctx: z.number(), stop: z.array(z.number()).optional() }).optional(),
+});
+
+function profileOf(lines: string[], env: Record<string, string> = {}) {
+  const config = parseConfigText(['- profile_name: p', '  type: t', ...lines, ''].join('\n'), FILE, env);
+  expect(config.issues).toEqual([]);
+  return config.profiles[0]!;
+}
+
+function issuesOf(lines: string[], s: z.ZodObject<any> = schema, env: Record<string, string> = {}): ConfigIssue[] {
+  const result = validateProfile(profileOf(lines, env), s);
+  if (result.ok) throw new Error(`expected validation to fail, got ${JSON.stringify(result.config)}`);
+  return result.issues;
+}
+
+const formatted = (issues: ConfigIssue[]) => issues.map(formatIssue);
+
+describe('validateProfile', () => {
+  it('accepts a valid profile and returns the parsed config', () => {
+    const result = validateProfile(profileOf(['  model: m']), schema);
+    expect(result).toEqual({ ok: true, config: { profile_name: 'p', type: 't', model: 'm' } });
+  });
+
+  it('coerces strings to numbers and booleans', () => {
+    const result = validateProfile(profileOf(['  model: m', '  timeout: "30"', '  stream: "yes"']), schema);
+    expect(result).toEqual({ ok: true, config: { profile_name: 'p', type: 't', model: 'm', timeout: 30, stream: true } });
+    const off = validateProfile(profileOf(['  model: m', '  stream: "False"']), schema);
+    expect(off.ok && off.config['stream']).toBe(false);
+  });
+
+  it('coerces values that came from environment variables', () => {
+    const result = validateProfile(profileOf(['  model: m', '  timeout: ${T}', '  stream: ${S}'], { T: '2.5', S: 'no' }), schema);
+    expect(result.ok && result.config).toMatchObject({ timeout: 2.5, stream: false });
+  });
+
+  it('coerces at any depth: nested objects and lists', () => {
+    const result = validateProfile(profileOf(['  model: m', '  options:', '    num_ctx: "4096"', '    stop: ["1", 2, "3e2"]']), schema);
+    expect(result.ok && result.config['options']).toEqual({ num_ctx: 4096, stop: [1, 2, 300] });
+  });
+
+  it('coerces inside unions and through wrappers', () => {
+    const s = z.object({
+      profile_name: z.string(),
+      type: z.string(),
+      n: z.union([z.number(), z.literal('auto')]),
+      d: z.number().default(1),
+      i: z.number().int().min(1).nullable().optional(),
+    });
+    const result = validateProfile(profileOf(['  n: "7"', '  d: "2"', '  i: "3"']), s);
+    expect(result).toEqual({ ok: true, config: { profile_name: 'p', type: 't', n: 7, d: 2, i: 3 } });
+  });
+
+  it('does not mutate the profile values or the schema', () => {
+    const profile = profileOf(['  model: m', '  timeout: "30"']);
+    const shapeBefore = Object.keys(schema.shape);
+    validateProfile(profile, schema);
+    expect(profile.values['timeout']).toBe('30');
+    expect(Object.keys(schema.shape)).toEqual(shapeBefore);
+    expect(schema.safeParse({ profile_name: 'p', type: 't', model: 'm', timeout: '30' }).success).toBe(false);
+  });
+
+  it('reports an unknown field with did-you-mean at the key line', () => {
+    expect(formatted(issuesOf(['  modle: m']))).toEqual([
+      `${FILE}:1:3: profile "p", field "model": missing required field; expected a string`,
+      `${FILE}:3:3: profile "p", field "modle": unknown field "modle"; did you mean "model"?`,
+    ]);
+  });
+
+  it('reports an unknown field without a close match by listing the allowed fields', () => {
+    expect(formatted(issuesOf(['  model: m', '  colour: blue']))).toEqual([
+      `${FILE}:4:3: profile "p", field "colour": unknown field "colour"; allowed fields: profile_name, type, model, timeout, stream, mode, api_key, options`,
+    ]);
+  });
+
+  it('reports unknown nested fields with the nested path', () => {
+    expect(formatted(issuesOf(['  model: m', '  options:', '    num_ctx: 1', '    num_ctxx: 2']))).toEqual([
+      `${FILE}:6:5: profile "p", field "options.num_ctxx": unknown field "num_ctxx"; did you mean "num_ctx"?`,
+    ]);
+  });
+
+  it('suggests the snake_case name for a camelCase key', () => {
+    expect(issuesOf(['  model: m', '  Api-Key: x'])[0]!.message).toBe('unknown field "Api-Key"; did you mean "api_key"?');
+  });
+
+  it('reports a wrong type in plain words', () => {
+    expect(formatted(issuesOf(['  model: m', '  timeout: abc']))).toEqual([
+      `${FILE}:4:3: profile "p", field "timeout": expected a number, got a string "abc"`,
+    ]);
+    expect(issuesOf(['  model: [a]'])[0]!.message).toBe('expected a string, got a list');
+    expect(issuesOf(['  model: m', '  stream: maybe'])[0]!.message).toBe('expected a boolean (true or false), got a string "maybe"');
+  });
+
+  it('reports nested wrong types with the dotted path and the nested line', () => {
+    expect(formatted(issuesOf(['  model: m', '  options:', '    num_ctx: lots', '    stop: [1, x]']))).toEqual([
+      `${FILE}:5:5: profile "p", field "options.num_ctx": expected a number, got a string "lots"`,
+      `${FILE}:6:15: profile "p", field "options.stop[1]": expected a number, got a string "x"`,
+    ]);
+  });
+
+  it('lists the allowed values of an enum', () => {
+    expect(formatted(issuesOf(['  model: m', '  mode: chatt']))).toEqual([
+      `${FILE}:4:3: profile "p", field "mode": expected one of "chat", "completion", got a string "chatt"`,
+    ]);
+  });
+
+  it('describes bounds', () => {
+    const s = z.object({ profile_name: z.string(), type: z.string(), retries: z.number().int().min(0).max(5) });
+    expect(issuesOf(['  retries: 9'], s)[0]!.message).toBe('expected a number at most 5, got the number 9');
+  });
+
+  it('names the profile line for a missing required field', () => {
+    expect(formatted(issuesOf([]))).toEqual([`${FILE}:1:3: profile "p", field "model": missing required field; expected a string`]);
+  });
+
+  it('reports all problems of a profile together, in file order, with the profile issues', () => {
+    const issues = issuesOf(['  modle: m', '  timeout: soon', '  mode: x', '  api_key: ${KEY}', '  options:', '    num_ctx: big']);
+    expect(issues.map((i) => [i.line, i.field])).toEqual([
+      [1, 'model'],
+      [3, 'modle'],
+      [4, 'timeout'],
+      [5, 'mode'],
+      [6, 'api_key'],
+      [8, 'options.num_ctx'],
+    ]);
+    expect(issues.find((i) => i.field === 'api_key')!.message).toMatch(/environment variable "KEY" is not set/);
+  });
+
+  it('accepts profile_name and type even when the schema does not list them', () => {
+    const s = z.object({ model: z.string() });
+    expect(validateProfile(profileOf(['  model: m']), s)).toEqual({ ok: true, config: { model: 'm' } });
+  });
+
+  it('lets a loose schema accept extra keys', () => {
+    const s = z.looseObject({ profile_name: z.string(), type: z.string() });
+    expect(validateProfile(profileOf(['  extra: 1']), s).ok).toBe(true);
+  });
+});
+
+describe('validateProfile never shows secrets', () => {
+  const CANARY = 'sk-canary-0123456789';
+  const secretSchema = z.object({
+    profile_name: z.string(),
+    type: z.string(),
+    api_key: z.number(), // wrong on purpose: the string value must not be echoed
+    password: z.enum(['a', 'b']),
+    bearer: secret(z.string().min(50)),
+    auth: z.object({ token: z.boolean() }),
+    model: z.enum(['x', 'y']),
+  });
+
+  it('omits the value of secret fields and of values from environment variables', () => {
+    const issues = issuesOf(
+      [
+        '  api_key: ${API_KEY}',
+        `  password: ${CANARY}`,
+        '  bearer: ${API_KEY}',
+        '  auth:',
+        `    token: ${CANARY}`,
+        '  model: ${API_KEY}',
+      ],
+      secretSchema,
+      { API_KEY: CANARY },
+    );
+    expect(issues).toHaveLength(5);
+    for (const issue of issues) {
+      expect(formatIssue(issue)).not.toContain(CANARY);
+      expect(formatIssue(issue)).not.toContain('sk-canary');
+    }
+    const byField = Object.fromEntries(issues.map((i) => [i.field, i.message]));
+    expect(byField['api_key']).toBe('expected a number, got a string');
+    expect(byField['password']).toBe('expected one of "a", "b", got a string');
+    expect(byField['bearer']).toBe('expected at least 50 characters, got a string');
+    expect(byField['auth.token']).toBe('expected a boolean (true or false), got a string');
+    expect(byField['model']).toBe('expected one of "x", "y", got a string (from an environment variable; value not shown)');
+  });
+});

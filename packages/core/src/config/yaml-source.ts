@@ -1,0 +1,310 @@
+import { LineCounter, parseDocument, isMap, isScalar, isSeq, isAlias, type Document, type Node, type YAMLMap, type Pair } from 'yaml';
+import { closest, distance } from 'fastest-levenshtein';
+import { ConfigurationError, type ConfigIssue } from '../errors/index.js';
+
+/** 1-based line and column. */
+export interface Position {
+  line: number;
+  column: number;
+}
+
+/** A parsed YAML file that can tell where its nodes are. */
+export interface YamlSource {
+  doc: Document;
+  lineCounter: LineCounter;
+  /** The file name shown in messages. */
+  file: string;
+}
+
+/**
+ * Parses YAML text. Every syntax error the parser reports is thrown at once, in a
+ * {@link ConfigurationError} with file:line:column each. Duplicate keys are not
+ * syntax errors here: they are reported where they occur, with the profile.
+ */
+export function parseYamlSource(text: string, file: string): YamlSource {
+  const lineCounter = new LineCounter();
+  const source = text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
+  // prettyErrors off: its messages quote the offending source line, which may hold a secret.
+  const doc = parseDocument(source, { lineCounter, prettyErrors: false, uniqueKeys: false });
+  if (doc.errors.length > 0) {
+    const issues: ConfigIssue[] = doc.errors.map((error) => {
+      const pos = lineCounter.linePos(error.pos[0]);
+      return { file, line: pos.line, column: pos.col, message: `YAML syntax error: ${firstLine(error.message)}` };
+    });
+    throw new ConfigurationError(issues);
+  }
+  return { doc, lineCounter, file };
+}
+
+/** Where a node (or an offset) starts. */
+export function positionOf(source: YamlSource, nodeOrOffset: Node | Pair['key'] | number | null | undefined): Position | undefined {
+  let offset: number | undefined;
+  if (typeof nodeOrOffset === 'number') offset = nodeOrOffset;
+  else if (nodeOrOffset && typeof nodeOrOffset === 'object' && 'range' in nodeOrOffset) {
+    offset = (nodeOrOffset as Node).range?.[0];
+  }
+  if (offset === undefined) return undefined;
+  const pos = source.lineCounter.linePos(offset);
+  return { line: pos.line, column: pos.col };
+}
+
+/** One entry of the profiles list that has a usable name. */
+export interface ProfileNode {
+  node: YAMLMap;
+  name: string;
+  /** The provider type, or `''` when missing or not a string (then `issues` says so). */
+  type: string;
+  line: number;
+  column: number;
+  /** Problems confined to this profile found while reading the structure. */
+  issues: ConfigIssue[];
+}
+
+export interface PluginEntry {
+  spec: string;
+  line: number;
+  column: number;
+}
+
+/** The shape of `backends.yaml`: plugins, profiles and file-level problems. */
+export interface ConfigStructure {
+  plugins: PluginEntry[];
+  profiles: ProfileNode[];
+  /** File-level problems: bad root, bad plugins list, unusable or duplicate profile entries. */
+  issues: ConfigIssue[];
+}
+
+export const TOP_LEVEL_KEYS = ['plugins', 'profiles'] as const;
+
+const ROOT_EXPECTED =
+  'expected a list of profiles (- profile_name: ...) or a mapping with "profiles:" (and optionally "plugins:")';
+
+/**
+ * Reads the structure of a parsed config: the seed format (a list of profiles)
+ * or the mapping form (`plugins:` and `profiles:`). Problems are collected, not thrown.
+ */
+export function readStructure(source: YamlSource): ConfigStructure {
+  const { file } = source;
+  const issues: ConfigIssue[] = [];
+  const at = (node: unknown): Partial<ConfigIssue> => {
+    const pos = positionOf(source, node as Node);
+    return pos ? { file, line: pos.line, column: pos.column } : { file };
+  };
+  const result: ConfigStructure = { plugins: [], profiles: [], issues };
+  const root = deref(source, source.doc.contents);
+
+  if (root === null || root === undefined || (isScalar(root) && root.value === null)) {
+    issues.push({ file, line: 1, column: 1, message: `the file is empty; ${ROOT_EXPECTED}` });
+    return result;
+  }
+
+  let profilesNode: unknown;
+  if (isSeq(root)) {
+    profilesNode = root;
+  } else if (isMap(root)) {
+    const seen = new Map<string, number>();
+    let sawProfiles = false;
+    for (const pair of root.items) {
+      const key = keyName(pair.key);
+      if (key === undefined) {
+        issues.push({ ...at(pair.key), message: `top-level keys must be plain names; expected "plugins" or "profiles"` });
+        continue;
+      }
+      const keyLine = positionOf(source, pair.key as Node)?.line;
+      const first = seen.get(key);
+      if (first !== undefined) {
+        issues.push({ ...at(pair.key), message: `duplicate top-level key "${key}" (first at line ${first})` });
+        continue;
+      }
+      seen.set(key, keyLine ?? 0);
+      if (key === 'plugins') {
+        result.plugins = readPlugins(source, pair.value, pair.key, issues);
+      } else if (key === 'profiles') {
+        sawProfiles = true;
+        profilesNode = pair.value;
+      } else {
+        issues.push({ ...at(pair.key), message: unknownTopLevelKeyMessage(key) });
+      }
+    }
+    if (!sawProfiles) {
+      const singleProfile = root.items.some((p) => keyName(p.key) === 'profile_name');
+      issues.push({
+        file,
+        line: positionOf(source, root)?.line ?? 1,
+        message: singleProfile
+          ? 'the file is a single profile; write it as a list item ("- profile_name: ...") or under "profiles:"'
+          : `no "profiles:" list; ${ROOT_EXPECTED}`,
+      });
+      return result;
+    }
+    const value = deref(source, profilesNode);
+    if (value === null || value === undefined || (isScalar(value) && value.value === null)) return result;
+    if (!isSeq(value)) {
+      issues.push({ ...at(value), message: `"profiles" must be a list of profiles, got ${nodeKind(value)}` });
+      return result;
+    }
+    profilesNode = value;
+  } else {
+    issues.push({ ...at(root), message: `the top level is ${nodeKind(root)}; ${ROOT_EXPECTED}` });
+    return result;
+  }
+
+  const seq = profilesNode as Exclude<ReturnType<typeof deref>, null>;
+  if (!isSeq(seq)) return result;
+  const names = new Map<string, number>();
+  seq.items.forEach((rawItem, index) => {
+    const item = deref(source, rawItem);
+    const ordinal = `profile #${index + 1}`;
+    const itemPos = positionOf(source, (rawItem ?? item) as Node);
+    const itemAt = itemPos ? { file, line: itemPos.line, column: itemPos.column } : { file };
+    if (!isMap(item)) {
+      issues.push({ ...itemAt, message: `${ordinal} is ${nodeKind(item)}; expected a mapping with "profile_name", "type" and the type's fields` });
+      return;
+    }
+    const namePair = findPair(item, 'profile_name');
+    const nameValue = namePair ? deref(source, namePair.value) : undefined;
+    if (!namePair) {
+      issues.push({ ...itemAt, message: `${ordinal} has no "profile_name"; every profile needs a unique name` });
+      return;
+    }
+    if (!isScalar(nameValue) || typeof nameValue.value !== 'string' || nameValue.value.trim() === '') {
+      const got = isScalar(nameValue) && typeof nameValue.value === 'string' ? 'an empty string' : nodeKind(nameValue);
+      const hint =
+        isScalar(nameValue) && (typeof nameValue.value === 'number' || typeof nameValue.value === 'boolean')
+          ? ` (quote it: "${String(nameValue.value)}")`
+          : '';
+      issues.push({ ...at(namePair.key), message: `${ordinal}: "profile_name" must be a non-empty string, got ${got}${hint}` });
+      return;
+    }
+    const name = nameValue.value;
+    const line = itemPos?.line ?? 1;
+    const firstLine = names.get(name);
+    if (firstLine !== undefined) {
+      issues.push({
+        ...itemAt,
+        profile: name,
+        field: 'profile_name',
+        message: `duplicate profile_name "${name}": defined at line ${firstLine} and again at line ${line}; profile names must be unique`,
+      });
+      return;
+    }
+    names.set(name, line);
+
+    const profile: ProfileNode = { node: item, name, type: '', line, column: itemPos?.column ?? 1, issues: [] };
+    const typePair = findPair(item, 'type');
+    const typeValue = typePair ? deref(source, typePair.value) : undefined;
+    if (!typePair) {
+      profile.issues.push({ ...itemAt, profile: name, field: 'type', message: 'missing "type" (the provider type this profile uses, e.g. "openai")' });
+    } else if (!isScalar(typeValue) || typeof typeValue.value !== 'string' || typeValue.value.trim() === '') {
+      const got = isScalar(typeValue) && typeof typeValue.value === 'string' ? 'an empty string' : nodeKind(typeValue);
+      profile.issues.push({ ...at(typePair.key), profile: name, field: 'type', message: `"type" must be a non-empty string, got ${got}` });
+    } else {
+      profile.type = typeValue.value;
+    }
+    result.profiles.push(profile);
+  });
+  return result;
+}
+
+function readPlugins(source: YamlSource, rawValue: unknown, keyNode: unknown, issues: ConfigIssue[]): PluginEntry[] {
+  const { file } = source;
+  const value = deref(source, rawValue);
+  if (value === null || value === undefined || (isScalar(value) && value.value === null)) return [];
+  if (!isSeq(value)) {
+    const pos = positionOf(source, (value ?? keyNode) as Node);
+    issues.push({ file, line: pos?.line, column: pos?.column, message: `"plugins" must be a list of package names or relative paths, got ${nodeKind(value)}` });
+    return [];
+  }
+  const plugins: PluginEntry[] = [];
+  const seen = new Map<string, number>();
+  value.items.forEach((rawItem, index) => {
+    const item = deref(source, rawItem);
+    const pos = positionOf(source, (rawItem ?? item) as Node) ?? { line: 1, column: 1 };
+    if (!isScalar(item) || typeof item.value !== 'string' || item.value.trim() === '') {
+      issues.push({ file, line: pos.line, column: pos.column, message: `plugins entry #${index + 1} must be a package name or a relative path, got ${nodeKind(item)}` });
+      return;
+    }
+    const spec = item.value.trim();
+    const first = seen.get(spec);
+    if (first !== undefined) {
+      issues.push({ file, line: pos.line, column: pos.column, message: `plugin "${spec}" is listed twice (first at line ${first})` });
+      return;
+    }
+    seen.set(spec, pos.line);
+    plugins.push({ spec, line: pos.line, column: pos.column });
+  });
+  return plugins;
+}
+
+function unknownTopLevelKeyMessage(key: string): string {
+  const suggestion = suggest(key, TOP_LEVEL_KEYS);
+  if (suggestion) return `unknown top-level key "${key}"; did you mean "${suggestion}"?`;
+  return `unknown top-level key "${key}"; allowed: ${TOP_LEVEL_KEYS.join(', ')}`;
+}
+
+/**
+ * The candidate closest to `input` when it is close enough to be a likely typo
+ * (or the same name in another case or with other separators), else undefined.
+ */
+export function suggest(input: string, candidates: readonly string[]): string | undefined {
+  if (candidates.length === 0) return undefined;
+  const normalize = (s: string) => s.toLowerCase().replace(/[-_\s]/g, '');
+  const same = candidates.find((c) => normalize(c) === normalize(input));
+  if (same !== undefined) return same;
+  const lower = input.toLowerCase();
+  const lowered = candidates.map((c) => c.toLowerCase());
+  const limit = Math.max(1, Math.min(3, Math.floor(input.length * 0.4)));
+  const close = (candidate: string) => {
+    const d = distance(lower, candidate);
+    return d <= limit && d < input.length;
+  };
+  // Swapped letters ("modle") count as two edits for Levenshtein; prefer such a candidate.
+  const sorted = (s: string) => [...s].sort().join('');
+  const swapped = lowered.find((c) => c !== lower && sorted(c) === sorted(lower) && close(c));
+  if (swapped !== undefined) return candidates[lowered.indexOf(swapped)];
+  const best = closest(lower, lowered);
+  return close(best) ? candidates[lowered.indexOf(best)] : undefined;
+}
+
+/** The key of a pair as a string, when it is a scalar. */
+export function keyName(key: unknown): string | undefined {
+  if (isScalar(key)) {
+    if (key.value === null || key.value === undefined) return undefined;
+    if (typeof key.value === 'object') return undefined;
+    return String(key.value);
+  }
+  if (typeof key === 'string' || typeof key === 'number') return String(key);
+  return undefined;
+}
+
+function findPair(map: YAMLMap, name: string): Pair | undefined {
+  return map.items.find((pair) => keyName(pair.key) === name) as Pair | undefined;
+}
+
+/** Follows an alias to the node it names. */
+export function deref(source: YamlSource, node: unknown): Node | null | undefined {
+  let current = node;
+  for (let i = 0; i < 16 && isAlias(current); i++) current = current.resolve(source.doc) as unknown;
+  if (current === null || current === undefined) return current as null | undefined;
+  return current as Node;
+}
+
+/** A node described in plain words: "a list", "a string", "a number", ... */
+export function nodeKind(node: unknown): string {
+  if (node === null || node === undefined) return 'nothing (an empty entry)';
+  if (isMap(node)) return 'a mapping';
+  if (isSeq(node)) return 'a list';
+  if (isScalar(node)) {
+    const v = node.value;
+    if (v === null || v === undefined) return 'nothing (an empty entry)';
+    if (typeof v === 'string') return 'a string';
+    if (typeof v === 'number' || typeof v === 'bigint') return 'a number';
+    if (typeof v === 'boolean') return 'a boolean';
+    return 'a scalar';
+  }
+  return 'an unexpected value';
+}
+
+function firstLine(message: string): string {
+  return message.split('\n')[0]!.trim();
+}

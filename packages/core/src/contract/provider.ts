@@ -1,0 +1,284 @@
+import { CapabilityNotSupportedError } from '../errors/capability-error.js';
+import { ProviderError } from '../errors/provider-error.js';
+import type { HttpClient } from '../http/client.js';
+import { backoffDelay, sleep, withRetries } from '../http/retry.js';
+import type { SecretScrubber } from '../secrets/scrubber.js';
+import type { BaseBackendConfig } from './base-config.js';
+import { OPERATION_OF, type Capability } from './capabilities.js';
+import { CallDeadline } from './deadline.js';
+import type { Logger } from './logger.js';
+import type { ChatMessage } from './messages.js';
+import type {
+  CompletionResult,
+  EmbeddingsOptions,
+  EmbeddingsResult,
+  SpeechOptions,
+  SpeechResult,
+  TranscriptionOptions,
+  TranscriptionResult,
+} from './results.js';
+import type { CallSettings, RuntimeExecutionConfig } from './runtime.js';
+import { CompletionStream } from './stream.js';
+
+/** What core hands a plugin's `create`: its services, without decorators or container access. */
+export interface ProviderContext {
+  readonly profileName: string;
+  readonly providerType: string;
+  /** The capabilities the plugin declared. */
+  readonly capabilities: readonly Capability[];
+  readonly http: HttpClient;
+  readonly logger: Logger;
+  /** Removes every configured secret from a text. */
+  readonly secrets?: SecretScrubber;
+  /** Another profile's provider, for plugins that compose profiles. */
+  getProvider(profileName: string): Promise<BackendProvider>;
+}
+
+/** What a plugin's stream yields: text deltas, then (as the return value) the final result without its text. */
+export type ProviderStream = AsyncGenerator<string, Omit<CompletionResult, 'text'> & { text?: string }, undefined>;
+
+/**
+ * The contract every provider implements. Public methods are the API agents
+ * call; they check the capability, merge profile defaults with the call's
+ * settings, enforce the deadline, retry retryable failures and label errors
+ * with the profile. A plugin overrides only the protected `do*` methods of
+ * the capabilities it declares, and never retries on its own.
+ */
+export abstract class BackendProvider<C extends BaseBackendConfig = BaseBackendConfig> {
+  constructor(
+    readonly config: C,
+    protected readonly context: ProviderContext,
+  ) {}
+
+  get profileName(): string {
+    return this.config.profile_name;
+  }
+
+  get type(): string {
+    return this.config.type;
+  }
+
+  get capabilities(): readonly Capability[] {
+    return this.context.capabilities;
+  }
+
+  supports(capability: Capability): boolean {
+    return this.capabilities.includes(capability);
+  }
+
+  async getCompletion(messages: ChatMessage[], runtimeConfig: RuntimeExecutionConfig = {}): Promise<CompletionResult> {
+    this.require('completion');
+    checkMessages(messages);
+    return this.run(runtimeConfig, (settings) => this.doCompletion(messages, settings));
+  }
+
+  streamCompletion(messages: ChatMessage[], runtimeConfig: RuntimeExecutionConfig = {}): CompletionStream {
+    this.require('streaming');
+    checkMessages(messages);
+    return new CompletionStream(this.runStream(messages, runtimeConfig));
+  }
+
+  async getEmbeddings(texts: string[], options: EmbeddingsOptions = {}): Promise<EmbeddingsResult> {
+    this.require('embeddings');
+    if (!Array.isArray(texts) || texts.some((t) => typeof t !== 'string')) {
+      throw new TypeError('getEmbeddings expects an array of strings');
+    }
+    if (texts.length === 0) return { embeddings: [] };
+    const result = await this.run(runtimeOf(options), (settings) => this.doEmbeddings(texts, options, settings));
+    if (result.embeddings.length !== texts.length) {
+      throw this.label(
+        new ProviderError(`backend returned ${result.embeddings.length} embeddings for ${texts.length} inputs`, {
+          reason: 'bad_response',
+        }),
+      );
+    }
+    return result;
+  }
+
+  async getSpeech(text: string, options: SpeechOptions = {}): Promise<SpeechResult> {
+    this.require('speech');
+    return this.run(runtimeOf(options), (settings) => this.doSpeech(text, options, settings));
+  }
+
+  async getTranscription(audio: Uint8Array, options: TranscriptionOptions = {}): Promise<TranscriptionResult> {
+    this.require('transcription');
+    return this.run(runtimeOf(options), (settings) => this.doTranscription(audio, options, settings));
+  }
+
+  // ---- what a plugin overrides -------------------------------------------------
+
+  protected doCompletion(_messages: ChatMessage[], _settings: CallSettings): Promise<CompletionResult> {
+    throw this.unsupported('completion');
+  }
+
+  // eslint-disable-next-line require-yield
+  protected async *doStream(_messages: ChatMessage[], _settings: CallSettings): ProviderStream {
+    throw this.unsupported('streaming');
+  }
+
+  protected doEmbeddings(_texts: string[], _options: EmbeddingsOptions, _settings: CallSettings): Promise<EmbeddingsResult> {
+    throw this.unsupported('embeddings');
+  }
+
+  protected doSpeech(_text: string, _options: SpeechOptions, _settings: CallSettings): Promise<SpeechResult> {
+    throw this.unsupported('speech');
+  }
+
+  protected doTranscription(
+    _audio: Uint8Array,
+    _options: TranscriptionOptions,
+    _settings: CallSettings,
+  ): Promise<TranscriptionResult> {
+    throw this.unsupported('transcription');
+  }
+
+  // ---- helpers for subclasses ----------------------------------------------------
+
+  /** Options for the context's HTTP client that carry this call's signal and idle timeout. */
+  protected requestOptions(settings: CallSettings, headers?: Record<string, string | undefined>) {
+    return { signal: settings.signal, idleTimeoutMs: settings.idleTimeoutMs, headers };
+  }
+
+  /** The error for a stream that ended without the backend's end marker. */
+  protected truncatedStream(url: string, expected: string): ProviderError {
+    return new ProviderError(`stream from ${url} ended before ${expected}: the answer is incomplete`, {
+      url,
+      reason: 'truncated_stream',
+      retryable: true,
+    });
+  }
+
+  // ---- the call machinery --------------------------------------------------------
+
+  private settings(runtime: RuntimeExecutionConfig, deadline: CallDeadline): CallSettings {
+    const c = this.config;
+    return {
+      temperature: runtime.temperature ?? c.temperature,
+      maxTokens: runtime.maxTokens ?? c.max_tokens,
+      topP: runtime.topP ?? c.top_p,
+      stop: runtime.stop ?? c.stop,
+      seed: runtime.seed ?? c.seed,
+      timeoutMs: runtime.timeoutMs ?? c.timeout * 1000,
+      idleTimeoutMs: runtime.idleTimeoutMs ?? c.idle_timeout * 1000,
+      maxRetries: runtime.maxRetries ?? c.max_retries,
+      signal: deadline.signal,
+      providerOptions: runtime.providerOptions,
+    };
+  }
+
+  private begin(runtime: RuntimeExecutionConfig): { deadline: CallDeadline; settings: CallSettings } {
+    const deadline = new CallDeadline(runtime.timeoutMs ?? this.config.timeout * 1000, runtime.signal);
+    return { deadline, settings: this.settings(runtime, deadline) };
+  }
+
+  private async run<T>(runtime: RuntimeExecutionConfig, attempt: (settings: CallSettings) => Promise<T>): Promise<T> {
+    const { deadline, settings } = this.begin(runtime);
+    try {
+      return await withRetries(() => attempt(settings), {
+        maxRetries: settings.maxRetries,
+        signal: settings.signal,
+        deadline: deadline.deadline,
+        onRetry: (error, n, delay) => this.logRetry(error, n, delay),
+      });
+    } catch (error) {
+      throw this.label(error);
+    } finally {
+      deadline.dispose();
+    }
+  }
+
+  private async *runStream(messages: ChatMessage[], runtime: RuntimeExecutionConfig): AsyncGenerator<string, CompletionResult, undefined> {
+    const { deadline, settings } = this.begin(runtime);
+    let received = '';
+    let source: ProviderStream | undefined;
+    try {
+      for (let attempt = 0; ; attempt++) {
+        source = this.doStream(messages, settings);
+        let step: IteratorResult<string, Omit<CompletionResult, 'text'> & { text?: string }>;
+        try {
+          // Retrying is safe only until the first delta has been handed to the caller.
+          do step = await source.next();
+          while (!step.done && step.value === '');
+        } catch (error) {
+          const delay = this.retryDelay(error, attempt, settings, deadline);
+          if (delay === undefined) throw error;
+          this.logRetry(error as ProviderError, attempt + 1, delay);
+          await sleep(delay, settings.signal).catch(() => {
+            throw error;
+          });
+          continue;
+        }
+        while (!step.done) {
+          if (step.value !== '') {
+            received += step.value;
+            yield step.value;
+          }
+          step = await source.next();
+        }
+        source = undefined;
+        return { ...step.value, text: received };
+      }
+    } catch (error) {
+      const labelled = this.label(error);
+      if (ProviderError.isInstance(labelled) && received) labelled.partialText = received;
+      throw labelled;
+    } finally {
+      if (source) await source.return(undefined as never).catch(() => undefined);
+      deadline.dispose();
+    }
+  }
+
+  private retryDelay(error: unknown, attempt: number, settings: CallSettings, deadline: CallDeadline): number | undefined {
+    if (!ProviderError.isInstance(error) || !error.retryable || attempt >= settings.maxRetries || settings.signal.aborted) {
+      return undefined;
+    }
+    const delay = backoffDelay(attempt, error);
+    return Date.now() + delay >= deadline.deadline ? undefined : delay;
+  }
+
+  private logRetry(error: ProviderError, attempt: number, delayMs: number): void {
+    this.context.logger.info(`profile "${this.profileName}": retry ${attempt} in ${delayMs} ms after: ${error.message}`);
+  }
+
+  /** Names the profile in a ProviderError and removes any secret from it. */
+  private label(error: unknown): unknown {
+    if (ProviderError.isInstance(error) && error.profile === undefined) {
+      error.profile = this.profileName;
+      error.providerType = this.type;
+      error.message = `profile "${this.profileName}" (${this.type}): ${error.message}`;
+    }
+    return this.context.secrets ? this.context.secrets.scrubError(error) : error;
+  }
+
+  private require(capability: Capability): void {
+    if (!this.supports(capability)) throw this.unsupported(capability);
+  }
+
+  private unsupported(capability: Capability): CapabilityNotSupportedError {
+    return new CapabilityNotSupportedError(this.type, this.profileName, OPERATION_OF[capability]);
+  }
+}
+
+function runtimeOf(options: { signal?: AbortSignal; timeoutMs?: number }): RuntimeExecutionConfig {
+  return { signal: options.signal, timeoutMs: options.timeoutMs };
+}
+
+function checkMessages(messages: ChatMessage[]): void {
+  if (!Array.isArray(messages) || messages.length === 0) {
+    throw new TypeError('messages must be a non-empty array of { role, content }');
+  }
+}
+
+/** Which capabilities a provider class actually implements (overrides a `do*` method for). */
+export function implementedCapabilities(provider: BackendProvider): Capability[] {
+  const base = BackendProvider.prototype as unknown as Record<string, unknown>;
+  const self = provider as unknown as Record<string, unknown>;
+  const methods: Record<Capability, string> = {
+    completion: 'doCompletion',
+    streaming: 'doStream',
+    embeddings: 'doEmbeddings',
+    speech: 'doSpeech',
+    transcription: 'doTranscription',
+  };
+  return (Object.keys(methods) as Capability[]).filter((c) => self[methods[c]] !== base[methods[c]]);
+}

@@ -1,0 +1,36 @@
+/**
+ * Per-call settings. Each one overrides the profile's default for that call only.
+ * Sampling fields a backend does not understand are ignored by its provider.
+ */
+export interface RuntimeExecutionConfig {
+  temperature?: number;
+  maxTokens?: number;
+  topP?: number;
+  stop?: string[];
+  seed?: number;
+  /** Deadline for the whole call, retries included, in milliseconds. */
+  timeoutMs?: number;
+  /** Fail when the backend sends no byte for this long, in milliseconds. */
+  idleTimeoutMs?: number;
+  /** Retries on retryable failures (0 disables). */
+  maxRetries?: number;
+  /** Cancels the call in any phase. */
+  signal?: AbortSignal;
+  /** Backend-specific request fields, merged into the request body last. */
+  providerOptions?: Record<string, unknown>;
+}
+
+/** The effective settings of one call: profile defaults overridden by the call's own. */
+export interface CallSettings {
+  temperature?: number;
+  maxTokens?: number;
+  topP?: number;
+  stop?: string[];
+  seed?: number;
+  timeoutMs: number;
+  idleTimeoutMs: number;
+  maxRetries: number;
+  /** Aborts on the caller's signal or the call's deadline, whichever comes first. */
+  signal: AbortSignal;
+  providerOptions?: Record<string, unknown>;
+}

@@ -1,0 +1,42 @@
+import { inject, injectable } from 'tsyringe';
+import { discoverPlugins, findAppRoot } from '../plugins/discovery.js';
+import { PluginRegistry } from '../plugins/registry.js';
+import type { ConfigIssue } from '../errors/configuration-error.js';
+import type { AegisOptions } from '../aegis-options.js';
+import { ConfigService } from './config-service.js';
+import { TOKENS } from './tokens.js';
+
+/** Discovers the installed plugins once, on first use, and holds the registry. */
+@injectable()
+export class PluginCatalog {
+  private state?: { registry: PluginRegistry; issues: ConfigIssue[] };
+
+  constructor(
+    @inject(TOKENS.Options) private readonly options: AegisOptions,
+    @inject(ConfigService) private readonly configService: ConfigService,
+  ) {}
+
+  get registry(): PluginRegistry {
+    return this.discover().registry;
+  }
+
+  /** Problems with the `plugins:` list of backends.yaml. */
+  get issues(): ConfigIssue[] {
+    return this.discover().issues;
+  }
+
+  private discover(): { registry: PluginRegistry; issues: ConfigIssue[] } {
+    if (!this.state) {
+      const cwd = this.options.cwd ?? process.cwd();
+      const config = this.configService.config;
+      const { sources, issues } = discoverPlugins({
+        appRoot: this.options.discover === false ? '/nonexistent-aegis-app-root' : findAppRoot(cwd),
+        configDir: this.configService.configDir,
+        configPlugins: config.plugins.map((p) => ({ spec: p.spec, file: p.file, line: p.line })),
+        codePlugins: this.options.plugins,
+      });
+      this.state = { registry: new PluginRegistry(sources), issues };
+    }
+    return this.state;
+  }
+}

@@ -1,0 +1,135 @@
+import { inject, injectable } from 'tsyringe';
+import type { RawProfile } from '../config/index.js';
+import { validateProfile } from '../config/index.js';
+import { ConfigurationError, type ConfigIssue } from '../errors/configuration-error.js';
+import { PluginError } from '../errors/plugin-error.js';
+import type { BackendProvider, ProviderContext } from '../contract/provider.js';
+import type { BaseBackendConfig } from '../contract/base-config.js';
+import type { Logger } from '../contract/logger.js';
+import type { HttpClient } from '../http/client.js';
+import type { AegisPlugin } from '../plugins/define-plugin.js';
+import { secretKeysOf } from '../secrets/secret-fields.js';
+import type { SecretScrubber } from '../secrets/scrubber.js';
+import { ConfigService } from './config-service.js';
+import { PluginCatalog } from './plugin-catalog.js';
+import { TOKENS } from './tokens.js';
+
+export type ResolvedConfig = BaseBackendConfig & Record<string, unknown>;
+
+/** Turns a profile name into a validated config and a provider, each built once. */
+@injectable()
+export class ProviderFactory {
+  private readonly configs = new Map<string, Promise<{ plugin: AegisPlugin; config: ResolvedConfig }>>();
+  private readonly providers = new Map<string, Promise<BackendProvider>>();
+
+  constructor(
+    @inject(ConfigService) private readonly configService: ConfigService,
+    @inject(PluginCatalog) private readonly catalog: PluginCatalog,
+    @inject(TOKENS.Http) private readonly http: HttpClient,
+    @inject(TOKENS.Logger) private readonly logger: Logger,
+    @inject(TOKENS.Secrets) private readonly secrets: SecretScrubber,
+  ) {}
+
+  /** The profile's validated config (defaults applied, `${VAR}` resolved). */
+  async getBackendConfig(profileName: string): Promise<ResolvedConfig> {
+    return (await this.resolve(profileName)).config;
+  }
+
+  async getProvider(profileName: string): Promise<BackendProvider> {
+    return this.providerIn(profileName, []);
+  }
+
+  /** `chain`: the profiles whose providers are being built and asked for this one (cycle detection). */
+  private providerIn(profileName: string, chain: readonly string[]): Promise<BackendProvider> {
+    if (chain.includes(profileName)) {
+      const cycle = [...chain.slice(chain.indexOf(profileName)), profileName].join(' → ');
+      const profile = this.configService.profile(profileName);
+      return Promise.reject(
+        new ConfigurationError([
+          { file: profile.file, line: profile.line, profile: profileName, message: `profiles refer to each other in a cycle: ${cycle}` },
+        ]),
+      );
+    }
+    let provider = this.providers.get(profileName);
+    if (!provider) {
+      provider = this.build(profileName, chain);
+      this.providers.set(profileName, provider);
+      provider.catch(() => this.providers.delete(profileName));
+    }
+    return provider;
+  }
+
+  /** The plugin serving a profile and every problem with the profile (empty when usable). */
+  async check(profileName: string): Promise<{ plugin?: AegisPlugin; issues: ConfigIssue[] }> {
+    try {
+      const { plugin } = await this.resolve(profileName);
+      return { plugin, issues: [] };
+    } catch (error) {
+      if (ConfigurationError.isInstance(error)) return { issues: [...error.issues] };
+      if (PluginError.isInstance(error)) {
+        const profile = this.configService.profile(profileName);
+        return { issues: [{ file: profile.file, line: profile.line, profile: profileName, field: 'type', message: error.message }] };
+      }
+      throw error;
+    }
+  }
+
+  private resolve(profileName: string): Promise<{ plugin: AegisPlugin; config: ResolvedConfig }> {
+    let entry = this.configs.get(profileName);
+    if (!entry) {
+      entry = this.validate(this.configService.profile(profileName));
+      this.configs.set(profileName, entry);
+    }
+    return entry;
+  }
+
+  private async validate(profile: RawProfile): Promise<{ plugin: AegisPlugin; config: ResolvedConfig }> {
+    const plugin = await this.pluginFor(profile);
+    const secretKeys = secretKeysOf(plugin.configSchema);
+    for (const key of secretKeys) this.secrets.add(profile.values[key]);
+    if (profile.issues.length > 0) throw new ConfigurationError(profile.issues);
+    const result = validateProfile(profile, plugin.configSchema);
+    if (!result.ok) throw new ConfigurationError(result.issues);
+    for (const key of secretKeys) this.secrets.add(result.config[key]);
+    return { plugin, config: result.config as ResolvedConfig };
+  }
+
+  private async pluginFor(profile: RawProfile): Promise<AegisPlugin> {
+    try {
+      return await this.catalog.registry.resolve(profile.type);
+    } catch (error) {
+      if (!PluginError.isInstance(error)) throw error;
+      const where = `${profile.file}:${profile.line}: profile "${profile.name}": `;
+      throw new PluginError(where + error.message, {
+        kind: error.kind,
+        type: error.type,
+        packages: [...error.packages],
+        cause: error.cause,
+      });
+    }
+  }
+
+  private async build(profileName: string, chain: readonly string[]): Promise<BackendProvider> {
+    const { plugin, config } = await this.resolve(profileName);
+    const context: ProviderContext = {
+      profileName,
+      providerType: plugin.type,
+      capabilities: plugin.capabilities,
+      http: this.http,
+      logger: this.logger,
+      secrets: this.secrets,
+      getProvider: (name) => this.providerIn(name, [...chain, profileName]),
+    };
+    try {
+      return await plugin.create(config, context);
+    } catch (error) {
+      if (ConfigurationError.isInstance(error) || PluginError.isInstance(error)) throw error;
+      const reason = error instanceof Error ? error.message : String(error);
+      throw new PluginError(`plugin for type "${plugin.type}" failed to create a provider for profile "${profileName}": ${reason}`, {
+        kind: 'invalid_plugin',
+        type: plugin.type,
+        cause: error,
+      });
+    }
+  }
+}

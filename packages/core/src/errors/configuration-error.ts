@@ -1,0 +1,56 @@
+import { AegisError, hasCode, type AegisErrorOptions } from './base.js';
+
+/** Where in which file a configuration problem is, and what it is. */
+export interface ConfigIssue {
+  /** Path of the config file (or `.env` file) the problem is in. */
+  file?: string;
+  /** 1-based line and column. */
+  line?: number;
+  column?: number;
+  /** The profile the problem belongs to, when there is one. */
+  profile?: string;
+  /** Dotted path of the offending field inside the profile (`options.num_ctx`). */
+  field?: string;
+  /** What is wrong, and what was expected. Never contains a secret value. */
+  message: string;
+}
+
+/** Formats an issue as `file:line:col: profile "p", field "f": message`. */
+export function formatIssue(issue: ConfigIssue): string {
+  const where: string[] = [];
+  if (issue.file) {
+    let loc = issue.file;
+    if (issue.line !== undefined) loc += `:${issue.line}`;
+    if (issue.line !== undefined && issue.column !== undefined) loc += `:${issue.column}`;
+    where.push(loc);
+  }
+  const subject: string[] = [];
+  if (issue.profile !== undefined) subject.push(`profile "${issue.profile}"`);
+  if (issue.field !== undefined) subject.push(`field "${issue.field}"`);
+  const head = [where.join(''), subject.join(', ')].filter(Boolean).join(': ');
+  return head ? `${head}: ${issue.message}` : issue.message;
+}
+
+/**
+ * A broken `backends.yaml`, `.env` or profile. Carries every problem found, so
+ * a user fixes them all in one pass.
+ */
+export class ConfigurationError extends AegisError {
+  readonly code = 'configuration' as const;
+  readonly issues: readonly ConfigIssue[];
+
+  constructor(issuesOrMessage: readonly ConfigIssue[] | string, options: AegisErrorOptions = {}) {
+    const issues = typeof issuesOrMessage === 'string' ? [{ message: issuesOrMessage }] : issuesOrMessage;
+    super(ConfigurationError.describe(issues), options);
+    this.issues = issues;
+  }
+
+  private static describe(issues: readonly ConfigIssue[]): string {
+    if (issues.length === 1) return formatIssue(issues[0]!);
+    return `${issues.length} configuration problems:\n` + issues.map((i) => `  - ${formatIssue(i)}`).join('\n');
+  }
+
+  static isInstance(value: unknown): value is ConfigurationError {
+    return hasCode(value, 'configuration');
+  }
+}

@@ -1,0 +1,13 @@
+export { HttpClient, type HttpClientOptions, type HttpRequestOptions, type HttpResponse } from './client.js';
+export { readSse, type SseEvent } from './sse.js';
+export { readNdjson, parseStreamJson } from './ndjson.js';
+export { withRetries, backoffDelay, sleep, type RetryPolicy } from './retry.js';
+export { parseRetryAfter } from './retry-after.js';
+export { joinUrl, redactUrl } from './url.js';
+export {
+  defaultErrorMessage,
+  httpStatusError,
+  transportError,
+  excerpt,
+  type ErrorMessageExtractor,
+} from './error-mapping.js';

@@ -1,0 +1,66 @@
+import { AegisError } from '../errors/base.js';
+import { ProviderError } from '../errors/provider-error.js';
+
+export interface RetryPolicy {
+  maxRetries: number;
+  /** Aborts waiting between attempts. */
+  signal?: AbortSignal;
+  /** Epoch ms after which no new attempt starts (the call's deadline). */
+  deadline?: number;
+  baseDelayMs?: number;
+  maxDelayMs?: number;
+  onRetry?: (error: ProviderError, attempt: number, delayMs: number) => void;
+}
+
+/**
+ * Exponential backoff with full jitter; a server's `Retry-After` wins when it
+ * asks for longer.
+ */
+export function backoffDelay(attempt: number, error: ProviderError | undefined, base = 500, max = 30_000, random = Math.random): number {
+  const exponential = Math.min(max, base * 2 ** attempt);
+  const jittered = Math.round(exponential / 2 + random() * (exponential / 2));
+  return error?.retryAfterMs !== undefined ? Math.max(error.retryAfterMs, Math.min(jittered, base)) : jittered;
+}
+
+/** Runs `fn`, retrying retryable ProviderErrors, never past the deadline or an abort. */
+export async function withRetries<T>(fn: (attempt: number) => Promise<T>, policy: RetryPolicy): Promise<T> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await fn(attempt);
+    } catch (error) {
+      if (!shouldRetry(error, attempt, policy)) throw error;
+      const delay = backoffDelay(attempt, error, policy.baseDelayMs, policy.maxDelayMs);
+      if (policy.deadline !== undefined && Date.now() + delay >= policy.deadline) throw error;
+      policy.onRetry?.(error, attempt + 1, delay);
+      await sleep(delay, policy.signal).catch(() => {
+        throw error;
+      });
+    }
+  }
+}
+
+function shouldRetry(error: unknown, attempt: number, policy: RetryPolicy): error is ProviderError {
+  return (
+    AegisError.isAegisError(error) &&
+    ProviderError.isInstance(error) &&
+    error.retryable &&
+    attempt < policy.maxRetries &&
+    !policy.signal?.aborted
+  );
+}
+
+/** Waits `ms`, or rejects as soon as the signal aborts. Leaves no timer behind either way. */
+export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(signal.reason);
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(signal!.reason);
+    };
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}

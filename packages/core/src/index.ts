@@ -1,0 +1,40 @@
+import 'reflect-metadata';
+
+export { z } from 'zod';
+export * from './errors/index.js';
+export { CAPABILITIES, isCapability, type Capability } from './contract/capabilities.js';
+export type { ChatMessage, ChatRole } from './contract/messages.js';
+export {
+  normalizeFinishReason,
+  type CompletionResult,
+  type EmbeddingsOptions,
+  type EmbeddingsResult,
+  type FinishReason,
+  type SpeechOptions,
+  type SpeechResult,
+  type TranscriptionOptions,
+  type TranscriptionResult,
+  type Usage,
+} from './contract/results.js';
+export type { RuntimeExecutionConfig, CallSettings } from './contract/runtime.js';
+export { BaseBackendConfig } from './contract/base-config.js';
+export { CompletionStream } from './contract/stream.js';
+export { BackendProvider, implementedCapabilities, type ProviderContext, type ProviderStream } from './contract/provider.js';
+export type { Logger, LogLevel } from './contract/logger.js';
+export { ConsoleLogger } from './log/console-logger.js';
+export * from './http/index.js';
+export * from './plugins/index.js';
+export { secret, isMarkedSecret, secretKeysOf, redactValues, SecretScrubber, REDACTED } from './secrets/index.js';
+export type { AegisOptions } from './aegis-options.js';
+export {
+  Aegis,
+  createAegis,
+  configureAegis,
+  getDefaultAegis,
+  getBackendConfig,
+  getProviderForProfile,
+  type ProfileSummary,
+  type PluginSummary,
+} from './aegis.js';
+export type { ResolvedConfig } from './di/provider-factory.js';
+export { CORE_VERSION } from './version.js';

@@ -1,0 +1,109 @@
+import { existsSync, realpathSync, statSync } from 'node:fs';
+import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
+import type { ConfigIssue } from '../errors/configuration-error.js';
+import { dependencyNames, isPluginPackage, packageInfo, readPackageJson } from './manifest.js';
+import { codeSource, fileSource, packageSource, type PluginSource } from './source.js';
+import type { AegisPlugin } from './define-plugin.js';
+
+export interface PluginSpecEntry {
+  /** A package name or a path (relative to the config file) as written under `plugins:`. */
+  spec: string;
+  file?: string;
+  line?: number;
+}
+
+export interface DiscoveryOptions {
+  /** Where the application lives; its package.json lists the packages to look at. */
+  appRoot: string;
+  /** Directory of backends.yaml, for relative `plugins:` paths. */
+  configDir?: string;
+  configPlugins?: readonly PluginSpecEntry[];
+  codePlugins?: readonly AegisPlugin[];
+}
+
+export interface DiscoveryResult {
+  sources: PluginSource[];
+  issues: ConfigIssue[];
+}
+
+/** The nearest directory at or above `cwd` that has a package.json (else `cwd`). */
+export function findAppRoot(cwd: string): string {
+  for (let dir = resolve(cwd); ; dir = dirname(dir)) {
+    if (existsSync(join(dir, 'package.json'))) return dir;
+    if (dirname(dir) === dir) return resolve(cwd);
+  }
+}
+
+/** Finds an installed package the way Node does: `node_modules/<name>` here or in a parent directory. */
+export function resolvePackageDir(name: string, fromDir: string): string | undefined {
+  for (let dir = resolve(fromDir); ; dir = dirname(dir)) {
+    const candidate = join(dir, 'node_modules', name);
+    if (existsSync(join(candidate, 'package.json'))) return realpathSync(candidate);
+    if (dirname(dir) === dir) return undefined;
+  }
+}
+
+/**
+ * Finds the plugins an application can use, without importing any of them:
+ * the manifests of the packages its package.json depends on, the entries of
+ * `plugins:` in backends.yaml, and plugins passed in code.
+ */
+export function discoverPlugins(options: DiscoveryOptions): DiscoveryResult {
+  const sources: PluginSource[] = [];
+  const issues: ConfigIssue[] = [];
+  const seenDirs = new Set<string>();
+
+  const addPackageDir = (dir: string, explicit: boolean, origin: PluginSpecEntry | undefined): void => {
+    if (seenDirs.has(dir)) return;
+    const pkg = readPackageJson(dir);
+    if (!pkg) return;
+    if (!isPluginPackage(pkg)) {
+      if (explicit) issues.push({ ...where(origin), message: `"${origin?.spec}" is not an AEGIS provider plugin (its package.json has no "aegis" manifest or "aegis-provider" keyword)` });
+      return;
+    }
+    seenDirs.add(dir);
+    sources.push(packageSource(packageInfo(dir, pkg), explicit ? 'path' : 'package'));
+  };
+
+  const app = readPackageJson(options.appRoot);
+  for (const name of app ? dependencyNames(app) : []) {
+    const dir = resolvePackageDir(name, options.appRoot);
+    if (dir) addPackageDir(dir, false, undefined);
+  }
+
+  for (const entry of options.configPlugins ?? []) {
+    const base = options.configDir ?? options.appRoot;
+    if (isPathSpec(entry.spec)) {
+      const target = resolve(base, entry.spec);
+      if (!existsSync(target)) {
+        issues.push({ ...where(entry), message: `local plugin "${entry.spec}" not found (looked at ${target})` });
+      } else if (statSync(target).isDirectory()) {
+        if (existsSync(join(target, 'package.json'))) addPackageDir(realpathSync(target), true, entry);
+        else issues.push({ ...where(entry), message: `local plugin directory "${entry.spec}" has no package.json` });
+      } else {
+        sources.push(fileSource(realpathSync(target), entry.spec));
+      }
+    } else {
+      const dir = resolvePackageDir(entry.spec, base) ?? resolvePackageDir(entry.spec, options.appRoot);
+      if (dir) addPackageDir(dir, true, entry);
+      else issues.push({ ...where(entry), message: `plugin package "${entry.spec}" is not installed; run: npm install ${entry.spec}` });
+    }
+  }
+
+  for (const plugin of options.codePlugins ?? []) sources.push(codeSource(plugin));
+  return { sources, issues };
+}
+
+function isPathSpec(spec: string): boolean {
+  return spec.startsWith('./') || spec.startsWith('../') || spec.startsWith('.\\') || isAbsolute(spec) || spec === '.';
+}
+
+function where(entry: PluginSpecEntry | undefined): Partial<ConfigIssue> {
+  return entry ? { file: entry.file, line: entry.line, field: 'plugins' } : {};
+}
+
+/** A path for messages: relative to cwd when inside it. */
+export function displayPath(path: string, cwd = process.cwd()): string {
+  const rel = relative(cwd, path);
+  return rel && !rel.startsWith('..') && !isAbsolute(rel) ? rel : path;
+}

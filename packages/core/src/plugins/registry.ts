@@ -1,0 +1,143 @@
+import { PluginError } from '../errors/plugin-error.js';
+import { PLUGIN_API_VERSION, type AegisPlugin } from './define-plugin.js';
+import type { PluginSource } from './source.js';
+
+export interface InstalledPlugin {
+  source: PluginSource;
+  /** Set once loaded (by `loadAll`). */
+  plugins?: AegisPlugin[];
+  error?: PluginError;
+}
+
+/**
+ * Knows which source provides which provider type, and imports a plugin only
+ * when a profile of its type is first used, once. Plugins passed in code win
+ * over discovered packages; two discovered packages claiming one type is an error.
+ */
+export class PluginRegistry {
+  private readonly byType = new Map<string, PluginSource[]>();
+  private readonly bareFiles: PluginSource[] = [];
+  private bareFilesLoaded?: Promise<void>;
+  private readonly resolved = new Map<string, Promise<AegisPlugin>>();
+
+  constructor(readonly sources: readonly PluginSource[]) {
+    for (const source of sources) {
+      if (source.types.length === 0 && !source.problem) this.bareFiles.push(source);
+      for (const type of source.types) this.index(type, source);
+    }
+  }
+
+  /** Provider types known so far (bare local files count once they are loaded). */
+  types(): string[] {
+    return [...this.byType.keys()].sort();
+  }
+
+  /** The plugin for a type: imported on first request, the same promise afterwards. */
+  resolve(type: string): Promise<AegisPlugin> {
+    let promise = this.resolved.get(type);
+    if (!promise) {
+      promise = this.load(type);
+      this.resolved.set(type, promise);
+    }
+    return promise;
+  }
+
+  /** Imports every plugin (for listings); failures are reported per source, not thrown. */
+  async loadAll(): Promise<InstalledPlugin[]> {
+    return Promise.all(
+      this.sources.map(async (source) => {
+        try {
+          checkApiVersion(source.apiVersion, source);
+          return { source, plugins: await source.load() };
+        } catch (error) {
+          return { source, error: error as PluginError };
+        }
+      }),
+    );
+  }
+
+  /** Types claimed by more than one discovered package. */
+  conflicts(): { type: string; sources: PluginSource[] }[] {
+    return [...this.byType.entries()]
+      .map(([type, list]) => ({ type, sources: list.filter((s) => s.origin !== 'code') }))
+      .filter((entry) => entry.sources.length > 1 && !this.byType.get(entry.type)!.some((s) => s.origin === 'code'));
+  }
+
+  private index(type: string, source: PluginSource): void {
+    const list = this.byType.get(type) ?? [];
+    list.push(source);
+    this.byType.set(type, list);
+  }
+
+  private async loadBareFiles(): Promise<void> {
+    this.bareFilesLoaded ??= (async () => {
+      for (const source of this.bareFiles) {
+        try {
+          for (const plugin of await source.load()) this.index(plugin.type, source);
+        } catch {
+          // reported when that file's types are asked for, or by loadAll
+        }
+      }
+    })();
+    return this.bareFilesLoaded;
+  }
+
+  private async load(type: string): Promise<AegisPlugin> {
+    if (!this.byType.has(type)) await this.loadBareFiles();
+    const candidates = this.byType.get(type) ?? [];
+    const inCode = candidates.find((s) => s.origin === 'code');
+    if (candidates.length === 0) throw this.unknownType(type);
+    if (!inCode && candidates.length > 1) {
+      const names = candidates.map(describe);
+      throw new PluginError(
+        `provider type "${type}" is claimed by ${candidates.length} plugins: ${names.join(' and ')}; uninstall one, or keep only one under "plugins:" in backends.yaml`,
+        { kind: 'duplicate_type', type, packages: candidates.map((s) => s.name) },
+      );
+    }
+    const source = inCode ?? candidates[0]!;
+    if (source.problem) {
+      throw new PluginError(`${describe(source)} cannot be used: ${source.problem}`, {
+        kind: 'invalid_plugin',
+        type,
+        packages: [source.name],
+      });
+    }
+    checkApiVersion(source.apiVersion, source);
+    const plugins = await source.load();
+    const plugin = plugins.find((p) => p.type === type);
+    if (!plugin) {
+      throw new PluginError(
+        `${describe(source)} announces provider type "${type}" in its package.json but exports only: ${plugins.map((p) => p.type).join(', ') || 'nothing'}`,
+        { kind: 'invalid_plugin', type, packages: [source.name] },
+      );
+    }
+    checkApiVersion(plugin.apiVersion, source);
+    return plugin;
+  }
+
+  private unknownType(type: string): PluginError {
+    const installed = this.types();
+    const kebab = type.replace(/_/g, '-').toLowerCase();
+    return new PluginError(
+      `unknown provider type "${type}". Installed types: ${installed.length ? installed.join(', ') : '(none)'}. ` +
+        `To add it, install its plugin package, e.g. npm install @aegis/provider-${kebab} (or aegis-provider-${kebab}), ` +
+        `or list a local plugin under "plugins:" in backends.yaml`,
+      { kind: 'not_found', type },
+    );
+  }
+}
+
+function describe(source: PluginSource): string {
+  const where = source.location && source.origin !== 'code' ? ` (${source.location})` : '';
+  const kind = source.origin === 'package' ? 'package' : source.origin === 'path' ? 'plugin' : 'plugin';
+  return `${kind} "${source.name}"${source.version ? '@' + source.version : ''}${where}`;
+}
+
+function checkApiVersion(version: number | undefined, source: PluginSource): void {
+  if (version === undefined || version === PLUGIN_API_VERSION) return;
+  throw new PluginError(
+    `${describe(source)} is written for plugin API version ${version}, but this @aegis/core implements version ${PLUGIN_API_VERSION}; ` +
+      `install a release of it made for API ${PLUGIN_API_VERSION}, or a @aegis/core that implements API ${version}`,
+    { kind: 'incompatible_api', packages: [source.name] },
+  );
+}

@@ -1,0 +1,83 @@
+import { pathToFileURL } from 'node:url';
+import { PluginError } from '../errors/plugin-error.js';
+import { isAegisPlugin, pluginProblems, type AegisPlugin } from './define-plugin.js';
+import type { PackageInfo } from './manifest.js';
+
+/** Where a plugin comes from, known without importing its code. */
+export interface PluginSource {
+  readonly origin: 'package' | 'path' | 'code';
+  /** Package name, or the path as written in backends.yaml. */
+  readonly name: string;
+  readonly version?: string;
+  /** Directory or file on disk. */
+  readonly location?: string;
+  /** Plugin API version stated by the manifest. */
+  readonly apiVersion?: number;
+  /** Provider types announced by the manifest (empty for a bare local file until loaded). */
+  readonly types: readonly string[];
+  /** Why this source cannot be used, found without importing it. */
+  readonly problem?: string;
+  /** Imports the plugin code, once. */
+  load(): Promise<AegisPlugin[]>;
+}
+
+function once<T>(fn: () => Promise<T>): () => Promise<T> {
+  let promise: Promise<T> | undefined;
+  return () => (promise ??= fn());
+}
+
+export function packageSource(info: PackageInfo, origin: 'package' | 'path'): PluginSource {
+  return {
+    origin,
+    name: info.name,
+    version: info.version,
+    location: info.dir,
+    apiVersion: info.manifest?.apiVersion,
+    types: info.manifest?.providers ?? [],
+    problem: info.manifestProblem,
+    load: once(() => importPlugins(info.entry, `plugin package "${info.name}"`)),
+  };
+}
+
+export function fileSource(file: string, spec: string): PluginSource {
+  return { origin: 'path', name: spec, location: file, types: [], load: once(() => importPlugins(file, `local plugin "${spec}"`)) };
+}
+
+export function codeSource(plugin: AegisPlugin): PluginSource {
+  return {
+    origin: 'code',
+    name: `(passed in code: ${plugin.type})`,
+    apiVersion: plugin.apiVersion,
+    types: [plugin.type],
+    load: () => Promise.resolve([plugin]),
+  };
+}
+
+/** Imports a plugin module and checks what it exports: a plugin, or an array of plugins, as default export. */
+export async function importPlugins(entry: string, label: string): Promise<AegisPlugin[]> {
+  let mod: Record<string, unknown>;
+  try {
+    mod = (await import(pathToFileURL(entry).href)) as Record<string, unknown>;
+  } catch (error) {
+    const reason = error instanceof Error ? error.message.split('\n')[0] : String(error);
+    throw new PluginError(`${label} failed to load: ${reason}`, { kind: 'load_failed', packages: [label], cause: error });
+  }
+  const exported = mod.default ?? mod.plugin ?? mod.plugins;
+  const list = Array.isArray(exported) ? exported : [exported];
+  const plugins: AegisPlugin[] = [];
+  for (const candidate of list) {
+    if (isAegisPlugin(candidate)) {
+      plugins.push(candidate);
+      continue;
+    }
+    const problems = pluginProblems(candidate as never);
+    if (problems.length > 0) {
+      throw new PluginError(
+        `${label} does not export a plugin as its default export (use definePlugin from @aegis/core): ${problems.join('; ')}`,
+        { kind: 'invalid_plugin', packages: [label] },
+      );
+    }
+    plugins.push(candidate as AegisPlugin);
+  }
+  return plugins;
+}

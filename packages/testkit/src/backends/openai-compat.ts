@@ -1,0 +1,152 @@
+/**
+ * OpenAI-style endpoints shared by the OpenAI, vLLM and KoboldCpp emulators. Every body is
+ * a recorded fixture used as a template: key order and extra fields come from the fixture.
+ */
+import { body, type HandlerCtx } from '../backend.js';
+import { embedText, embeddingInputs, toBase64Floats } from '../embeddings.js';
+import { fixtureJson, fixtureSse, type FixtureBackend } from '../fixtures.js';
+import { bodyPlan, jsonPlan, PlanError, streamPlan, type Plan, type StreamFormat } from '../plan.js';
+import { dataSse } from '../sse.js';
+import { defaultReplyText, estimateTokens, messagesText, nowSeconds, randomId, renderText } from '../text.js';
+
+export interface CompatFlavor {
+  fixtures: FixtureBackend;
+  label: string;
+  /** Serializer for whole bodies and for stream chunks. */
+  body(v: unknown): string;
+  chunk(v: unknown): string;
+  /** Completion id (non-stream) and stream chunk id. */
+  chatId(): string;
+  streamId?(): string;
+  /** The model name the response reports. */
+  model(requested: unknown): string;
+  /** OpenAI adds `"usage": null` to every chunk when include_usage is set. */
+  usageNullInChunks?: boolean;
+  format?: StreamFormat;
+  /** Wire text of the in-stream error event. */
+  streamError(message: string): string;
+  /** Error plan (400 for bad input, 404 for an unknown model). */
+  error(status: number, ctx: HandlerCtx, message?: string): Plan;
+}
+
+/** A usage object shaped like `template`, with the counts filled in. */
+export function fillUsage(template: Record<string, unknown> | undefined, prompt: number, completion: number): Record<string, unknown> {
+  const u: Record<string, unknown> = { ...(template ?? { prompt_tokens: 0, completion_tokens: 0, total_tokens: 0 }) };
+  u.prompt_tokens = prompt;
+  if ('completion_tokens' in u) u.completion_tokens = completion;
+  u.total_tokens = prompt + completion;
+  return u;
+}
+
+/** Copy of `obj` with `key: value` placed right after `after` (or last). */
+function insertAfter(obj: Record<string, unknown>, after: string, key: string, value: unknown): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(obj)) {
+    if (k !== key) out[k] = v;
+    if (k === after) out[key] = value;
+  }
+  if (!(key in out)) out[key] = value;
+  return out;
+}
+
+export function chatCompletion(f: CompatFlavor, ctx: HandlerCtx): Plan {
+  const b = body(ctx);
+  if (!Array.isArray(b.messages)) throw new PlanError(f.error(400, ctx, "Missing required parameter: 'messages'."));
+  const model = f.model(b.model);
+  const r = renderText(ctx.reply, defaultReplyText(f.label), { maxTokens: b.max_completion_tokens ?? b.max_tokens, stop: b.stop });
+  const promptTokens = ctx.reply.promptTokens ?? estimateTokens(messagesText(b.messages));
+  const created = nowSeconds();
+  const full = fixtureJson(f.fixtures, 'chat.completions.response.json');
+
+  if (b.stream !== true) {
+    Object.assign(full, { id: f.chatId(), created, model });
+    const choice = full.choices[0];
+    choice.message.content = r.text;
+    choice.finish_reason = r.finishReason;
+    if ('stop_reason' in choice) choice.stop_reason = r.stopSequence;
+    full.usage = fillUsage(full.usage, promptTokens, r.completionTokens);
+    return jsonPlan(200, f.body(full));
+  }
+
+  const templates = fixtureSse(f.fixtures, 'chat.completions.stream.sse.txt');
+  const id = f.streamId ? f.streamId() : f.chatId();
+  const hasRoleChunk = templates[0].choices[0].delta.content === '';
+  const contentTpl = templates[hasRoleChunk ? 1 : 0];
+  const finishTpl = templates[templates.length - 1];
+  const so = b.stream_options ?? {};
+  const obfuscate = so.include_obfuscation !== false;
+  const usageNull = so.include_usage === true && f.usageNullInChunks;
+
+  const make = (tpl: any, edit?: (choice: any) => void): string => {
+    let c: Record<string, any> = { ...tpl, id, created, model, choices: tpl.choices.map((ch: any) => ({ ...ch, delta: { ...ch.delta } })) };
+    if (edit) edit(c.choices[0]);
+    if ('obfuscation' in c) {
+      if (obfuscate) c.obfuscation = randomId(8);
+      else delete c.obfuscation;
+    }
+    if (usageNull) c = insertAfter(c, 'choices', 'usage', null);
+    return f.chunk(c);
+  };
+
+  const frames: string[] = [];
+  if (hasRoleChunk) frames.push(make(templates[0]));
+  for (const text of r.chunks) frames.push(make(contentTpl, (ch) => (ch.delta.content = text)));
+  const tail = [
+    make(finishTpl, (ch) => {
+      ch.finish_reason = r.finishReason;
+      if ('stop_reason' in ch) ch.stop_reason = r.stopSequence;
+    }),
+  ];
+  if (so.include_usage === true) {
+    const usage = Object.fromEntries(Object.entries(fillUsage(full.usage, promptTokens, r.completionTokens)).filter(([, v]) => v !== null));
+    let u: Record<string, any> = { ...templates[0], id, created, model, choices: [] };
+    u = insertAfter(u, 'choices', 'usage', usage);
+    if ('obfuscation' in u) {
+      if (obfuscate) u.obfuscation = randomId(8);
+      else delete u.obfuscation;
+    }
+    tail.push(f.chunk(u));
+  }
+  return streamPlan(f.format ?? dataSse(), frames, tail, f.streamError);
+}
+
+export function embeddingsResponse(f: CompatFlavor, ctx: HandlerCtx, defaultDimension: number): Plan {
+  const b = body(ctx);
+  const inputs = embeddingInputs(b.input);
+  if (!inputs) throw new PlanError(f.error(400, ctx, "'input' must be a non-empty string or array."));
+  const dim = typeof b.dimensions === 'number' && b.dimensions > 0 ? b.dimensions : (ctx.reply.embeddingDimension ?? defaultDimension);
+  const res = fixtureJson('openai', 'embeddings.response.json');
+  const item = res.data[0];
+  const base64 = b.encoding_format === 'base64';
+  res.data = inputs.map((text, index) => {
+    const v = embedText(text, dim);
+    return { ...item, embedding: base64 ? toBase64Floats(v) : v, index };
+  });
+  res.model = f.model(b.model);
+  const tokens = ctx.reply.promptTokens ?? inputs.reduce((n, t) => n + estimateTokens(t), 0);
+  res.usage = fillUsage(res.usage, tokens, 0);
+  return jsonPlan(200, f.body(res));
+}
+
+/** `/v1/audio/transcriptions` (multipart). `json` builds the JSON body from the text. */
+export function transcription(f: CompatFlavor, ctx: HandlerCtx, json: (text: string) => unknown): Plan {
+  const form = ctx.req.form;
+  if (!form) throw new PlanError(f.error(400, ctx, 'Expected a multipart/form-data body.'));
+  if (!form.files.file) throw new PlanError(f.error(400, ctx, "Missing required parameter: 'file'."));
+  const text = ctx.reply.transcription ?? ctx.reply.text ?? fixtureJson('openai', 'audio.transcriptions.response.json').text;
+  const format = form.fields.response_format ?? 'json';
+  if (format === 'text' || format === 'srt' || format === 'vtt') return bodyPlan(200, 'text/plain; charset=utf-8', text);
+  return jsonPlan(200, f.body(json(text)));
+}
+
+/** `/v1/models`: the fixture, or one card per configured model built from the fixture's first card. */
+export function modelList(f: CompatFlavor, ctx: HandlerCtx, card: (tpl: any, id: string) => unknown): Plan {
+  const res = fixtureJson(f.fixtures, f.fixtures === 'koboldcpp' ? 'v1.models.response.json' : 'models.response.json');
+  const models = ctx.options.models;
+  if (models && models.length) res.data = models.map((id) => card(structuredClone(res.data[0]), id));
+  return jsonPlan(200, f.body(res));
+}
+
+export function chatIdOpenAI(): string {
+  return 'chatcmpl-' + randomId(29);
+}
