@@ -5,6 +5,7 @@ import { loadEnvFile, mergeEnv } from './env-file.js';
 import { defaultEnvFileLabel } from './interpolate.js';
 import { locateConfigFile } from './locate.js';
 import { displayPath } from './paths.js';
+import { sortIssues } from './sort-issues.js';
 import type { LoadConfigOptions, LoadedConfig, PluginSpec, RawProfile } from './types.js';
 import { parseYamlSource, readStructure } from './yaml-source.js';
 import { convertNode, pathKey } from './yaml-values.js';
@@ -94,17 +95,10 @@ function parseSource(text: string, options: SourceOptions): LoadedConfig {
         const pos = fieldPositions.get(key) ?? valuePositions.get(key);
         return pos ? { line: pos.line, column: pos.column } : undefined;
       },
-      issues: sortByPosition(issues),
+      issues: sortIssues(issues),
       substitutedValues: [...new Set(converted.substitutedValues)],
     };
   });
 
-  return { file: options.file, displayFile: options.displayFile, plugins, profiles, issues: sortByPosition(structure.issues) };
-}
-
-function sortByPosition(issues: ConfigIssue[]): ConfigIssue[] {
-  return issues
-    .map((issue, index) => ({ issue, index }))
-    .sort((a, b) => (a.issue.line ?? 0) - (b.issue.line ?? 0) || (a.issue.column ?? 0) - (b.issue.column ?? 0) || a.index - b.index)
-    .map((x) => x.issue);
+  return { file: options.file, displayFile: options.displayFile, plugins, profiles, issues: sortIssues(structure.issues) };
 }

@@ -120,6 +120,11 @@ describe('validateProfile', () => {
     ]);
   });
 
+  it('lists the allowed values when an enum field is missing', () => {
+    const s = z.object({ profile_name: z.string(), type: z.string(), mode: z.enum(['chat', 'completion']) });
+    expect(issuesOf([], s)[0]!.message).toBe('missing required field; expected one of "chat", "completion"');
+  });
+
   it('describes bounds', () => {
     const s = z.object({ profile_name: z.string(), type: z.string(), retries: z.number().int().min(0).max(5) });
     expect(issuesOf(['  retries: 9'], s)[0]!.message).toBe('expected a number at most 5, got the number 9');

@@ -1,6 +1,7 @@
 import type { z } from 'zod';
 import type { ConfigIssue } from '../errors/index.js';
 import { isMarkedSecret, looksLikeCredential, secretKeysOf } from '../secrets/index.js';
+import { sortIssues } from './sort-issues.js';
 import type { RawProfile } from './types.js';
 import { formatFieldPath, pathKey, type FieldPath } from './yaml-values.js';
 import { suggest } from './yaml-source.js';
@@ -126,13 +127,6 @@ function issueAt(ctx: Context, path: FieldPath, message: string): ConfigIssue {
   }
   if (path.length > 0) issue.field = formatFieldPath(path);
   return issue;
-}
-
-function sortIssues(issues: ConfigIssue[]): ConfigIssue[] {
-  return issues
-    .map((issue, index) => ({ issue, index }))
-    .sort((a, b) => (a.issue.line ?? 0) - (b.issue.line ?? 0) || (a.issue.column ?? 0) - (b.issue.column ?? 0) || a.index - b.index)
-    .map((x) => x.issue);
 }
 
 // ---------------------------------------------------------------------------
@@ -350,15 +344,16 @@ function formatAllowed(values: readonly unknown[]): string {
 function describeIssue(issue: ZodIssueLike, path: Path, input: unknown, ctx: Context): string {
   const value = getAt(input, path);
   const got = () => describeValue(value, path, ctx);
+  if (value === undefined && (issue.code === 'invalid_value' || issue.code === 'invalid_union')) {
+    const expected = issue.code === 'invalid_value' ? allowedValuesMessage(issue) : unionMessage(issue, '');
+    return `missing required field; ${expected.replace(/, got $/, '')}`;
+  }
   switch (issue.code) {
     case 'invalid_type':
       if (value === undefined) return `missing required field; expected ${expectedWords(issue.expected)}`;
       return `expected ${expectedWords(issue.expected)}, got ${got()}`;
-    case 'invalid_value': {
-      const values = issue.values ?? [];
-      if (values.length === 1) return `expected ${formatAllowed(values)}, got ${got()}`;
-      return `expected one of ${formatAllowed(values)}, got ${got()}`;
-    }
+    case 'invalid_value':
+      return `${allowedValuesMessage(issue)}, got ${got()}`;
     case 'too_small':
     case 'too_big':
       return `${boundMessage(issue)}, got ${sizeOf(value, path, ctx)}`;
@@ -371,6 +366,11 @@ function describeIssue(issue: ZodIssueLike, path: Path, input: unknown, ctx: Con
     default:
       return issue.message;
   }
+}
+
+function allowedValuesMessage(issue: ZodIssueLike): string {
+  const values = issue.values ?? [];
+  return values.length === 1 ? `expected ${formatAllowed(values)}` : `expected one of ${formatAllowed(values)}`;
 }
 
 function boundMessage(issue: ZodIssueLike): string {

@@ -4,6 +4,6 @@ export type ChatRole = 'system' | 'user' | 'assistant' | 'tool';
 export interface ChatMessage {
   role: ChatRole;
   content: string;
-  /** Optional author name (OpenAI `name`). */
+  /** Optional author name, for backends that take one. */
   name?: string;
 }

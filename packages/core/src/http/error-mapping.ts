@@ -12,8 +12,8 @@ export function excerpt(text: string, length = EXCERPT_LENGTH): string {
 }
 
 /**
- * The common error body shapes: `{"error": {"message"}}` (OpenAI, vLLM),
- * `{"error": "..."}` (Ollama, vLLM auth), `{"detail": {"msg"}}` (KoboldCpp),
+ * The common error body shapes: `{"error": {"message"}}`,
+ * `{"error": "..."}`, `{"detail": {"msg"}}`,
  * `{"message": "..."}`, `{"detail": "..."}`.
  */
 export const defaultErrorMessage: ErrorMessageExtractor = (body) => {

@@ -1,6 +1,6 @@
 /**
  * Reads a `Retry-After` header (delay in seconds, or an HTTP-date) as
- * milliseconds from now. Also accepts OpenAI's `retry-after-ms`.
+ * milliseconds from now. Also accepts the `retry-after-ms` header some APIs send.
  */
 export function parseRetryAfter(headers: Record<string, string | string[] | undefined>, now = Date.now()): number | undefined {
   const ms = first(headers['retry-after-ms']);

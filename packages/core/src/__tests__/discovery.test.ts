@@ -1,0 +1,159 @@
+import { afterEach, describe, expect, it } from '@jest/globals';
+import { createAegis } from '../aegis.js';
+import { PluginError } from '../errors/plugin-error.js';
+import { installPlugin, loads, makeApp, pluginSource, type FakeApp } from './fixtures.js';
+
+let app: FakeApp;
+afterEach(() => app?.cleanup());
+
+const profiles = (...list: string[]) => list.join('\n') + '\n';
+
+describe('plugin discovery and loading', () => {
+  it('finds plugins among the application dependencies and imports one only when its type is first used, once', async () => {
+    app = makeApp({ 'aegis-provider-alpha': '1', 'aegis-provider-beta': '1', 'left-pad': '1' });
+    installPlugin(app, 'aegis-provider-alpha', ['alpha_t']);
+    installPlugin(app, 'aegis-provider-beta', ['beta_t']);
+    app.write('node_modules/left-pad/package.json', { name: 'left-pad', version: '1.0.0' });
+    app.write('backends.yaml', profiles('- profile_name: a', '  type: alpha_t', '  temperature: 0.25', '- profile_name: b', '  type: beta_t'));
+    const aegis = createAegis({ cwd: app.dir, env: {} });
+    const before = loads('beta_t');
+    const p1 = await aegis.getProviderForProfile('a');
+    const p2 = await aegis.getProviderForProfile('a');
+    expect(p1).toBe(p2);
+    expect(loads('beta_t')).toBe(before);
+    const result = await p1.getCompletion([{ role: 'user', content: 'ping' }]);
+    expect(result.text).toBe('alpha_t says: ping (t=0.25)');
+  });
+
+  it('an unknown type lists the installed types and the npm install command', async () => {
+    app = makeApp({ 'aegis-provider-alpha2': '1' });
+    installPlugin(app, 'aegis-provider-alpha2', ['alpha2']);
+    app.write('backends.yaml', profiles('- profile_name: x', '  type: mystery_llm'));
+    const aegis = createAegis({ cwd: app.dir, env: {} });
+    const error = await aegis.getProviderForProfile('x').catch((e: unknown) => e);
+    expect(PluginError.isInstance(error)).toBe(true);
+    const message = (error as Error).message;
+    expect(message).toContain('backends.yaml:1: profile "x"');
+    expect(message).toContain('unknown provider type "mystery_llm"');
+    expect(message).toContain('Installed types: alpha2');
+    expect(message).toContain('npm install @aegis/provider-mystery-llm');
+  });
+
+  it('two packages claiming one type is an error naming both', async () => {
+    app = makeApp({ 'aegis-provider-one': '1', 'aegis-provider-two': '1' });
+    installPlugin(app, 'aegis-provider-one', ['dup_t']);
+    installPlugin(app, 'aegis-provider-two', ['dup_t']);
+    app.write('backends.yaml', profiles('- profile_name: d', '  type: dup_t'));
+    const error = (await createAegis({ cwd: app.dir, env: {} }).getProviderForProfile('d').catch((e: unknown) => e)) as PluginError;
+    expect(error.kind).toBe('duplicate_type');
+    expect(error.message).toContain('"aegis-provider-one"');
+    expect(error.message).toContain('"aegis-provider-two"');
+  });
+
+  it('an apiVersion mismatch names both versions, without importing the plugin', async () => {
+    app = makeApp({ 'aegis-provider-future': '1' });
+    installPlugin(app, 'aegis-provider-future', ['future_t'], { apiVersion: 2 });
+    app.write('backends.yaml', profiles('- profile_name: f', '  type: future_t'));
+    const error = (await createAegis({ cwd: app.dir, env: {} }).getProviderForProfile('f').catch((e: unknown) => e)) as PluginError;
+    expect(error.kind).toBe('incompatible_api');
+    expect(error.message).toContain('plugin API version 2');
+    expect(error.message).toContain('implements version 1');
+    expect(loads('future_t')).toBe(0);
+  });
+
+  it('a plugin whose code claims another apiVersion than its manifest is refused too', async () => {
+    app = makeApp({ 'aegis-provider-liar': '1' });
+    installPlugin(app, 'aegis-provider-liar', ['liar_t'], { apiVersion: 3, manifestApiVersion: 1 });
+    app.write('backends.yaml', profiles('- profile_name: l', '  type: liar_t'));
+    const error = (await createAegis({ cwd: app.dir, env: {} }).getProviderForProfile('l').catch((e: unknown) => e)) as PluginError;
+    expect(error.kind).toBe('incompatible_api');
+    expect(error.message).toContain('version 3');
+  });
+
+  it('a plugin that throws on import is a PluginError naming the package; other types keep working', async () => {
+    app = makeApp({ 'aegis-provider-broken': '1', 'aegis-provider-fine': '1' });
+    installPlugin(app, 'aegis-provider-broken', ['broken_t'], { throwOnImport: 'kaboom at import' });
+    installPlugin(app, 'aegis-provider-fine', ['fine_t']);
+    app.write('backends.yaml', profiles('- profile_name: broken', '  type: broken_t', '- profile_name: fine', '  type: fine_t'));
+    const aegis = createAegis({ cwd: app.dir, env: {} });
+    const error = (await aegis.getProviderForProfile('broken').catch((e: unknown) => e)) as PluginError;
+    expect(error.kind).toBe('load_failed');
+    expect(error.message).toContain('plugin package "aegis-provider-broken" failed to load: kaboom at import');
+    const fine = await aegis.getProviderForProfile('fine');
+    expect((await fine.getCompletion([{ role: 'user', content: 'ok?' }])).text).toContain('fine_t says: ok?');
+  });
+
+  it('loads local plugins listed under plugins: in backends.yaml (a file and a package directory)', async () => {
+    app = makeApp();
+    app.write('local/my-plugin.js', pluginSource('local_file_t'));
+    app.write('pkgs/dirplug/package.json', {
+      name: 'dirplug',
+      version: '0.0.1',
+      type: 'module',
+      main: 'main.js',
+      aegis: { apiVersion: 1, providers: ['local_dir_t'] },
+    });
+    app.write('pkgs/dirplug/main.js', pluginSource('local_dir_t'));
+    app.write(
+      'backends.yaml',
+      profiles('plugins:', '  - ./local/my-plugin.js', '  - ./pkgs/dirplug', 'profiles:', '  - profile_name: lf', '    type: local_file_t', '  - profile_name: ld', '    type: local_dir_t'),
+    );
+    const aegis = createAegis({ cwd: app.dir, env: {} });
+    expect((await aegis.getCompletion('lf', 'a')).text).toContain('local_file_t says: a');
+    expect((await aegis.getCompletion('ld', 'b')).text).toContain('local_dir_t says: b');
+  });
+
+  it('reports a plugins: entry that is missing', async () => {
+    app = makeApp();
+    app.write('backends.yaml', profiles('plugins:', '  - ./nowhere.js', '  - aegis-provider-not-installed', 'profiles: []'));
+    const issues = await createAegis({ cwd: app.dir, env: {} }).validate();
+    const text = issues.map((i) => `${i.line}: ${i.message}`).join('\n');
+    expect(text).toContain('2: local plugin "./nowhere.js" not found');
+    expect(text).toContain('3: plugin package "aegis-provider-not-installed" is not installed; run: npm install aegis-provider-not-installed');
+  });
+
+  it('plugins passed in code win over installed packages of the same type', async () => {
+    app = makeApp({ 'aegis-provider-alpha3': '1' });
+    installPlugin(app, 'aegis-provider-alpha3', ['alpha3']);
+    app.write('backends.yaml', profiles('- profile_name: a', '  type: alpha3'));
+    const { definePlugin } = await import('../plugins/define-plugin.js');
+    const { BaseBackendConfig } = await import('../contract/base-config.js');
+    const { BackendProvider } = await import('../contract/provider.js');
+    class InCode extends BackendProvider {
+      protected override async doCompletion() {
+        return { text: 'in code', finishReason: 'stop' as const };
+      }
+    }
+    const plugin = definePlugin({
+      apiVersion: 1,
+      type: 'alpha3',
+      configSchema: BaseBackendConfig,
+      capabilities: ['completion'],
+      create: (c, ctx) => new InCode(c, ctx),
+    });
+    const aegis = createAegis({ cwd: app.dir, env: {}, plugins: [plugin] });
+    expect((await aegis.getCompletion('a', 'x')).text).toBe('in code');
+  });
+
+  it('lists plugins with their capabilities', async () => {
+    app = makeApp({ 'aegis-provider-listed': '1' });
+    installPlugin(app, 'aegis-provider-listed', ['listed_t']);
+    app.write('backends.yaml', '[]\n');
+    const [summary] = await createAegis({ cwd: app.dir, env: {} }).plugins();
+    expect(summary).toMatchObject({ name: 'aegis-provider-listed', version: '1.2.3', types: ['listed_t'], capabilities: { listed_t: ['completion'] } });
+  });
+
+  it('validates profiles against the plugin schema and redacts secrets in listings', async () => {
+    app = makeApp({ 'aegis-provider-val': '1' });
+    installPlugin(app, 'aegis-provider-val', ['val_t']);
+    app.write('.env', 'VAL_KEY=sk-canary-0000-secret\n');
+    app.write('backends.yaml', profiles('- profile_name: good', '  type: val_t', '  api_key: ${VAL_KEY}', '- profile_name: bad', '  type: val_t', '  modle: x', '  api_key: ${VAL_KEY}'));
+    const aegis = createAegis({ cwd: app.dir, env: {} });
+    const list = await aegis.profiles();
+    expect(list.map((p) => [p.name, p.usable])).toEqual([['good', true], ['bad', false]]);
+    expect(JSON.stringify(list)).not.toContain('sk-canary-0000-secret');
+    expect(list[0]!.values.api_key).toBe('***');
+    expect(list[1]!.issues[0]!.message).toContain('did you mean "model"');
+    expect((await aegis.getBackendConfig('good')).api_key).toBe('sk-canary-0000-secret');
+  });
+});

@@ -1,0 +1,224 @@
+import http from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
+import { BackendProvider, type ProviderContext, type ProviderStream } from './provider.js';
+import { BaseBackendConfig } from './base-config.js';
+import type { CallSettings } from './runtime.js';
+import type { ChatMessage } from './messages.js';
+import type { CompletionResult } from './results.js';
+import { HttpClient } from '../http/client.js';
+import { readSse } from '../http/sse.js';
+import { ProviderError } from '../errors/provider-error.js';
+import { CapabilityNotSupportedError } from '../errors/capability-error.js';
+import { SecretScrubber } from '../secrets/scrubber.js';
+
+/** A scripted server: each request takes the next step of `script` (the last one repeats). */
+type Step = (req: http.IncomingMessage, res: http.ServerResponse, body: string) => void;
+let script: Step[] = [];
+const bodies: unknown[] = [];
+let server: http.Server;
+let url: string;
+const sockets = new Set<Socket>();
+
+beforeAll(async () => {
+  server = http.createServer((req, res) => {
+    let body = '';
+    req.on('data', (c) => (body += c));
+    req.on('end', () => {
+      bodies.push(JSON.parse(body));
+      const step = script.length > 1 ? script.shift()! : script[0]!;
+      step(req, res, body);
+    });
+  });
+  server.on('connection', (s) => {
+    sockets.add(s);
+    s.on('close', () => sockets.delete(s));
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/gen`;
+});
+afterAll(async () => {
+  for (const s of sockets) s.destroy();
+  await new Promise((r) => server.close(r));
+  http_.destroy();
+});
+beforeEach(() => {
+  bodies.length = 0;
+});
+
+const ok = (text: string): Step => (_q, res) => res.end(JSON.stringify({ text }));
+const status = (code: number, headers: Record<string, string> = {}): Step => (_q, res) =>
+  res.writeHead(code, headers).end(JSON.stringify({ error: { message: `status ${code} from test`, key: 'sk-canary-secret-123' } }));
+const sse = (parts: string[], end = true): Step => (_q, res) => {
+  res.writeHead(200, { 'content-type': 'text/event-stream' });
+  for (const p of parts) res.write(`data: ${JSON.stringify({ t: p })}\n\n`);
+  if (end) res.end('data: [DONE]\n\n');
+  else res.end();
+};
+
+/** The smallest real provider: POSTs to the test server. */
+class TestProvider extends BackendProvider {
+  protected override async doCompletion(messages: ChatMessage[], s: CallSettings): Promise<CompletionResult> {
+    const { body } = await this.context.http.postJson<{ text: string }>(url, { messages, temperature: s.temperature, max_tokens: s.maxTokens, stop: s.stop }, this.requestOptions(s));
+    return { text: body.text, finishReason: 'stop' };
+  }
+  protected override async *doStream(messages: ChatMessage[], s: CallSettings): ProviderStream {
+    const res = await this.context.http.postStream(url, { messages, stream: true }, this.requestOptions(s));
+    for await (const e of readSse(res.body)) {
+      if (e.data === '[DONE]') return { finishReason: 'stop' };
+      yield (JSON.parse(e.data) as { t: string }).t;
+    }
+    throw this.truncatedStream(url, 'data: [DONE]');
+  }
+}
+
+const http_ = new HttpClient();
+function provider(overrides: Record<string, unknown> = {}, capabilities = ['completion', 'streaming'] as const): TestProvider {
+  const config = BaseBackendConfig.parse({ profile_name: 'test', type: 'test', max_retries: 2, ...overrides });
+  const secrets = new SecretScrubber();
+  secrets.add('sk-canary-secret-123');
+  const context: ProviderContext = {
+    profileName: 'test',
+    providerType: 'test',
+    capabilities,
+    http: http_,
+    logger: { debug() {}, info() {}, warn() {}, error() {} },
+    secrets,
+    getProvider: () => Promise.reject(new Error('none')),
+  };
+  return new TestProvider(config, context);
+}
+const hi: ChatMessage[] = [{ role: 'user', content: 'hi' }];
+
+async function rejection(promise: Promise<unknown>): Promise<ProviderError> {
+  try {
+    await promise;
+  } catch (e) {
+    return e as ProviderError;
+  }
+  throw new Error('expected a rejection');
+}
+
+describe('BackendProvider call machinery', () => {
+  it('merges profile defaults with per-call settings', async () => {
+    script = [ok('a')];
+    await provider({ temperature: 0.3, max_tokens: 50, stop: ['x'] }).getCompletion(hi, { maxTokens: 7 });
+    expect(bodies[0]).toMatchObject({ temperature: 0.3, max_tokens: 7, stop: ['x'] });
+  });
+
+  it('retries 503 twice then succeeds', async () => {
+    script = [status(503, { 'retry-after': '0' }), status(503, { 'retry-after': '0' }), ok('third time')];
+    const result = await provider().getCompletion(hi);
+    expect(result.text).toBe('third time');
+    expect(bodies).toHaveLength(3);
+  });
+
+  it('honours Retry-After before retrying a 429', async () => {
+    script = [status(429, { 'retry-after': '1' }), ok('after wait')];
+    const started = Date.now();
+    expect((await provider().getCompletion(hi)).text).toBe('after wait');
+    expect(Date.now() - started).toBeGreaterThanOrEqual(950);
+  });
+
+  it('does not retry a 400, names the profile, and never shows a secret', async () => {
+    script = [status(400), ok('never')];
+    const e = await rejection(provider().getCompletion(hi));
+    expect(ProviderError.isInstance(e)).toBe(true);
+    expect(bodies).toHaveLength(1);
+    expect(e.message).toMatch(/^profile "test" \(test\): POST http:\/\/127\.0\.0\.1:\d+\/gen failed with HTTP 400/);
+    expect(e.profile).toBe('test');
+    expect(e.message + e.bodyExcerpt).not.toContain('sk-canary-secret-123');
+  });
+
+  it('gives up after max_retries with the last error', async () => {
+    script = [status(500)];
+    const e = await rejection(provider({ max_retries: 1 }).getCompletion(hi, { maxRetries: 1 }));
+    expect(e.status).toBe(500);
+    expect(bodies).toHaveLength(2);
+  });
+
+  it('enforces the deadline across retries', async () => {
+    script = [() => undefined];
+    const started = Date.now();
+    const e = await rejection(provider().getCompletion(hi, { timeoutMs: 300 }));
+    expect(e.reason).toBe('timeout');
+    expect(Date.now() - started).toBeLessThan(2000);
+  });
+
+  it('throws CapabilityNotSupportedError naming type, profile and operation', async () => {
+    const p = provider({}, ['completion'] as never);
+    expect(() => p.streamCompletion(hi)).toThrow(CapabilityNotSupportedError);
+    await expect(p.getEmbeddings(['x'])).rejects.toThrow('provider type "test" (profile "test") does not support getEmbeddings');
+    const e = await rejection(p.getSpeech('x'));
+    expect(CapabilityNotSupportedError.isInstance(e)).toBe(true);
+  });
+
+  it('streams deltas whose concatenation is the final text', async () => {
+    script = [sse(['Hel', 'lo', ' world'])];
+    const stream = provider().streamCompletion(hi);
+    const deltas: string[] = [];
+    for await (const d of stream) deltas.push(d);
+    expect(deltas).toEqual(['Hel', 'lo', ' world']);
+    expect((await stream.result).text).toBe('Hello world');
+  });
+
+  it('retries a stream that fails before its first delta', async () => {
+    script = [status(503, { 'retry-after': '0' }), sse(['ok'])];
+    expect((await provider().streamCompletion(hi).result).text).toBe('ok');
+    expect(bodies).toHaveLength(2);
+  });
+
+  it('does not retry after the first delta: a truncated stream is an error carrying the partial text', async () => {
+    script = [sse(['par', 'tial'], false), sse(['never'])];
+    const stream = provider().streamCompletion(hi);
+    const deltas: string[] = [];
+    const e = await rejection(
+      (async () => {
+        for await (const d of stream) deltas.push(d);
+      })(),
+    );
+    expect(deltas).toEqual(['par', 'tial']);
+    expect(e.reason).toBe('truncated_stream');
+    expect(e.partialText).toBe('partial');
+    expect(e.message).toContain('ended before data: [DONE]');
+    await expect(stream.result).rejects.toBe(e);
+    expect(bodies).toHaveLength(1);
+  });
+
+  it('aborts a stream mid-way on the caller signal', async () => {
+    script = [
+      (_q, res) => {
+        res.writeHead(200);
+        res.write(`data: {"t":"first"}\n\n`);
+      },
+    ];
+    const controller = new AbortController();
+    const stream = provider().streamCompletion(hi, { signal: controller.signal });
+    const deltas: string[] = [];
+    const e = await rejection(
+      (async () => {
+        for await (const d of stream) {
+          deltas.push(d);
+          controller.abort();
+        }
+      })(),
+    );
+    expect(deltas).toEqual(['first']);
+    expect(e.reason).toBe('aborted');
+  });
+
+  it('frees the stream when the consumer breaks early', async () => {
+    script = [
+      (_q, res) => {
+        res.writeHead(200);
+        res.write(`data: {"t":"one"}\n\n`);
+      },
+    ];
+    const stream = provider().streamCompletion(hi);
+    for await (const d of stream) {
+      expect(d).toBe('one');
+      break;
+    }
+    await expect(stream.result).rejects.toThrow('closed by the consumer');
+  });
+});
