@@ -70,7 +70,7 @@ interface SourceOptions {
 
 function parseSource(text: string, options: SourceOptions): LoadedConfig {
   const source = parseYamlSource(text, options.displayFile);
-  const structure = readStructure(source);
+  const structure = readStructure(source, options.env);
   const baseDir = path.dirname(options.file);
 
   const plugins: PluginSpec[] = structure.plugins.map((p) => ({ spec: p.spec, file: options.displayFile, line: p.line, baseDir }));

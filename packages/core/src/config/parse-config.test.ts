@@ -128,7 +128,7 @@ describe('parseConfigText: structure', () => {
     const [a, b] = config.profiles;
     expect(a!.type).toBe('');
     expect(messages(a!.issues)).toEqual([
-      `${FILE}:1:3: profile "a", field "type": missing "type" (the provider type this profile uses, e.g. "openai")`,
+      `${FILE}:1:3: profile "a", field "type": missing "type" (the provider type this profile uses, which selects its plugin)`,
     ]);
     expect(b!.issues).toEqual([]);
   });
@@ -229,6 +229,11 @@ describe('parseConfigText: interpolation', () => {
     expect(p!.issues).toHaveLength(1);
     expect(p!.issues[0]).toMatchObject({ line: 3, field: 'model', profile: 'p' });
     expect(p!.issues[0]!.message).toMatch(/^malformed variable reference/);
+  });
+
+  it('interpolates profile_name and type too', () => {
+    const [p] = parseConfigText('- profile_name: ${NAME}\n  type: ${TYPE:-ollama}\n', FILE, { NAME: 'local' }).profiles;
+    expect(p).toMatchObject({ name: 'local', type: 'ollama', values: { profile_name: 'local', type: 'ollama' } });
   });
 
   it('does not interpolate keys or non-string scalars', () => {

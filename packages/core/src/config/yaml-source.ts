@@ -1,6 +1,7 @@
 import { LineCounter, parseDocument, isMap, isScalar, isSeq, isAlias, type Document, type Node, type YAMLMap, type Pair } from 'yaml';
 import { closest, distance } from 'fastest-levenshtein';
 import { ConfigurationError, type ConfigIssue } from '../errors/index.js';
+import { interpolateString, type EnvLookup } from './interpolate.js';
 
 /** 1-based line and column. */
 export interface Position {
@@ -82,8 +83,11 @@ const ROOT_EXPECTED =
 /**
  * Reads the structure of a parsed config: the seed format (a list of profiles)
  * or the mapping form (`plugins:` and `profiles:`). Problems are collected, not thrown.
+ * With `env`, `${VAR}` references in `profile_name` and `type` are resolved (a
+ * missing variable is reported where the profile's values are interpolated).
  */
-export function readStructure(source: YamlSource): ConfigStructure {
+export function readStructure(source: YamlSource, env?: EnvLookup): ConfigStructure {
+  const resolve = (text: string) => (env ? interpolateString(text, env).value : text);
   const { file } = source;
   const issues: ConfigIssue[] = [];
   const at = (node: unknown): Partial<ConfigIssue> => {
@@ -149,7 +153,7 @@ export function readStructure(source: YamlSource): ConfigStructure {
     return result;
   }
 
-  const seq = profilesNode as Exclude<ReturnType<typeof deref>, null>;
+  const seq = profilesNode;
   if (!isSeq(seq)) return result;
   const names = new Map<string, number>();
   seq.items.forEach((rawItem, index) => {
@@ -176,7 +180,11 @@ export function readStructure(source: YamlSource): ConfigStructure {
       issues.push({ ...at(namePair.key), message: `${ordinal}: "profile_name" must be a non-empty string, got ${got}${hint}` });
       return;
     }
-    const name = nameValue.value;
+    const name = resolve(nameValue.value);
+    if (name.trim() === '') {
+      issues.push({ ...at(namePair.key), message: `${ordinal}: "profile_name" is empty after substituting environment variables; set the variables it uses` });
+      return;
+    }
     const line = itemPos?.line ?? 1;
     const firstLine = names.get(name);
     if (firstLine !== undefined) {
@@ -194,12 +202,12 @@ export function readStructure(source: YamlSource): ConfigStructure {
     const typePair = findPair(item, 'type');
     const typeValue = typePair ? deref(source, typePair.value) : undefined;
     if (!typePair) {
-      profile.issues.push({ ...itemAt, profile: name, field: 'type', message: 'missing "type" (the provider type this profile uses, e.g. "openai")' });
+      profile.issues.push({ ...itemAt, profile: name, field: 'type', message: 'missing "type" (the provider type this profile uses, which selects its plugin)' });
     } else if (!isScalar(typeValue) || typeof typeValue.value !== 'string' || typeValue.value.trim() === '') {
       const got = isScalar(typeValue) && typeof typeValue.value === 'string' ? 'an empty string' : nodeKind(typeValue);
       profile.issues.push({ ...at(typePair.key), profile: name, field: 'type', message: `"type" must be a non-empty string, got ${got}` });
     } else {
-      profile.type = typeValue.value;
+      profile.type = resolve(typeValue.value);
     }
     result.profiles.push(profile);
   });

@@ -40,7 +40,7 @@ export class ConfigService {
     const hint = guess !== undefined && distance(name, guess) <= Math.max(2, Math.floor(name.length / 3)) ? ` Did you mean "${guess}"?` : '';
     throw new ConfigurationError([
       {
-        file: this.config.file,
+        file: this.config.displayFile,
         profile: name,
         message: `no profile named "${name}".${hint} Profiles in this file: ${names.length ? names.join(', ') : '(none)'}`,
       },

@@ -87,7 +87,6 @@ export class ProviderFactory {
     const plugin = await this.pluginFor(profile);
     const secretKeys = secretKeysOf(plugin.configSchema);
     for (const key of secretKeys) this.secrets.add(profile.values[key]);
-    if (profile.issues.length > 0) throw new ConfigurationError(profile.issues);
     const result = validateProfile(profile, plugin.configSchema);
     if (!result.ok) throw new ConfigurationError(result.issues);
     for (const key of secretKeys) this.secrets.add(result.config[key]);
