@@ -1,0 +1,118 @@
+/**
+ * End to end, as a user gets it: pack @aegis/core, @aegis/cli and the
+ * example-com plugin with `npm pack`, install the tarballs into a fresh
+ * application directory, write a backends.yaml with a ${VAR} secret and a
+ * .env, and run the installed `aegis` against a loopback server.
+ * Needs the packages built (`npm test` runs `tsc -b` first).
+ */
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { startExampleComEmulator, type Emulator } from '@aegis/testkit';
+
+const run = promisify(execFile);
+const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const PACKAGES = ['packages/core', 'packages/cli', 'plugins/example-com'];
+const SECRET = 'ec-e2e-canary-5a4b3c2d1e';
+
+let work: string;
+let app: string;
+let emulator: Emulator;
+
+async function aegis(...args: string[]): Promise<{ stdout: string; stderr: string; code: number }> {
+  const env = { ...process.env, AEGIS_BACKENDS: '', EXAMPLE_COM_API_KEY: '' };
+  delete (env as Record<string, string | undefined>).AEGIS_BACKENDS;
+  delete (env as Record<string, string | undefined>).EXAMPLE_COM_API_KEY;
+  try {
+    const { stdout, stderr } = await run(join(app, 'node_modules', '.bin', 'aegis'), args, { cwd: app, env });
+    return { stdout, stderr, code: 0 };
+  } catch (error) {
+    const e = error as { stdout: string; stderr: string; code: number };
+    return { stdout: e.stdout, stderr: e.stderr, code: e.code };
+  }
+}
+
+beforeAll(async () => {
+  work = mkdtempSync(join(tmpdir(), 'aegis-e2e-'));
+  const tarballs: string[] = [];
+  for (const pkg of PACKAGES) {
+    const { stdout } = await run('npm', ['pack', '--json', '--pack-destination', work], { cwd: join(REPO, pkg) });
+    tarballs.push(join(work, (JSON.parse(stdout) as { filename: string }[])[0]!.filename));
+  }
+  app = join(work, 'app');
+  await run('mkdir', ['-p', app]);
+  writeFileSync(join(app, 'package.json'), JSON.stringify({ name: 'my-agent', version: '1.0.0', private: true, type: 'module' }));
+  await run('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund', ...tarballs], { cwd: app });
+
+  emulator = await startExampleComEmulator({ apiKey: SECRET });
+  emulator.setReply({ text: 'Hello from the packed plugin.' });
+  writeFileSync(
+    join(app, 'backends.yaml'),
+    [
+      '# profiles of my agent',
+      '- profile_name: example_com_default',
+      '  type: example_com',
+      '  llm_url: "${EXAMPLE_COM_URL}/v1/completion"',
+      '  api_key: ${EXAMPLE_COM_API_KEY}',
+      '  model: "example-model-v1"',
+      '- profile_name: needs_missing_var',
+      '  type: example_com',
+      '  llm_url: "${EXAMPLE_COM_URL}/v1/completion"',
+      '  api_key: ${NOT_SET_ANYWHERE}',
+      '',
+    ].join('\n'),
+  );
+  writeFileSync(join(app, '.env'), `EXAMPLE_COM_API_KEY=${SECRET}\nEXAMPLE_COM_URL=${emulator.url}\n`);
+}, 180_000);
+
+afterAll(async () => {
+  await emulator?.close();
+  if (work) rmSync(work, { recursive: true, force: true });
+});
+
+describe('installed from tarballs', () => {
+  it('`aegis complete` gets a completion through the installed plugin, with the key from .env', async () => {
+    const { stdout, stderr, code } = await aegis('complete', '-p', 'example_com_default', 'Say hello');
+    expect({ code, stderr }).toEqual({ code: 0, stderr: '' });
+    expect(stdout).toBe('Hello from the packed plugin.\n');
+    expect(emulator.lastRequest?.headers.authorization).toBe(`Bearer ${SECRET}`);
+    expect(emulator.lastRequest?.json).toMatchObject({ model: 'example-model-v1', prompt: 'Say hello' });
+  });
+
+  it('`aegis complete --stream` streams the same answer', async () => {
+    const { stdout, code } = await aegis('complete', '-p', 'example_com_default', '--stream', 'Say hello');
+    expect(code).toBe(0);
+    expect(stdout).toBe('Hello from the packed plugin.\n');
+  });
+
+  it('`aegis plugins` finds the plugin from the application dependencies', async () => {
+    const { stdout, code } = await aegis('plugins', '--json');
+    expect(code).toBe(0);
+    const list = JSON.parse(stdout) as { name: string; types: string[] }[];
+    expect(list.map((p) => [p.name, p.types])).toEqual([['aegis-provider-example-com', ['example_com']]]);
+  });
+
+  it('`aegis profiles` and `aegis validate` report the missing variable with file:line, and never print the secret', async () => {
+    const profiles = await aegis('profiles', '--json');
+    expect(profiles.stdout).not.toContain(SECRET);
+    const validate = await aegis('validate');
+    expect(validate.code).toBe(1);
+    const output = validate.stdout + validate.stderr;
+    expect(output).toContain('backends.yaml:10');
+    expect(output).toContain('profile "needs_missing_var"');
+    expect(output).toContain('NOT_SET_ANYWHERE');
+    expect(output).not.toContain(SECRET);
+  });
+
+  it('an unknown profile is one clear line and a non-zero exit, without a stack trace', async () => {
+    const { stderr, code } = await aegis('complete', '-p', 'example_com_defualt', 'hi');
+    expect(code).toBe(1);
+    expect(stderr).toContain('no profile named "example_com_defualt"');
+    expect(stderr).toContain('Did you mean "example_com_default"?');
+    expect(stderr).not.toMatch(/\n\s+at /);
+  });
+});
