@@ -16,7 +16,7 @@ export {
   type TranscriptionResult,
   type Usage,
 } from './contract/results.js';
-export type { RuntimeExecutionConfig, CallSettings } from './contract/runtime.js';
+export { runtimeFromSettings, type RuntimeExecutionConfig, type CallSettings } from './contract/runtime.js';
 export { BaseBackendConfig } from './contract/base-config.js';
 export { CompletionStream } from './contract/stream.js';
 export { BackendProvider, implementedCapabilities, type ProviderContext, type ProviderStream } from './contract/provider.js';

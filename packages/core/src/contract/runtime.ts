@@ -34,3 +34,21 @@ export interface CallSettings {
   signal: AbortSignal;
   providerOptions?: Record<string, unknown>;
 }
+
+/**
+ * The per-call settings to hand on to another provider (for plugins that
+ * compose profiles): sampling fields as set, the same signal, and the time
+ * this call has left.
+ */
+export function runtimeFromSettings(settings: CallSettings): RuntimeExecutionConfig {
+  return {
+    temperature: settings.temperature,
+    maxTokens: settings.maxTokens,
+    topP: settings.topP,
+    stop: settings.stop,
+    seed: settings.seed,
+    signal: settings.signal,
+    idleTimeoutMs: settings.idleTimeoutMs,
+    providerOptions: settings.providerOptions,
+  };
+}

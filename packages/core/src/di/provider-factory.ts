@@ -61,14 +61,21 @@ export class ProviderFactory {
 
   /** The plugin serving a profile and every problem with the profile (empty when usable). */
   async check(profileName: string): Promise<{ plugin?: AegisPlugin; issues: ConfigIssue[] }> {
+    let plugin: AegisPlugin | undefined;
     try {
-      const { plugin } = await this.resolve(profileName);
+      plugin = (await this.resolve(profileName)).plugin;
+      // Building the provider is cheap (no network) and finds what only the plugin can:
+      // references to other profiles, cycles between them.
+      await this.getProvider(profileName);
       return { plugin, issues: [] };
     } catch (error) {
-      if (ConfigurationError.isInstance(error)) return { issues: [...error.issues] };
+      if (ConfigurationError.isInstance(error)) return { plugin, issues: [...error.issues] };
       if (PluginError.isInstance(error)) {
         const profile = this.configService.profile(profileName);
-        return { issues: [{ file: profile.file, line: profile.line, profile: profileName, field: 'type', message: error.message }] };
+        const field = plugin ? undefined : 'type';
+        // The issue carries file, line and profile itself: use the message without that prefix.
+        const message = PluginError.isInstance(error.cause) ? error.cause.message : error.message;
+        return { plugin, issues: [{ file: profile.file, line: profile.line, profile: profileName, field, message }] };
       }
       throw error;
     }
@@ -103,7 +110,7 @@ export class ProviderFactory {
         kind: error.kind,
         type: error.type,
         packages: [...error.packages],
-        cause: error.cause,
+        cause: error,
       });
     }
   }
