@@ -5,26 +5,56 @@ import { ConfigurationError } from '../errors/configuration-error.js';
 import { closest, distance } from 'fastest-levenshtein';
 import { TOKENS } from './tokens.js';
 import type { AegisOptions } from '../aegis-options.js';
+import { looksLikeCredential } from '../secrets/secret-fields.js';
+import type { SecretScrubber } from '../secrets/scrubber.js';
 
 /** Loads backends.yaml and .env once, on first use, and finds profiles by name. */
 @injectable()
 export class ConfigService {
   private loaded?: LoadedConfig;
 
-  constructor(@inject(TOKENS.Options) private readonly options: AegisOptions) {}
+  constructor(
+    @inject(TOKENS.Options) private readonly options: AegisOptions,
+    @inject(TOKENS.Secrets) private readonly secrets: SecretScrubber,
+  ) {}
 
   get config(): LoadedConfig {
-    this.loaded ??= loadConfig({
-      configPath: this.options.configPath,
-      envFile: this.options.envFile,
-      cwd: this.options.cwd,
-      env: this.options.env,
-    });
+    if (!this.loaded) {
+      this.loaded = loadConfig({
+        configPath: this.options.configPath,
+        envFile: this.options.envFile,
+        cwd: this.options.cwd,
+        env: this.options.env,
+      });
+      this.rememberSecrets(this.loaded);
+    }
     return this.loaded;
   }
 
-  get configDir(): string {
-    return dirname(this.config.file);
+  /** The configuration, or undefined when it cannot be loaded (for commands that can work without it). */
+  tryConfig(): LoadedConfig | undefined {
+    try {
+      return this.config;
+    } catch (error) {
+      if (ConfigurationError.isInstance(error)) return undefined;
+      throw error;
+    }
+  }
+
+  /**
+   * Credential-named values of every profile are secrets before any plugin
+   * schema is known, so no output of any command shows them. Fields a plugin
+   * marks secret are added when its profiles are validated.
+   */
+  private rememberSecrets(config: LoadedConfig): void {
+    for (const profile of config.profiles) {
+      for (const [key, value] of Object.entries(profile.values)) if (looksLikeCredential(key)) this.secrets.add(value);
+    }
+  }
+
+  get configDir(): string | undefined {
+    const config = this.tryConfig();
+    return config && dirname(config.file);
   }
 
   profileNames(): string[] {

@@ -28,11 +28,12 @@ export class PluginCatalog {
   private discover(): { registry: PluginRegistry; issues: ConfigIssue[] } {
     if (!this.state) {
       const cwd = this.options.cwd ?? process.cwd();
-      const config = this.configService.config;
+      // Listing plugins works without a backends.yaml; its `plugins:` entries are added when there is one.
+      const config = this.configService.tryConfig();
       const { sources, issues } = discoverPlugins({
-        appRoot: this.options.discover === false ? '/nonexistent-aegis-app-root' : findAppRoot(cwd),
+        appRoot: this.options.discover === false ? undefined : findAppRoot(cwd),
         configDir: this.configService.configDir,
-        configPlugins: config.plugins.map((p) => ({ spec: p.spec, file: p.file, line: p.line })),
+        configPlugins: (config?.plugins ?? []).map((p) => ({ spec: p.spec, file: p.file, line: p.line })),
         codePlugins: this.options.plugins,
       });
       this.state = { registry: new PluginRegistry(sources), issues };

@@ -13,8 +13,8 @@ export interface PluginSpecEntry {
 }
 
 export interface DiscoveryOptions {
-  /** Where the application lives; its package.json lists the packages to look at. */
-  appRoot: string;
+  /** Where the application lives; its package.json lists the packages to look at (none when absent). */
+  appRoot?: string;
   /** Directory of backends.yaml, for relative `plugins:` paths. */
   configDir?: string;
   configPlugins?: readonly PluginSpecEntry[];
@@ -65,14 +65,17 @@ export function discoverPlugins(options: DiscoveryOptions): DiscoveryResult {
     sources.push(packageSource(packageInfo(dir, pkg), explicit ? 'path' : 'package'));
   };
 
-  const app = readPackageJson(options.appRoot);
-  for (const name of app ? dependencyNames(app) : []) {
-    const dir = resolvePackageDir(name, options.appRoot);
-    if (dir) addPackageDir(dir, false, undefined);
+  const appRoot = options.appRoot;
+  const app = appRoot ? readPackageJson(appRoot) : undefined;
+  if (app && appRoot) {
+    for (const name of dependencyNames(app)) {
+      const dir = resolvePackageDir(name, appRoot);
+      if (dir) addPackageDir(dir, false, undefined);
+    }
   }
 
   for (const entry of options.configPlugins ?? []) {
-    const base = options.configDir ?? options.appRoot;
+    const base = options.configDir ?? appRoot ?? process.cwd();
     if (isPathSpec(entry.spec)) {
       const target = resolve(base, entry.spec);
       if (!existsSync(target)) {
@@ -84,7 +87,7 @@ export function discoverPlugins(options: DiscoveryOptions): DiscoveryResult {
         sources.push(fileSource(realpathSync(target), entry.spec));
       }
     } else {
-      const dir = resolvePackageDir(entry.spec, base) ?? resolvePackageDir(entry.spec, options.appRoot);
+      const dir = resolvePackageDir(entry.spec, base) ?? (appRoot ? resolvePackageDir(entry.spec, appRoot) : undefined);
       if (dir) addPackageDir(dir, true, entry);
       else issues.push({ ...where(entry), message: `plugin package "${entry.spec}" is not installed; run: npm install ${entry.spec}` });
     }

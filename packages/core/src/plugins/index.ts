@@ -2,4 +2,5 @@ export { definePlugin, isAegisPlugin, pluginProblems, PLUGIN_API_VERSION, type A
 export { discoverPlugins, findAppRoot, resolvePackageDir, displayPath, type DiscoveryOptions, type DiscoveryResult, type PluginSpecEntry } from './discovery.js';
 export { PluginRegistry, type InstalledPlugin } from './registry.js';
 export { PLUGIN_KEYWORD, type PluginManifest } from './manifest.js';
+export { backendsJsonSchema, profileJsonSchema } from './json-schema.js';
 export type { PluginSource } from './source.js';

@@ -1,0 +1,2 @@
+export { main, type CliIo, type MainOptions } from './main.js';
+export { CLI_VERSION } from './version.js';

@@ -1,0 +1,358 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from '@jest/globals';
+import { BACKENDS, run, SECRET, tempProject, waitFor } from './__tests__/harness.js';
+
+const dirs: string[] = [];
+function project(...args: Parameters<typeof tempProject>): string {
+  const dir = tempProject(...args);
+  dirs.push(dir);
+  return dir;
+}
+afterAll(() => {
+  for (const dir of dirs) fs.rmSync(dir, { recursive: true, force: true });
+});
+
+/** The secret must not appear anywhere the CLI wrote. */
+function expectNoSecret(result: { stdout: string; stderr: string }): void {
+  expect(result.stdout).not.toContain(SECRET);
+  expect(result.stderr).not.toContain(SECRET);
+  // Not even a large piece of it.
+  expect(result.stdout + result.stderr).not.toContain(SECRET.slice(3, 20));
+}
+
+const BROKEN = `${BACKENDS}- profile_name: broken
+  type: mem
+  api_key: \${SECRET}
+  temprature: 0.5
+- profile_name: ghost
+  type: nosuchtype
+`;
+
+describe('aegis plugins', () => {
+  it('lists each plugin with its types and capabilities', async () => {
+    const result = await run(['plugins'], { cwd: project() });
+    expect(result.code).toBe(0);
+    const lines = result.stdout.trimEnd().split('\n');
+    expect(lines[0]).toMatch(/^PLUGIN\s+VERSION\s+TYPE\s+CAPABILITIES$/);
+    expect(lines.find((l) => l.includes(' mem '))).toMatch(/mem\s+completion, streaming, embeddings, speech, transcription$/);
+    expect(lines.find((l) => l.includes(' textonly '))).toMatch(/textonly\s+completion$/);
+    expect(result.stderr).toBe('');
+  });
+
+  it('prints JSON with --json', async () => {
+    const result = await run(['plugins', '--json'], { cwd: project() });
+    expect(result.code).toBe(0);
+    const plugins = JSON.parse(result.stdout) as { types: string[]; capabilities: Record<string, string[]> }[];
+    expect(plugins.map((p) => p.types)).toEqual([['mem'], ['textonly']]);
+    expect(plugins[1]!.capabilities).toEqual({ textonly: ['completion'] });
+  });
+
+  it('shows an error column for a plugin that cannot be loaded', async () => {
+    const dir = project(`plugins:\n  - ./broken-plugin.mjs\nprofiles:\n${BACKENDS.replace(/^/gm, '  ')}`, {
+      'broken-plugin.mjs': 'throw new Error("boom at import");\n',
+    });
+    const result = await run(['plugins'], { cwd: dir });
+    expect(result.code).toBe(0);
+    const lines = result.stdout.trimEnd().split('\n');
+    expect(lines[0]).toMatch(/CAPABILITIES\s+ERROR$/);
+    expect(lines.find((l) => l.startsWith('./broken-plugin.mjs'))).toMatch(/failed to load: boom at import/);
+  });
+});
+
+describe('aegis profiles', () => {
+  it('lists every profile, usable or not, and exits 0', async () => {
+    const result = await run(['profiles'], { cwd: project(BROKEN) });
+    expect(result.code).toBe(0);
+    const lines = result.stdout.trimEnd().split('\n');
+    expect(lines[0]).toMatch(/^NAME\s+TYPE\s+USABLE\s+DESCRIPTION\s+PROBLEM$/);
+    expect(lines[1]).toMatch(/^mem\s+mem\s+yes\s+In-memory backend$/);
+    expect(lines[2]).toMatch(/^text\s+textonly\s+yes\s+Completions only$/);
+    expect(lines[3]).toMatch(/^broken\s+mem\s+no\s+line 14, field "temprature": unknown field "temprature"; did you mean "temperature"\?$/);
+    expect(lines[4]).toMatch(/^ghost\s+nosuchtype\s+no\s+line 15, field "type": unknown provider type "nosuchtype"/);
+    expect(lines[4]).not.toContain('backends.yaml:15');
+    expect(result.stderr).toContain('aegis validate');
+    expectNoSecret(result);
+  });
+
+  it('prints the summaries as JSON with the secrets redacted', async () => {
+    const result = await run(['profiles', '--json'], { cwd: project(BROKEN) });
+    expect(result.code).toBe(0);
+    const profiles = JSON.parse(result.stdout) as { name: string; usable: boolean; values: Record<string, unknown> }[];
+    expect(profiles.map((p) => [p.name, p.usable])).toEqual([
+      ['mem', true],
+      ['text', true],
+      ['broken', false],
+      ['ghost', false],
+    ]);
+    expect(profiles[0]!.values).toMatchObject({ profile_name: 'mem', api_key: '***', max_retries: 0 });
+    expectNoSecret(result);
+  });
+});
+
+describe('aegis validate', () => {
+  it('says the profiles are OK and exits 0', async () => {
+    const result = await run(['validate'], { cwd: project() });
+    expect(result).toEqual({ code: 0, stdout: 'backends.yaml: 2 profiles OK\n', stderr: '' });
+  });
+
+  it('prints every problem with its location, then a summary, and exits 1', async () => {
+    const result = await run(['validate'], { cwd: project(BROKEN) });
+    expect(result.code).toBe(1);
+    expect(result.stdout.trimEnd().split('\n')).toEqual([
+      'backends.yaml:14:3: profile "broken", field "temprature": unknown field "temprature"; did you mean "temperature"?',
+      expect.stringMatching(/^backends\.yaml:15(:\d+)?: profile "ghost", field "type": unknown provider type "nosuchtype"\. Installed types: .*mem/),
+      'backends.yaml: 2 problems (2 of 4 profiles unusable)',
+    ]);
+    expectNoSecret(result);
+  });
+
+  it('reports YAML syntax errors the same way', async () => {
+    const result = await run(['validate'], { cwd: project('- profile_name: a\n  type: [oops\n') });
+    expect(result.code).toBe(1);
+    expect(result.stdout).toMatch(/^backends\.yaml:\d+:\d+: YAML syntax error/);
+  });
+
+  it('reports a missing config file', async () => {
+    const result = await run(['--config', 'missing.yaml', 'validate'], { cwd: project() });
+    expect(result.code).toBe(1);
+    expect(result.stdout).toContain('no backends.yaml at missing.yaml (from --config)');
+  });
+
+  it('uses --config and --env-file', async () => {
+    const dir = project();
+    fs.mkdirSync(path.join(dir, 'conf'));
+    fs.renameSync(path.join(dir, 'backends.yaml'), path.join(dir, 'conf', 'other.yaml'));
+    fs.renameSync(path.join(dir, '.env'), path.join(dir, 'secrets.env'));
+    const result = await run(['validate', '--config', 'conf/other.yaml', '--env-file', 'secrets.env'], { cwd: dir });
+    expect(result).toEqual({ code: 0, stdout: `${path.join('conf', 'other.yaml')}: 2 profiles OK\n`, stderr: '' });
+  });
+});
+
+describe('aegis complete', () => {
+  it('answers a prompt given as words', async () => {
+    const result = await run(['complete', '-p', 'mem', 'hello', 'there'], { cwd: project() });
+    expect(result).toEqual({ code: 0, stdout: 'echo: hello there\n', stderr: '' });
+  });
+
+  it('reads the prompt from stdin when there is none on the command line', async () => {
+    const result = await run(['complete', '-p', 'mem'], { cwd: project(), stdin: 'a prompt\nover two lines\n' });
+    expect(result).toEqual({ code: 0, stdout: 'echo: a prompt\nover two lines\n', stderr: '' });
+  });
+
+  it('refuses an empty prompt', async () => {
+    const result = await run(['complete', '-p', 'mem'], { cwd: project(), stdin: '\n' });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toBe('aegis: no prompt: pass it as arguments or on stdin\n');
+  });
+
+  it('passes --system, --temperature and --max-tokens', async () => {
+    const result = await run(['complete', '-p', 'mem', '--system', 'be brief', '--temperature', '0.2', '--max-tokens', '50', 'hi'], {
+      cwd: project(),
+    });
+    expect(result.stdout).toBe('echo: hi | system: be brief | temperature: 0.2 | max tokens: 50\n');
+  });
+
+  it('prints the result as JSON with --json', async () => {
+    const result = await run(['complete', '-p', 'mem', '--json', 'hi'], { cwd: project() });
+    expect(result.code).toBe(0);
+    expect(JSON.parse(result.stdout)).toEqual({
+      text: 'echo: hi',
+      finishReason: 'stop',
+      usage: { promptTokens: 3, completionTokens: 4, totalTokens: 7 },
+      model: 'mem-1',
+    });
+  });
+
+  it('streams deltas with --stream, ending with a newline', async () => {
+    const result = await run(['complete', '-p', 'mem', '--stream', 'hi'], { cwd: project() });
+    expect(result).toEqual({ code: 0, stdout: 'Hello streaming world\n', stderr: '' });
+  });
+
+  it('prints the JSON result after the stream with --stream --json', async () => {
+    const result = await run(['complete', '-p', 'mem', '--stream', '--json', 'hi'], { cwd: project() });
+    expect(result.code).toBe(0);
+    const [streamed, ...json] = result.stdout.split('\n');
+    expect(streamed).toBe('Hello streaming world');
+    expect(JSON.parse(json.join('\n'))).toEqual({
+      text: 'Hello streaming world',
+      finishReason: 'length',
+      usage: { completionTokens: 3 },
+      model: 'mem-1',
+    });
+  });
+
+  it('scrubs a secret out of the answer, even when it is streamed in pieces', async () => {
+    const dir = project();
+    const plain = await run(['complete', '-p', 'mem', 'echo-key'], { cwd: dir });
+    expect(plain.stdout).toBe('the key is ***\n');
+    const streamed = await run(['complete', '-p', 'mem', '--stream', 'echo-key'], { cwd: dir });
+    expect(streamed.stdout).toBe('key: *** done\n');
+    const json = await run(['complete', '-p', 'mem', '--stream', '--json', 'echo-key'], { cwd: dir });
+    expect(JSON.parse(json.stdout.split('\n').slice(1).join('\n')).text).toBe('key: *** done');
+    for (const result of [plain, streamed, json]) expectNoSecret(result);
+  });
+
+  it('exits 3 when the provider cannot stream', async () => {
+    const result = await run(['complete', '-p', 'text', '--stream', 'hi'], { cwd: project() });
+    expect(result.code).toBe(3);
+    expect(result.stdout).toBe('');
+    expect(result.stderr).toBe('aegis: provider type "textonly" (profile "text") does not support streamCompletion\n');
+  });
+
+  it('exits 2 when the backend fails, with one line and no stack', async () => {
+    const result = await run(['complete', '-p', 'mem', 'fail'], { cwd: project() });
+    expect(result.code).toBe(2);
+    expect(result.stderr).toBe('aegis: profile "mem" (mem): backend exploded with status 500\n');
+  });
+
+  it('shows the stack with --verbose', async () => {
+    const result = await run(['complete', '-p', 'mem', '--verbose', 'fail'], { cwd: project() });
+    expect(result.code).toBe(2);
+    const lines = result.stderr.trimEnd().split('\n');
+    expect(lines[0]).toBe('aegis: profile "mem" (mem): backend exploded with status 500');
+    expect(lines[1]).toMatch(/^ProviderError: profile "mem"/);
+    expect(lines.some((l) => /^\s+at /.test(l))).toBe(true);
+  });
+
+  it('names an unknown profile with a did-you-mean, and exits 1', async () => {
+    const result = await run(['complete', '-p', 'memm', 'hi'], { cwd: project() });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/^aegis: .*no profile named "memm"\. Did you mean "mem"\? Profiles in this file: mem, text\n$/);
+    expect(result.stderr.trimEnd().split('\n')).toHaveLength(1);
+  });
+
+  it('lists every problem of a broken profile under a header line', async () => {
+    const dir = project(`- profile_name: bad\n  type: mem\n  api_key: \${SECRET}\n  temprature: 1\n  max_retries: lots\n`);
+    const result = await run(['complete', '-p', 'bad', 'hi'], { cwd: dir });
+    expect(result.code).toBe(1);
+    expect(result.stderr.trimEnd().split('\n')).toEqual([
+      'aegis: 2 configuration problems:',
+      '  backends.yaml:4:3: profile "bad", field "temprature": unknown field "temprature"; did you mean "temperature"?',
+      expect.stringMatching(/^ {2}backends\.yaml:5:\d+: profile "bad", field "max_retries": /),
+    ]);
+  });
+
+  it('aborts the call on Ctrl-C (SIGINT) and exits 130', async () => {
+    const listeners = process.listenerCount('SIGINT');
+    const result = await run(['complete', '-p', 'mem', '--stream', 'hang'], {
+      cwd: project(),
+      during: async (stdout) => {
+        await waitFor(() => stdout.text.includes('partial'), 'the first delta');
+        process.emit('SIGINT');
+      },
+    });
+    expect(result).toEqual({ code: 130, stdout: 'partial \n', stderr: 'aegis: interrupted\n' });
+    expect(process.listenerCount('SIGINT')).toBe(listeners);
+  });
+});
+
+describe('usage errors', () => {
+  it('reports an unknown option on stderr and exits 1', async () => {
+    const result = await run(['complete', '-p', 'mem', '--bogus', 'hi'], { cwd: project() });
+    expect(result.code).toBe(1);
+    expect(result.stdout).toBe('');
+    expect(result.stderr.split('\n')[0]).toBe("aegis: unknown option '--bogus'");
+  });
+
+  it('reports a bad option value and a missing required option', async () => {
+    const dir = project();
+    const bad = await run(['complete', '-p', 'mem', '--temperature', 'hot', 'hi'], { cwd: dir });
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toMatch(/^aegis: option '--temperature <n>' argument 'hot' is invalid\. expected a number\./);
+    const missing = await run(['complete', 'hi'], { cwd: dir });
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toMatch(/^aegis: required option '-p, --profile <name>' not specified/);
+  });
+
+  it('reports an unknown command with a suggestion', async () => {
+    const result = await run(['profils'], { cwd: project() });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/^aegis: unknown command 'profils'\n\(Did you mean profiles\?\)/);
+  });
+
+  it('prints help on stdout and exits 0', async () => {
+    const result = await run(['--help'], { cwd: project() });
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(/^Usage: aegis /);
+    for (const command of ['plugins', 'profiles', 'validate', 'complete', 'embed', 'speak', 'transcribe']) {
+      expect(result.stdout).toContain(`  ${command}`);
+    }
+    const sub = await run(['complete', '--help'], { cwd: project() });
+    expect(sub.code).toBe(0);
+    expect(sub.stdout).toContain('--max-tokens <n>');
+  });
+
+  it('prints the version', async () => {
+    const pkg = JSON.parse(fs.readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
+    const result = await run(['--version'], { cwd: project() });
+    expect(result).toEqual({ code: 0, stdout: `${pkg.version}\n`, stderr: '' });
+  });
+});
+
+describe('aegis embed', () => {
+  it('prints one JSON array per text given as arguments', async () => {
+    const result = await run(['embed', '-p', 'mem', 'a', 'bcd'], { cwd: project() });
+    expect(result).toEqual({ code: 0, stdout: '[1,0.5]\n[3,0.5]\n', stderr: '' });
+  });
+
+  it('embeds each line of stdin, and prints one object with --json', async () => {
+    const dir = project();
+    const lines = await run(['embed', '-p', 'mem'], { cwd: dir, stdin: 'one\nthree\n' });
+    expect(lines.stdout).toBe('[3,0.5]\n[5,0.5]\n');
+    const json = await run(['embed', '-p', 'mem', '--json'], { cwd: dir, stdin: 'one\nthree' });
+    expect(JSON.parse(json.stdout)).toEqual({ embeddings: [[3, 0.5], [5, 0.5]] });
+  });
+
+  it('exits 3 for a provider without embeddings', async () => {
+    const result = await run(['embed', '-p', 'text', 'x'], { cwd: project() });
+    expect(result.code).toBe(3);
+    expect(result.stderr).toBe('aegis: provider type "textonly" (profile "text") does not support getEmbeddings\n');
+  });
+});
+
+describe('aegis speak', () => {
+  it('writes the audio to the file and says so on stderr', async () => {
+    const dir = project();
+    const result = await run(['speak', '-p', 'mem', '-o', 'out.mp3', '--voice', 'alto', 'hello', 'world'], { cwd: dir });
+    expect(result).toEqual({ code: 0, stdout: '', stderr: 'wrote 16 bytes (audio/mpeg) to out.mp3\n' });
+    expect(fs.readFileSync(path.join(dir, 'out.mp3'), 'utf8')).toBe('alto:hello world');
+  });
+
+  it('takes the text from stdin and passes --format', async () => {
+    const dir = project();
+    const result = await run(['speak', '-p', 'mem', '-o', 'out.wav', '--format', 'wav'], { cwd: dir, stdin: 'hi\n' });
+    expect(result.stderr).toBe('wrote 10 bytes (audio/wav) to out.wav\n');
+    expect(fs.readFileSync(path.join(dir, 'out.wav'), 'utf8')).toBe('default:hi');
+  });
+
+  it('needs -o', async () => {
+    const result = await run(['speak', '-p', 'mem', 'hi'], { cwd: project() });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/^aegis: required option '-o, --output <file>' not specified/);
+  });
+});
+
+describe('aegis transcribe', () => {
+  it('prints the text, with the MIME type guessed from the extension', async () => {
+    const dir = project(BACKENDS, { 'clip.m4a': 'fake audio bytes' });
+    const result = await run(['transcribe', '-p', 'mem', '--language', 'en', 'clip.m4a'], { cwd: dir });
+    expect(result).toEqual({ code: 0, stdout: 'heard 16 bytes of audio/mp4 from clip.m4a in en\n', stderr: '' });
+  });
+
+  it('refuses a file whose format it cannot tell, and a missing file', async () => {
+    const dir = project(BACKENDS, { 'clip.xyz': 'x' });
+    const unknown = await run(['transcribe', '-p', 'mem', 'clip.xyz'], { cwd: dir });
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toMatch(/^aegis: cannot tell the audio format of clip\.xyz/);
+    const missing = await run(['transcribe', '-p', 'mem', 'nope.wav'], { cwd: dir });
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toBe('aegis: cannot read nope.wav: no such file\n');
+  });
+
+  it('exits 3 for a provider without transcription', async () => {
+    const dir = project(BACKENDS, { 'clip.wav': 'RIFF' });
+    const result = await run(['transcribe', '-p', 'text', 'clip.wav'], { cwd: dir });
+    expect(result.code).toBe(3);
+  });
+});

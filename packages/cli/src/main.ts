@@ -1,0 +1,190 @@
+import { Command, CommanderError, InvalidArgumentError } from 'commander';
+import type { Aegis, AegisPlugin } from '@aegis/core';
+import type { CommandContext, GlobalOptions } from './context.js';
+import { RedactingWriter } from './output.js';
+import { CLI_VERSION } from './version.js';
+
+// Only commander and the small output module are loaded up front: each command
+// (and @aegis/core with it) is imported when that command runs, so `aegis --help`
+// and usage errors stay fast.
+
+/** The streams the CLI reads and writes; the process's own by default. */
+export interface CliIo {
+  stdout: NodeJS.WritableStream;
+  stderr: NodeJS.WritableStream;
+  stdin: NodeJS.ReadableStream;
+}
+
+/** Passed on to `createAegis`, for tests and for programs that embed the CLI. */
+export interface MainOptions {
+  plugins?: AegisPlugin[];
+  cwd?: string;
+  env?: Record<string, string | undefined>;
+}
+
+type Runner = (ctx: CommandContext, ...args: any[]) => Promise<number>; // eslint-disable-line @typescript-eslint/no-explicit-any
+
+/**
+ * Runs the `aegis` command line. `argv` is in the shape of `process.argv`
+ * (node, script, then the arguments). Returns the exit code; never exits the
+ * process and never throws.
+ */
+export async function main(argv: readonly string[] = process.argv, io: Partial<CliIo> = {}, options: MainOptions = {}): Promise<number> {
+  const streams: CliIo = { stdout: process.stdout, stderr: process.stderr, stdin: process.stdin, ...io };
+  // Every byte printed goes through the instance's secret scrubber, once there is an instance.
+  let aegis: Aegis | undefined;
+  const redact = (text: string) => (aegis ? aegis.redact(text) : text);
+  const out = new RedactingWriter(streams.stdout, redact);
+  const err = new RedactingWriter(streams.stderr, redact);
+  const env = options.env ?? process.env;
+  const cwd = options.cwd ?? process.cwd();
+  let verbose = false;
+  let exitCode = 0;
+
+  const contextFor = (globals: GlobalOptions): CommandContext => ({
+    out,
+    err,
+    stdin: streams.stdin,
+    cwd,
+    verbose,
+    async aegis() {
+      if (!aegis) {
+        const [{ createAegis }, { CliLogger, parseLogLevel }] = await Promise.all([import('@aegis/core'), import('./logger.js')]);
+        const level = globals.verbose ? 'debug' : parseLogLevel(env.AEGIS_LOG_LEVEL, 'warn');
+        aegis = createAegis({
+          configPath: globals.config,
+          envFile: globals.envFile,
+          cwd,
+          env,
+          plugins: options.plugins,
+          logger: new CliLogger(level, err),
+        });
+      }
+      return aegis;
+    },
+  });
+
+  /** An action that imports its command module only when it runs. */
+  const action =
+    (load: () => Promise<{ run: Runner }>) =>
+    async (...args: unknown[]): Promise<void> => {
+      const command = args[args.length - 1] as Command;
+      const globals = command.optsWithGlobals<GlobalOptions>();
+      verbose = globals.verbose === true;
+      const { run } = await load();
+      // commander passes: the positional arguments, the command's options, the command.
+      exitCode = await run(contextFor(globals), ...args.slice(0, -2), command.opts());
+    };
+
+  const program = new Command('aegis')
+    .description('Use and check the AI backend profiles of backends.yaml')
+    .version(CLI_VERSION, '-V, --version', 'print the version')
+    .option('--config <path>', 'backends.yaml to use (default: $AEGIS_BACKENDS, else ./backends.yaml)')
+    .option('--env-file <path>', '.env file to read (default: the .env beside backends.yaml)')
+    .option('--verbose', 'print stack traces of errors and debug logs')
+    .exitOverride()
+    .configureOutput({
+      writeOut: (text) => out.write(text),
+      writeErr: (text) => err.write(text),
+      outputError: (text, write) => write(`aegis: ${text.replace(/^error: /, '')}`),
+    })
+    .showHelpAfterError('(run with --help for usage)')
+    .helpCommand(true);
+
+  program
+    .command('plugins')
+    .description('list the installed provider plugins, their types and capabilities')
+    .option('--json', 'print JSON')
+    .action(action(() => import('./commands/plugins.js')));
+
+  program
+    .command('profiles')
+    .description('list the profiles of backends.yaml and whether each one is usable')
+    .option('--json', 'print JSON (secrets redacted)')
+    .action(action(() => import('./commands/profiles.js')));
+
+  program
+    .command('validate')
+    .description('check backends.yaml and print every problem (exit 1 if there is any)')
+    .action(action(() => import('./commands/validate.js')));
+
+  program
+    .command('complete')
+    .description('get a completion; the prompt is the arguments, else stdin')
+    .argument('[prompt...]', 'the prompt (default: read all of stdin)')
+    .requiredOption('-p, --profile <name>', 'profile to use')
+    .option('--stream', 'print the answer as it arrives')
+    .option('--system <text>', 'system message')
+    .option('--json', 'print {text, finishReason, usage, model} as JSON')
+    .option('--temperature <n>', 'sampling temperature', parseNumber)
+    .option('--max-tokens <n>', 'cap on generated tokens', parsePositiveInt)
+    .action(action(() => import('./commands/complete.js')));
+
+  program
+    .command('embed')
+    .description('embed texts; one JSON array per text')
+    .argument('[text...]', 'texts to embed, one per argument (default: one per line of stdin)')
+    .requiredOption('-p, --profile <name>', 'profile to use')
+    .option('--json', 'print one JSON object {embeddings}')
+    .action(action(() => import('./commands/embed.js')));
+
+  program
+    .command('speak')
+    .description('turn a text into speech and write the audio to a file')
+    .argument('[text...]', 'the text (default: read all of stdin)')
+    .requiredOption('-p, --profile <name>', 'profile to use')
+    .requiredOption('-o, --output <file>', 'audio file to write')
+    .option('--voice <voice>', 'voice')
+    .option('--format <format>', 'audio format (mp3, wav, ...)')
+    .action(action(() => import('./commands/speak.js')));
+
+  program
+    .command('transcribe')
+    .description('print the text spoken in an audio file')
+    .argument('<file>', 'audio file (.wav, .mp3, .ogg, .flac, .webm, .m4a)')
+    .requiredOption('-p, --profile <name>', 'profile to use')
+    .option('--language <code>', 'language of the audio (e.g. en)')
+    .option('--mime-type <type>', 'MIME type of the audio (default: from the file extension)')
+    .action(action(() => import('./commands/transcribe.js')));
+
+  try {
+    await program.parseAsync([...argv], { from: 'node' });
+  } catch (error) {
+    exitCode = await report(error, err, verbose);
+  } finally {
+    try {
+      aegis?.close();
+    } catch {
+      // nothing left to do
+    }
+    out.flush();
+    err.flush();
+  }
+  return exitCode;
+}
+
+/** Prints an error (commander has printed its own already) and returns the exit code. */
+async function report(error: unknown, err: RedactingWriter, verbose: boolean): Promise<number> {
+  if (error instanceof CommanderError) return error.exitCode === 0 ? 0 : 1;
+  try {
+    const { describeError } = await import('./errors.js');
+    const { lines, exitCode } = describeError(error, verbose);
+    for (const line of lines) err.line(line);
+    return exitCode;
+  } catch {
+    err.line(`aegis: ${error instanceof Error ? error.message : String(error)}`);
+    return 1;
+  }
+}
+
+function parseNumber(value: string): number {
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isFinite(n)) throw new InvalidArgumentError('expected a number.');
+  return n;
+}
+
+function parsePositiveInt(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError('expected a positive whole number.');
+  return n;
+}
