@@ -33,8 +33,9 @@ function streamWire(plan: StreamPlan, payloads: string[], extra: string[] = [], 
   return { ...base, status: 200, pieces: [...payloads.map(plan.format.frame), ...extra], end };
 }
 
-function bodyHalf(body: string | Buffer): string | Buffer {
-  return body.subarray(0, Math.max(1, Math.floor(body.length / 2)));
+function bodyHalf(body: string | Buffer): Buffer {
+  const b = typeof body === 'string' ? Buffer.from(body) : body;
+  return b.subarray(0, Math.max(1, Math.floor(b.length / 2)));
 }
 
 function halfText(text: string): string {
@@ -47,13 +48,13 @@ export function faultWire(fault: Fault, plan: Plan): Wire {
   switch (fault.kind) {
     case 'reset-mid-stream':
     case 'truncate': {
-      const end = fault.kind === 'truncate' ? 'end' : 'destroy';
       if (plan.type === 'stream') {
+        const end = fault.kind === 'truncate' ? 'end' : plan.format.closeDelimited ? 'reset' : 'destroy';
         const frames = allFrames(plan);
         const n = fault.afterChunks ?? (fault.kind === 'truncate' ? plan.frames.length : 2);
         return streamWire(plan, frames.slice(0, Math.max(0, n)), [], end);
       }
-      return { ...normal, pieces: [bodyHalf(plan.body)], contentLength: false, end };
+      return { ...normal, pieces: [bodyHalf(plan.body)], contentLength: false, end: fault.kind === 'truncate' ? 'end' : 'destroy' };
     }
     case 'malformed-json': {
       if (plan.type === 'stream') {

@@ -10,8 +10,11 @@ export interface Wire {
   /** Send Content-Length (whole bodies); otherwise chunked or close-delimited. */
   contentLength: boolean;
   closeDelimited?: boolean;
-  /** 'destroy' drops the connection after the pieces (no clean end). */
-  end: 'end' | 'destroy';
+  /**
+   * 'destroy' drops the connection after the pieces (FIN without the end of the chunked body);
+   * 'reset' sends a TCP RST instead (needed when the body is close-delimited, where a FIN looks like a clean end).
+   */
+  end: 'end' | 'destroy' | 'reset';
 }
 
 export interface WriteOptions {
@@ -91,9 +94,16 @@ export async function writeWire(res: ServerResponse, wire: Wire, opts: WriteOpti
     return; // aborted: the emulator is closing or the client went away
   }
   if (stopped()) return;
-  if (wire.end === 'destroy') {
+  if (wire.end !== 'end') {
     if (wire.pieces.length === 0) await flushWrite(res, '');
-    res.socket?.destroy();
+    const socket = res.socket;
+    if (wire.end === 'reset' && socket) {
+      // let the written bytes reach the peer before the RST discards the send queue
+      await sleep(20, undefined, { signal: opts.signal }).catch(() => undefined);
+      socket.resetAndDestroy();
+    } else {
+      socket?.destroy();
+    }
   } else {
     res.end();
   }

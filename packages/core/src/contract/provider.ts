@@ -2,6 +2,7 @@ import { CapabilityNotSupportedError } from '../errors/capability-error.js';
 import { ProviderError } from '../errors/provider-error.js';
 import type { HttpClient } from '../http/client.js';
 import { backoffDelay, sleep, withRetries } from '../http/retry.js';
+import { redactUrl } from '../http/url.js';
 import type { SecretScrubber } from '../secrets/scrubber.js';
 import type { BaseBackendConfig } from './base-config.js';
 import { OPERATION_OF, type Capability } from './capabilities.js';
@@ -141,8 +142,9 @@ export abstract class BackendProvider<C extends BaseBackendConfig = BaseBackendC
 
   /** The error for a stream that ended without the backend's end marker. */
   protected truncatedStream(url: string, expected: string): ProviderError {
-    return new ProviderError(`stream from ${url} ended before ${expected}: the answer is incomplete`, {
-      url,
+    const safeUrl = redactUrl(url);
+    return new ProviderError(`stream from ${safeUrl} ended before ${expected}: the answer is incomplete`, {
+      url: safeUrl,
       reason: 'truncated_stream',
       retryable: true,
     });
@@ -259,8 +261,8 @@ export abstract class BackendProvider<C extends BaseBackendConfig = BaseBackendC
   }
 }
 
-function runtimeOf(options: { signal?: AbortSignal; timeoutMs?: number }): RuntimeExecutionConfig {
-  return { signal: options.signal, timeoutMs: options.timeoutMs };
+function runtimeOf(options: { signal?: AbortSignal; timeoutMs?: number; providerOptions?: Record<string, unknown> }): RuntimeExecutionConfig {
+  return { signal: options.signal, timeoutMs: options.timeoutMs, providerOptions: options.providerOptions };
 }
 
 function checkMessages(messages: ChatMessage[]): void {

@@ -32,6 +32,8 @@ export interface SpeechOptions {
   model?: string;
   signal?: AbortSignal;
   timeoutMs?: number;
+  /** Backend-specific request fields, merged into the request body last. */
+  providerOptions?: Record<string, unknown>;
 }
 
 export interface SpeechResult {
@@ -49,6 +51,8 @@ export interface TranscriptionOptions {
   model?: string;
   signal?: AbortSignal;
   timeoutMs?: number;
+  /** Backend-specific request fields, merged into the request body last. */
+  providerOptions?: Record<string, unknown>;
 }
 
 export interface TranscriptionResult {
@@ -60,6 +64,8 @@ export interface EmbeddingsOptions {
   model?: string;
   signal?: AbortSignal;
   timeoutMs?: number;
+  /** Backend-specific request fields, merged into the request body last. */
+  providerOptions?: Record<string, unknown>;
 }
 
 /** Maps the common backend spellings onto a FinishReason. */

@@ -13,13 +13,14 @@ export interface RetryPolicy {
 }
 
 /**
- * Exponential backoff with full jitter; a server's `Retry-After` wins when it
- * asks for longer.
+ * Exponential backoff with jitter (between half and all of base × 2^attempt,
+ * capped); a server's `Retry-After` replaces it.
  */
 export function backoffDelay(attempt: number, error: ProviderError | undefined, base = 500, max = 30_000, random = Math.random): number {
   const exponential = Math.min(max, base * 2 ** attempt);
   const jittered = Math.round(exponential / 2 + random() * (exponential / 2));
-  return error?.retryAfterMs !== undefined ? Math.max(error.retryAfterMs, Math.min(jittered, base)) : jittered;
+  // The server knows best when it will be ready again.
+  return error?.retryAfterMs !== undefined ? error.retryAfterMs : jittered;
 }
 
 /** Runs `fn`, retrying retryable ProviderErrors, never past the deadline or an abort. */

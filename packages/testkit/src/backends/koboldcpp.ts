@@ -3,7 +3,7 @@ import { authorized, body, type BackendDef, type HandlerCtx, type Route } from '
 import { fixtureJson, fixtureSse, fixtureText } from '../fixtures.js';
 import { bodyPlan, PlanError, streamPlan, type BodyPlan, type Plan } from '../plan.js';
 import { pyJson } from '../pyjson.js';
-import { koboldSse } from '../sse.js';
+import { dataSse, koboldSse } from '../sse.js';
 import { defaultReplyText, estimateTokens, renderText } from '../text.js';
 import { pcmTone, speechDurationMs, wavFile } from '../wav.js';
 import { chatCompletion, embeddingsResponse, modelList, type CompatFlavor } from './openai-compat.js';
@@ -49,6 +49,7 @@ function oaiFlavor(ctx: HandlerCtx): CompatFlavor {
     chunk: pyJson,
     chatId: () => `chatcmpl-A${++oaiCounter}`,
     streamId: () => 'koboldcpp',
+    format: dataSse('text/event-stream'),
     model: () => modelName(ctx),
     streamError: (m) => `data: ${pyJson({ detail: { msg: m, type: 'server_error' } })}\n\n`,
     error: (status, c, message) => (status === 400 ? errorPlan(500, c, message) : errorPlan(status, c, message)),

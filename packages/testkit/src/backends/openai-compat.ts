@@ -76,14 +76,17 @@ export function chatCompletion(f: CompatFlavor, ctx: HandlerCtx): Plan {
   const so = b.stream_options ?? {};
   const obfuscate = so.include_obfuscation !== false;
   const usageNull = so.include_usage === true && f.usageNullInChunks;
+  /** OpenAI pads chunks with a random `obfuscation` string unless include_obfuscation is false. */
+  const setObfuscation = (c: Record<string, unknown>): void => {
+    if (!('obfuscation' in c)) return;
+    if (obfuscate) c.obfuscation = randomId(8);
+    else delete c.obfuscation;
+  };
 
   const make = (tpl: any, edit?: (choice: any) => void): string => {
     let c: Record<string, any> = { ...tpl, id, created, model, choices: tpl.choices.map((ch: any) => ({ ...ch, delta: { ...ch.delta } })) };
     if (edit) edit(c.choices[0]);
-    if ('obfuscation' in c) {
-      if (obfuscate) c.obfuscation = randomId(8);
-      else delete c.obfuscation;
-    }
+    setObfuscation(c);
     if (usageNull) c = insertAfter(c, 'choices', 'usage', null);
     return f.chunk(c);
   };
@@ -101,10 +104,7 @@ export function chatCompletion(f: CompatFlavor, ctx: HandlerCtx): Plan {
     const usage = Object.fromEntries(Object.entries(fillUsage(full.usage, promptTokens, r.completionTokens)).filter(([, v]) => v !== null));
     let u: Record<string, any> = { ...templates[0], id, created, model, choices: [] };
     u = insertAfter(u, 'choices', 'usage', usage);
-    if ('obfuscation' in u) {
-      if (obfuscate) u.obfuscation = randomId(8);
-      else delete u.obfuscation;
-    }
+    setObfuscation(u);
     tail.push(f.chunk(u));
   }
   return streamPlan(f.format ?? dataSse(), frames, tail, f.streamError);

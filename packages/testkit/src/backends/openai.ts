@@ -91,7 +91,7 @@ export const openaiBackend: BackendDef = {
       body: 'any',
       handler: (c) => {
         checkModel(c);
-        return transcription(openaiFlavor, c, (text) => ({ ...fixtureJson('openai', 'audio.transcriptions.response.json'), text }));
+        return transcription(openaiFlavor, c, (text) => ({ ...fixtureJson<object>('openai', 'audio.transcriptions.response.json'), text }));
       },
     },
     { method: 'GET', path: '/v1/models', handler: (c) => modelList(openaiFlavor, c, (tpl, id) => ({ ...tpl, id })) },

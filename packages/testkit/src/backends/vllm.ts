@@ -1,7 +1,7 @@
 /** vLLM OpenAI-compatible server emulator (compact JSON, nested errors with integer codes). */
 import { authorized, body, unknownModel, type BackendDef, type HandlerCtx } from '../backend.js';
 import { fixtureJson, fixtureSse, fixtureText } from '../fixtures.js';
-import { bodyPlan, jsonPlan, PlanError, type Plan } from '../plan.js';
+import { jsonPlan, PlanError, type Plan } from '../plan.js';
 import { pyJson } from '../pyjson.js';
 import { randomId } from '../text.js';
 import { chatCompletion, embeddingsResponse, modelList, transcription, type CompatFlavor } from './openai-compat.js';
@@ -86,7 +86,7 @@ export const vllmBackend: BackendDef = {
       },
     },
     { method: 'GET', path: '/v1/models', handler: (c) => modelList(vllmFlavor, c, card) },
-    { method: 'GET', path: '/health', handler: () => bodyPlan(200, 'application/json', '') },
+    { method: 'GET', path: '/health', handler: () => ({ type: 'body', status: 200, headers: {}, body: '' }) }, // empty Response()
     { method: 'GET', path: '/version', handler: () => jsonPlan(200, compact({ version: '0.11.0' })) },
   ],
   /** AuthenticationMiddleware only guards /v1 paths. */

@@ -1,0 +1,45 @@
+import { describe, expect, it } from '@jest/globals';
+import { parseMultipart, multipartBoundary } from './multipart.js';
+import { pyJson } from './pyjson.js';
+import { renderText, splitIntoChunks } from './text.js';
+
+describe('splitIntoChunks', () => {
+  it('splits into word-ish chunks that join back to the text', () => {
+    const text = 'Hello! This is  a test, isn\'t it?\n';
+    const chunks = splitIntoChunks(text);
+    expect(chunks.join('')).toBe(text);
+    expect(chunks.slice(0, 3)).toEqual(['Hello', '!', ' This']);
+  });
+});
+
+describe('renderText', () => {
+  it('applies stop sequences before max tokens', () => {
+    const r = renderText({ chunks: ['ab', 'cd', 'ef'] }, '', { stop: ['d'], maxTokens: 5 });
+    expect(r).toMatchObject({ chunks: ['ab', 'c'], text: 'abc', finishReason: 'stop', stopSequence: 'd', completionTokens: 2 });
+    expect(renderText({ text: 'a b c' }, '', { maxTokens: 1 })).toMatchObject({ text: 'a', finishReason: 'length' });
+    expect(renderText({ text: 'x', finishReason: 'tool_calls' }, '')).toMatchObject({ finishReason: 'tool_calls' });
+  });
+});
+
+describe('pyJson', () => {
+  it('writes like Python json.dumps', () => {
+    expect(pyJson({ a: [1, null, true], b: { c: 'é\n' } })).toBe('{"a": [1, null, true], "b": {"c": "\\u00e9\\n"}}');
+  });
+});
+
+describe('parseMultipart', () => {
+  it('parses text fields and binary file parts', () => {
+    const boundary = '----aegis123';
+    const bin = Buffer.from([0, 1, 2, 13, 10, 255]);
+    const body = Buffer.concat([
+      Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="model"\r\n\r\nwhisper-1\r\n`),
+      Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="a b.wav"\r\nContent-Type: audio/wav\r\n\r\n`),
+      bin,
+      Buffer.from(`\r\n--${boundary}--\r\n`),
+    ]);
+    expect(multipartBoundary(`multipart/form-data; boundary="${boundary}"`)).toBe(boundary);
+    const form = parseMultipart(body, boundary);
+    expect(form.fields).toEqual({ model: 'whisper-1' });
+    expect(form.files.file).toEqual({ filename: 'a b.wav', contentType: 'audio/wav', data: bin });
+  });
+});

@@ -1,0 +1,481 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
+import { createAegis, ProviderError, type Aegis, type BackendProvider, type ChatMessage } from '@aegis/core';
+import { pcmTone, startKoboldCppEmulator, wavFile, type Emulator, type RecordedRequest } from '@aegis/testkit';
+import plugin from './index.js';
+
+const PASSWORD = 'kobold-canary-pass-4b1d';
+const CHATML_STOPS = ['<|im_end|>', '<|im_start|>user'];
+const chat: ChatMessage[] = [
+  { role: 'system', content: 'Be brief.' },
+  { role: 'user', content: 'Name a colour.' },
+];
+const CHATML_PROMPT =
+  '<|im_start|>system\nBe brief.<|im_end|>\n<|im_start|>user\nName a colour.<|im_end|>\n<|im_start|>assistant\n';
+
+let emulator: Emulator;
+let aegis: Aegis;
+let provider: BackendProvider;
+let dir: string;
+
+beforeAll(async () => {
+  emulator = await startKoboldCppEmulator({ apiKey: PASSWORD });
+  dir = mkdtempSync(join(tmpdir(), 'aegis-koboldcpp-'));
+  const yaml = `
+- profile_name: kobold
+  type: koboldcpp
+  base_url: "${emulator.url}"
+  password: \${KOBOLD_PASSWORD}
+  model: airoboros-l2-7b
+  max_retries: 0
+  max_length: 200
+  temperature: 0.7
+  top_k: 40
+  min_p: 0.05
+  rep_pen: 1.1
+  rep_pen_range: 320
+  sampler_order: [6, 0, 1, 3, 4, 2, 5]
+  sampler_seed: 7
+  mirostat: 0
+  stop_sequence: ["###"]
+- profile_name: llama
+  type: koboldcpp
+  base_url: "${emulator.url}/"
+  password: \${KOBOLD_PASSWORD}
+  max_retries: 0
+  instruct: llama3
+  instruct_tags:
+    system_start: "<<SYS>>"
+    system_end: "<</SYS>>"
+  memory: "[Persona: terse]"
+- profile_name: no_password
+  type: koboldcpp
+  base_url: "${emulator.url}"
+  max_retries: 0
+- profile_name: retrying
+  type: koboldcpp
+  base_url: "${emulator.url}"
+  password: \${KOBOLD_PASSWORD}
+  max_retries: 2
+- profile_name: defaults
+  type: koboldcpp
+`;
+  writeFileSync(join(dir, 'backends.yaml'), yaml);
+  aegis = createAegis({ configPath: join(dir, 'backends.yaml'), env: { KOBOLD_PASSWORD: PASSWORD }, plugins: [plugin], discover: false });
+  provider = await aegis.getProviderForProfile('kobold');
+});
+
+afterAll(async () => {
+  aegis.close();
+  await emulator.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+beforeEach(() => {
+  emulator.reset();
+  emulator.setReply({});
+});
+
+async function failure(promise: Promise<unknown>): Promise<ProviderError> {
+  const error = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(ProviderError.isInstance(error)).toBe(true);
+  return error as ProviderError;
+}
+
+const posts = (path: string): RecordedRequest[] => emulator.requests.filter((r) => r.method === 'POST' && r.path === path);
+
+describe('completion', () => {
+  it('sends the prompt built from the messages with the template, and maps the result', async () => {
+    emulator.setReply({ text: 'Blue.', promptTokens: 21, completionTokens: 3 });
+    const result = await provider.getCompletion(chat);
+    expect(result).toEqual({
+      text: 'Blue.',
+      finishReason: 'stop',
+      usage: { promptTokens: 21, completionTokens: 3, totalTokens: 24 },
+      model: 'airoboros-l2-7b',
+    });
+    const request = emulator.lastRequest!;
+    expect(request.path).toBe('/api/v1/generate');
+    expect(request.headers.authorization).toBe(`Bearer ${PASSWORD}`);
+    expect(request.json).toMatchObject({
+      prompt: CHATML_PROMPT,
+      max_length: 200,
+      temperature: 0.7,
+      top_k: 40,
+      min_p: 0.05,
+      rep_pen: 1.1,
+      rep_pen_range: 320,
+      sampler_order: [6, 0, 1, 3, 4, 2, 5],
+      sampler_seed: 7,
+      mirostat: 0,
+      stop_sequence: ['###', ...CHATML_STOPS],
+      trim_stop: true,
+    });
+    expect(request.json.genkey).toMatch(/^aegis-[0-9a-f]{16}$/);
+    expect(request.json).not.toHaveProperty('memory');
+    expect(request.json).not.toHaveProperty('top_a');
+  });
+
+  it('lets per-call settings override the profile and merges the stop sequences', async () => {
+    await provider.getCompletion(chat, {
+      temperature: 0.2,
+      topP: 0.5,
+      maxTokens: 9,
+      seed: 99,
+      stop: ['END'],
+      providerOptions: { top_k: 5, dry_multiplier: 0.8 },
+    });
+    expect(emulator.lastRequest?.json).toMatchObject({
+      temperature: 0.2,
+      top_p: 0.5,
+      max_length: 9,
+      sampler_seed: 99,
+      top_k: 5,
+      dry_multiplier: 0.8,
+      stop_sequence: ['###', 'END', ...CHATML_STOPS],
+    });
+  });
+
+  it('uses the configured preset, explicit tags and memory', async () => {
+    const llama = await aegis.getProviderForProfile('llama');
+    await llama.getCompletion(chat);
+    const body = emulator.lastRequest!.json;
+    expect(body.prompt).toBe(
+      '<<SYS>>Be brief.<</SYS>><|start_header_id|>user<|end_header_id|>\n\nName a colour.<|eot_id|>' +
+        '<|start_header_id|>assistant<|end_header_id|>\n\n',
+    );
+    expect(body.stop_sequence).toEqual(['<|eot_id|>', '<|start_header_id|>user<|end_header_id|>']);
+    expect(body.memory).toBe('[Persona: terse]');
+    expect(body.max_length).toBe(512);
+  });
+
+  it('stops at the end of the assistant turn, without the end tag in the text', async () => {
+    emulator.setReply({ text: 'Red.<|im_end|>\n<|im_start|>user\nAnd another?' });
+    const result = await provider.getCompletion(chat);
+    expect(result.text).toBe('Red.');
+    expect(result.finishReason).toBe('stop');
+  });
+
+  it('reports a length finish', async () => {
+    emulator.setReply({ text: 'one two three four five' });
+    const result = await provider.getCompletion(chat, { maxTokens: 2 });
+    expect(result).toMatchObject({ text: 'one two', finishReason: 'length' });
+  });
+
+  it('cuts the text at a stop sequence an older server left in, and defaults the finish reason', async () => {
+    emulator.failNext({ kind: 'status', status: 200, body: { results: [{ text: 'Green.<|im_end|>\n<|im_start|>user' }] } });
+    const result = await provider.getCompletion(chat);
+    expect(result).toEqual({ text: 'Green.', finishReason: 'stop', usage: undefined, model: 'airoboros-l2-7b' });
+  });
+
+  it('rejects a 200 body of the wrong shape, naming the URL', async () => {
+    emulator.failNext({ kind: 'wrong-shape' });
+    const e = await failure(provider.getCompletion(chat));
+    expect(e.reason).toBe('bad_response');
+    expect(e.message).toContain('results[0].text');
+    expect(e.message).toContain(`${emulator.url}/api/v1/generate`);
+  });
+
+  it('rejects malformed JSON', async () => {
+    emulator.failNext({ kind: 'malformed-json' });
+    const e = await failure(provider.getCompletion(chat));
+    expect(e.reason).toBe('bad_response');
+    expect(e.url).toBe(`${emulator.url}/api/v1/generate`);
+  });
+});
+
+describe('streaming', () => {
+  it('yields the deltas as they arrive and ends at the finish_reason event', async () => {
+    emulator.setReply({ chunks: ['Gre', 'en', ' is', ' calm.'] });
+    const stream = provider.streamCompletion(chat);
+    const deltas: string[] = [];
+    for await (const delta of stream) deltas.push(delta);
+    expect(deltas).toEqual(['Gre', 'en', ' is', ' calm.']);
+    const result = await stream.result;
+    expect(result).toMatchObject({ text: 'Green is calm.', finishReason: 'stop', model: 'airoboros-l2-7b' });
+    const request = emulator.lastRequest!;
+    expect(request.path).toBe('/api/extra/generate/stream');
+    expect(request.json).toMatchObject({ prompt: CHATML_PROMPT, stop_sequence: ['###', ...CHATML_STOPS], trim_stop: true });
+    expect(posts('/api/extra/abort')).toHaveLength(0);
+  });
+
+  it('reports a length finish', async () => {
+    emulator.setReply({ chunks: ['a', ' b', ' c', ' d'] });
+    const result = await provider.streamCompletion(chat, { maxTokens: 3 }).result;
+    expect(result).toMatchObject({ text: 'a b c', finishReason: 'length' });
+  });
+
+  it('treats a stream that closes before a finish_reason as truncated', async () => {
+    emulator.setReply({ chunks: ['one', ' two', ' three'] });
+    emulator.failNext({ kind: 'truncate', afterChunks: 2 });
+    const stream = provider.streamCompletion(chat);
+    const deltas: string[] = [];
+    const e = await failure(
+      (async () => {
+        for await (const d of stream) deltas.push(d);
+      })(),
+    );
+    expect(e.reason).toBe('truncated_stream');
+    expect(e.message).toContain('finish_reason');
+    expect(e.url).toBe(`${emulator.url}/api/extra/generate/stream`);
+    expect(e.partialText).toBe('one two');
+    expect(deltas).toEqual(['one', ' two']);
+  });
+
+  it('treats a stream with every token but no final event as truncated', async () => {
+    emulator.setReply({ chunks: ['all', ' the', ' words'] });
+    emulator.failNext({ kind: 'truncate' });
+    const e = await failure(provider.streamCompletion(chat).result);
+    expect(e.reason).toBe('truncated_stream');
+    expect(e.partialText).toBe('all the words');
+  });
+
+  it('treats a dropped connection as an incomplete answer', async () => {
+    emulator.setReply({ chunks: ['one', ' two', ' three'] });
+    emulator.failNext({ kind: 'reset-mid-stream', afterChunks: 1 });
+    const e = await failure(provider.streamCompletion(chat).result);
+    expect(['truncated_stream', 'connection']).toContain(e.reason);
+    expect(e.partialText).toBe('one');
+  });
+
+  it('reports an error event inside the stream with the server message', async () => {
+    emulator.setReply({ chunks: ['one', ' two', ' three'] });
+    emulator.failNext({ kind: 'stream-error', message: 'CUDA error: out of memory' });
+    const e = await failure(provider.streamCompletion(chat).result);
+    expect(e.reason).toBe('stream_error');
+    expect(e.message).toContain('CUDA error: out of memory');
+    expect(e.partialText).toBe('one two');
+  });
+
+  it('rejects malformed JSON and events of the wrong shape', async () => {
+    emulator.failNext({ kind: 'malformed-json' });
+    const bad = await failure(provider.streamCompletion(chat).result);
+    expect(bad.reason).toBe('bad_response');
+    expect(bad.message).toContain('not valid JSON');
+    emulator.failNext({ kind: 'wrong-shape' });
+    const shape = await failure(provider.streamCompletion(chat).result);
+    expect(shape.reason).toBe('bad_response');
+    expect(shape.message).toContain('"token"');
+  });
+
+  it('tells the server to stop generating when the consumer stops reading', async () => {
+    emulator.setReply({ chunks: ['one', ' two', ' three'] });
+    const stream = provider.streamCompletion(chat);
+    for await (const delta of stream) {
+      expect(delta).toBe('one');
+      break;
+    }
+    const genkey = posts('/api/extra/generate/stream')[0]!.json.genkey;
+    const aborts = posts('/api/extra/abort');
+    expect(aborts.map((r) => r.json)).toEqual([{ genkey }]);
+    expect(aborts[0]!.headers.authorization).toBe(`Bearer ${PASSWORD}`);
+  });
+});
+
+describe('errors', () => {
+  it('maps 400 with the server message, not retryable', async () => {
+    emulator.failNext({ kind: 'status', status: 400, body: { detail: { msg: 'Invalid sampler_order.', type: 'bad_input' } } });
+    const e = await failure(provider.getCompletion(chat));
+    expect([e.status, e.url, e.retryable]).toEqual([400, `${emulator.url}/api/v1/generate`, false]);
+    expect(e.message).toContain('Invalid sampler_order.');
+  });
+
+  it('maps 401 for a missing password, without leaking it', async () => {
+    const anonymous = await aegis.getProviderForProfile('no_password');
+    const e = await failure(anonymous.getCompletion(chat));
+    expect([e.status, e.retryable]).toEqual([401, false]);
+    expect(e.message).toContain('Authentication key is missing or invalid.');
+    expect(e.message).toContain('profile "no_password" (koboldcpp)');
+    expect(emulator.lastRequest?.headers.authorization).toBeUndefined();
+  });
+
+  it('maps the text/html 404 of an endpoint the server does not have', async () => {
+    emulator.failNext({ kind: 'status', status: 404 });
+    const e = await failure(provider.getCompletion(chat));
+    expect([e.status, e.url, e.retryable]).toEqual([404, `${emulator.url}/api/v1/generate`, false]);
+    expect(e.message).toContain('this endpoint does not exist');
+  });
+
+  it('maps 429 with Retry-After as retryable', async () => {
+    emulator.failNext({ kind: 'status', status: 429, retryAfter: '3' });
+    const e = await failure(provider.getCompletion(chat));
+    expect([e.status, e.retryable, e.retryAfterMs]).toEqual([429, true, 3000]);
+    expect(e.message).toContain('Request failed with status 429.');
+  });
+
+  it('maps 500 bad_input and 503 busy with the server message, as retryable', async () => {
+    emulator.failNext({ kind: 'status', status: 500 });
+    const e500 = await failure(provider.getCompletion(chat));
+    expect([e500.status, e500.url, e500.retryable]).toEqual([500, `${emulator.url}/api/v1/generate`, true]);
+    expect(e500.message).toContain('Error parsing input.');
+    emulator.failNext({ kind: 'status', status: 503 });
+    const e503 = await failure(provider.streamCompletion(chat).result);
+    expect([e503.status, e503.url, e503.retryable]).toEqual([503, `${emulator.url}/api/extra/generate/stream`, true]);
+    expect(e503.message).toContain('Server is busy; please try again later.');
+  });
+
+  it('lets the base class retry a busy server', async () => {
+    const retrying = await aegis.getProviderForProfile('retrying');
+    emulator.setReply({ text: 'Teal.' });
+    emulator.failNext({ kind: 'status', status: 503 });
+    const result = await retrying.getCompletion(chat);
+    expect(result.text).toBe('Teal.');
+    expect(posts('/api/v1/generate')).toHaveLength(2);
+  });
+
+  it('aborts through the AbortSignal and stops the generation on the server', async () => {
+    emulator.failNext({ kind: 'hang' });
+    const controller = new AbortController();
+    setTimeout(() => controller.abort(), 50);
+    const e = await failure(provider.getCompletion(chat, { signal: controller.signal }));
+    expect(e.reason).toBe('aborted');
+    const genkey = posts('/api/v1/generate')[0]!.json.genkey;
+    expect(posts('/api/extra/abort').map((r) => r.json)).toEqual([{ genkey }]);
+  });
+
+  it('aborts a stream through the AbortSignal', async () => {
+    emulator.failNext({ kind: 'hang' });
+    const controller = new AbortController();
+    setTimeout(() => controller.abort(), 50);
+    const e = await failure(provider.streamCompletion(chat, { signal: controller.signal }).result);
+    expect(e.reason).toBe('aborted');
+    expect(posts('/api/extra/abort')).toHaveLength(1);
+  });
+});
+
+describe('embeddings', () => {
+  it('posts the texts to /api/extra/embeddings and returns one vector each', async () => {
+    emulator.setReply({ embeddingDimension: 8 });
+    const result = await provider.getEmbeddings(['alpha', 'beta']);
+    expect(result.embeddings).toHaveLength(2);
+    expect(result.embeddings.every((v) => v.length === 8)).toBe(true);
+    expect(result.embeddings[0]).not.toEqual(result.embeddings[1]);
+    expect(result.model).toMatch(/^koboldcpp\//);
+    expect(result.usage?.promptTokens).toBeGreaterThan(0);
+    const request = emulator.lastRequest!;
+    expect(request.path).toBe('/api/extra/embeddings');
+    expect(request.json).toEqual({ input: ['alpha', 'beta'] });
+    expect(request.headers.authorization).toBe(`Bearer ${PASSWORD}`);
+  });
+
+  it('explains a 404 as a server without an embeddings model', async () => {
+    emulator.failNext({ kind: 'status', status: 404 });
+    const e = await failure(provider.getEmbeddings(['alpha']));
+    expect([e.status, e.url, e.retryable]).toEqual([404, `${emulator.url}/api/extra/embeddings`, false]);
+    expect(e.message).toContain('no embeddings model loaded');
+  });
+
+  it('explains the empty vectors of a server with no embeddings model loaded', async () => {
+    const empty = { object: 'list', data: [{ object: 'embedding', index: 0, embedding: [] }], model: 'inactive', usage: { prompt_tokens: 0, total_tokens: 0 } };
+    emulator.failNext({ kind: 'status', status: 200, body: empty });
+    const e = await failure(provider.getEmbeddings(['alpha']));
+    expect(e.message).toContain('no embeddings model loaded');
+    expect(e.retryable).toBe(false);
+  });
+
+  it('rejects a body of the wrong shape', async () => {
+    emulator.failNext({ kind: 'wrong-shape' });
+    const e = await failure(provider.getEmbeddings(['alpha']));
+    expect(e.reason).toBe('bad_response');
+    expect(e.message).toContain(`${emulator.url}/api/extra/embeddings`);
+  });
+});
+
+describe('speech', () => {
+  it('returns the WAV bytes and their MIME type', async () => {
+    const result = await provider.getSpeech('Hello there');
+    expect(result.mimeType).toBe('audio/wav');
+    expect(Buffer.from(result.audio.subarray(0, 4)).toString('ascii')).toBe('RIFF');
+    expect(Buffer.from(result.audio.subarray(8, 12)).toString('ascii')).toBe('WAVE');
+    expect(emulator.lastRequest?.path).toBe('/api/extra/tts');
+    expect(emulator.lastRequest?.json).toEqual({ input: 'Hello there', voice: 'kobo' });
+  });
+
+  it('sends the voice asked for', async () => {
+    await provider.getSpeech('Hi', { voice: 'cheery' });
+    expect(emulator.lastRequest?.json).toEqual({ input: 'Hi', voice: 'cheery' });
+  });
+
+  it('maps errors of the TTS endpoint', async () => {
+    emulator.failNext({ kind: 'status', status: 503 });
+    const e = await failure(provider.getSpeech('Hi'));
+    expect([e.status, e.url, e.retryable]).toEqual([503, `${emulator.url}/api/extra/tts`, true]);
+  });
+});
+
+describe('transcription', () => {
+  const audio = wavFile(pcmTone(50, 16000), 16000);
+
+  it('sends the audio as base64 audio_data in JSON and returns the text', async () => {
+    emulator.setReply({ transcription: 'Hello world' });
+    const result = await provider.getTranscription(new Uint8Array(audio));
+    expect(result.text).toBe('Hello world');
+    const request = emulator.lastRequest!;
+    expect(request.path).toBe('/api/extra/transcribe');
+    expect(request.headers['content-type']).toMatch(/application\/json/);
+    expect(request.json).toEqual({ audio_data: audio.toString('base64'), prompt: '', langcode: 'auto', suppress_non_speech: false });
+  });
+
+  it('sends the language and prompt asked for', async () => {
+    await provider.getTranscription(new Uint8Array(audio), { language: 'de', prompt: 'Namen: Kobo' });
+    expect(emulator.lastRequest?.json).toMatchObject({ langcode: 'de', prompt: 'Namen: Kobo' });
+  });
+
+  it('encodes only the bytes of a view into a larger buffer', async () => {
+    const big = Buffer.concat([Buffer.from('junk'), audio, Buffer.from('junk')]);
+    await provider.getTranscription(new Uint8Array(big.buffer, big.byteOffset + 4, audio.length));
+    expect(emulator.lastRequest?.json.audio_data).toBe(audio.toString('base64'));
+  });
+});
+
+describe('plugin and config', () => {
+  it('declares every capability KoboldCpp offers', () => {
+    expect([...plugin.capabilities].sort()).toEqual(['completion', 'embeddings', 'speech', 'streaming', 'transcription']);
+    for (const c of plugin.capabilities) expect(provider.supports(c)).toBe(true);
+  });
+
+  it('fills the defaults', async () => {
+    const config = await aegis.getBackendConfig('defaults');
+    expect(config).toMatchObject({
+      base_url: 'http://localhost:5001',
+      max_length: 512,
+      trim_stop: true,
+      instruct: 'chatml',
+      voice: 'kobo',
+      transcription_language: 'auto',
+      suppress_non_speech: false,
+    });
+    expect(config).not.toHaveProperty('password');
+  });
+
+  it('redacts the password in profile listings', async () => {
+    const kobold = (await aegis.profiles()).find((p) => p.name === 'kobold')!;
+    expect(kobold.usable).toBe(true);
+    expect(JSON.stringify(kobold.values)).not.toContain(PASSWORD);
+  });
+
+  it('rejects an unknown preset and an unknown tag', async () => {
+    const badDir = mkdtempSync(join(tmpdir(), 'aegis-koboldcpp-bad-'));
+    try {
+      writeFileSync(
+        join(badDir, 'backends.yaml'),
+        ['- profile_name: bad', '  type: koboldcpp', '  instruct: gpt4', '  instruct_tags:', '    user_begin: "<u>"'].join('\n'),
+      );
+      const bad = createAegis({ configPath: join(badDir, 'backends.yaml'), env: {}, plugins: [plugin], discover: false });
+      try {
+        const messages = (await bad.validate()).map((i) => `${i.field}: ${i.message}`).join('\n');
+        expect(messages).toContain('instruct:');
+        expect(messages).toContain('user_begin');
+      } finally {
+        bad.close();
+      }
+    } finally {
+      rmSync(badDir, { recursive: true, force: true });
+    }
+  });
+});

@@ -1,0 +1,211 @@
+import {
+  BackendProvider,
+  joinUrl,
+  normalizeFinishReason,
+  ProviderError,
+  redactUrl,
+  type CallSettings,
+  type ChatMessage,
+  type CompletionResult,
+  type EmbeddingsOptions,
+  type EmbeddingsResult,
+  type FinishReason,
+  type ProviderStream,
+  type SpeechOptions,
+  type SpeechResult,
+  type TranscriptionOptions,
+  type TranscriptionResult,
+  type Usage,
+} from '@aegis/core';
+import type { KoboldCppConfig } from './config.js';
+import { generationRequest } from './request.js';
+import { cutAtStop, StopTrimmer } from './stop.js';
+import { koboldStream } from './stream.js';
+
+interface GenerateResult {
+  text?: unknown;
+  finish_reason?: unknown;
+  prompt_tokens?: unknown;
+  completion_tokens?: unknown;
+}
+
+interface EmbeddingsResponse {
+  data?: { index?: unknown; embedding?: unknown }[];
+  model?: unknown;
+  usage?: { prompt_tokens?: unknown; total_tokens?: unknown };
+}
+
+/** How long the best-effort `/api/extra/abort` after a cancelled call may take. */
+const ABORT_TIMEOUT_MS = 2000;
+
+/** Provider for KoboldCpp's native API: prompt-based generation, SSE streaming, embeddings, TTS and Whisper. */
+export class KoboldCppProvider extends BackendProvider<KoboldCppConfig> {
+  protected override async doCompletion(messages: ChatMessage[], settings: CallSettings): Promise<CompletionResult> {
+    const url = this.url('/api/v1/generate');
+    const request = generationRequest(messages, settings, this.config);
+    const { body } = await this.stoppingOnCancel(request.genkey, settings, () =>
+      this.context.http.postJson<{ results?: GenerateResult[] }>(url, request.body, this.options(settings)),
+    );
+    const result = Array.isArray(body?.results) ? body.results[0] : undefined;
+    if (typeof result?.text !== 'string') throw badResponse(url, 'answered without results[0].text');
+    return {
+      text: cutAtStop(result.text, request.trimStops).text,
+      ...finish(result.finish_reason),
+      usage: usageOf(result),
+      model: this.config.model,
+    };
+  }
+
+  protected override async *doStream(messages: ChatMessage[], settings: CallSettings): ProviderStream {
+    const url = this.url('/api/extra/generate/stream');
+    const request = generationRequest(messages, settings, this.config);
+    let settled = false;
+    try {
+      const response = await this.context.http.postStream(url, request.body, this.options(settings));
+      const trimmer = new StopTrimmer(request.trimStops);
+      let finishReason: string | undefined;
+      for await (const piece of koboldStream(response.body, url)) {
+        finishReason = piece.finishReason;
+        settled = finishReason !== undefined;
+        const text = trimmer.push(piece.token) + (settled ? trimmer.flush() : '');
+        if (text) yield text;
+      }
+      if (!finishReason) throw this.truncatedStream(redactUrl(url), 'an event with a finish_reason');
+      return { ...finish(finishReason), model: this.config.model };
+    } catch (error) {
+      settled ||= !this.cancelled(error, settings);
+      throw error;
+    } finally {
+      // Cancelled, timed out, or the consumer stopped reading: stop the generation on the server too.
+      if (!settled) await this.stopGeneration(request.genkey);
+    }
+  }
+
+  protected override async doEmbeddings(texts: string[], _options: EmbeddingsOptions, settings: CallSettings): Promise<EmbeddingsResult> {
+    const url = this.url('/api/extra/embeddings');
+    let body: EmbeddingsResponse;
+    try {
+      ({ body } = await this.context.http.postJson<EmbeddingsResponse>(url, { input: texts }, this.options(settings)));
+    } catch (error) {
+      if (ProviderError.isInstance(error) && error.status === 404) throw noEmbeddingsModel(url, error);
+      throw error;
+    }
+    if (!Array.isArray(body?.data)) throw badResponse(url, 'answered without a data array');
+    const items = [...body.data].sort((a, b) => Number(a?.index ?? 0) - Number(b?.index ?? 0));
+    const embeddings = items.map((item) => item?.embedding);
+    if (!embeddings.every(isVector)) throw badResponse(url, 'answered with an embedding that is not an array of numbers');
+    // Without an embeddings model the server answers 200 with empty vectors and model "inactive".
+    if (body.model === 'inactive' || embeddings.some((v) => v.length === 0)) throw noEmbeddingsModel(url);
+    const usage = body.usage;
+    return {
+      embeddings,
+      usage: usage ? { promptTokens: numberOr(usage.prompt_tokens), totalTokens: numberOr(usage.total_tokens) } : undefined,
+      model: typeof body.model === 'string' ? body.model : undefined,
+    };
+  }
+
+  protected override async doSpeech(text: string, options: SpeechOptions, settings: CallSettings): Promise<SpeechResult> {
+    const url = this.url('/api/extra/tts');
+    const response = await this.context.http.postForBytes(url, { input: text, voice: options.voice ?? this.config.voice }, this.options(settings));
+    const type = String(response.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+    if (/json|html|^text\//.test(type)) {
+      throw badResponse(url, `answered with ${type} instead of audio: ${Buffer.from(response.body).toString('utf8').slice(0, 200)}`);
+    }
+    if (response.body.length === 0) throw badResponse(url, 'returned no audio (is a TTS model loaded? start KoboldCpp with --ttsmodel)');
+    return { audio: response.body, mimeType: type.startsWith('audio/') ? type : 'audio/wav' };
+  }
+
+  protected override async doTranscription(audio: Uint8Array, options: TranscriptionOptions, settings: CallSettings): Promise<TranscriptionResult> {
+    const url = this.url('/api/extra/transcribe');
+    const request = {
+      audio_data: Buffer.from(audio.buffer, audio.byteOffset, audio.byteLength).toString('base64'),
+      prompt: options.prompt ?? '',
+      langcode: options.language ?? this.config.transcription_language,
+      suppress_non_speech: this.config.suppress_non_speech,
+    };
+    const { body } = await this.context.http.postJson<{ text?: unknown }>(url, request, this.options(settings));
+    if (typeof body?.text !== 'string') throw badResponse(url, 'answered without text');
+    return { text: body.text };
+  }
+
+  // ---- helpers -----------------------------------------------------------------
+
+  private url(path: string): string {
+    return joinUrl(this.config.base_url, path);
+  }
+
+  private options(settings: CallSettings) {
+    return this.requestOptions(settings, this.config.password ? { authorization: `Bearer ${this.config.password}` } : undefined);
+  }
+
+  /** True when the call failed because it was cancelled or timed out (the server may still be generating). */
+  private cancelled(error: unknown, settings: CallSettings): boolean {
+    if (settings.signal.aborted) return true;
+    return ProviderError.isInstance(error) && (error.reason === 'aborted' || error.reason === 'timeout' || error.reason === 'idle_timeout');
+  }
+
+  /** Runs a non-streaming generation; when it is cancelled, also tells the server to stop generating it. */
+  private async stoppingOnCancel<T>(genkey: string, settings: CallSettings, call: () => Promise<T>): Promise<T> {
+    try {
+      return await call();
+    } catch (error) {
+      if (this.cancelled(error, settings)) await this.stopGeneration(genkey);
+      throw error;
+    }
+  }
+
+  /**
+   * Best effort `POST /api/extra/abort` for this generation's genkey: KoboldCpp
+   * keeps generating after the client has gone, which keeps the server busy (503)
+   * for the next call. Uses its own short timeout, as the call's signal has fired.
+   */
+  private async stopGeneration(genkey: string): Promise<void> {
+    const url = this.url('/api/extra/abort');
+    try {
+      await this.context.http.postJson(url, { genkey }, {
+        headers: this.config.password ? { authorization: `Bearer ${this.config.password}` } : undefined,
+        signal: AbortSignal.timeout(ABORT_TIMEOUT_MS),
+        idleTimeoutMs: ABORT_TIMEOUT_MS,
+      });
+    } catch (error) {
+      this.context.logger.debug(`profile "${this.profileName}": could not abort generation ${genkey}: ${(error as Error).message}`);
+    }
+  }
+}
+
+function finish(raw: unknown): { finishReason: FinishReason; rawFinishReason?: string } {
+  // Servers older than the finish_reason field send only the text.
+  const backend = typeof raw === 'string' && raw !== '' ? raw : undefined;
+  const finishReason = normalizeFinishReason(backend ?? 'stop');
+  return backend !== undefined && backend !== finishReason ? { finishReason, rawFinishReason: backend } : { finishReason };
+}
+
+function usageOf(result: GenerateResult): Usage | undefined {
+  const promptTokens = numberOr(result.prompt_tokens);
+  const completionTokens = numberOr(result.completion_tokens);
+  if (promptTokens === undefined && completionTokens === undefined) return undefined;
+  const totalTokens = promptTokens !== undefined && completionTokens !== undefined ? promptTokens + completionTokens : undefined;
+  return { promptTokens, completionTokens, totalTokens };
+}
+
+function numberOr(value: unknown): number | undefined {
+  return typeof value === 'number' && Number.isFinite(value) ? value : undefined;
+}
+
+function isVector(value: unknown): value is number[] {
+  return Array.isArray(value) && value.every((n) => typeof n === 'number');
+}
+
+function badResponse(url: string, what: string): ProviderError {
+  const safe = redactUrl(url);
+  return new ProviderError(`POST ${safe} ${what}`, { url: safe, status: 200, reason: 'bad_response', retryable: false });
+}
+
+function noEmbeddingsModel(url: string, cause?: ProviderError): ProviderError {
+  const safe = redactUrl(url);
+  const why = cause ? `: ${cause.message}` : '';
+  return new ProviderError(
+    `POST ${safe}: this KoboldCpp server has no embeddings model loaded (start it with --embeddingsmodel), or is too old to serve embeddings${why}`,
+    { url: safe, status: cause?.status, bodyExcerpt: cause?.bodyExcerpt, reason: cause ? 'http' : 'bad_response', retryable: false, cause },
+  );
+}

@@ -1,0 +1,49 @@
+/** The body of a KoboldCpp generation request (`/api/v1/generate` and `/api/extra/generate/stream`). */
+import { randomBytes } from 'node:crypto';
+import type { CallSettings, ChatMessage } from '@aegis/core';
+import type { KoboldCppConfig } from './config.js';
+import { buildPrompt, mergeStops, resolveTemplate, turnEndStops } from './prompt.js';
+
+export interface GenerationRequest {
+  body: Record<string, unknown>;
+  /** Names this generation, so `/api/extra/abort` stops this one and no other. */
+  genkey: string;
+  /** Stop sequences to cut the output at on this side (none when `trim_stop` is false). */
+  trimStops: string[];
+}
+
+export function generationRequest(messages: readonly ChatMessage[], settings: CallSettings, c: KoboldCppConfig): GenerationRequest {
+  const template = resolveTemplate(c.instruct, c.instruct_tags);
+  const genkey = `aegis-${randomBytes(8).toString('hex')}`;
+  const body: Record<string, unknown> = {
+    prompt: buildPrompt(messages, template),
+    memory: c.memory,
+    max_length: settings.maxTokens ?? c.max_length,
+    max_context_length: c.max_context_length,
+    temperature: settings.temperature,
+    top_p: settings.topP,
+    top_k: c.top_k,
+    top_a: c.top_a,
+    typical: c.typical,
+    tfs: c.tfs,
+    min_p: c.min_p,
+    rep_pen: c.rep_pen,
+    rep_pen_range: c.rep_pen_range,
+    rep_pen_slope: c.rep_pen_slope,
+    sampler_order: c.sampler_order,
+    sampler_seed: settings.seed ?? c.sampler_seed,
+    dynatemp_range: c.dynatemp_range,
+    mirostat: c.mirostat,
+    mirostat_tau: c.mirostat_tau,
+    mirostat_eta: c.mirostat_eta,
+    grammar: c.grammar,
+    banned_tokens: c.banned_tokens,
+    stop_sequence: mergeStops(c.stop_sequence, settings.stop, turnEndStops(template)),
+    trim_stop: c.trim_stop,
+    genkey,
+    ...settings.providerOptions,
+  };
+  for (const key of Object.keys(body)) if (body[key] === undefined) delete body[key];
+  const stops = Array.isArray(body.stop_sequence) ? body.stop_sequence.filter((s): s is string => typeof s === 'string' && s !== '') : [];
+  return { body, genkey: String(body.genkey ?? genkey), trimStops: body.trim_stop === false ? [] : stops };
+}

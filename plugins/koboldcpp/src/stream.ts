@@ -1,0 +1,52 @@
+/**
+ * KoboldCpp's native stream: `event: message` / `data: {"token": "...", "finish_reason": null}`.
+ * There is no [DONE]: the stream is complete only once an event with a
+ * `finish_reason` has arrived; the server then closes the connection.
+ */
+import { defaultErrorMessage, excerpt, parseStreamJson, ProviderError, readSse } from '@aegis/core';
+
+export interface StreamPiece {
+  token: string;
+  /** Set on the last event only. */
+  finishReason?: string;
+}
+
+/** The pieces of a KoboldCpp stream, in order; ends after the event that carries the finish reason. */
+export async function* koboldStream(body: AsyncIterable<Uint8Array>, url: string): AsyncGenerator<StreamPiece, boolean> {
+  for await (const event of readSse(body)) {
+    if (event.event && event.event !== 'message') continue;
+    if (event.data.trim() === '') continue;
+    const piece = parsePiece(parseStreamJson<unknown>(event.data, url), event.data, url);
+    yield piece;
+    if (piece.finishReason) return true;
+  }
+  return false;
+}
+
+function parsePiece(json: unknown, data: string, url: string): StreamPiece {
+  if (typeof json !== 'object' || json === null || Array.isArray(json)) throw badEvent(data, url);
+  const event = json as Record<string, unknown>;
+  if (typeof event.token !== 'string' && ('detail' in event || 'error' in event)) {
+    const message = defaultErrorMessage(event, data) ?? excerpt(data, 200);
+    throw new ProviderError(`stream from ${url} reported an error: ${message}`, {
+      url,
+      bodyExcerpt: excerpt(data),
+      reason: 'stream_error',
+      retryable: false,
+    });
+  }
+  const finish = event.finish_reason;
+  if ((event.token !== undefined && typeof event.token !== 'string') || (event.token === undefined && typeof finish !== 'string')) {
+    throw badEvent(data, url);
+  }
+  return { token: (event.token as string | undefined) ?? '', finishReason: typeof finish === 'string' && finish !== '' ? finish : undefined };
+}
+
+function badEvent(data: string, url: string): ProviderError {
+  return new ProviderError(`stream from ${url} sent an event without "token": ${excerpt(data, 200)}`, {
+    url,
+    bodyExcerpt: excerpt(data),
+    reason: 'bad_response',
+    retryable: false,
+  });
+}

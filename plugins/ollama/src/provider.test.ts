@@ -1,0 +1,271 @@
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
+import { CapabilityNotSupportedError, type BackendProvider, type ChatMessage } from '@aegis/core';
+import { defaultReplyText, splitIntoChunks } from '@aegis/testkit';
+import { API_KEY, collect, startHarness, type Harness } from './__tests__/harness.js';
+import plugin from './index.js';
+
+const PROFILES = `
+- profile_name: p
+  type: ollama
+  base_url: \${LOCAL}
+  model: llama3.2
+  max_retries: 0
+  temperature: 0.3
+  keep_alive: 10m
+  options:
+    num_ctx: 4096
+    top_k: 20
+    temperature: 0.9
+    repeat_penalty: 1.1
+    mirostat: 0
+    num_gpu_layers_custom: 7
+- profile_name: bare
+  type: ollama
+  base_url: \${LOCAL}/
+  model: llama3.2
+  max_retries: 0
+- profile_name: cloud
+  type: ollama
+  base_url: \${CLOUD}
+  model: gpt-oss:120b
+  embedding_model: nomic-embed-text
+  api_key: \${OLLAMA_API_KEY}
+  keep_alive: "300"
+  format: json
+  think: true
+  max_retries: 0
+- profile_name: schema
+  type: ollama
+  base_url: \${LOCAL}
+  model: llama3.2
+  think: high
+  keep_alive: -1
+  format:
+    type: object
+    properties:
+      answer: { type: string }
+    required: [answer]
+`;
+
+const REPLY = defaultReplyText('Ollama');
+const messages: ChatMessage[] = [
+  { role: 'system', content: 'You are terse.' },
+  { role: 'user', content: 'Why is the sky blue?' },
+];
+
+let h: Harness;
+let p: BackendProvider;
+beforeAll(async () => {
+  h = await startHarness(PROFILES);
+  p = await h.aegis.getProviderForProfile('p');
+});
+afterAll(async () => {
+  await h.close();
+});
+beforeEach(() => {
+  h.local.reset();
+  h.cloud.reset();
+  h.local.setReply({});
+  h.cloud.setReply({});
+});
+
+describe('plugin', () => {
+  it('declares completion, streaming and embeddings', () => {
+    expect(plugin.type).toBe('ollama');
+    expect([...plugin.capabilities]).toEqual(['completion', 'streaming', 'embeddings']);
+    expect(p.capabilities).toEqual(['completion', 'streaming', 'embeddings']);
+  });
+});
+
+describe('completion (POST /api/chat, stream: false)', () => {
+  it('returns text, finish reason, usage from the eval counts and the model', async () => {
+    h.local.setReply({ promptTokens: 26, completionTokens: 298 });
+    const result = await p.getCompletion(messages);
+    expect(result).toEqual({
+      text: REPLY,
+      finishReason: 'stop',
+      usage: { promptTokens: 26, completionTokens: 298, totalTokens: 324 },
+      model: 'llama3.2',
+    });
+    const req = h.local.lastRequest!;
+    expect(req.method).toBe('POST');
+    expect(req.path).toBe('/api/chat');
+    expect(req.json.stream).toBe(false);
+    expect(req.json.model).toBe('llama3.2');
+  });
+
+  it('sends every role as Ollama expects it (system included); a tool result carries tool_name', async () => {
+    await p.getCompletion([
+      ...messages,
+      { role: 'assistant', content: 'Rayleigh scattering.' },
+      { role: 'tool', content: '{"ok":true}', name: 'lookup' },
+      { role: 'user', content: 'More?' },
+    ]);
+    expect(h.local.lastRequest!.json.messages).toEqual([
+      { role: 'system', content: 'You are terse.' },
+      { role: 'user', content: 'Why is the sky blue?' },
+      { role: 'assistant', content: 'Rayleigh scattering.' },
+      { role: 'tool', content: '{"ok":true}', tool_name: 'lookup' },
+      { role: 'user', content: 'More?' },
+    ]);
+  });
+
+  it('maps done_reason "length" (num_predict reached)', async () => {
+    const result = await p.getCompletion(messages, { maxTokens: 3 });
+    expect(result.finishReason).toBe('length');
+    expect(result.text).toBe(splitIntoChunks(REPLY).slice(0, 3).join(''));
+    expect(h.local.lastRequest!.json.options.num_predict).toBe(3);
+  });
+
+  it('keeps an unknown done_reason as rawFinishReason', async () => {
+    h.local.setReply({ finishReason: 'unload' });
+    const result = await p.getCompletion(messages);
+    expect(result.finishReason).toBe('other');
+    expect(result.rawFinishReason).toBe('unload');
+  });
+
+  it('joins base_url and the path with one slash', async () => {
+    const bare = await h.aegis.getProviderForProfile('bare');
+    await bare.getCompletion(messages);
+    expect(h.local.lastRequest!.path).toBe('/api/chat');
+  });
+});
+
+describe('streaming (NDJSON)', () => {
+  it('yields the deltas as they arrive and ends at the "done": true line', async () => {
+    h.local.setReply({ promptTokens: 11, completionTokens: 5 });
+    const stream = p.streamCompletion(messages);
+    const { deltas, error } = await collect(stream);
+    expect(error).toBeUndefined();
+    expect(deltas.length).toBeGreaterThan(1);
+    expect(deltas).toEqual(splitIntoChunks(REPLY));
+    const result = await stream.result;
+    expect(result.text).toBe(deltas.join(''));
+    expect(result.text).toBe(REPLY);
+    expect(result).toMatchObject({ finishReason: 'stop', usage: { promptTokens: 11, completionTokens: 5, totalTokens: 16 }, model: 'llama3.2' });
+    expect(h.local.lastRequest!.json.stream).toBe(true);
+    expect(h.local.lastRequest!.path).toBe('/api/chat');
+  });
+
+  it('reports done_reason "length" from the final line', async () => {
+    h.local.setReply({ chunks: ['a', 'b', 'c', 'd'] });
+    const stream = p.streamCompletion(messages, { maxTokens: 2 });
+    const { deltas } = await collect(stream);
+    expect(deltas).toEqual(['a', 'b']);
+    expect((await stream.result).finishReason).toBe('length');
+  });
+});
+
+describe('options, keep_alive and settings on the wire', () => {
+  it('sends the profile options, the profile sampling fields and keep_alive', async () => {
+    await p.getCompletion(messages);
+    const body = h.local.lastRequest!.json;
+    expect(body.keep_alive).toBe('10m');
+    // The profile's top-level temperature (a CallSettings default) wins over options.temperature.
+    expect(body.options).toEqual({ num_ctx: 4096, top_k: 20, temperature: 0.3, repeat_penalty: 1.1, mirostat: 0, num_gpu_layers_custom: 7 });
+    expect(body).not.toHaveProperty('format');
+    expect(body).not.toHaveProperty('think');
+  });
+
+  it('maps the call settings onto options (overriding the profile)', async () => {
+    await p.getCompletion(messages, { temperature: 0.1, maxTokens: 50, topP: 0.8, stop: ['\n\n', 'END'], seed: 42 });
+    expect(h.local.lastRequest!.json.options).toEqual({
+      num_ctx: 4096,
+      top_k: 20,
+      temperature: 0.1,
+      repeat_penalty: 1.1,
+      mirostat: 0,
+      num_gpu_layers_custom: 7,
+      num_predict: 50,
+      top_p: 0.8,
+      stop: ['\n\n', 'END'],
+      seed: 42,
+    });
+  });
+
+  it('stops at a stop sequence', async () => {
+    const result = await p.getCompletion(messages, { stop: ['scripted'] });
+    expect(result.text).toBe('Hello! This is a ');
+    expect(result.finishReason).toBe('stop');
+  });
+
+  it('merges providerOptions: its "options" into options, the rest into the body', async () => {
+    await p.getCompletion(messages, { temperature: 0.2, providerOptions: { options: { num_ctx: 8192, min_p: 0.05 }, keep_alive: 0 } });
+    const body = h.local.lastRequest!.json;
+    expect(body.keep_alive).toBe(0);
+    expect(body.options).toMatchObject({ num_ctx: 8192, min_p: 0.05, top_k: 20, temperature: 0.2 });
+  });
+
+  it('the same settings reach the wire when streaming', async () => {
+    await collect(p.streamCompletion(messages, { temperature: 0, seed: 7, stop: ['!'] }));
+    const body = h.local.lastRequest!.json;
+    expect(body.stream).toBe(true);
+    expect(body.keep_alive).toBe('10m');
+    expect(body.options).toMatchObject({ temperature: 0, seed: 7, stop: ['!'], num_ctx: 4096 });
+  });
+
+  it('sends no options when there are none', async () => {
+    const bare = await h.aegis.getProviderForProfile('bare');
+    await bare.getCompletion(messages);
+    const body = h.local.lastRequest!.json;
+    expect(body).toEqual({ model: 'llama3.2', messages, stream: false });
+  });
+
+  it('sends format, think, keep_alive seconds and the Bearer key (ollama.com cloud)', async () => {
+    const cloud = await h.aegis.getProviderForProfile('cloud');
+    const result = await cloud.getCompletion(messages);
+    expect(result.text).toBe(REPLY);
+    expect(result.model).toBe('gpt-oss:120b');
+    const req = h.cloud.lastRequest!;
+    expect(req.headers.authorization).toBe(`Bearer ${API_KEY}`);
+    expect(req.json).toMatchObject({ format: 'json', think: true, keep_alive: 300 });
+    expect(h.local.requests).toHaveLength(0);
+  });
+
+  it('sends a JSON schema as format, a think level and keep_alive -1', async () => {
+    const schema = await h.aegis.getProviderForProfile('schema');
+    await schema.getCompletion(messages);
+    const body = h.local.lastRequest!.json;
+    expect(body.format).toEqual({ type: 'object', properties: { answer: { type: 'string' } }, required: ['answer'] });
+    expect(body.think).toBe('high');
+    expect(body.keep_alive).toBe(-1);
+    expect(h.local.lastRequest!.headers.authorization).toBeUndefined();
+  });
+});
+
+describe('embeddings (POST /api/embed)', () => {
+  it('embeds with embedding_model and returns one vector per input', async () => {
+    const cloud = await h.aegis.getProviderForProfile('cloud');
+    h.cloud.setReply({ embeddingDimension: 16, promptTokens: 9 });
+    const result = await cloud.getEmbeddings(['Why is the sky blue?', 'Why is grass green?']);
+    expect(result.embeddings).toHaveLength(2);
+    expect(result.embeddings.every((v) => v.length === 16)).toBe(true);
+    expect(result.embeddings[0]).not.toEqual(result.embeddings[1]);
+    expect(result.model).toBe('nomic-embed-text');
+    expect(result.usage).toEqual({ promptTokens: 9, totalTokens: 9 });
+    const req = h.cloud.lastRequest!;
+    expect(req.path).toBe('/api/embed');
+    expect(req.json).toEqual({ model: 'nomic-embed-text', input: ['Why is the sky blue?', 'Why is grass green?'], keep_alive: 300 });
+    expect(req.headers.authorization).toBe(`Bearer ${API_KEY}`);
+  });
+
+  it('falls back to model without embedding_model; options.model overrides both', async () => {
+    await p.getEmbeddings(['a']);
+    expect(h.local.lastRequest!.json).toEqual({ model: 'llama3.2', input: ['a'], keep_alive: '10m' });
+    const result = await p.getEmbeddings(['a', 'b'], { model: 'nomic-embed-text' });
+    expect(h.local.lastRequest!.json.model).toBe('nomic-embed-text');
+    expect(result.embeddings).toHaveLength(2);
+  });
+});
+
+describe('capabilities Ollama does not have', () => {
+  it('speech throws CapabilityNotSupportedError', async () => {
+    await expect(p.getSpeech('hello')).rejects.toBeInstanceOf(CapabilityNotSupportedError);
+    await expect(p.getSpeech('hello')).rejects.toMatchObject({ code: 'capability_not_supported', operation: expect.any(String) });
+  });
+
+  it('transcription throws CapabilityNotSupportedError', async () => {
+    await expect(p.getTranscription(new Uint8Array([1, 2, 3]))).rejects.toBeInstanceOf(CapabilityNotSupportedError);
+    expect(h.local.requests).toHaveLength(0);
+  });
+});

@@ -1,0 +1,64 @@
+import {
+  BackendProvider,
+  joinUrl,
+  readNdjson,
+  redactUrl,
+  type CallSettings,
+  type ChatMessage,
+  type CompletionResult,
+  type EmbeddingsOptions,
+  type EmbeddingsResult,
+  type ProviderStream,
+} from '@aegis/core';
+import type { OllamaConfig } from './config.js';
+import { chatBody, checkChunk, completionOf, embedBody, embeddingsOf, finalOf, type OllamaEmbedResponse } from './wire.js';
+
+/** Provider for Ollama's native API: /api/chat (NDJSON streaming) and /api/embed. */
+export class OllamaProvider extends BackendProvider<OllamaConfig> {
+  private url(path: string): string {
+    return joinUrl(this.config.base_url, path);
+  }
+
+  private headers(): Record<string, string | undefined> {
+    return { authorization: this.config.api_key ? `Bearer ${this.config.api_key}` : undefined };
+  }
+
+  protected override async doCompletion(messages: ChatMessage[], settings: CallSettings): Promise<CompletionResult> {
+    const url = this.url('/api/chat');
+    const { body } = await this.context.http.postJson<unknown>(
+      url,
+      chatBody(this.config, messages, settings, false),
+      this.requestOptions(settings, this.headers()),
+    );
+    return completionOf(body, url, this.config.model);
+  }
+
+  protected override async *doStream(messages: ChatMessage[], settings: CallSettings): ProviderStream {
+    const url = this.url('/api/chat');
+    const response = await this.context.http.postStream(
+      url,
+      chatBody(this.config, messages, settings, true),
+      this.requestOptions(settings, this.headers()),
+    );
+    for await (const line of readNdjson(response.body, url)) {
+      const chunk = checkChunk(line, url);
+      const content = chunk.message?.content;
+      if (typeof content === 'string' && content) yield content;
+      if (chunk.done) return finalOf(chunk, this.config.model);
+    }
+    throw this.truncatedStream(redactUrl(url), 'the final {"done": true} line');
+  }
+
+  protected override async doEmbeddings(texts: string[], options: EmbeddingsOptions, settings: CallSettings): Promise<EmbeddingsResult> {
+    const url = this.url('/api/embed');
+    const request = embedBody(this.config, texts, options.model);
+    const { body } = await this.context.http.postJson<unknown>(url, request, this.requestOptions(settings, this.headers()));
+    const embeddings = embeddingsOf(body, url);
+    const { model, prompt_eval_count: tokens } = body as OllamaEmbedResponse;
+    return {
+      embeddings,
+      usage: typeof tokens === 'number' ? { promptTokens: tokens, totalTokens: tokens } : undefined,
+      model: typeof model === 'string' && model ? model : request.model,
+    };
+  }
+}
