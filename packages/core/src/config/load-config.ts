@@ -73,7 +73,9 @@ function parseSource(text: string, options: SourceOptions): LoadedConfig {
   const structure = readStructure(source, options.env);
   const baseDir = path.dirname(options.file);
 
-  const plugins: PluginSpec[] = structure.plugins.map((p) => ({ spec: p.spec, file: options.displayFile, line: p.line, baseDir }));
+  const toSpec = (p: { spec: string; line: number }): PluginSpec => ({ spec: p.spec, file: options.displayFile, line: p.line, baseDir });
+  const plugins = structure.plugins.map(toSpec);
+  const allowPlugins = structure.allowPlugins?.map(toSpec);
 
   const profiles: RawProfile[] = structure.profiles.map((node) => {
     const converted = convertNode(source, node.node, {
@@ -100,5 +102,5 @@ function parseSource(text: string, options: SourceOptions): LoadedConfig {
     };
   });
 
-  return { file: options.file, displayFile: options.displayFile, plugins, profiles, issues: sortIssues(structure.issues) };
+  return { file: options.file, displayFile: options.displayFile, plugins, allowPlugins, profiles, issues: sortIssues(structure.issues) };
 }

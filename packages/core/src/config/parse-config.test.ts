@@ -79,7 +79,7 @@ describe('parseConfigText: structure', () => {
 
   it('reports an unknown top-level key without a close match', () => {
     const config = parseConfigText('settings: {}\nprofiles: []\n', FILE, {});
-    expect(messages(config.issues)).toEqual([`${FILE}:1:1: unknown top-level key "settings"; allowed: plugins, profiles`]);
+    expect(messages(config.issues)).toEqual([`${FILE}:1:1: unknown top-level key "settings"; allowed: plugins, allow_plugins, profiles`]);
   });
 
   it('reports a root that is neither a list nor a mapping', () => {
@@ -167,7 +167,7 @@ describe('parseConfigText: structure', () => {
   it('reports duplicate plugins and duplicate top-level keys', () => {
     const config = parseConfigText('plugins: [a, a]\nprofiles: []\nprofiles: []\n', FILE, {});
     expect(messages(config.issues)).toEqual([
-      `${FILE}:1:14: plugin "a" is listed twice (first at line 1)`,
+      `${FILE}:1:14: "a" is listed twice in plugins (first at line 1)`,
       `${FILE}:3:1: duplicate top-level key "profiles" (first at line 2)`,
     ]);
   });

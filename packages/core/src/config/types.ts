@@ -47,6 +47,8 @@ export interface LoadedConfig {
   /** Absolute path of the env file read, when one was. */
   envFile?: string;
   plugins: PluginSpec[];
+  /** The `allow_plugins:` list, when present: only these plugin packages and paths may be loaded. */
+  allowPlugins?: PluginSpec[];
   /** Profiles that have a usable, unique name, in file order; each may still carry `issues`. */
   profiles: RawProfile[];
   /** File-level problems: bad root, bad plugins list, unknown top-level keys, entries without a usable name, duplicate names. */

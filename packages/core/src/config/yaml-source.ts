@@ -70,12 +70,14 @@ export interface PluginEntry {
 /** The shape of `backends.yaml`: plugins, profiles and file-level problems. */
 export interface ConfigStructure {
   plugins: PluginEntry[];
+  /** The `allow_plugins:` list, when there is one: only these plugin packages and paths may be loaded. */
+  allowPlugins?: PluginEntry[];
   profiles: ProfileNode[];
   /** File-level problems: bad root, bad plugins list, unusable or duplicate profile entries. */
   issues: ConfigIssue[];
 }
 
-export const TOP_LEVEL_KEYS = ['plugins', 'profiles'] as const;
+export const TOP_LEVEL_KEYS = ['plugins', 'allow_plugins', 'profiles'] as const;
 
 const ROOT_EXPECTED =
   'expected a list of profiles (- profile_name: ...) or a mapping with "profiles:" (and optionally "plugins:")';
@@ -122,7 +124,9 @@ export function readStructure(source: YamlSource, env?: EnvLookup): ConfigStruct
       }
       seen.set(key, keyLine ?? 0);
       if (key === 'plugins') {
-        result.plugins = readPlugins(source, pair.value, pair.key, issues);
+        result.plugins = readPlugins(source, pair.value, pair.key, issues, key);
+      } else if (key === 'allow_plugins') {
+        result.allowPlugins = readPlugins(source, pair.value, pair.key, issues, key);
       } else if (key === 'profiles') {
         sawProfiles = true;
         profilesNode = pair.value;
@@ -214,13 +218,14 @@ export function readStructure(source: YamlSource, env?: EnvLookup): ConfigStruct
   return result;
 }
 
-function readPlugins(source: YamlSource, rawValue: unknown, keyNode: unknown, issues: ConfigIssue[]): PluginEntry[] {
+/** A `plugins:` or `allow_plugins:` list: package names or relative paths. */
+function readPlugins(source: YamlSource, rawValue: unknown, keyNode: unknown, issues: ConfigIssue[], listName: string): PluginEntry[] {
   const { file } = source;
   const value = deref(source, rawValue);
   if (value === null || value === undefined || (isScalar(value) && value.value === null)) return [];
   if (!isSeq(value)) {
     const pos = positionOf(source, (value ?? keyNode) as Node);
-    issues.push({ file, line: pos?.line, column: pos?.column, message: `"plugins" must be a list of package names or relative paths, got ${nodeKind(value)}` });
+    issues.push({ file, line: pos?.line, column: pos?.column, message: `"${listName}" must be a list of package names or relative paths, got ${nodeKind(value)}` });
     return [];
   }
   const plugins: PluginEntry[] = [];
@@ -229,13 +234,13 @@ function readPlugins(source: YamlSource, rawValue: unknown, keyNode: unknown, is
     const item = deref(source, rawItem);
     const pos = positionOf(source, (rawItem ?? item) as Node) ?? { line: 1, column: 1 };
     if (!isScalar(item) || typeof item.value !== 'string' || item.value.trim() === '') {
-      issues.push({ file, line: pos.line, column: pos.column, message: `plugins entry #${index + 1} must be a package name or a relative path, got ${nodeKind(item)}` });
+      issues.push({ file, line: pos.line, column: pos.column, message: `${listName} entry #${index + 1} must be a package name or a relative path, got ${nodeKind(item)}` });
       return;
     }
     const spec = item.value.trim();
     const first = seen.get(spec);
     if (first !== undefined) {
-      issues.push({ file, line: pos.line, column: pos.column, message: `plugin "${spec}" is listed twice (first at line ${first})` });
+      issues.push({ file, line: pos.line, column: pos.column, message: `"${spec}" is listed twice in ${listName} (first at line ${first})` });
       return;
     }
     seen.set(spec, pos.line);

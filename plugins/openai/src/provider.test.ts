@@ -1,0 +1,520 @@
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
+import { ConfigurationError, ProviderError, type BackendProvider } from '@aegis/core';
+import { startOpenAIEmulator, wavFile, pcmTone, type Emulator } from '@aegis/testkit';
+import { drain, expectHttpError, harness, providerError, rejection, type Harness } from './__tests__/harness.js';
+import plugin, { OpenAIProvider, speechMimeType } from './index.js';
+
+const KEY = 'sk-test-0123456789abcdef';
+const MODELS = ['gpt-4o-mini', 'text-embedding-3-small', 'gpt-4o-mini-tts', 'whisper-1'];
+const HELLO = [{ role: 'user' as const, content: 'Say hello' }];
+
+let emu: Emulator;
+let h: Harness;
+let chatUrl: string;
+
+beforeAll(async () => {
+  emu = await startOpenAIEmulator({ apiKey: KEY, models: MODELS });
+  chatUrl = `${emu.baseUrl}/chat/completions`;
+  const base = { type: 'openai', base_url: emu.baseUrl, api_key: '${OPENAI_API_KEY}', model: 'gpt-4o-mini', max_retries: 0 };
+  h = harness(
+    plugin,
+    [
+      { ...base, profile_name: 'p' },
+      {
+        ...base,
+        profile_name: 'tuned',
+        temperature: 0.3,
+        top_p: 0.9,
+        max_tokens: 50,
+        stop: ['\n\n'],
+        seed: 7,
+        frequency_penalty: 0.5,
+        presence_penalty: -0.25,
+        organization: 'org-abc',
+        project: 'proj_xyz',
+        headers: { 'X-Trace': 'trace-1' },
+      },
+      { ...base, profile_name: 'compat', max_tokens_field: 'max_tokens', max_tokens: 5 },
+      { ...base, profile_name: 'retrying', max_retries: 1 },
+      { ...base, profile_name: 'bad-key', api_key: 'sk-wrong-key-000000000000' },
+      { ...base, profile_name: 'unknown-model', model: 'gpt-nope' },
+      { profile_name: 'keyless-local', type: 'openai', base_url: emu.baseUrl, model: 'gpt-4o-mini', max_retries: 0 },
+      { profile_name: 'keyless-openai', type: 'openai', model: 'gpt-4o-mini' },
+    ],
+    { OPENAI_API_KEY: KEY },
+  );
+});
+
+afterAll(async () => {
+  h.close();
+  await emu.close();
+});
+
+beforeEach(() => {
+  emu.reset();
+  emu.setReply({});
+});
+
+const provider = (name = 'p'): Promise<BackendProvider> => h.provider(name);
+
+describe('completion', () => {
+  it('maps messages to the request and the answer to a CompletionResult', async () => {
+    emu.setReply({ text: 'Hello there, friend.', promptTokens: 12, completionTokens: 5 });
+    const result = await (await provider()).getCompletion([
+      { role: 'system', content: 'Be brief.' },
+      { role: 'user', content: 'Hi', name: 'ann' },
+      { role: 'assistant', content: 'Hello.' },
+      { role: 'tool', content: '42', name: 'calc' },
+    ]);
+    expect(result).toEqual({
+      text: 'Hello there, friend.',
+      finishReason: 'stop',
+      rawFinishReason: 'stop',
+      usage: { promptTokens: 12, completionTokens: 5, totalTokens: 17 },
+      model: 'gpt-4o-mini',
+    });
+    const req = emu.lastRequest!;
+    expect(req.method).toBe('POST');
+    expect(req.path).toBe('/v1/chat/completions');
+    expect(req.headers.authorization).toBe(`Bearer ${KEY}`);
+    expect(req.json).toEqual({
+      model: 'gpt-4o-mini',
+      messages: [
+        { role: 'system', content: 'Be brief.' },
+        { role: 'user', content: 'Hi', name: 'ann' },
+        { role: 'assistant', content: 'Hello.' },
+        { role: 'user', content: 'Tool result from calc:\n42' },
+      ],
+    });
+  });
+
+  it('reports a length cut as finishReason "length"', async () => {
+    emu.setReply({ text: 'one two three four five six' });
+    const result = await (await provider()).getCompletion(HELLO, { maxTokens: 2 });
+    expect(result.finishReason).toBe('length');
+    expect(result.rawFinishReason).toBe('length');
+    expect(result.text).toBe('one two');
+  });
+
+  it('works without an api_key against a compatible server that needs none', async () => {
+    const open = await startOpenAIEmulator();
+    const local = harness(plugin, [{ profile_name: 'local', type: 'openai', base_url: open.baseUrl, model: 'any-model', max_retries: 0 }]);
+    try {
+      const result = await (await local.provider('local')).getCompletion(HELLO);
+      expect(result.text).toContain('OpenAI emulator');
+      expect(result.model).toBe('any-model');
+      expect(open.lastRequest!.headers.authorization).toBeUndefined();
+    } finally {
+      local.close();
+      await open.close();
+    }
+  });
+});
+
+describe('streaming', () => {
+  it('yields the deltas as they arrive; the result text is their concatenation, with usage', async () => {
+    emu.setReply({ text: 'Streaming works in small pieces.', promptTokens: 9, completionTokens: 6 });
+    const stream = (await provider()).streamCompletion(HELLO);
+    const { deltas, error } = await drain(stream);
+    expect(error).toBeUndefined();
+    expect(deltas.length).toBeGreaterThan(1);
+    const result = await stream.result;
+    expect(result.text).toBe(deltas.join(''));
+    expect(result.text).toBe('Streaming works in small pieces.');
+    expect(result).toMatchObject({
+      finishReason: 'stop',
+      rawFinishReason: 'stop',
+      usage: { promptTokens: 9, completionTokens: 6, totalTokens: 15 },
+      model: 'gpt-4o-mini',
+    });
+    expect(emu.lastRequest!.json).toMatchObject({ stream: true, stream_options: { include_usage: true } });
+  });
+
+  it('reports finish_reason "length" from the finish chunk', async () => {
+    emu.setReply({ text: 'a b c d e f g h' });
+    const result = await (await provider()).streamCompletion(HELLO, { maxTokens: 3 }).result;
+    expect(result.text).toBe('a b c');
+    expect(result.finishReason).toBe('length');
+  });
+});
+
+describe('embeddings', () => {
+  it('returns one vector per text, in order, with the default embedding model', async () => {
+    const result = await (await provider()).getEmbeddings(['first text', 'second text']);
+    expect(result.embeddings).toHaveLength(2);
+    expect(result.embeddings[0]).toHaveLength(1536);
+    expect(result.embeddings[0]).not.toEqual(result.embeddings[1]);
+    expect(result.model).toBe('text-embedding-3-small');
+    expect(result.usage?.promptTokens).toBeGreaterThan(0);
+    expect(emu.lastRequest!.path).toBe('/v1/embeddings');
+    expect(emu.lastRequest!.json).toEqual({ model: 'text-embedding-3-small', input: ['first text', 'second text'], encoding_format: 'float' });
+  });
+
+  it('uses the model given per call', async () => {
+    emu.setReply({ embeddingDimension: 8 });
+    const result = await (await provider()).getEmbeddings(['x'], { model: 'gpt-4o-mini' });
+    expect(result.embeddings[0]).toHaveLength(8);
+    expect(emu.lastRequest!.json.model).toBe('gpt-4o-mini');
+  });
+});
+
+describe('speech', () => {
+  it('posts the text with the default model and voice and returns mp3 audio', async () => {
+    const result = await (await provider()).getSpeech('Hello world');
+    expect(result.mimeType).toBe('audio/mpeg');
+    expect(result.audio.length).toBeGreaterThan(0);
+    expect(Buffer.from(result.audio.subarray(0, 2))).toEqual(Buffer.from([0xff, 0xfb]));
+    expect(emu.lastRequest!.path).toBe('/v1/audio/speech');
+    expect(emu.lastRequest!.json).toEqual({ model: 'gpt-4o-mini-tts', input: 'Hello world', voice: 'alloy' });
+  });
+
+  it('maps format to response_format, and voice, speed and model per call', async () => {
+    const result = await (await provider()).getSpeech('Hi', { format: 'wav', voice: 'nova', speed: 1.25, model: 'gpt-4o-mini-tts' });
+    expect(result.mimeType).toBe('audio/wav');
+    expect(Buffer.from(result.audio.subarray(0, 4)).toString('ascii')).toBe('RIFF');
+    expect(emu.lastRequest!.json).toEqual({ model: 'gpt-4o-mini-tts', input: 'Hi', voice: 'nova', response_format: 'wav', speed: 1.25 });
+  });
+
+  it('takes the MIME type from the content-type, else from the format', () => {
+    expect(speechMimeType('mp3', 'audio/mpeg')).toBe('audio/mpeg');
+    expect(speechMimeType('opus', 'application/octet-stream')).toBe('audio/opus');
+    expect(speechMimeType('flac', undefined)).toBe('audio/flac');
+    expect(speechMimeType(undefined, 'binary/octet-stream')).toBe('audio/mpeg');
+    expect(speechMimeType('pcm', 'audio/pcm; rate=24000')).toBe('audio/pcm');
+  });
+});
+
+describe('transcription', () => {
+  it('uploads the audio as multipart/form-data and returns the text', async () => {
+    emu.setReply({ transcription: 'the quick brown fox' });
+    const audio = wavFile(pcmTone(200, 16000), 16000);
+    const result = await (await provider()).getTranscription(audio, { language: 'en', prompt: 'animals' });
+    expect(result).toEqual({ text: 'the quick brown fox' });
+    const req = emu.lastRequest!;
+    expect(req.path).toBe('/v1/audio/transcriptions');
+    expect(String(req.headers['content-type'])).toMatch(/^multipart\/form-data; boundary=/);
+    expect(req.form!.fields).toEqual({ model: 'whisper-1', language: 'en', prompt: 'animals', response_format: 'json' });
+    expect(req.form!.files.file!.filename).toBe('audio.wav');
+    expect(req.form!.files.file!.contentType).toBe('audio/wav');
+    expect(req.form!.files.file!.data.equals(audio)).toBe(true);
+  });
+
+  it('names the file after the MIME type, or as told', async () => {
+    await (await provider()).getTranscription(new Uint8Array([1, 2, 3]), { mimeType: 'audio/mpeg' });
+    expect(emu.lastRequest!.form!.files.file).toMatchObject({ filename: 'audio.mp3', contentType: 'audio/mpeg' });
+    await (await provider()).getTranscription(new Uint8Array([1, 2, 3]), { mimeType: 'audio/webm', fileName: 'clip.webm' });
+    expect(emu.lastRequest!.form!.files.file).toMatchObject({ filename: 'clip.webm', contentType: 'audio/webm' });
+  });
+});
+
+describe('capabilities', () => {
+  it('declares all five', async () => {
+    const p = await provider();
+    expect(p).toBeInstanceOf(OpenAIProvider);
+    expect([...p.capabilities].sort()).toEqual(['completion', 'embeddings', 'speech', 'streaming', 'transcription']);
+    for (const c of p.capabilities) expect(p.supports(c)).toBe(true);
+    // OpenAI offers every capability, so nothing here throws CapabilityNotSupportedError; the vLLM plugin,
+    // built on the same code, tests that path (it has no speech).
+  });
+});
+
+describe('sampling settings on the wire', () => {
+  it('sends the profile defaults, with max_tokens as max_completion_tokens', async () => {
+    await (await provider('tuned')).getCompletion(HELLO);
+    expect(emu.lastRequest!.json).toEqual({
+      model: 'gpt-4o-mini',
+      messages: HELLO,
+      temperature: 0.3,
+      top_p: 0.9,
+      max_completion_tokens: 50,
+      stop: ['\n\n'],
+      seed: 7,
+      frequency_penalty: 0.5,
+      presence_penalty: -0.25,
+    });
+  });
+
+  it('sends organization, project and extra headers', async () => {
+    await (await provider('tuned')).getCompletion(HELLO);
+    const headers = emu.lastRequest!.headers;
+    expect(headers['openai-organization']).toBe('org-abc');
+    expect(headers['openai-project']).toBe('proj_xyz');
+    expect(headers['x-trace']).toBe('trace-1');
+    expect(headers.authorization).toBe(`Bearer ${KEY}`);
+  });
+
+  it('lets a call override the profile defaults, with providerOptions merged last', async () => {
+    const stream = (await provider('tuned')).streamCompletion(HELLO, {
+      temperature: 1.1,
+      topP: 0.5,
+      maxTokens: 7,
+      stop: ['END'],
+      seed: 99,
+      providerOptions: { presence_penalty: 1, user: 'u-1', stream_options: { include_usage: false } },
+    });
+    await stream.result;
+    expect(emu.lastRequest!.json).toEqual({
+      model: 'gpt-4o-mini',
+      messages: HELLO,
+      temperature: 1.1,
+      top_p: 0.5,
+      max_completion_tokens: 7,
+      stop: ['END'],
+      seed: 99,
+      frequency_penalty: 0.5,
+      presence_penalty: 1,
+      stream: true,
+      stream_options: { include_usage: false },
+      user: 'u-1',
+    });
+  });
+
+  it('stops at a stop sequence', async () => {
+    emu.setReply({ text: 'first part END second part' });
+    const result = await (await provider()).getCompletion(HELLO, { stop: ['END'] });
+    expect(result.text).toBe('first part ');
+    expect(emu.lastRequest!.json.stop).toEqual(['END']);
+  });
+
+  it('keeps max_tokens for compatible servers when max_tokens_field says so', async () => {
+    await (await provider('compat')).getCompletion(HELLO);
+    expect(emu.lastRequest!.json.max_tokens).toBe(5);
+    expect(emu.lastRequest!.json.max_completion_tokens).toBeUndefined();
+  });
+});
+
+describe('HTTP errors', () => {
+  it('400: status, URL, the backend message, not retryable', async () => {
+    emu.failNext({
+      kind: 'status',
+      status: 400,
+      body: { error: { message: "Invalid value for 'temperature': must be at most 2.", type: 'invalid_request_error', param: 'temperature', code: 'invalid_value' } },
+    });
+    const e = await providerError((await provider()).getCompletion(HELLO));
+    expectHttpError(e, { status: 400, url: chatUrl, message: "Invalid value for 'temperature': must be at most 2.", retryable: false });
+    expect(e.message).toContain('invalid_request_error, code invalid_value');
+    expect(e.profile).toBe('p');
+    expect(e.providerType).toBe('openai');
+  });
+
+  it('401 from a wrong key: the backend message, not retryable, no key in the message', async () => {
+    const e = await providerError((await provider('bad-key')).getCompletion(HELLO));
+    expectHttpError(e, { status: 401, url: chatUrl, message: 'Incorrect API key provided', retryable: false });
+    expect(e.message).not.toContain('sk-wrong-key-000000000000');
+  });
+
+  it('404 for an unknown model', async () => {
+    const e = await providerError((await provider('unknown-model')).getCompletion(HELLO));
+    expectHttpError(e, { status: 404, url: chatUrl, message: 'The model `gpt-nope` does not exist or you do not have access to it.', retryable: false });
+    expect(e.message).toContain('model_not_found');
+  });
+
+  it('429 with Retry-After: retryable, retryAfterMs set', async () => {
+    emu.failNext({ kind: 'status', status: 429, retryAfter: '3' });
+    const e = await providerError((await provider()).getCompletion(HELLO));
+    expectHttpError(e, { status: 429, url: chatUrl, message: 'Rate limit reached for requests', retryable: true });
+    expect(e.retryAfterMs).toBe(3000);
+  });
+
+  it('500: retryable, with the backend message', async () => {
+    emu.failNext({ kind: 'status', status: 500 });
+    const e = await providerError((await provider()).getCompletion(HELLO));
+    expectHttpError(e, { status: 500, url: chatUrl, message: 'The server had an error while processing your request', retryable: true });
+  });
+
+  it('errors of the other endpoints name their own URL', async () => {
+    emu.failNext({ kind: 'status', status: 503 });
+    const e = await providerError((await provider()).getEmbeddings(['x']));
+    expectHttpError(e, { status: 503, url: `${emu.baseUrl}/embeddings`, message: 'The engine is currently overloaded', retryable: true });
+    emu.failNext({ kind: 'status', status: 400 });
+    const s = await providerError((await provider()).getSpeech('x'));
+    expectHttpError(s, { status: 400, url: `${emu.baseUrl}/audio/speech`, message: 'Invalid request.', retryable: false });
+    emu.failNext({ kind: 'status', status: 500 });
+    const t = await providerError((await provider()).getTranscription(new Uint8Array([1])));
+    expectHttpError(t, { status: 500, url: `${emu.baseUrl}/audio/transcriptions`, message: 'The server had an error', retryable: true });
+    emu.failNext({ kind: 'status', status: 429, retryAfter: '1' });
+    const st = await providerError((await provider()).streamCompletion(HELLO).result);
+    expectHttpError(st, { status: 429, url: chatUrl, message: 'Rate limit reached', retryable: true });
+  });
+
+  it('is retried by the base class when retryable (the plugin itself never retries)', async () => {
+    emu.failNext({ kind: 'status', status: 500 });
+    const result = await (await provider('retrying')).getCompletion(HELLO);
+    expect(result.text).toContain('OpenAI emulator');
+    expect(emu.requests).toHaveLength(2);
+    emu.reset();
+    emu.failNext({ kind: 'status', status: 500 });
+    expect((await (await provider()).streamCompletion(HELLO, { maxRetries: 1 }).result).text).toContain('OpenAI emulator');
+    expect(emu.requests).toHaveLength(2);
+  });
+});
+
+describe('broken answers', () => {
+  it('a stream that ends before data: [DONE] is a truncated_stream error with the partial text', async () => {
+    emu.setReply({ chunks: ['one', ' two', ' three', ' four'] });
+    emu.failNext({ kind: 'truncate', afterChunks: 3 });
+    const stream = (await provider()).streamCompletion(HELLO);
+    const { deltas, error } = await drain(stream);
+    expect(deltas).toEqual(['one', ' two']);
+    expect(ProviderError.isInstance(error)).toBe(true);
+    const e = error as ProviderError;
+    expect(e.reason).toBe('truncated_stream');
+    expect(e.url).toBe(chatUrl);
+    expect(e.message).toContain('data: [DONE]');
+    expect(e.partialText).toBe('one two');
+    await expect(stream.result).rejects.toBe(error);
+  });
+
+  it('a connection reset mid-stream is a retryable connection error with the partial text', async () => {
+    emu.setReply({ chunks: ['alpha', ' beta', ' gamma'] });
+    emu.failNext({ kind: 'reset-mid-stream', afterChunks: 2 });
+    const { deltas, error } = await drain((await provider()).streamCompletion(HELLO));
+    expect(deltas).toEqual(['alpha']);
+    expect((error as ProviderError).reason).toBe('connection');
+    expect((error as ProviderError).retryable).toBe(true);
+    expect((error as ProviderError).partialText).toBe('alpha');
+  });
+
+  it('an error event inside the stream is a stream_error with the backend message', async () => {
+    emu.setReply({ chunks: ['part', ' two', ' three'] });
+    emu.failNext({ kind: 'stream-error', message: 'The model overloaded mid-answer' });
+    const { deltas, error } = await drain((await provider()).streamCompletion(HELLO));
+    expect(deltas).toEqual(['part']);
+    const e = error as ProviderError;
+    expect(ProviderError.isInstance(e)).toBe(true);
+    expect(e.reason).toBe('stream_error');
+    expect(e.url).toBe(chatUrl);
+    expect(e.message).toContain('The model overloaded mid-answer');
+    expect(e.message).toContain('server_error');
+    expect(e.partialText).toBe('part');
+  });
+
+  it('an "event: error" SSE event is a stream_error too, even with a plain-text payload', async () => {
+    const body =
+      'data: {"id":"c1","object":"chat.completion.chunk","created":1,"model":"gpt-4o-mini","choices":[{"index":0,"delta":{"content":"Hi"},"finish_reason":null}]}\n\n' +
+      'event: error\ndata: upstream connection lost\n\n';
+    emu.failNext({ kind: 'status', status: 200, body, headers: { 'content-type': 'text/event-stream' } });
+    const { deltas, error } = await drain((await provider()).streamCompletion(HELLO));
+    expect(deltas).toEqual(['Hi']);
+    expect((error as ProviderError).reason).toBe('stream_error');
+    expect((error as ProviderError).message).toContain('upstream connection lost');
+  });
+
+  it('malformed JSON in a stream is a bad_response error', async () => {
+    emu.failNext({ kind: 'malformed-json' });
+    const { error } = await drain((await provider()).streamCompletion(HELLO));
+    const e = error as ProviderError;
+    expect(e.reason).toBe('bad_response');
+    expect(e.url).toBe(chatUrl);
+    expect(e.message).toContain('not valid JSON');
+  });
+
+  it('a malformed JSON body is a bad_response error', async () => {
+    emu.failNext({ kind: 'malformed-json' });
+    const e = await providerError((await provider()).getCompletion(HELLO));
+    expect(e.reason).toBe('bad_response');
+    expect(e.url).toBe(chatUrl);
+    expect(e.message).toContain('not valid JSON');
+  });
+
+  it('a 200 body of the wrong shape is a bad_response error naming the URL', async () => {
+    emu.failNext({ kind: 'wrong-shape' });
+    const e = await providerError((await provider()).getCompletion(HELLO));
+    expect(e.reason).toBe('bad_response');
+    expect(e.url).toBe(chatUrl);
+    expect(e.message).toContain(chatUrl);
+    expect(e.message).toContain('choices[0].message');
+    expect(e.retryable).toBe(false);
+
+    emu.failNext({ kind: 'wrong-shape' });
+    const s = await providerError((await provider()).streamCompletion(HELLO).result);
+    expect(s.reason).toBe('bad_response');
+    expect(s.message).toContain(chatUrl);
+
+    emu.failNext({ kind: 'wrong-shape' });
+    const em = await providerError((await provider()).getEmbeddings(['x']));
+    expect(em.reason).toBe('bad_response');
+    expect(em.url).toBe(`${emu.baseUrl}/embeddings`);
+
+    emu.failNext({ kind: 'wrong-shape' });
+    const t = await providerError((await provider()).getTranscription(new Uint8Array([1])));
+    expect(t.reason).toBe('bad_response');
+    expect(t.url).toBe(`${emu.baseUrl}/audio/transcriptions`);
+  });
+});
+
+describe('abort and timeouts', () => {
+  it('an AbortSignal stops a call that is waiting for the answer', async () => {
+    emu.failNext({ kind: 'hang' });
+    const controller = new AbortController();
+    setTimeout(() => controller.abort(), 50);
+    const started = Date.now();
+    const e = await providerError((await provider()).getCompletion(HELLO, { signal: controller.signal }));
+    expect(e.reason).toBe('aborted');
+    expect(e.retryable).toBe(false);
+    expect(Date.now() - started).toBeLessThan(5000);
+  });
+
+  it('an AbortSignal stops a stream in the middle', async () => {
+    const slow = await startOpenAIEmulator({ chunkDelayMs: 100, reply: { chunks: ['slow', ' answer', ' that', ' trickles'] } });
+    const local = harness(plugin, [{ profile_name: 'slow', type: 'openai', base_url: slow.baseUrl, model: 'm', max_retries: 0 }]);
+    try {
+      const controller = new AbortController();
+      const stream = (await local.provider('slow')).streamCompletion(HELLO, { signal: controller.signal });
+      const deltas: string[] = [];
+      const error = await rejection(
+        (async () => {
+          for await (const d of stream) {
+            deltas.push(d);
+            controller.abort();
+          }
+        })(),
+      );
+      expect(deltas).toEqual(['slow']);
+      expect((error as ProviderError).reason).toBe('aborted');
+      expect((error as ProviderError).partialText).toBe('slow');
+    } finally {
+      local.close();
+      await slow.close();
+    }
+  });
+
+  it('the idle timeout catches a silent backend', async () => {
+    emu.failNext({ kind: 'hang' });
+    const e = await providerError((await provider()).getCompletion(HELLO, { idleTimeoutMs: 100 }));
+    expect(e.reason).toBe('idle_timeout');
+  });
+});
+
+describe('configuration', () => {
+  it('requires api_key for api.openai.com', async () => {
+    const error = await rejection(provider('keyless-openai'));
+    expect(ConfigurationError.isInstance(error)).toBe(true);
+    expect((error as ConfigurationError).issues[0]).toMatchObject({ profile: 'keyless-openai', field: 'api_key' });
+    expect((error as Error).message).toContain('api_key is required for https://api.openai.com/v1');
+  });
+
+  it('allows no api_key for another base_url, and sends no Authorization header', async () => {
+    const config = await h.aegis.getBackendConfig('keyless-local');
+    expect(config).toMatchObject({
+      base_url: emu.baseUrl,
+      embedding_model: 'text-embedding-3-small',
+      speech_model: 'gpt-4o-mini-tts',
+      voice: 'alloy',
+      transcription_model: 'whisper-1',
+      max_tokens_field: 'max_completion_tokens',
+    });
+    expect(config.api_key).toBeUndefined();
+    const e = await providerError((await provider('keyless-local')).getCompletion(HELLO));
+    expect(e.status).toBe(401); // this emulator wants a key
+    expect(e.message).toContain("You didn't provide an API key");
+  });
+
+  it('marks api_key and headers secret', async () => {
+    const profiles = await h.aegis.profiles();
+    const tuned = profiles.find((p) => p.name === 'tuned')!;
+    expect(tuned.values.api_key).toBe('***');
+    expect(tuned.values.headers).toBe('***');
+    expect(tuned.values.organization).toBe('org-abc');
+  });
+});

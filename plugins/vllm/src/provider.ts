@@ -1,0 +1,71 @@
+import {
+  defaultErrorMessage,
+  type CallSettings,
+  type CompletionResult,
+  type ErrorMessageExtractor,
+  type ProviderContext,
+  type SseEvent,
+} from '@aegis/core';
+import {
+  OpenAICompatibleProvider,
+  openAIErrorMessage,
+  streamErrorFrom,
+  type WireChatResponse,
+  type WireChoice,
+} from '@aegis/provider-openai';
+import type { VllmConfig } from './config.js';
+
+/** A vLLM completion: the core result plus the stop string or token id that ended it (vLLM's `stop_reason`). */
+export interface VllmCompletionResult extends CompletionResult {
+  /** The stop sequence (string) or stop token id (number) that matched; absent at end of sequence or length. */
+  stopReason?: string | number;
+}
+
+/**
+ * vLLM's error bodies: the current nested `{"error": {"message", "type", "param", "code": <status>}}`,
+ * the older flat `{"object": "error", "message", "type", "param", "code"}`, and the
+ * authentication middleware's `{"error": "Unauthorized"}`.
+ */
+export const vllmErrorMessage: ErrorMessageExtractor = (body, text) => {
+  if (typeof body === 'object' && body !== null) {
+    const flat = body as Record<string, unknown>;
+    if (flat.object === 'error' && typeof flat.message === 'string') {
+      return typeof flat.type === 'string' && flat.type && !flat.message.includes(flat.type) ? `${flat.message} (${flat.type})` : flat.message;
+    }
+  }
+  return openAIErrorMessage(body, text) ?? defaultErrorMessage(body, text);
+};
+
+/** Provider for a vLLM OpenAI-compatible server: the OpenAI provider's code with vLLM's differences. */
+export class VllmProvider extends OpenAICompatibleProvider<VllmConfig> {
+  constructor(config: VllmConfig, context: ProviderContext) {
+    super(config, context, { maxTokensField: 'max_tokens', errorMessage: vllmErrorMessage });
+  }
+
+  protected override samplingFields(settings: CallSettings): Record<string, unknown> {
+    const c = this.config;
+    return {
+      ...super.samplingFields(settings),
+      top_k: c.top_k,
+      min_p: c.min_p,
+      repetition_penalty: c.repetition_penalty,
+      stop_token_ids: c.stop_token_ids,
+      min_tokens: c.min_tokens,
+      ignore_eos: c.ignore_eos,
+      include_stop_str_in_output: c.include_stop_str_in_output,
+    };
+  }
+
+  protected override choiceExtras(choice: WireChoice): Partial<VllmCompletionResult> {
+    const stop = choice.stop_reason;
+    return typeof stop === 'string' || typeof stop === 'number' ? { stopReason: stop } : {};
+  }
+
+  /** Older vLLM sent a mid-stream error in the flat shape: `data: {"object": "error", "message", ...}`. */
+  protected override streamError(payload: WireChatResponse | undefined, event: SseEvent, url: string): Error | undefined {
+    if (payload && typeof payload === 'object' && payload.object === 'error') {
+      return streamErrorFrom(payload, event.data, url, vllmErrorMessage);
+    }
+    return super.streamError(payload, event, url);
+  }
+}
