@@ -110,13 +110,12 @@ describe('completion', () => {
     const result = (await (await provider()).getCompletion(HELLO, { stop: ['###'] })) as VllmCompletionResult;
     expect(result.text).toBe('alpha beta ');
     expect(result.finishReason).toBe('stop');
-    expect(result.stopReason).toBe('###');
+    expect(result.providerMetadata?.stopReason).toBe('###');
   });
 
   it('has no stopReason at the end of the sequence', async () => {
     const result = (await (await provider()).getCompletion(HELLO)) as VllmCompletionResult;
-    expect(result.stopReason).toBeUndefined();
-    expect('stopReason' in result).toBe(false);
+    expect(result.providerMetadata).toBeUndefined();
   });
 });
 
@@ -139,7 +138,7 @@ describe('streaming', () => {
     const result = (await (await provider()).streamCompletion(HELLO, { stop: ['STOP'] }).result) as VllmCompletionResult;
     expect(result.text).toBe('one two ');
     expect(result.finishReason).toBe('stop');
-    expect(result.stopReason).toBe('STOP');
+    expect(result.providerMetadata?.stopReason).toBe('STOP');
   });
 
   it('reports a length cut', async () => {
@@ -147,7 +146,7 @@ describe('streaming', () => {
     const result = (await (await provider()).streamCompletion(HELLO, { maxTokens: 2 }).result) as VllmCompletionResult;
     expect(result.text).toBe('a b');
     expect(result.finishReason).toBe('length');
-    expect(result.stopReason).toBeUndefined();
+    expect(result.providerMetadata?.stopReason).toBeUndefined();
     expect(emu.lastRequest!.json.max_tokens).toBe(2);
   });
 });

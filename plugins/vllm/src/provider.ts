@@ -17,8 +17,8 @@ import type { VllmConfig } from './config.js';
 
 /** A vLLM completion: the core result plus the stop string or token id that ended it (vLLM's `stop_reason`). */
 export interface VllmCompletionResult extends CompletionResult {
-  /** The stop sequence (string) or stop token id (number) that matched; absent at end of sequence or length. */
-  stopReason?: string | number;
+  /** `stopReason`: the stop sequence (string) or stop token id (number) that matched; absent at end of sequence or length. */
+  providerMetadata?: { stopReason?: string | number };
 }
 
 /**
@@ -58,7 +58,7 @@ export class VllmProvider extends OpenAICompatibleProvider<VllmConfig> {
 
   protected override choiceExtras(choice: WireChoice): Partial<VllmCompletionResult> {
     const stop = choice.stop_reason;
-    return typeof stop === 'string' || typeof stop === 'number' ? { stopReason: stop } : {};
+    return typeof stop === 'string' || typeof stop === 'number' ? { providerMetadata: { stopReason: stop } } : {};
   }
 
   /** Older vLLM sent a mid-stream error in the flat shape: `data: {"object": "error", "message", ...}`. */

@@ -15,6 +15,8 @@ export interface CompletionResult {
   usage?: Usage;
   /** The model that answered, as the backend reported it. */
   model?: string;
+  /** What only this backend reports (e.g. the stop string that matched), keyed by the plugin. */
+  providerMetadata?: Record<string, unknown>;
 }
 
 export interface EmbeddingsResult {

@@ -8,9 +8,16 @@ import { REDACTED } from './secret-fields.js';
 export class SecretScrubber {
   private readonly values = new Set<string>();
 
-  /** Remembers a secret value. Very short values are ignored: scrubbing `a` would garble every message. */
-  add(value: unknown): void {
-    if (typeof value === 'string' && value.length >= 4) this.values.add(value);
+  /**
+   * Remembers a secret value; for a list or mapping (secret headers, say), every
+   * string in it. Very short values are ignored: scrubbing `a` would garble every message.
+   */
+  add(value: unknown, depth = 0): void {
+    if (typeof value === 'string') {
+      if (value.length >= 4) this.values.add(value);
+    } else if (typeof value === 'object' && value !== null && depth < 5) {
+      for (const item of Object.values(value)) this.add(item, depth + 1);
+    }
   }
 
   get size(): number {
