@@ -142,10 +142,20 @@ export class Aegis {
 
   /** The plugins this application can use (imports each one to read its capabilities). */
   async plugins(): Promise<PluginSummary[]> {
-    const registry = this.container.resolve(PluginCatalog).registry;
+    const catalog = this.container.resolve(PluginCatalog);
+    const registry = catalog.registry;
     const installed = await registry.loadAll();
     const conflicts = registry.conflicts();
-    return installed.map(({ source, plugins, error }) => {
+    const blocked: PluginSummary[] = catalog.blocked.map(({ source, reason }) => ({
+      name: source.name,
+      version: source.version,
+      origin: source.origin,
+      location: source.location,
+      types: [...source.types],
+      capabilities: {},
+      error: `not loaded: ${reason}`,
+    }));
+    const loaded = installed.map(({ source, plugins, error }): PluginSummary => {
       const conflict = conflicts.find((c) => c.sources.includes(source));
       return {
         name: source.name,
@@ -161,6 +171,7 @@ export class Aegis {
           (conflict ? `type "${conflict.type}" is also claimed by ${conflict.sources.filter((s) => s !== source).map((s) => s.name).join(', ')}` : undefined),
       };
     });
+    return [...loaded, ...blocked];
   }
 
   /** Removes every secret this instance knows from a text. */

@@ -156,4 +156,37 @@ describe('plugin discovery and loading', () => {
     expect(list[1]!.issues[0]!.message).toContain('did you mean "model"');
     expect((await aegis.getBackendConfig('good')).api_key).toBe('sk-canary-0000-secret');
   });
+
+  it('allow_plugins: only the listed packages are loaded; others are listed as not loaded', async () => {
+    app = makeApp({ 'aegis-provider-ok': '1', 'aegis-provider-nope': '1' });
+    installPlugin(app, 'aegis-provider-ok', ['ok_t']);
+    installPlugin(app, 'aegis-provider-nope', ['nope_t']);
+    app.write('backends.yaml', profiles('allow_plugins:', '  - aegis-provider-ok', 'profiles:', '  - profile_name: ok', '    type: ok_t', '  - profile_name: nope', '    type: nope_t'));
+    const aegis = createAegis({ cwd: app.dir, env: {} });
+    expect((await aegis.getCompletion('ok', 'x')).text).toContain('ok_t says');
+    const error = (await aegis.getProviderForProfile('nope').catch((e: unknown) => e)) as PluginError;
+    expect(error.kind).toBe('not_allowed');
+    expect(error.message).toContain('"aegis-provider-nope" is not listed under allow_plugins');
+    expect(loads('nope_t')).toBe(0);
+    const listing = await aegis.plugins();
+    expect(listing.find((p) => p.name === 'aegis-provider-nope')?.error).toContain('not loaded');
+  });
+
+  it('refuses a local plugin outside the project directory unless allow_plugins names it', async () => {
+    app = makeApp();
+    const outside = makeApp();
+    try {
+      outside.write('plug.js', pluginSource('outside_t'));
+      const rel = `../${outside.dir.split('/').pop()}/plug.js`;
+      app.write('backends.yaml', profiles('plugins:', `  - ${rel}`, 'profiles:', '  - profile_name: o', '    type: outside_t'));
+      const issues = await createAegis({ cwd: app.dir, env: {} }).validate();
+      expect(issues.map((i) => i.message).join('\n')).toContain(`local plugin "${rel}" is outside the project directory`);
+      expect(loads('outside_t')).toBe(0);
+
+      app.write('backends.yaml', profiles('plugins:', `  - ${rel}`, 'allow_plugins:', `  - ${rel}`, 'profiles:', '  - profile_name: o', '    type: outside_t'));
+      expect((await createAegis({ cwd: app.dir, env: {} }).getCompletion('o', 'y')).text).toContain('outside_t says: y');
+    } finally {
+      outside.cleanup();
+    }
+  });
 });

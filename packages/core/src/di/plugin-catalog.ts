@@ -1,5 +1,5 @@
 import { inject, injectable } from 'tsyringe';
-import { discoverPlugins, findAppRoot } from '../plugins/discovery.js';
+import { discoverPlugins, findAppRoot, type BlockedSource } from '../plugins/discovery.js';
 import { PluginRegistry } from '../plugins/registry.js';
 import type { ConfigIssue } from '../errors/configuration-error.js';
 import type { AegisOptions } from '../aegis-options.js';
@@ -9,7 +9,7 @@ import { TOKENS } from './tokens.js';
 /** Discovers the installed plugins once, on first use, and holds the registry. */
 @injectable()
 export class PluginCatalog {
-  private state?: { registry: PluginRegistry; issues: ConfigIssue[] };
+  private state?: { registry: PluginRegistry; blocked: BlockedSource[]; issues: ConfigIssue[] };
 
   constructor(
     @inject(TOKENS.Options) private readonly options: AegisOptions,
@@ -20,23 +20,30 @@ export class PluginCatalog {
     return this.discover().registry;
   }
 
+  /** Plugins found but not allowed by `allow_plugins:`. */
+  get blocked(): BlockedSource[] {
+    return this.discover().blocked;
+  }
+
   /** Problems with the `plugins:` list of backends.yaml. */
   get issues(): ConfigIssue[] {
     return this.discover().issues;
   }
 
-  private discover(): { registry: PluginRegistry; issues: ConfigIssue[] } {
+  private discover(): { registry: PluginRegistry; blocked: BlockedSource[]; issues: ConfigIssue[] } {
     if (!this.state) {
       const cwd = this.options.cwd ?? process.cwd();
       // Listing plugins works without a backends.yaml; its `plugins:` entries are added when there is one.
       const config = this.configService.tryConfig();
-      const { sources, issues } = discoverPlugins({
+      const toEntry = (p: { spec: string; file: string; line: number }) => ({ spec: p.spec, file: p.file, line: p.line });
+      const { sources, blocked, issues } = discoverPlugins({
         appRoot: this.options.discover === false ? undefined : findAppRoot(cwd),
         configDir: this.configService.configDir,
-        configPlugins: (config?.plugins ?? []).map((p) => ({ spec: p.spec, file: p.file, line: p.line })),
+        configPlugins: (config?.plugins ?? []).map(toEntry),
+        allow: config?.allowPlugins?.map(toEntry),
         codePlugins: this.options.plugins,
       });
-      this.state = { registry: new PluginRegistry(sources), issues };
+      this.state = { registry: new PluginRegistry(sources, blocked), blocked, issues };
     }
     return this.state;
   }

@@ -18,11 +18,20 @@ export interface DiscoveryOptions {
   /** Directory of backends.yaml, for relative `plugins:` paths. */
   configDir?: string;
   configPlugins?: readonly PluginSpecEntry[];
+  /** `allow_plugins:` of backends.yaml: when set, only these packages and paths are loaded. */
+  allow?: readonly PluginSpecEntry[];
   codePlugins?: readonly AegisPlugin[];
+}
+
+export interface BlockedSource {
+  source: PluginSource;
+  reason: string;
 }
 
 export interface DiscoveryResult {
   sources: PluginSource[];
+  /** Plugins found but not to be loaded (not in `allow_plugins`). */
+  blocked: BlockedSource[];
   issues: ConfigIssue[];
 }
 
@@ -50,8 +59,22 @@ export function resolvePackageDir(name: string, fromDir: string): string | undef
  */
 export function discoverPlugins(options: DiscoveryOptions): DiscoveryResult {
   const sources: PluginSource[] = [];
+  const blocked: BlockedSource[] = [];
   const issues: ConfigIssue[] = [];
   const seenDirs = new Set<string>();
+  const appRoot = options.appRoot;
+  const base = options.configDir ?? appRoot ?? process.cwd();
+  // Trust: installed means trusted, but an allow-list narrows it, and a local path
+  // outside the project is loaded only when the allow-list names it.
+  const projectDir = appRoot ?? base;
+  const allowedNames = new Set((options.allow ?? []).filter((a) => !isPathSpec(a.spec)).map((a) => a.spec));
+  const allowedPaths = new Set((options.allow ?? []).filter((a) => isPathSpec(a.spec)).map((a) => resolve(base, a.spec)));
+  const allowed = (source: PluginSource, target?: string): boolean =>
+    !options.allow || allowedNames.has(source.name) || (target !== undefined && allowedPaths.has(target));
+  const accept = (source: PluginSource, target?: string): void => {
+    if (allowed(source, target)) sources.push(source);
+    else blocked.push({ source, reason: `"${source.name}" is not listed under allow_plugins in backends.yaml` });
+  };
 
   const addPackageDir = (dir: string, explicit: boolean, origin: PluginSpecEntry | undefined): void => {
     if (seenDirs.has(dir)) return;
@@ -62,10 +85,9 @@ export function discoverPlugins(options: DiscoveryOptions): DiscoveryResult {
       return;
     }
     seenDirs.add(dir);
-    sources.push(packageSource(packageInfo(dir, pkg), explicit ? 'path' : 'package'));
+    accept(packageSource(packageInfo(dir, pkg), explicit ? 'path' : 'package'), origin && isPathSpec(origin.spec) ? resolve(base, origin.spec) : undefined);
   };
 
-  const appRoot = options.appRoot;
   const app = appRoot ? readPackageJson(appRoot) : undefined;
   if (app && appRoot) {
     for (const name of dependencyNames(app)) {
@@ -75,16 +97,20 @@ export function discoverPlugins(options: DiscoveryOptions): DiscoveryResult {
   }
 
   for (const entry of options.configPlugins ?? []) {
-    const base = options.configDir ?? appRoot ?? process.cwd();
     if (isPathSpec(entry.spec)) {
       const target = resolve(base, entry.spec);
-      if (!existsSync(target)) {
+      if (isOutside(target, projectDir) && !allowedPaths.has(target)) {
+        issues.push({
+          ...where(entry),
+          message: `local plugin "${entry.spec}" is outside the project directory (${projectDir}); list it under allow_plugins to load it`,
+        });
+      } else if (!existsSync(target)) {
         issues.push({ ...where(entry), message: `local plugin "${entry.spec}" not found (looked at ${target})` });
       } else if (statSync(target).isDirectory()) {
         if (existsSync(join(target, 'package.json'))) addPackageDir(realpathSync(target), true, entry);
         else issues.push({ ...where(entry), message: `local plugin directory "${entry.spec}" has no package.json` });
       } else {
-        sources.push(fileSource(realpathSync(target), entry.spec));
+        accept(fileSource(realpathSync(target), entry.spec), target);
       }
     } else {
       const dir = resolvePackageDir(entry.spec, base) ?? (appRoot ? resolvePackageDir(entry.spec, appRoot) : undefined);
@@ -94,7 +120,12 @@ export function discoverPlugins(options: DiscoveryOptions): DiscoveryResult {
   }
 
   for (const plugin of options.codePlugins ?? []) sources.push(codeSource(plugin));
-  return { sources, issues };
+  return { sources, blocked, issues };
+}
+
+function isOutside(target: string, dir: string): boolean {
+  const rel = relative(dir, target);
+  return rel.startsWith('..') || isAbsolute(rel);
 }
 
 function isPathSpec(spec: string): boolean {

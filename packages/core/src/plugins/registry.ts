@@ -20,7 +20,11 @@ export class PluginRegistry {
   private bareFilesLoaded?: Promise<void>;
   private readonly resolved = new Map<string, Promise<AegisPlugin>>();
 
-  constructor(readonly sources: readonly PluginSource[]) {
+  constructor(
+    readonly sources: readonly PluginSource[],
+    /** Plugins found but not allowed, to explain an unknown type. */
+    private readonly blocked: readonly { source: PluginSource; reason: string }[] = [],
+  ) {
     for (const source of sources) {
       if (source.types.length === 0 && !source.problem) this.bareFiles.push(source);
       for (const type of source.types) this.index(type, source);
@@ -116,6 +120,14 @@ export class PluginRegistry {
   }
 
   private unknownType(type: string): PluginError {
+    const refused = this.blocked.find((b) => b.source.types.includes(type));
+    if (refused) {
+      return new PluginError(`provider type "${type}" comes from ${describe(refused.source)}, which is not loaded: ${refused.reason}`, {
+        kind: 'not_allowed',
+        type,
+        packages: [refused.source.name],
+      });
+    }
     const installed = this.types();
     const kebab = type.replace(/_/g, '-').toLowerCase();
     return new PluginError(
