@@ -60,6 +60,27 @@ describe('aegis plugins', () => {
   });
 });
 
+describe('aegis schema', () => {
+  it('prints a JSON Schema of backends.yaml built from the plugins', async () => {
+    const result = await run(['schema'], { cwd: project() });
+    expect(result.code).toBe(0);
+    const schema = JSON.parse(result.stdout) as { $defs: Record<string, { properties: Record<string, unknown>; additionalProperties: boolean }> };
+    expect(Object.keys(schema.$defs).sort()).toEqual(['profile', 'profile_mem', 'profile_textonly']);
+    expect(schema.$defs.profile_mem!.properties.type).toEqual({ const: 'mem', description: expect.any(String) });
+    expect(schema.$defs.profile_mem!.properties).toHaveProperty('api_key');
+    expect(schema.$defs.profile_mem!.properties).toHaveProperty('timeout');
+    expect(schema.$defs.profile_mem!.additionalProperties).toBe(false);
+  });
+
+  it('writes it to a file and tells the modeline to add', async () => {
+    const dir = project();
+    const result = await run(['schema', '-o', 'backends.schema.json'], { cwd: dir });
+    expect(result.code).toBe(0);
+    expect(JSON.parse(fs.readFileSync(path.join(dir, 'backends.schema.json'), 'utf8'))).toHaveProperty('$defs.profile_mem');
+    expect(result.stderr).toContain('# yaml-language-server: $schema=backends.schema.json');
+  });
+});
+
 describe('aegis profiles', () => {
   it('lists every profile, usable or not, and exits 0', async () => {
     const result = await run(['profiles'], { cwd: project(BROKEN) });

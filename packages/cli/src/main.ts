@@ -147,6 +147,12 @@ export async function main(argv: readonly string[] = process.argv, io: Partial<C
     .option('--mime-type <type>', 'MIME type of the audio (default: from the file extension)')
     .action(action(() => import('./commands/transcribe.js')));
 
+  program
+    .command('schema')
+    .description('write a JSON Schema of backends.yaml for editors, from the installed plugins')
+    .option('-o, --output <file>', 'write to a file instead of stdout')
+    .action(action(() => import('./commands/schema.js')));
+
   try {
     await program.parseAsync([...argv], { from: 'node' });
   } catch (error) {

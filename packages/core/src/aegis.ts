@@ -18,6 +18,8 @@ import { ConsoleLogger, parseLogLevel } from './log/console-logger.js';
 import { redactValues, secretKeysOf } from './secrets/secret-fields.js';
 import { SecretScrubber } from './secrets/scrubber.js';
 import type { PluginSource } from './plugins/source.js';
+import type { AegisPlugin } from './plugins/define-plugin.js';
+import { backendsJsonSchema } from './plugins/json-schema.js';
 
 export interface ProfileSummary {
   name: string;
@@ -172,6 +174,17 @@ export class Aegis {
       };
     });
     return [...loaded, ...blocked];
+  }
+
+  /**
+   * A JSON Schema for backends.yaml built from every usable plugin's config
+   * schema, for editors (`# yaml-language-server: $schema=...`).
+   */
+  async jsonSchema(): Promise<Record<string, unknown>> {
+    const installed = await this.container.resolve(PluginCatalog).registry.loadAll();
+    const byType = new Map<string, AegisPlugin>();
+    for (const { plugins } of installed) for (const plugin of plugins ?? []) if (!byType.has(plugin.type)) byType.set(plugin.type, plugin);
+    return backendsJsonSchema([...byType.values()].sort((a, b) => a.type.localeCompare(b.type)));
   }
 
   /** Removes every secret this instance knows from a text. */

@@ -1,6 +1,6 @@
 /** The contract between the generic server and one emulated backend. */
 import type { Plan } from './plan.js';
-import type { EmulatorKind, EmulatorOptions, RecordedRequest, ScriptedReply } from './types.js';
+import type { BackendKind, EmulatorOptions, RecordedRequest, ScriptedReply } from './types.js';
 
 export interface HandlerCtx {
   req: RecordedRequest;
@@ -19,7 +19,8 @@ export interface Route {
 }
 
 export interface BackendDef {
-  kind: EmulatorKind;
+  /** A name for the backend (shown as `Emulator.kind`). */
+  kind: BackendKind;
   /** Appended to the server URL to form `baseUrl` ('/v1' or ''). */
   baseSuffix: string;
   routes: Route[];

@@ -2,6 +2,9 @@
 
 export type EmulatorKind = 'openai' | 'vllm' | 'ollama' | 'koboldcpp' | 'example-com';
 
+/** The kind of an emulated backend: a built-in one, or any name a third-party `BackendDef` gives itself. */
+export type BackendKind = EmulatorKind | (string & {});
+
 export interface MultipartForm {
   fields: Record<string, string>;
   files: Record<string, { filename: string; contentType: string; data: Buffer }>;
@@ -55,7 +58,7 @@ export interface EmulatorOptions {
 }
 
 export interface Emulator {
-  readonly kind: EmulatorKind;
+  readonly kind: BackendKind;
   readonly url: string;
   readonly baseUrl: string;
   readonly requests: RecordedRequest[];
