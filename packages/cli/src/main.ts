@@ -49,7 +49,7 @@ export async function main(argv: readonly string[] = process.argv, io: Partial<C
     verbose,
     async aegis() {
       if (!aegis) {
-        const [{ createAegis }, { CliLogger, parseLogLevel }] = await Promise.all([import('@aegis/core'), import('./logger.js')]);
+        const { createAegis, ConsoleLogger, parseLogLevel } = await import('@aegis/core');
         const level = globals.verbose ? 'debug' : parseLogLevel(env.AEGIS_LOG_LEVEL, 'warn');
         aegis = createAegis({
           configPath: globals.config,
@@ -57,7 +57,8 @@ export async function main(argv: readonly string[] = process.argv, io: Partial<C
           cwd,
           env,
           plugins: options.plugins,
-          logger: new CliLogger(level, err),
+          // Core's log lines go to the CLI's stderr writer, so they are scrubbed like everything else.
+          logger: new ConsoleLogger(level, { write: (line) => err.line(line), prefix: 'aegis:' }),
         });
       }
       return aegis;

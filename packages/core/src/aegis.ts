@@ -56,7 +56,9 @@ export class Aegis {
   constructor(options: AegisOptions = {}) {
     const env = options.env ?? process.env;
     const secrets = new SecretScrubber();
-    const logger = options.logger ?? new ConsoleLogger(options.logLevel ?? parseLogLevel(env.AEGIS_LOG_LEVEL), secrets);
+    const logger =
+      options.logger ??
+      new ConsoleLogger(options.logLevel ?? parseLogLevel(env.AEGIS_LOG_LEVEL), { scrub: (text) => secrets.scrub(text) });
     this.container = rootContainer.createChildContainer();
     this.container.register(TOKENS.Options, { useValue: { ...options, env } });
     this.container.register(TOKENS.Secrets, { useValue: secrets });

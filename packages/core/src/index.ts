@@ -21,7 +21,7 @@ export { BaseBackendConfig } from './contract/base-config.js';
 export { CompletionStream } from './contract/stream.js';
 export { BackendProvider, implementedCapabilities, type ProviderContext, type ProviderStream } from './contract/provider.js';
 export type { Logger, LogLevel } from './contract/logger.js';
-export { ConsoleLogger } from './log/console-logger.js';
+export { ConsoleLogger, parseLogLevel, type ConsoleLoggerOptions } from './log/console-logger.js';
 export * from './http/index.js';
 export * from './plugins/index.js';
 export { secret, isMarkedSecret, secretKeysOf, redactValues, SecretScrubber, REDACTED } from './secrets/index.js';

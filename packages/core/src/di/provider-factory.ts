@@ -21,6 +21,8 @@ export type ResolvedConfig = BaseBackendConfig & Record<string, unknown>;
 export class ProviderFactory {
   private readonly configs = new Map<string, Promise<{ plugin: AegisPlugin; config: ResolvedConfig }>>();
   private readonly providers = new Map<string, Promise<BackendProvider>>();
+  /** Composite profiles being built → the profiles they wait for. */
+  private readonly waitingOn = new Map<string, Set<string>>();
 
   constructor(
     @inject(ConfigService) private readonly configService: ConfigService,
@@ -36,27 +38,52 @@ export class ProviderFactory {
   }
 
   async getProvider(profileName: string): Promise<BackendProvider> {
-    return this.providerIn(profileName, []);
+    return this.providerFor(profileName);
   }
 
-  /** `chain`: the profiles whose providers are being built and asked for this one (cycle detection). */
-  private providerIn(profileName: string, chain: readonly string[]): Promise<BackendProvider> {
-    if (chain.includes(profileName)) {
-      const cycle = [...chain.slice(chain.indexOf(profileName)), profileName].join(' → ');
-      const profile = this.configService.profile(profileName);
-      return Promise.reject(
-        new ConfigurationError([
-          { file: profile.file, line: profile.line, profile: profileName, message: `profiles refer to each other in a cycle: ${cycle}` },
-        ]),
-      );
+  /**
+   * `caller`: the profile whose provider asked for this one (a composite
+   * profile). While it waits, the edge caller → profileName is recorded; a
+   * request that would close a loop of such waits is a cycle, found whether
+   * the builds run one inside the other or at the same time.
+   */
+  private providerFor(profileName: string, caller?: string): Promise<BackendProvider> {
+    if (caller !== undefined) {
+      const path = profileName === caller ? [caller] : this.waitPath(profileName, caller);
+      if (path) return Promise.reject(this.cycleError(profileName, [...path, profileName]));
     }
     let provider = this.providers.get(profileName);
     if (!provider) {
-      provider = this.build(profileName, chain);
+      provider = this.build(profileName);
       this.providers.set(profileName, provider);
       provider.catch(() => this.providers.delete(profileName));
     }
-    return provider;
+    if (caller === undefined) return provider;
+    const waits = this.waitingOn.get(caller) ?? new Set<string>();
+    this.waitingOn.set(caller, waits.add(profileName));
+    return provider.finally(() => {
+      waits.delete(profileName);
+      if (waits.size === 0) this.waitingOn.delete(caller);
+    });
+  }
+
+  /** The profiles from `from` to `to` along recorded waits, if `from` waits (transitively) on `to`. */
+  private waitPath(from: string, to: string, seen = new Set<string>()): string[] | undefined {
+    seen.add(from);
+    for (const next of this.waitingOn.get(from) ?? []) {
+      if (next === to) return [from, to];
+      if (seen.has(next)) continue;
+      const rest = this.waitPath(next, to, seen);
+      if (rest) return [from, ...rest];
+    }
+    return undefined;
+  }
+
+  private cycleError(profileName: string, cycle: string[]): ConfigurationError {
+    const profile = this.configService.profile(profileName);
+    return new ConfigurationError([
+      { file: profile.file, line: profile.line, profile: profileName, message: `profiles refer to each other in a cycle: ${cycle.join(' → ')}` },
+    ]);
   }
 
   /** The plugin serving a profile and every problem with the profile (empty when usable). */
@@ -115,7 +142,7 @@ export class ProviderFactory {
     }
   }
 
-  private async build(profileName: string, chain: readonly string[]): Promise<BackendProvider> {
+  private async build(profileName: string): Promise<BackendProvider> {
     const { plugin, config } = await this.resolve(profileName);
     const context: ProviderContext = {
       profileName,
@@ -124,7 +151,7 @@ export class ProviderFactory {
       http: this.http,
       logger: this.logger,
       secrets: this.secrets,
-      getProvider: (name) => this.providerIn(name, [...chain, profileName]),
+      getProvider: (name) => this.providerFor(name, profileName),
     };
     try {
       return await plugin.create(config, context);

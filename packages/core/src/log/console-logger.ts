@@ -1,15 +1,30 @@
 import type { Logger, LogLevel } from '../contract/logger.js';
-import type { SecretScrubber } from '../secrets/scrubber.js';
 
 const ORDER: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40, silent: 100 };
 
-/** Writes one line per entry to a stream (stderr by default), with every known secret scrubbed. */
+export interface ConsoleLoggerOptions {
+  /** Where a finished line goes (default: stderr). */
+  write?: (line: string) => void;
+  /** Applied to every line before it is written (the instance's secret scrubber). */
+  scrub?: (text: string) => string;
+  /** Start of every line (default `[aegis]`). */
+  prefix?: string;
+}
+
+/** Writes one line per entry at or above a level, with every known secret scrubbed. */
 export class ConsoleLogger implements Logger {
+  private readonly write: (line: string) => void;
+  private readonly scrub: (text: string) => string;
+  private readonly prefix: string;
+
   constructor(
     private readonly level: LogLevel,
-    private readonly scrubber: SecretScrubber,
-    private readonly write: (line: string) => void = (line) => process.stderr.write(line + '\n'),
-  ) {}
+    options: ConsoleLoggerOptions = {},
+  ) {
+    this.write = options.write ?? ((line) => process.stderr.write(line + '\n'));
+    this.scrub = options.scrub ?? ((text) => text);
+    this.prefix = options.prefix ?? '[aegis]';
+  }
 
   debug(message: string, fields?: Record<string, unknown>): void {
     this.log('debug', message, fields);
@@ -27,7 +42,7 @@ export class ConsoleLogger implements Logger {
   private log(level: LogLevel, message: string, fields?: Record<string, unknown>): void {
     if (ORDER[level] < ORDER[this.level]) return;
     const extra = fields && Object.keys(fields).length > 0 ? ' ' + JSON.stringify(fields) : '';
-    this.write(this.scrubber.scrub(`[aegis] ${level}: ${message}${extra}`));
+    this.write(this.scrub(`${this.prefix} ${level}: ${message}${extra}`));
   }
 }
 
