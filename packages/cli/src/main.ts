@@ -154,6 +154,15 @@ export async function main(argv: readonly string[] = process.argv, io: Partial<C
     .option('-o, --output <file>', 'write to a file instead of stdout')
     .action(action(() => import('./commands/schema.js')));
 
+  program
+    .command('plugin')
+    .description('work on provider plugins')
+    .command('new')
+    .description('scaffold a provider plugin package whose tests pass straight away')
+    .argument('<name>', 'plugin name, e.g. "acme" (package aegis-provider-acme, type acme)')
+    .option('--dir <path>', 'where to write it (default: ./aegis-provider-<name>)')
+    .action(action(() => import('./commands/plugin-new.js')));
+
   try {
     await program.parseAsync([...argv], { from: 'node' });
   } catch (error) {
