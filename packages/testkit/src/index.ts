@@ -1,4 +1,7 @@
-/** @aegis/testkit: loopback emulators of AI backends (OpenAI, vLLM, Ollama, KoboldCpp, Example.com). */
+/**
+ * @aegis/testkit: loopback emulators of AI backends (OpenAI, vLLM, Ollama, KoboldCpp, Example.com),
+ * the machinery to emulate your own backend, and the provider conformance kit.
+ */
 import type { BackendDef } from './backend.js';
 import { exampleComBackend } from './backends/example-com.js';
 import { koboldcppBackend } from './backends/koboldcpp.js';
@@ -8,7 +11,16 @@ import { vllmBackend } from './backends/vllm.js';
 import { startServer } from './server.js';
 import type { Emulator, EmulatorKind, EmulatorOptions } from './types.js';
 
-export type { Emulator, EmulatorKind, EmulatorOptions, Fault, MultipartForm, RecordedRequest, ScriptedReply } from './types.js';
+export type {
+  BackendKind,
+  Emulator,
+  EmulatorKind,
+  EmulatorOptions,
+  Fault,
+  MultipartForm,
+  RecordedRequest,
+  ScriptedReply,
+} from './types.js';
 export { parseMultipart, multipartBoundary } from './multipart.js';
 export { wavFile, pcmTone } from './wav.js';
 export { splitIntoChunks, defaultReplyText } from './text.js';
@@ -35,3 +47,39 @@ export const startVllmEmulator = (o?: EmulatorOptions): Promise<Emulator> => sta
 export const startOllamaEmulator = (o?: EmulatorOptions): Promise<Emulator> => startEmulator('ollama', o);
 export const startKoboldCppEmulator = (o?: EmulatorOptions): Promise<Emulator> => startEmulator('koboldcpp', o);
 export const startExampleComEmulator = (o?: EmulatorOptions): Promise<Emulator> => startEmulator('example-com', o);
+
+/**
+ * Starts a loopback server for a backend you describe yourself: its routes and its
+ * error bodies. The server records requests, applies `failNext` faults (status,
+ * reset, truncate, drip, ...) to your plans, and is an `Emulator` like the built-in
+ * ones, so the conformance kit runs against it.
+ */
+export function startEmulatedBackend(def: BackendDef, options?: EmulatorOptions): Promise<Emulator> {
+  return startServer(def, options);
+}
+
+// ---- defining your own emulated backend -------------------------------------------------
+export { authorized, bearerToken, body as requestBody, unknownModel } from './backend.js';
+export type { BackendDef, Handler, HandlerCtx, Route } from './backend.js';
+export { bodyPlan, jsonPlan, streamPlan, PlanError } from './plan.js';
+export type { BodyPlan, Plan, StreamFormat, StreamPlan } from './plan.js';
+export { dataSse, koboldSse } from './sse.js';
+export { ndjson } from './ndjson.js';
+export { renderText, estimateTokens, messagesText, type RenderedText, type TextLimits } from './text.js';
+
+// ---- the provider conformance kit --------------------------------------------------------
+export {
+  conformanceChecks,
+  describeProviderConformance,
+  runConformance,
+  startConformanceEnv,
+  ConformanceError,
+  CONFORMANCE_REPLY,
+  CONFORMANCE_TRANSCRIPT,
+  type ConformanceCheck,
+  type ConformanceEnv,
+  type ConformanceOptions,
+  type ConformanceOutcome,
+  type ConformanceSession,
+  type RunConformanceOptions,
+} from './conformance/index.js';

@@ -19,6 +19,7 @@ interface ExampleComResponse {
 interface ExampleComChunk {
   text?: string;
   finish_reason?: string | null;
+  error?: { message?: string };
 }
 
 /** Example.com takes one prompt, so the conversation is flattened into it. */
@@ -74,6 +75,12 @@ export class ExampleComProvider extends BackendProvider<ExampleComConfig> {
     for await (const event of readSse(response.body)) {
       if (event.data === '[DONE]') return { finishReason: normalizeFinishReason(finishReason ?? 'stop'), model: this.config.model };
       const chunk = parseStreamJson<ExampleComChunk>(event.data, url);
+      if (chunk.error) {
+        throw new ProviderError(`stream from ${url} failed: ${chunk.error.message ?? 'error event'}`, { url, reason: 'stream_error' });
+      }
+      if (typeof chunk.text !== 'string') {
+        throw new ProviderError(`stream from ${url} sent an event without "text": ${event.data.slice(0, 200)}`, { url, reason: 'bad_response' });
+      }
       if (chunk.text) yield chunk.text;
       if (chunk.finish_reason) finishReason = chunk.finish_reason;
     }

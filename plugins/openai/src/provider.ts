@@ -49,6 +49,8 @@ export class OpenAIProvider extends OpenAICompatibleProvider<OpenAIConfig> {
       this.httpOptions(settings),
     );
     if (response.body.length === 0) throw badResponse(url, 'with no audio');
+    const contentType = String(response.headers['content-type'] ?? '');
+    if (/json|text\/(html|plain)/i.test(contentType)) throw badResponse(url, `with ${contentType.split(';')[0]} instead of audio`);
     return { audio: response.body, mimeType: speechMimeType(options.format, response.headers['content-type']) };
   }
 }

@@ -14,8 +14,11 @@ export interface ConformanceOptions {
    * `profile_name`; `type` is optional (default: the plugin's type).
    */
   profile: (server: Emulator) => Record<string, unknown>;
-  /** Path of the plugin package's package.json, for the manifest check (skipped when absent). */
-  packageJson?: string;
+  /**
+   * The plugin package's package.json, as a path or a file URL (e.g.
+   * `new URL('../package.json', import.meta.url)`), for the manifest check (skipped when absent).
+   */
+  packageJson?: string | URL;
   /** The capabilities to check. Defaults to the plugin's declared capabilities; each must be declared. */
   capabilities?: readonly Capability[];
   /** A field of the profile the schema must reject, and the bad value (default: `timeout: "soon"`). */

@@ -1,0 +1,187 @@
+/**
+ * "Acme": a third-party backend emulated with the public testkit API only
+ * (startEmulatedBackend and the plan helpers), and a plugin for it with all five
+ * capabilities. The kit's own tests use it as the reference that passes every
+ * check, and derive broken plugins from it.
+ */
+import {
+  BackendProvider,
+  BaseBackendConfig,
+  definePlugin,
+  normalizeFinishReason,
+  parseStreamJson,
+  PLUGIN_API_VERSION,
+  readSse,
+  secret,
+  z,
+  type CallSettings,
+  type ChatMessage,
+  type CompletionResult,
+  type EmbeddingsOptions,
+  type EmbeddingsResult,
+  type ProviderStream,
+  type SpeechOptions,
+  type SpeechResult,
+  type TranscriptionOptions,
+  type TranscriptionResult,
+} from '@aegis/core';
+import {
+  authorized,
+  bodyPlan,
+  dataSse,
+  embedText,
+  jsonPlan,
+  pcmTone,
+  PlanError,
+  renderText,
+  requestBody,
+  startEmulatedBackend,
+  streamPlan,
+  wavFile,
+  type BackendDef,
+  type ConformanceOptions,
+  type Emulator,
+  type EmulatorOptions,
+  type HandlerCtx,
+  type Plan,
+} from '../../index.js';
+
+// ---- the emulated backend -----------------------------------------------------------
+
+const acmeError = (status: number, message = `request failed with HTTP ${status}`): Plan =>
+  jsonPlan(status, JSON.stringify({ error: { message } }));
+
+const invalid = (message: string): never => {
+  throw new PlanError(acmeError(400, message));
+};
+
+function generate(ctx: HandlerCtx): Plan {
+  const b = requestBody(ctx);
+  if (typeof b.prompt !== 'string') invalid('"prompt" must be a string');
+  const r = renderText(ctx.reply, 'Hello from Acme.', { maxTokens: b.max_tokens, stop: b.stop });
+  if (b.stream === true) {
+    return streamPlan(
+      dataSse(),
+      r.chunks.map((delta) => JSON.stringify({ delta })),
+      [JSON.stringify({ delta: '', stop_reason: r.finishReason })],
+      (message) => `data: ${JSON.stringify({ error: { message } })}\n\n`,
+    );
+  }
+  return jsonPlan(200, JSON.stringify({ output: r.text, stop_reason: r.finishReason }));
+}
+
+function embed(ctx: HandlerCtx): Plan {
+  const texts = requestBody(ctx).texts;
+  if (!Array.isArray(texts) || !texts.every((t) => typeof t === 'string')) invalid('"texts" must be a list of strings');
+  const dimension = ctx.reply.embeddingDimension ?? 8;
+  return jsonPlan(200, JSON.stringify({ vectors: (texts as string[]).map((t) => embedText(t, dimension)) }));
+}
+
+function speak(ctx: HandlerCtx): Plan {
+  if (typeof requestBody(ctx).text !== 'string') invalid('"text" must be a string');
+  return bodyPlan(200, 'audio/wav', wavFile(pcmTone(200)));
+}
+
+function transcribe(ctx: HandlerCtx): Plan {
+  if (!ctx.req.form?.files.audio) invalid('send the audio as the multipart file "audio"');
+  return jsonPlan(200, JSON.stringify({ text: ctx.reply.transcription ?? 'hello' }));
+}
+
+export const acmeBackend: BackendDef = {
+  kind: 'acme',
+  baseSuffix: '',
+  routes: [
+    { method: 'POST', path: '/v1/generate', handler: generate },
+    { method: 'POST', path: '/v1/embed', handler: embed },
+    { method: 'POST', path: '/v1/speak', handler: speak },
+    { method: 'POST', path: '/v1/transcribe', handler: transcribe, body: 'any' },
+  ],
+  authorize: (ctx) => (authorized(ctx) ? undefined : acmeError(401, 'bad token')),
+  errorPlan: (status, _ctx, message) => acmeError(status, message),
+  notFound: (ctx) => acmeError(404, `no route ${ctx.req.method} ${ctx.req.path}`),
+  invalidBody: () => acmeError(400, 'the body is not JSON'),
+};
+
+export const startAcmeEmulator = (options?: EmulatorOptions): Promise<Emulator> => startEmulatedBackend(acmeBackend, options);
+
+// ---- the plugin --------------------------------------------------------------------------
+
+export const AcmeConfig = BaseBackendConfig.extend({
+  type: z.literal('acme'),
+  base_url: z.url(),
+  token: secret(z.string().min(1)),
+});
+export type AcmeConfig = z.infer<typeof AcmeConfig>;
+
+const prompt = (messages: ChatMessage[]): string => messages.map((m) => m.content).join('\n');
+
+export class AcmeProvider extends BackendProvider<AcmeConfig> {
+  protected url(path: string): string {
+    return `${this.config.base_url}${path}`;
+  }
+
+  protected options(settings: CallSettings) {
+    return this.requestOptions(settings, { authorization: `Bearer ${this.config.token}` });
+  }
+
+  protected generateBody(messages: ChatMessage[], settings: CallSettings, stream: boolean) {
+    return { prompt: prompt(messages), temperature: settings.temperature, max_tokens: settings.maxTokens, stop: settings.stop, stream };
+  }
+
+  protected override async doCompletion(messages: ChatMessage[], settings: CallSettings): Promise<CompletionResult> {
+    const { body } = await this.context.http.postJson<{ output: string; stop_reason?: string }>(
+      this.url('/v1/generate'),
+      this.generateBody(messages, settings, false),
+      this.options(settings),
+    );
+    return { text: body.output, finishReason: normalizeFinishReason(body.stop_reason) };
+  }
+
+  protected override async *doStream(messages: ChatMessage[], settings: CallSettings): ProviderStream {
+    const url = this.url('/v1/generate');
+    const response = await this.context.http.postStream(url, this.generateBody(messages, settings, true), this.options(settings));
+    let stopReason: string | undefined;
+    for await (const event of readSse(response.body)) {
+      if (event.data === '[DONE]') return { finishReason: normalizeFinishReason(stopReason) };
+      const chunk = parseStreamJson<{ delta?: string; stop_reason?: string }>(event.data, url);
+      if (chunk.delta) yield chunk.delta;
+      if (chunk.stop_reason) stopReason = chunk.stop_reason;
+    }
+    throw this.truncatedStream(url, 'data: [DONE]');
+  }
+
+  protected override async doEmbeddings(texts: string[], _options: EmbeddingsOptions, settings: CallSettings): Promise<EmbeddingsResult> {
+    const { body } = await this.context.http.postJson<{ vectors: number[][] }>(this.url('/v1/embed'), { texts }, this.options(settings));
+    return { embeddings: body.vectors };
+  }
+
+  protected override async doSpeech(text: string, _options: SpeechOptions, settings: CallSettings): Promise<SpeechResult> {
+    const response = await this.context.http.postForBytes(this.url('/v1/speak'), { text }, this.options(settings));
+    const type = response.headers['content-type'];
+    return { audio: response.body, mimeType: String(Array.isArray(type) ? type[0] : (type ?? 'application/octet-stream')) };
+  }
+
+  protected override async doTranscription(audio: Uint8Array, options: TranscriptionOptions, settings: CallSettings): Promise<TranscriptionResult> {
+    const form = new FormData();
+    form.append('audio', new Blob([audio as Uint8Array<ArrayBuffer>], { type: options.mimeType ?? 'audio/wav' }), options.fileName ?? 'audio.wav');
+    const { body } = await this.context.http.postForm<{ text: string }>(this.url('/v1/transcribe'), form, this.options(settings));
+    return { text: body.text };
+  }
+}
+
+export const acmePlugin = definePlugin({
+  apiVersion: PLUGIN_API_VERSION,
+  type: 'acme',
+  configSchema: AcmeConfig,
+  capabilities: ['completion', 'streaming', 'embeddings', 'speech', 'transcription'],
+  create: (config, context) => new AcmeProvider(config, context),
+});
+
+export const ACME_TOKEN = 'acme-token-for-the-kit-42';
+
+export const acmeOptions = (extra: Partial<ConformanceOptions> = {}): ConformanceOptions => ({
+  server: () => startAcmeEmulator({ apiKey: ACME_TOKEN }),
+  profile: (server) => ({ base_url: server.url, token: ACME_TOKEN }),
+  secretField: { field: 'token', value: ACME_TOKEN },
+  ...extra,
+});

@@ -1,0 +1,263 @@
+/**
+ * Deliberately broken plugins, one mistake each, for the kit's own tests: each must
+ * make exactly the check named with it fail. They wrap the example-com plugin (for
+ * completion and streaming) or the Acme plugin (for embeddings, speech, transcription).
+ */
+import {
+  BackendProvider,
+  definePlugin,
+  PLUGIN_API_VERSION,
+  ProviderError,
+  z,
+  type AegisPlugin,
+  type AnyConfigSchema,
+  type CallSettings,
+  type ChatMessage,
+  type CompletionResult,
+  type EmbeddingsOptions,
+  type EmbeddingsResult,
+  type FinishReason,
+  type ProviderContext,
+  type ProviderStream,
+  type SpeechOptions,
+  type SpeechResult,
+  type TranscriptionOptions,
+  type TranscriptionResult,
+} from '@aegis/core';
+import { ExampleComConfig, ExampleComProvider } from 'aegis-provider-example-com';
+import { AcmeConfig, AcmeProvider } from './acme.js';
+
+type ProviderClass<C> = new (config: C, context: ProviderContext) => BackendProvider;
+
+/** An example_com plugin built from another provider class (and other definition fields). */
+export function exampleVariant(
+  Provider: ProviderClass<ExampleComConfig> = ExampleComProvider,
+  definition: { apiVersion?: number; configSchema?: AnyConfigSchema; capabilities?: AegisPlugin['capabilities']; create?: AegisPlugin['create'] } = {},
+): AegisPlugin {
+  return definePlugin({
+    apiVersion: PLUGIN_API_VERSION,
+    type: 'example_com',
+    configSchema: ExampleComConfig as AnyConfigSchema,
+    capabilities: ['completion', 'streaming'],
+    create: (config, context) => new Provider(config as ExampleComConfig, context),
+    ...definition,
+  });
+}
+
+/** An acme plugin built from another provider class. */
+export function acmeVariant(Provider: ProviderClass<AcmeConfig>): AegisPlugin {
+  return definePlugin({
+    apiVersion: PLUGIN_API_VERSION,
+    type: 'acme',
+    configSchema: AcmeConfig,
+    capabilities: ['completion', 'streaming', 'embeddings', 'speech', 'transcription'],
+    create: (config, context) => new Provider(config, context),
+  });
+}
+
+// ---- plugin object and configuration --------------------------------------------------
+
+/** Written for a plugin API this core does not implement. */
+export const futureApi = exampleVariant(ExampleComProvider, { apiVersion: 99 });
+
+/** Redefines a common field: `seed` as a string, so `seed: 7` no longer validates. */
+export const redefinesSeed = exampleVariant(ExampleComProvider, { configSchema: ExampleComConfig.extend({ seed: z.string().optional() }) });
+
+/** Accepts anything as `timeout` (with the usual default, so only a bad value shows the mistake). */
+export const acceptsAnyTimeout = exampleVariant(ExampleComProvider, { configSchema: ExampleComConfig.extend({ timeout: z.any().default(600) }) });
+
+/** Keeps its key in `access_code`, not marked secret (and named so the credential heuristic misses it). */
+export const unmarkedSecret = exampleVariant(ExampleComProvider, {
+  configSchema: ExampleComConfig.omit({ api_key: true }).extend({ access_code: z.string().min(1) }),
+  create: (config, context) => {
+    const { access_code, ...rest } = config as Record<string, unknown>;
+    return new ExampleComProvider({ ...rest, api_key: access_code } as ExampleComConfig, context);
+  },
+});
+
+// ---- completion and streaming ----------------------------------------------------------
+
+class EmptyFinishReason extends ExampleComProvider {
+  protected override async doCompletion(messages: ChatMessage[], settings: CallSettings): Promise<CompletionResult> {
+    return { ...(await super.doCompletion(messages, settings)), finishReason: '' as FinishReason };
+  }
+}
+export const emptyFinishReason = exampleVariant(EmptyFinishReason);
+
+/** Reads the whole stream and yields nothing (the final text would be empty). */
+class SilentStream extends ExampleComProvider {
+  protected override async *doStream(messages: ChatMessage[], settings: CallSettings): ProviderStream {
+    const inner = super.doStream(messages, settings);
+    for (;;) {
+      const step = await inner.next();
+      if (step.done) return step.value;
+    }
+  }
+}
+export const silentStream = exampleVariant(SilentStream);
+
+/** Buffers the stream and yields it as one delta at the end. */
+class BufferedStream extends ExampleComProvider {
+  protected override async *doStream(messages: ChatMessage[], settings: CallSettings): ProviderStream {
+    const inner = super.doStream(messages, settings);
+    let text = '';
+    for (;;) {
+      const step = await inner.next();
+      if (step.done) {
+        yield text;
+        return step.value;
+      }
+      text += step.value;
+    }
+  }
+}
+export const bufferedStream = exampleVariant(BufferedStream);
+
+/** Loses the last delta. */
+class DroppingStream extends ExampleComProvider {
+  protected override async *doStream(messages: ChatMessage[], settings: CallSettings): ProviderStream {
+    const inner = super.doStream(messages, settings);
+    let held: string | undefined;
+    for (;;) {
+      const step = await inner.next();
+      if (step.done) return step.value;
+      if (held !== undefined) yield held;
+      held = step.value;
+    }
+  }
+}
+export const droppingStream = exampleVariant(DroppingStream);
+
+/** Sends its requests without the call's signal, so aborting does nothing. */
+class DeafToAbort extends ExampleComProvider {
+  protected override doStream(messages: ChatMessage[], settings: CallSettings): ProviderStream {
+    return super.doStream(messages, { ...settings, signal: new AbortController().signal });
+  }
+}
+export const deafToAbort = exampleVariant(DeafToAbort);
+
+/** Ends the stream normally on any error: an abort or a cut connection looks like a complete answer. */
+class SwallowingStream extends ExampleComProvider {
+  protected override async *doStream(messages: ChatMessage[], settings: CallSettings): ProviderStream {
+    try {
+      return yield* super.doStream(messages, settings);
+    } catch {
+      return { finishReason: 'stop' };
+    }
+  }
+}
+export const swallowingStream = exampleVariant(SwallowingStream);
+
+/** Sends the profile's temperature whatever the call says. */
+class ProfileTemperatureOnly extends ExampleComProvider {
+  protected override doCompletion(messages: ChatMessage[], settings: CallSettings): Promise<CompletionResult> {
+    return super.doCompletion(messages, { ...settings, temperature: this.config.temperature });
+  }
+}
+export const profileTemperatureOnly = exampleVariant(ProfileTemperatureOnly);
+
+// ---- capabilities ----------------------------------------------------------------------
+
+/** Answers getEmbeddings although it does not declare embeddings (bypasses the capability check). */
+class AnswersEverything extends ExampleComProvider {
+  override async getEmbeddings(texts: string[]): Promise<EmbeddingsResult> {
+    return { embeddings: texts.map(() => [1, 0]) };
+  }
+}
+export const answersUndeclared = exampleVariant(AnswersEverything);
+
+/** Declares embeddings but has no doEmbeddings. */
+export const declaresMore = exampleVariant(ExampleComProvider, { capabilities: ['completion', 'streaming', 'embeddings'] });
+
+// ---- failures ------------------------------------------------------------------------------
+
+/** Turns every failure into an apologetic answer. */
+class HidesErrors extends ExampleComProvider {
+  protected override async doCompletion(messages: ChatMessage[], settings: CallSettings): Promise<CompletionResult> {
+    try {
+      return await super.doCompletion(messages, settings);
+    } catch {
+      return { text: 'Sorry, something went wrong.', finishReason: 'error' };
+    }
+  }
+}
+export const hidesErrors = exampleVariant(HidesErrors);
+
+/** Rebuilds errors as ProviderErrors that are never retryable. */
+class NeverRetryable extends ExampleComProvider {
+  protected override async doCompletion(messages: ChatMessage[], settings: CallSettings): Promise<CompletionResult> {
+    try {
+      return await super.doCompletion(messages, settings);
+    } catch (error) {
+      const status = ProviderError.isInstance(error) ? error.status : undefined;
+      throw new ProviderError('Example.com failed', { status, retryable: false });
+    }
+  }
+}
+export const neverRetryable = exampleVariant(NeverRetryable);
+
+/** Marks every failure retryable, so a request the backend refuses is sent again and again. */
+class AlwaysRetryable extends ExampleComProvider {
+  protected override async doCompletion(messages: ChatMessage[], settings: CallSettings): Promise<CompletionResult> {
+    try {
+      return await super.doCompletion(messages, settings);
+    } catch (error) {
+      const status = ProviderError.isInstance(error) ? error.status : undefined;
+      throw new ProviderError('Example.com failed, try again', { status, retryable: true });
+    }
+  }
+}
+export const alwaysRetryable = exampleVariant(AlwaysRetryable);
+
+/** Throws plain Errors. */
+class PlainErrors extends ExampleComProvider {
+  protected override async doCompletion(messages: ChatMessage[], settings: CallSettings): Promise<CompletionResult> {
+    try {
+      return await super.doCompletion(messages, settings);
+    } catch {
+      throw new Error('Example.com failed');
+    }
+  }
+}
+export const plainErrors = exampleVariant(PlainErrors);
+
+// ---- embeddings, speech, transcription (on Acme) --------------------------------------------
+
+class DropsAVector extends AcmeProvider {
+  protected override async doEmbeddings(texts: string[], options: EmbeddingsOptions, settings: CallSettings): Promise<EmbeddingsResult> {
+    const result = await super.doEmbeddings(texts, options, settings);
+    return { ...result, embeddings: result.embeddings.slice(1) };
+  }
+}
+export const dropsAVector = acmeVariant(DropsAVector);
+
+class RaggedVectors extends AcmeProvider {
+  protected override async doEmbeddings(texts: string[], options: EmbeddingsOptions, settings: CallSettings): Promise<EmbeddingsResult> {
+    const result = await super.doEmbeddings(texts, options, settings);
+    return { ...result, embeddings: result.embeddings.map((v, i) => v.slice(0, v.length - i)) };
+  }
+}
+export const raggedVectors = acmeVariant(RaggedVectors);
+
+class SilentSpeech extends AcmeProvider {
+  protected override async doSpeech(text: string, options: SpeechOptions, settings: CallSettings): Promise<SpeechResult> {
+    await super.doSpeech(text, options, settings);
+    return { audio: new Uint8Array(0), mimeType: 'audio/wav' };
+  }
+}
+export const silentSpeech = acmeVariant(SilentSpeech);
+
+class UntypedSpeech extends AcmeProvider {
+  protected override async doSpeech(text: string, options: SpeechOptions, settings: CallSettings): Promise<SpeechResult> {
+    return { ...(await super.doSpeech(text, options, settings)), mimeType: '' };
+  }
+}
+export const untypedSpeech = acmeVariant(UntypedSpeech);
+
+class NumericTranscript extends AcmeProvider {
+  protected override async doTranscription(audio: Uint8Array, options: TranscriptionOptions, settings: CallSettings): Promise<TranscriptionResult> {
+    const result = await super.doTranscription(audio, options, settings);
+    return { text: result.text.length as unknown as string };
+  }
+}
+export const numericTranscript = acmeVariant(NumericTranscript);

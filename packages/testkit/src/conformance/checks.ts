@@ -1,0 +1,620 @@
+/**
+ * The provider contract as plain async checks. Each one builds providers through
+ * core's real path (the env), drives the loopback server, and throws a
+ * ConformanceError saying what the plugin did wrong. No test framework here.
+ */
+import { readFileSync } from 'node:fs';
+import {
+  BaseBackendConfig,
+  CAPABILITIES,
+  CapabilityNotSupportedError,
+  ConfigurationError,
+  PLUGIN_API_VERSION,
+  PLUGIN_KEYWORD,
+  ProviderError,
+  formatIssue,
+  implementedCapabilities,
+  isAegisPlugin,
+  isCapability,
+  pluginProblems,
+  secretKeysOf,
+  type AegisPlugin,
+  type BackendProvider,
+  type Capability,
+  type ChatMessage,
+  type CompletionResult,
+  type CompletionStream,
+  type RuntimeExecutionConfig,
+} from '@aegis/core';
+import { pcmTone, wavFile } from '../wav.js';
+import { check, ConformanceError, describeError, fail, numbersIn, sameNumber, settle, show, within } from './assert.js';
+import type { ConformanceCheck, ConformanceEnv, ConformanceOptions } from './types.js';
+
+const PROMPT: ChatMessage[] = [{ role: 'user', content: 'Say the conformance sentence.' }];
+/** What the server answers unless a check scripts something else. */
+export const CONFORMANCE_REPLY = 'The quick brown fox jumps over the lazy dog.';
+export const CONFORMANCE_TRANSCRIPT = 'A short tone, transcribed for the conformance kit.';
+const STREAM_CHUNKS = ['Alpha', ' beta', ' gamma', ' delta', ' epsilon.'];
+/** HTTP statuses the error checks answer with, and whether each is worth retrying (core's isRetryableStatus). */
+const HTTP_FAILURES: readonly (readonly [number, boolean])[] = [
+  [500, true],
+  [503, true],
+  [429, true],
+  [400, false],
+  [401, false],
+  [404, false],
+];
+const FINISH_REASONS = ['stop', 'length', 'content_filter', 'tool_calls', 'error', 'other'];
+const PROFILE_TEMPERATURE = 0.25;
+const CALL_TEMPERATURE = 0.75;
+/** How long a stream may go on after its signal was aborted. */
+const ABORT_GRACE_MS = 3000;
+const DEFAULT_TIMEOUT_MS = 20_000;
+/** Base fields and values every schema that extends BaseBackendConfig accepts unchanged. */
+const BASE_SAMPLE: Record<string, unknown> = {
+  description: 'conformance profile',
+  max_tokens: 64,
+  top_p: 0.9,
+  stop: ['<END>'],
+  seed: 7,
+  timeout: 45,
+  idle_timeout: 30,
+  max_retries: 1,
+};
+
+/** The calls each capability is reached through. */
+const OPERATION: Record<Capability, string> = {
+  completion: 'getCompletion',
+  streaming: 'streamCompletion',
+  embeddings: 'getEmbeddings',
+  speech: 'getSpeech',
+  transcription: 'getTranscription',
+};
+
+/** The protected method a provider overrides for each capability. */
+const DO_METHOD: Record<Capability, string> = {
+  completion: 'doCompletion',
+  streaming: 'doStream',
+  embeddings: 'doEmbeddings',
+  speech: 'doSpeech',
+  transcription: 'doTranscription',
+};
+
+interface Streamed {
+  deltas: string[];
+  result: CompletionResult;
+}
+
+async function drain(stream: CompletionStream): Promise<Streamed> {
+  const deltas: string[] = [];
+  for await (const delta of stream) deltas.push(delta);
+  return { deltas, result: await stream.result };
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/**
+ * The checks of the provider contract for one plugin: one per aspect, for every
+ * capability the plugin declares (or `options.capabilities`); the ones that do not
+ * apply carry a `skip` reason. `env` is used only when a check runs.
+ */
+export function conformanceChecks(plugin: AegisPlugin, options: ConformanceOptions, env: ConformanceEnv): ConformanceCheck[] {
+  const type = typeof plugin?.type === 'string' ? plugin.type : '(no type)';
+  const declared: readonly Capability[] = Array.isArray(plugin?.capabilities) ? plugin.capabilities : [];
+  const tested = options.capabilities ?? declared;
+  for (const c of tested) {
+    if (!isCapability(c)) throw new TypeError(`conformance options: unknown capability "${String(c)}"`);
+    if (!declared.includes(c)) {
+      throw new TypeError(`conformance options: capability "${c}" is not declared by plugin "${type}" (it declares ${declared.join(', ')})`);
+    }
+  }
+  if (options.secretField && options.secretField.value.length < 8) {
+    throw new TypeError('conformance options: secretField.value must be at least 8 characters, so it cannot occur by chance');
+  }
+  const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  const audio = options.audio ?? wavFile(pcmTone(400, 16000), 16000);
+  const audioMimeType = options.audioMimeType ?? 'audio/wav';
+  const who = `plugin "${type}"`;
+  const has = (c: Capability) => tested.includes(c);
+  const checks: ConformanceCheck[] = [];
+
+  /** Clean server state before each check: no recorded requests, no queued faults, the standard reply. */
+  const fresh = (): void => {
+    env.server.reset();
+    env.server.setReply({ text: CONFORMANCE_REPLY, transcription: CONFORMANCE_TRANSCRIPT });
+  };
+  const add = (id: string, name: string, body: () => Promise<void>, extra: { capability?: Capability; skip?: string } = {}): void => {
+    checks.push({
+      id,
+      name,
+      ...extra,
+      run: async () => {
+        if (extra.skip) return;
+        fresh();
+        await within(body(), timeoutMs, `check "${name}"`);
+      },
+    });
+  };
+  /** Calls the public operation of a capability with small valid arguments. */
+  const invoke = (provider: BackendProvider, capability: Capability, runtime: RuntimeExecutionConfig = {}): Promise<unknown> => {
+    switch (capability) {
+      case 'completion':
+        return provider.getCompletion(PROMPT, runtime);
+      case 'streaming':
+        return (async () => drain(provider.streamCompletion(PROMPT, runtime)))();
+      case 'embeddings':
+        return provider.getEmbeddings(['conformance']);
+      case 'speech':
+        return provider.getSpeech('Conformance.');
+      case 'transcription':
+        return provider.getTranscription(audio, { mimeType: audioMimeType });
+    }
+  };
+  const profileError = (error: unknown): never =>
+    fail(
+      ConfigurationError.isInstance(error)
+        ? `the profile given in the conformance options is not valid for ${who}: ${error.message}`
+        : `${who} could not build a provider from the profile given in the conformance options: ${describeError(error)}`,
+      error,
+    );
+  const provider = (overrides?: Record<string, unknown>) => env.provider(overrides).catch(profileError);
+  /** The provider that does not retry: each fault is seen by exactly one attempt. */
+  const noRetries = () => provider({ max_retries: 0 });
+
+  // ---- the plugin object and its package ---------------------------------------
+
+  add('plugin', `plugin: a valid plugin object for plugin API ${PLUGIN_API_VERSION}`, async () => {
+    const problems = pluginProblems(plugin);
+    check(problems.length === 0, () => `${who} is not a valid plugin object: ${problems.join('; ')}`);
+    check(isAegisPlugin(plugin), `${who} was not made by definePlugin() of @aegis/core`);
+    check(
+      plugin.apiVersion === PLUGIN_API_VERSION,
+      `${who} declares apiVersion ${plugin.apiVersion}, but @aegis/core implements plugin API ${PLUGIN_API_VERSION}: set apiVersion: PLUGIN_API_VERSION`,
+    );
+  });
+
+  add(
+    'manifest',
+    'manifest: package.json announces the plugin (keyword, aegis.apiVersion, aegis.providers)',
+    async () => {
+      const path = options.packageJson!;
+      let pkg: Record<string, unknown>;
+      try {
+        pkg = JSON.parse(readFileSync(path, 'utf8')) as Record<string, unknown>;
+      } catch (error) {
+        return fail(`cannot read the package.json at ${String(path)}: ${describeError(error)}`, error);
+      }
+      const name = typeof pkg.name === 'string' ? `package.json of ${pkg.name}` : 'package.json';
+      const keywords = Array.isArray(pkg.keywords) ? pkg.keywords : [];
+      check(keywords.includes(PLUGIN_KEYWORD), `${name}: "keywords" must include "${PLUGIN_KEYWORD}", so discovery finds the plugin`);
+      const manifest = pkg.aegis;
+      check(isObject(manifest), `${name} has no "aegis": { "apiVersion": ${PLUGIN_API_VERSION}, "providers": ["${type}"] } block`);
+      check(
+        manifest.apiVersion === plugin.apiVersion,
+        `${name}: "aegis.apiVersion" is ${show(manifest.apiVersion)}, but the plugin object declares apiVersion ${plugin.apiVersion}`,
+      );
+      const providers = manifest.providers;
+      check(
+        Array.isArray(providers) && providers.length > 0 && providers.every((p) => typeof p === 'string'),
+        `${name}: "aegis.providers" must be a non-empty list of provider types, got ${show(providers)}`,
+      );
+      check(
+        providers.includes(plugin.type),
+        `${name}: "aegis.providers" is ${show(providers)}, but the plugin object serves type "${type}": list it, or AEGIS will not load this plugin for "type: ${type}"`,
+      );
+    },
+    { skip: options.packageJson === undefined ? 'no packageJson option was given' : undefined },
+  );
+
+  // ---- configuration -----------------------------------------------------------------
+
+  add('config.base', 'config: the schema extends BaseBackendConfig and accepts the given profile', async () => {
+    const shape = (plugin.configSchema as { shape?: Record<string, unknown> }).shape ?? {};
+    const missing = Object.keys(BaseBackendConfig.shape).filter((k) => !(k in shape));
+    check(missing.length === 0, () => `${who}: configSchema does not extend BaseBackendConfig (missing: ${missing.join(', ')})`);
+    const aegis = env.aegis(BASE_SAMPLE);
+    const config = await aegis.getBackendConfig(env.profileName).catch((error: unknown) => {
+      if (ConfigurationError.isInstance(error)) {
+        return fail(
+          `${who}: the given profile with the common fields ${show(BASE_SAMPLE, 300)} does not validate; ` +
+            `a schema that extends BaseBackendConfig must accept them: ${error.message}`,
+          error,
+        );
+      }
+      return profileError(error);
+    });
+    check(config.profile_name === env.profileName, `${who}: the validated config has profile_name ${show(config.profile_name)}, expected "${env.profileName}"`);
+    check(config.type === type, `${who}: the validated config has type ${show(config.type)}, expected "${type}"`);
+    for (const [field, value] of Object.entries(BASE_SAMPLE)) {
+      check(
+        JSON.stringify(config[field]) === JSON.stringify(value),
+        `${who}: the common field "${field}" was given ${show(value)} but the validated config holds ${show(config[field])}; keep BaseBackendConfig's meaning of it`,
+      );
+    }
+    const defaults = await env.aegis().getBackendConfig(env.profileName).catch(profileError);
+    for (const field of ['timeout', 'idle_timeout'] as const) {
+      const v = defaults[field];
+      check(typeof v === 'number' && v > 0, `${who}: "${field}" has no positive default (got ${show(v)}); keep BaseBackendConfig's default`);
+    }
+    check(
+      Number.isInteger(defaults.max_retries) && defaults.max_retries >= 0,
+      `${who}: "max_retries" has no default count (got ${show(defaults.max_retries)}); keep BaseBackendConfig's default`,
+    );
+  });
+
+  const bad = options.badField ?? { field: 'timeout', value: 'soon' };
+  add('config.reject', `config: rejects a bad profile (${bad.field}: ${show(bad.value)}) with a clear error`, async () => {
+    const outcome = await settle(() => env.provider({ [bad.field]: bad.value }));
+    if (outcome.ok) {
+      return fail(`${who} accepted a profile with ${bad.field}: ${show(bad.value)}; its configSchema must reject that value`);
+    }
+    const error = outcome.error;
+    check(
+      ConfigurationError.isInstance(error),
+      () => `a profile with ${bad.field}: ${show(bad.value)} failed with ${describeError(error)} instead of a ConfigurationError from the schema`,
+    );
+    const issue = error.issues.find(
+      (i) => i.field === bad.field || i.field?.startsWith(`${bad.field}.`) || i.field?.startsWith(`${bad.field}[`),
+    );
+    check(
+      issue,
+      () => `the ConfigurationError for ${bad.field}: ${show(bad.value)} does not name the field "${bad.field}": ${error.issues.map(formatIssue).join(' | ')}`,
+    );
+    check(issue.profile === env.profileName && typeof issue.line === 'number', `the issue for "${bad.field}" does not say which profile and line: ${formatIssue(issue)}`);
+    check(issue.message.trim().length > 0, `the issue for "${bad.field}" has an empty message`);
+    const [summary] = await env.aegis({ [bad.field]: bad.value }).profiles();
+    check(summary && !summary.usable, `aegis.profiles() reports the profile with ${bad.field}: ${show(bad.value)} as usable`);
+  });
+
+  const secretField = options.secretField;
+  add(
+    'config.secrets',
+    `config: the secret field${secretField ? ` "${secretField.field}"` : ''} is marked secret and redacted`,
+    async () => {
+      const { field, value } = secretField!;
+      const shape = (plugin.configSchema as { shape?: Record<string, unknown> }).shape ?? {};
+      check(field in shape, `${who}: configSchema has no field "${field}" (the secretField of the conformance options)`);
+      check(
+        secretKeysOf(plugin.configSchema).has(field),
+        `${who}: the field "${field}" holds a secret but is not marked secret; declare it as secret(z.string()) so AEGIS redacts it`,
+      );
+      const aegis = env.aegis({ [field]: value });
+      const summaries = await aegis.profiles();
+      const summary = summaries.find((s) => s.name === env.profileName);
+      check(summary?.usable, () => `the profile with ${field} set is not usable: ${summary?.issues.map(formatIssue).join(' | ')}`);
+      check(!JSON.stringify(summaries).includes(value), `aegis.profiles() shows the value of the secret field "${field}"`);
+      check(!aegis.redact(`key=${value}`).includes(value), `AEGIS does not know the value of "${field}" as a secret, so errors and logs would show it`);
+      const capability = tested.find((c) => c !== 'streaming') ?? tested[0];
+      if (capability) {
+        // A failed call must not show the secret either (in a URL, a header echoed in the message, ...).
+        const p = await provider({ [field]: value, max_retries: 0 });
+        env.server.failNext({ kind: 'status', status: 500 });
+        const outcome = await settle(() => invoke(p, capability));
+        const error = outcome.ok ? undefined : (outcome.error as Record<string, unknown>);
+        const shown = error ? [error.message, error.stack, error.url, error.bodyExcerpt, error.partialText].join('\n') : '';
+        check(!shown.includes(value), `the error of a failed ${OPERATION[capability]} shows the value of the secret field "${field}"`);
+      }
+    },
+    { skip: secretField ? undefined : 'no secretField option was given (the plugin has no secret)' },
+  );
+
+  // ---- completion and streaming --------------------------------------------------------
+
+  add(
+    'completion',
+    'completion: returns the text and a finish reason',
+    async () => {
+      const p = await provider();
+      const outcome = await settle(() => p.getCompletion(PROMPT));
+      if (!outcome.ok) return fail(`getCompletion failed against the server: ${describeError(outcome.error)}`, outcome.error);
+      const result = outcome.value;
+      check(isObject(result), `getCompletion resolved to ${show(result)} instead of a CompletionResult`);
+      check(typeof result.text === 'string', `getCompletion returned text ${show(result.text)}, not a string`);
+      check(
+        result.text.trim() === CONFORMANCE_REPLY,
+        `getCompletion returned the text ${show(result.text)}, but the server answered ${show(CONFORMANCE_REPLY)}`,
+      );
+      check(
+        FINISH_REASONS.includes(result.finishReason),
+        `getCompletion returned finishReason ${show(result.finishReason)}; expected one of ${FINISH_REASONS.join(', ')} (see normalizeFinishReason)`,
+      );
+      check(result.finishReason === 'stop', `the server stopped normally, but getCompletion reported finishReason ${show(result.finishReason)}`);
+    },
+    { capability: 'completion', skip: has('completion') ? undefined : 'the plugin does not declare completion' },
+  );
+
+  add(
+    'streaming.deltas',
+    'streaming: yields deltas whose concatenation is the final text',
+    async () => {
+      env.server.setReply({ chunks: STREAM_CHUNKS });
+      const p = await provider();
+      const outcome = await settle(() => drain(p.streamCompletion(PROMPT)));
+      if (!outcome.ok) return fail(`streamCompletion failed against the server: ${describeError(outcome.error)}`, outcome.error);
+      const { deltas, result } = outcome.value;
+      const expected = STREAM_CHUNKS.join('');
+      check(deltas.length > 0, `streamCompletion yielded no delta; the server sent ${STREAM_CHUNKS.length}: yield each text delta as it arrives`);
+      check(
+        deltas.every((d) => typeof d === 'string'),
+        () => `streamCompletion yielded something other than strings: ${show(deltas.find((d) => typeof d !== 'string'))}`,
+      );
+      check(
+        deltas.length > 1,
+        `streamCompletion yielded the whole answer as one delta; the server sent ${STREAM_CHUNKS.length}: yield each as it arrives`,
+      );
+      const joined = deltas.join('');
+      check(result.text === joined, `the final text ${show(result.text)} is not the concatenation of the deltas ${show(joined)}`);
+      check(
+        joined.trim() === expected,
+        `the deltas ${show(deltas)} add up to ${show(joined)}, but the server streamed ${show(STREAM_CHUNKS)} (${show(expected)})`,
+      );
+      check(
+        FINISH_REASONS.includes(result.finishReason),
+        `the stream's result has finishReason ${show(result.finishReason)}; expected one of ${FINISH_REASONS.join(', ')}`,
+      );
+    },
+    { capability: 'streaming', skip: has('streaming') ? undefined : 'the plugin does not declare streaming' },
+  );
+
+  add(
+    'streaming.abort',
+    'streaming: an abort signal stops the stream mid-way with an "aborted" ProviderError',
+    async () => {
+      env.server.setReply({ chunks: Array.from({ length: 400 }, (_, i) => ` word${i}`) });
+      env.server.failNext({ kind: 'drip', intervalMs: 1 });
+      const p = await provider();
+      const controller = new AbortController();
+      const iterator = p.streamCompletion(PROMPT, { signal: controller.signal })[Symbol.asyncIterator]();
+      const first = await settle(() => within(iterator.next(), timeoutMs / 2, 'the first delta of a slowly sent stream'));
+      if (!first.ok) return fail(`the slowly sent stream failed before its first delta: ${describeError(first.error)}`, first.error);
+      check(!first.value.done, 'the stream ended before its first delta, although the server was sending 400');
+      controller.abort();
+      let afterAbort = 0;
+      const rest = (async () => {
+        for (;;) {
+          const step = await iterator.next();
+          if (step.done) return;
+          afterAbort++;
+        }
+      })();
+      const outcome = await settle(() => within(rest, ABORT_GRACE_MS, 'the stream after abort'));
+      if (outcome.ok) {
+        return fail(`the stream ended normally after its signal was aborted (${afterAbort} more deltas), as if the answer were complete; it must throw`);
+      }
+      const error = outcome.error;
+      if (error instanceof ConformanceError) {
+        return fail(
+          `the stream went on for more than ${ABORT_GRACE_MS} ms after its signal was aborted (${afterAbort} more deltas): ` +
+            'pass settings.signal to every request (this.requestOptions(settings))',
+        );
+      }
+      check(
+        ProviderError.isInstance(error) && error.reason === 'aborted',
+        () => `after abort the stream failed with ${describeError(error)}${ProviderError.isInstance(error) ? ` (reason "${error.reason}")` : ''} instead of a ProviderError with reason "aborted"`,
+      );
+    },
+    { capability: 'streaming', skip: has('streaming') ? undefined : 'the plugin does not declare streaming' },
+  );
+
+  const settingsCapability: Capability | undefined = has('completion') ? 'completion' : has('streaming') ? 'streaming' : undefined;
+  add(
+    'runtime.override',
+    `runtime: per-call settings override the profile's defaults${settingsCapability ? ` (${settingsCapability})` : ''}`,
+    async () => {
+      const c = settingsCapability!;
+      const p = await provider({ temperature: PROFILE_TEMPERATURE });
+      const sent = (target: number) => env.server.requests.some((r) => numbersIn(r).some((n) => sameNumber(n, target)));
+      const first = await settle(() => invoke(p, c));
+      if (!first.ok) return fail(`${OPERATION[c]} failed against the server: ${describeError(first.error)}`, first.error);
+      check(env.server.requests.length > 0, `${OPERATION[c]} made no request to the server`);
+      check(
+        sent(PROFILE_TEMPERATURE),
+        `the profile sets temperature: ${PROFILE_TEMPERATURE}, but no request of ${OPERATION[c]} carried it: send settings.temperature`,
+      );
+      env.server.reset();
+      const second = await settle(() => invoke(p, c, { temperature: CALL_TEMPERATURE }));
+      if (!second.ok) return fail(`${OPERATION[c]} with { temperature: ${CALL_TEMPERATURE} } failed: ${describeError(second.error)}`, second.error);
+      check(
+        sent(CALL_TEMPERATURE),
+        `${OPERATION[c]}(…, { temperature: ${CALL_TEMPERATURE} }) did not send ${CALL_TEMPERATURE}: use settings.temperature (the call's value over the profile's), not config.temperature`,
+      );
+      check(
+        !sent(PROFILE_TEMPERATURE),
+        `${OPERATION[c]}(…, { temperature: ${CALL_TEMPERATURE} }) still sent the profile's ${PROFILE_TEMPERATURE}`,
+      );
+    },
+    { capability: settingsCapability, skip: settingsCapability ? undefined : 'the plugin declares neither completion nor streaming' },
+  );
+
+  // ---- capabilities --------------------------------------------------------------
+
+  const undeclared = CAPABILITIES.filter((c) => !declared.includes(c));
+  add(
+    'capabilities.undeclared',
+    `capabilities: undeclared operations throw CapabilityNotSupportedError${undeclared.length ? ` (${undeclared.join(', ')})` : ''}`,
+    async () => {
+      const p = await provider();
+      for (const c of undeclared) {
+        const outcome = await settle(() => invoke(p, c));
+        check(!outcome.ok, () => `${OPERATION[c]} resolved to ${show(outcome.ok && outcome.value)}, but ${who} does not declare "${c}"`);
+        const error = outcome.error;
+        check(
+          CapabilityNotSupportedError.isInstance(error),
+          () => `${OPERATION[c]} (undeclared "${c}") failed with ${describeError(error)} instead of CapabilityNotSupportedError`,
+        );
+      }
+    },
+    { skip: undeclared.length === 0 ? 'the plugin declares every capability' : undefined },
+  );
+
+  add('capabilities.implemented', 'capabilities: the provider implements every capability it declares', async () => {
+    const p = await provider();
+    const implemented = implementedCapabilities(p);
+    const missing = declared.filter((c) => !implemented.includes(c));
+    check(
+      missing.length === 0,
+      () =>
+        `${who} declares ${missing.map((c) => `"${c}"`).join(', ')} but its provider does not override ` +
+        `${missing.map((c) => DO_METHOD[c]).join(', ')}`,
+    );
+  });
+
+  // ---- failures -------------------------------------------------------------------
+
+  for (const c of CAPABILITIES) {
+    add(
+      `errors.http.${c}`,
+      `errors (${c}): HTTP 429, 500 and 503 are retryable ProviderErrors, HTTP 400, 401 and 404 are not`,
+      async () => {
+        const p = await noRetries();
+        for (const [status, retryable] of HTTP_FAILURES) {
+          env.server.reset();
+          env.server.failNext({ kind: 'status', status });
+          const outcome = await settle(() => invoke(p, c));
+          check(env.server.requests.length > 0, `${OPERATION[c]} made no request to the server`);
+          check(
+            !outcome.ok,
+            () => `${OPERATION[c]} resolved to ${show(outcome.ok && outcome.value)} although the server answered HTTP ${status}: let HTTP failures propagate as ProviderError`,
+          );
+          const error = outcome.error;
+          check(
+            ProviderError.isInstance(error),
+            () => `HTTP ${status} on ${OPERATION[c]} became ${describeError(error)} instead of a ProviderError`,
+          );
+          check(
+            error.status === status,
+            `HTTP ${status} on ${OPERATION[c]} became a ProviderError with status ${show(error.status)}: ${error.message}`,
+          );
+          check(
+            error.retryable === retryable,
+            `HTTP ${status} on ${OPERATION[c]} became a ProviderError with retryable: ${error.retryable}, expected ${retryable}: ${error.message}`,
+          );
+        }
+      },
+      { capability: c, skip: has(c) ? undefined : `the plugin does not declare ${c}` },
+    );
+  }
+
+  add(
+    'streaming.truncated',
+    'errors (streaming): a stream cut short (clean end or dropped connection) is a ProviderError',
+    async () => {
+      env.server.setReply({ chunks: STREAM_CHUNKS });
+      const p = await noRetries();
+      for (const [fault, what] of [
+        [{ kind: 'truncate', afterChunks: 1 }, 'a stream that ended cleanly after its first frame, without its end marker,'],
+        [{ kind: 'reset-mid-stream', afterChunks: 1 }, 'a stream whose connection dropped after its first frame'],
+      ] as const) {
+        env.server.reset();
+        env.server.failNext(fault);
+        const outcome = await settle(() => invoke(p, 'streaming'));
+        check(env.server.requests.length > 0, 'streamCompletion made no request to the server');
+        if (outcome.ok) {
+          const { result } = outcome.value as Streamed;
+          return fail(
+            `${what} ended normally with the text ${show(result.text)}: ` +
+              'throw when the stream ends without its end marker (this.truncatedStream(url, marker))',
+          );
+        }
+        check(
+          ProviderError.isInstance(outcome.error),
+          () => `${what} failed with ${describeError(outcome.error)} instead of a ProviderError`,
+        );
+      }
+    },
+    { capability: 'streaming', skip: has('streaming') ? undefined : 'the plugin does not declare streaming' },
+  );
+
+  add(
+    'streaming.error-event',
+    "errors (streaming): the backend's error event inside a stream is a ProviderError",
+    async () => {
+      env.server.setReply({ chunks: STREAM_CHUNKS });
+      env.server.failNext({ kind: 'stream-error', message: 'the conformance kit broke this stream' });
+      const p = await noRetries();
+      const outcome = await settle(() => invoke(p, 'streaming'));
+      check(env.server.requests.length > 0, 'streamCompletion made no request to the server');
+      if (outcome.ok) {
+        const { result } = outcome.value as Streamed;
+        return fail(`a stream in which the backend sent its error event ended normally with the text ${show(result.text)}: turn the event into a ProviderError`);
+      }
+      check(
+        ProviderError.isInstance(outcome.error),
+        () => `a stream with an error event failed with ${describeError(outcome.error)} instead of a ProviderError`,
+      );
+    },
+    { capability: 'streaming', skip: has('streaming') ? undefined : 'the plugin does not declare streaming' },
+  );
+
+  // ---- embeddings, speech, transcription ----------------------------------------------
+
+  add(
+    'embeddings',
+    'embeddings: one vector per input, all of one dimension',
+    async () => {
+      const p = await provider();
+      const inputs = ['alpha', 'beta gamma', 'delta epsilon zeta'];
+      const outcome = await settle(() => p.getEmbeddings(inputs));
+      if (!outcome.ok) return fail(`getEmbeddings of ${inputs.length} inputs failed: ${describeError(outcome.error)}`, outcome.error);
+      const vectors = outcome.value?.embeddings as unknown;
+      check(Array.isArray(vectors), `getEmbeddings returned embeddings ${show(vectors)}, not an array`);
+      check(vectors.length === inputs.length, `getEmbeddings returned ${vectors.length} vectors for ${inputs.length} inputs`);
+      vectors.forEach((v: unknown, i) => {
+        check(Array.isArray(v) && v.length > 0, `vector ${i} is ${show(v)}, not a non-empty array of numbers`);
+        check(
+          v.every((x) => typeof x === 'number' && Number.isFinite(x)),
+          () => `vector ${i} holds ${show(v.find((x) => typeof x !== 'number' || !Number.isFinite(x)))}, not only finite numbers`,
+        );
+      });
+      const dims = vectors.map((v: number[]) => v.length);
+      check(new Set(dims).size === 1, `the vectors have different dimensions: ${dims.join(', ')}`);
+      const again = await settle(() => p.getEmbeddings(['eta']));
+      if (!again.ok) return fail(`getEmbeddings of one input failed: ${describeError(again.error)}`, again.error);
+      const one = again.value.embeddings;
+      check(one.length === 1, `getEmbeddings returned ${one.length} vectors for 1 input`);
+      check(one[0]?.length === dims[0], `the dimension changed between calls: ${dims[0]}, then ${one[0]?.length}`);
+    },
+    { capability: 'embeddings', skip: has('embeddings') ? undefined : 'the plugin does not declare embeddings' },
+  );
+
+  add(
+    'speech',
+    'speech: returns non-empty audio with an audio MIME type',
+    async () => {
+      const p = await provider();
+      const outcome = await settle(() => p.getSpeech('Hello from the conformance kit.'));
+      if (!outcome.ok) return fail(`getSpeech failed: ${describeError(outcome.error)}`, outcome.error);
+      const result = outcome.value as unknown;
+      check(isObject(result), `getSpeech resolved to ${show(result)} instead of a SpeechResult`);
+      check(result.audio instanceof Uint8Array, `getSpeech returned audio ${show(result.audio)}, not a Uint8Array`);
+      check(result.audio.length > 0, 'getSpeech returned empty audio');
+      check(
+        typeof result.mimeType === 'string' && /^audio\/[\w.+-]+/i.test(result.mimeType),
+        `getSpeech returned the MIME type ${show(result.mimeType)}; expected audio/<format> (audio/mpeg, audio/wav, ...)`,
+      );
+    },
+    { capability: 'speech', skip: has('speech') ? undefined : 'the plugin does not declare speech' },
+  );
+
+  add(
+    'transcription',
+    'transcription: returns the text',
+    async () => {
+      const p = await provider();
+      const outcome = await settle(() => p.getTranscription(audio, { mimeType: audioMimeType }));
+      if (!outcome.ok) return fail(`getTranscription failed: ${describeError(outcome.error)}`, outcome.error);
+      const result = outcome.value as unknown;
+      check(isObject(result), `getTranscription resolved to ${show(result)} instead of a TranscriptionResult`);
+      check(typeof result.text === 'string', `getTranscription returned text ${show(result.text)}, not a string`);
+      check(
+        result.text.trim() === CONFORMANCE_TRANSCRIPT,
+        `getTranscription returned ${show(result.text)}, but the server transcribed ${show(CONFORMANCE_TRANSCRIPT)}`,
+      );
+    },
+    { capability: 'transcription', skip: has('transcription') ? undefined : 'the plugin does not declare transcription' },
+  );
+
+  return checks;
+}

@@ -1,0 +1,220 @@
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from '@jest/globals';
+import type { AegisPlugin } from '@aegis/core';
+import examplePlugin from 'aegis-provider-example-com';
+import {
+  conformanceChecks,
+  describeProviderConformance,
+  runConformance,
+  startConformanceEnv,
+  startExampleComEmulator,
+  type ConformanceOptions,
+} from '../index.js';
+import { acmeOptions, acmePlugin } from './__tests__/acme.js';
+import * as broken from './__tests__/broken-plugins.js';
+
+const KEY = 'ec-kit-key-6f2b8d1e';
+const EXAMPLE_PACKAGE_JSON = new URL('../../../../plugins/example-com/package.json', import.meta.url);
+
+const exampleOptions = (extra: Partial<ConformanceOptions> = {}): ConformanceOptions => ({
+  server: () => startExampleComEmulator({ apiKey: KEY }),
+  profile: (server) => ({ llm_url: `${server.url}/v1/completion`, api_key: KEY }),
+  packageJson: EXAMPLE_PACKAGE_JSON,
+  secretField: { field: 'api_key', value: KEY },
+  ...extra,
+});
+
+// The kit through its jest face, on a third-party backend emulated with the public API: every check applies.
+describeProviderConformance(acmePlugin, acmeOptions());
+
+const dir = mkdtempSync(join(tmpdir(), 'aegis-conformance-kit-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+/** A copy of example-com's package.json with some fields changed. */
+function packageJsonWith(change: (pkg: Record<string, any>) => void): string {
+  const pkg = JSON.parse(readFileSync(EXAMPLE_PACKAGE_JSON, 'utf8')) as Record<string, any>;
+  change(pkg);
+  const path = join(dir, `package-${Math.random().toString(36).slice(2)}.json`);
+  writeFileSync(path, JSON.stringify(pkg));
+  return path;
+}
+
+async function outcomeOf(plugin: AegisPlugin, options: ConformanceOptions, id: string) {
+  const outcomes = await runConformance(plugin, options, { only: [id] });
+  expect(outcomes.map((o) => o.id)).toEqual([id]);
+  return outcomes[0]!;
+}
+
+describe('the conformance kit', () => {
+  it('passes the example-com plugin on every check that applies, and skips the other capabilities', async () => {
+    const outcomes = await runConformance(examplePlugin, exampleOptions());
+    expect(outcomes.filter((o) => o.status === 'failed')).toEqual([]);
+    const skipped = outcomes.filter((o) => o.status === 'skipped');
+    expect(skipped.map((o) => o.id).sort()).toEqual(
+      ['embeddings', 'errors.http.embeddings', 'errors.http.speech', 'errors.http.transcription', 'speech', 'transcription'].sort(),
+    );
+    expect(skipped.every((o) => o.message?.includes('does not declare'))).toBe(true);
+    expect(outcomes.filter((o) => o.status === 'passed').length).toBe(15);
+  });
+
+  it('skips the manifest and secret checks when their options are absent', async () => {
+    const { packageJson: _p, secretField: _s, ...rest } = exampleOptions();
+    const outcomes = await runConformance(examplePlugin, rest, { only: ['manifest', 'config.secrets'] });
+    expect(outcomes.map((o) => [o.id, o.status])).toEqual([
+      ['manifest', 'skipped'],
+      ['config.secrets', 'skipped'],
+    ]);
+  });
+
+  it('refuses options that test a capability the plugin does not declare', async () => {
+    const env = await startConformanceEnv(examplePlugin, exampleOptions());
+    try {
+      expect(() => conformanceChecks(examplePlugin, exampleOptions({ capabilities: ['embeddings'] }), env)).toThrow(
+        'capability "embeddings" is not declared by plugin "example_com"',
+      );
+    } finally {
+      await env.close();
+    }
+  });
+
+  it('builds providers from a backends.yaml, escaping ${ in values', async () => {
+    const env = await startConformanceEnv(examplePlugin, exampleOptions());
+    try {
+      const config = await env.aegis({ description: 'costs ${HOME} dollars' }).getBackendConfig(env.profileName);
+      expect(config).toMatchObject({ profile_name: 'conformance', type: 'example_com', description: 'costs ${HOME} dollars', api_key: KEY });
+      expect(env.aegis({ description: 'costs ${HOME} dollars' })).toBe(env.aegis({ description: 'costs ${HOME} dollars' }));
+    } finally {
+      await env.close();
+    }
+  });
+});
+
+interface Breakage {
+  check: string;
+  why: string;
+  plugin: AegisPlugin;
+  options?: () => ConformanceOptions;
+  /** Text the failure message must contain. */
+  message: string | RegExp;
+  /** Other checks the same mistake fails, when it fails more than one; `slow` for mistakes whose full run waits out the time limits. */
+  alsoFails?: string[] | 'slow';
+}
+
+const BREAKAGES: Breakage[] = [
+  { check: 'plugin', why: 'written for another plugin API', plugin: broken.futureApi, message: 'declares apiVersion 99', alsoFails: 'slow' },
+  {
+    check: 'manifest',
+    why: 'package.json lists other provider types',
+    plugin: examplePlugin,
+    options: () => exampleOptions({ packageJson: packageJsonWith((p) => (p.aegis.providers = ['example-com'])) }),
+    message: '"aegis.providers" is ["example-com"], but the plugin object serves type "example_com"',
+  },
+  {
+    check: 'manifest',
+    why: 'package.json lacks the aegis-provider keyword',
+    plugin: examplePlugin,
+    options: () => exampleOptions({ packageJson: packageJsonWith((p) => (p.keywords = [])) }),
+    message: '"keywords" must include "aegis-provider"',
+  },
+  {
+    check: 'manifest',
+    why: 'package.json declares another apiVersion',
+    plugin: examplePlugin,
+    options: () => exampleOptions({ packageJson: packageJsonWith((p) => (p.aegis.apiVersion = 2)) }),
+    message: '"aegis.apiVersion" is 2, but the plugin object declares apiVersion 1',
+  },
+  { check: 'config.base', why: 'the schema redefines a common field', plugin: broken.redefinesSeed, message: 'must accept them' },
+  { check: 'config.reject', why: 'the schema accepts anything as timeout', plugin: broken.acceptsAnyTimeout, message: 'accepted a profile with timeout: "soon"' },
+  {
+    check: 'config.secrets',
+    why: 'the key field is not marked secret',
+    plugin: broken.unmarkedSecret,
+    options: () =>
+      exampleOptions({
+        profile: (server) => ({ llm_url: `${server.url}/v1/completion`, access_code: KEY }),
+        secretField: { field: 'access_code', value: KEY },
+      }),
+    message: 'the field "access_code" holds a secret but is not marked secret',
+  },
+  { check: 'completion', why: 'the finish reason is empty', plugin: broken.emptyFinishReason, message: 'returned finishReason ""' },
+  { check: 'streaming.deltas', why: 'the stream yields nothing', plugin: broken.silentStream, message: 'yielded no delta', alsoFails: 'slow' },
+  { check: 'streaming.deltas', why: 'the stream is buffered into one delta', plugin: broken.bufferedStream, message: 'whole answer as one delta', alsoFails: 'slow' },
+  { check: 'streaming.deltas', why: 'the stream loses its last delta', plugin: broken.droppingStream, message: 'but the server streamed' },
+  { check: 'streaming.abort', why: 'requests ignore the signal', plugin: broken.deafToAbort, message: 'went on for more than 3000 ms after its signal was aborted' },
+  {
+    check: 'streaming.abort',
+    why: 'an abort ends the stream normally',
+    plugin: broken.swallowingStream,
+    message: 'ended normally after its signal was aborted',
+    alsoFails: ['errors.http.streaming', 'streaming.truncated', 'streaming.error-event'],
+  },
+  { check: 'runtime.override', why: 'the call temperature is ignored', plugin: broken.profileTemperatureOnly, message: 'did not send 0.75' },
+  {
+    check: 'capabilities.undeclared',
+    why: 'an undeclared operation answers',
+    plugin: broken.answersUndeclared,
+    message: 'getEmbeddings resolved to {"embeddings":[[1,0]]}, but plugin "example_com" does not declare "embeddings"',
+  },
+  {
+    check: 'capabilities.implemented',
+    why: 'a declared capability is not implemented',
+    plugin: broken.declaresMore,
+    message: 'declares "embeddings" but its provider does not override doEmbeddings',
+    alsoFails: ['errors.http.embeddings', 'embeddings'],
+  },
+  { check: 'errors.http.completion', why: 'HTTP failures become answers', plugin: broken.hidesErrors, message: 'although the server answered HTTP 500' },
+  { check: 'errors.http.completion', why: 'HTTP 500 is not retryable', plugin: broken.neverRetryable, message: 'HTTP 500 on getCompletion became a ProviderError with retryable: false, expected true' },
+  { check: 'errors.http.completion', why: 'HTTP 400 is retryable', plugin: broken.alwaysRetryable, message: 'HTTP 400 on getCompletion became a ProviderError with retryable: true, expected false' },
+  { check: 'errors.http.completion', why: 'HTTP failures become plain Errors', plugin: broken.plainErrors, message: 'became Error: Example.com failed instead of a ProviderError' },
+  {
+    check: 'streaming.truncated',
+    why: 'a cut stream ends normally',
+    plugin: broken.swallowingStream,
+    message: 'a stream that ended cleanly after its first frame, without its end marker, ended normally',
+    alsoFails: ['errors.http.streaming', 'streaming.abort', 'streaming.error-event'],
+  },
+  {
+    check: 'streaming.error-event',
+    why: 'an error event ends the stream normally',
+    plugin: broken.swallowingStream,
+    message: 'a stream in which the backend sent its error event ended normally',
+    alsoFails: ['errors.http.streaming', 'streaming.abort', 'streaming.truncated'],
+  },
+  { check: 'embeddings', why: 'a vector is missing', plugin: broken.dropsAVector, options: acmeOptions, message: 'backend returned 2 embeddings for 3 inputs' },
+  { check: 'embeddings', why: 'the vectors have different dimensions', plugin: broken.raggedVectors, options: acmeOptions, message: 'different dimensions: 8, 7, 6' },
+  { check: 'speech', why: 'the audio is empty', plugin: broken.silentSpeech, options: acmeOptions, message: 'getSpeech returned empty audio' },
+  { check: 'speech', why: 'the audio has no MIME type', plugin: broken.untypedSpeech, options: acmeOptions, message: 'getSpeech returned the MIME type ""' },
+  { check: 'transcription', why: 'the text is not a string', plugin: broken.numericTranscript, options: acmeOptions, message: 'getTranscription returned text 50, not a string' },
+];
+
+describe('each check fails on a plugin broken for it', () => {
+  it('covers every check of the kit', async () => {
+    const env = await startConformanceEnv(acmePlugin, acmeOptions());
+    try {
+      const ids = conformanceChecks(acmePlugin, acmeOptions({ packageJson: EXAMPLE_PACKAGE_JSON }), env).map((c) => c.id);
+      const broken = new Set(BREAKAGES.map((b) => b.check));
+      // `capabilities.undeclared` does not apply to acme (it declares everything); example-com covers it.
+      // The HTTP checks are one per capability and share their code; the completion one is broken here.
+      const notCovered = ids.filter((id) => !broken.has(id) && !id.startsWith('errors.http.'));
+      expect(notCovered).toEqual([]);
+    } finally {
+      await env.close();
+    }
+  });
+
+  it.each(BREAKAGES)('$check fails when $why', async ({ check, plugin, options, message }) => {
+    const outcome = await outcomeOf(plugin, (options ?? exampleOptions)(), check);
+    expect(outcome.status).toBe('failed');
+    if (typeof message === 'string') expect(outcome.message).toContain(message);
+    else expect(outcome.message).toMatch(message);
+  });
+
+  // No check fails for a mistake it is not about: the full kit on each broken plugin fails only the expected checks.
+  it.each(BREAKAGES.filter((b) => b.alsoFails !== 'slow'))('only $check fails (and what else the same mistake breaks) when $why', async ({ check, plugin, options, alsoFails }) => {
+    const outcomes = await runConformance(plugin, (options ?? exampleOptions)());
+    const failed = outcomes.filter((o) => o.status === 'failed').map((o) => o.id);
+    expect(failed.sort()).toEqual([check, ...((alsoFails as string[] | undefined) ?? [])].sort());
+  });
+});
