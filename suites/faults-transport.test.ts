@@ -1,0 +1,308 @@
+/**
+ * Transport and HTTP faults on plain (non-streamed) completions, through real
+ * profiles and the real plugins (ollama, openai, koboldcpp), against the
+ * loopback emulators: refused and reset connections, a server that never
+ * answers (deadline, idle timeout), a slow drip, rate limits and overload with
+ * Retry-After, broken and oversized bodies. Every failure must be a typed
+ * ProviderError (reason, retryable, status, url); every retryable one is
+ * retried by the base class and then succeeds with the right text.
+ *
+ * Each test runs its scenario against the three backends at once (one
+ * emulator each), so the waits of the retry and timeout cases overlap.
+ */
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
+import { ProviderError, type ChatMessage } from '@aegis/core';
+import { defaultReplyText } from '@aegis/testkit';
+import {
+  CANARY,
+  expectNoCanary,
+  forEachKind,
+  KINDS,
+  type Fleet,
+  type Kind,
+  providerError,
+  removeTempProjects,
+  requestsTo,
+  startFleet,
+  TARGETS,
+  timed,
+} from './helpers.js';
+
+const messages: ChatMessage[] = [{ role: 'user', content: 'Why is the sky blue?' }];
+const REPLY = (kind: Kind) => defaultReplyText(TARGETS[kind].label);
+
+let fleet: Fleet;
+const completions = (kind: Kind): number => requestsTo(fleet.emulators[kind], TARGETS[kind].completionPath);
+const completion = async (kind: Kind, variant: string, runtime = {}) => (await fleet.provider(kind, variant)).getCompletion(messages, runtime);
+const urlOf = (kind: Kind) => `${fleet.emulators[kind].url}${TARGETS[kind].completionPath}`;
+
+beforeAll(async () => {
+  fleet = await startFleet({
+    plain: { max_retries: 0, timeout: 5, idle_timeout: 5 },
+    retrying: { max_retries: 3, timeout: 5, idle_timeout: 5 },
+    deadline: { max_retries: 2, timeout: 0.3, idle_timeout: 10 },
+    idle: { max_retries: 0, timeout: 5, idle_timeout: 0.15 },
+    idle_retrying: { max_retries: 1, timeout: 5, idle_timeout: 0.15 },
+    refused: { max_retries: 0 },
+    refused_retrying: { max_retries: 2, timeout: 0.6 },
+  });
+});
+
+afterAll(async () => {
+  await fleet.close();
+  removeTempProjects();
+});
+
+beforeEach(() => {
+  for (const emulator of Object.values(fleet.emulators)) {
+    emulator.reset();
+    emulator.setReply({});
+  }
+});
+
+it('answers normally, sending the secret from .env to the backend (which requires it)', async () => {
+  await forEachKind(KINDS, async (kind) => {
+    expect((await completion(kind, 'plain')).text).toBe(REPLY(kind));
+    expect(completions(kind)).toBe(1);
+  });
+});
+
+describe('connection refused (a closed port)', () => {
+  it('is a retryable connection error naming the profile and the URL', async () => {
+    await forEachKind(KINDS, async (kind) => {
+      const e = await providerError(completion(kind, 'refused'));
+      expect(e).toMatchObject({ reason: 'connection', retryable: true, profile: `${kind}_refused`, providerType: kind });
+      expect(e.status).toBeUndefined();
+      expect(e.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\//);
+      expect(e.message).toContain('connection refused');
+    });
+  });
+
+  it('is retried while the deadline allows, then fails with the connection error (not a timeout) within the deadline', async () => {
+    await forEachKind(KINDS, async (kind) => {
+      const { ms, error } = await timed(completion(kind, 'refused_retrying'));
+      expect(ProviderError.isInstance(error)).toBe(true);
+      expect(error).toMatchObject({ reason: 'connection', retryable: true });
+      expect(ms).toBeLessThan(600 + 150);
+      expect(fleet.inst.logger.lines.some((l) => l.includes(`profile "${kind}_refused_retrying": retry 1`))).toBe(true);
+    });
+  });
+});
+
+describe('connection reset', () => {
+  it('before the first byte: a retryable connection error; with retries, retried and then the right answer', async () => {
+    await forEachKind(KINDS, async (kind) => {
+      const emu = fleet.emulators[kind];
+      emu.failNext({ kind: 'reset' });
+      const e = await providerError(completion(kind, 'plain'));
+      expect(e).toMatchObject({ reason: 'connection', retryable: true, profile: `${kind}_plain` });
+      expect(e.url).toBe(urlOf(kind));
+      emu.failNext({ kind: 'reset' });
+      expect((await completion(kind, 'retrying')).text).toBe(REPLY(kind));
+      expect(completions(kind)).toBe(3);
+    });
+  });
+
+  it('in the middle of the body: a retryable error naming the URL; with retries, retried and then the right answer', async () => {
+    await forEachKind(KINDS, async (kind) => {
+      const emu = fleet.emulators[kind];
+      emu.failNext({ kind: 'reset-mid-stream' });
+      const e = await providerError(completion(kind, 'plain'));
+      expect(e).toMatchObject({ reason: 'connection', retryable: true, profile: `${kind}_plain` });
+      expect(e.url).toBe(urlOf(kind));
+      emu.failNext({ kind: 'reset-mid-stream' });
+      expect((await completion(kind, 'retrying')).text).toBe(REPLY(kind));
+      expect(completions(kind)).toBe(3);
+    });
+  });
+});
+
+describe('a server that accepts and never answers', () => {
+  it('the profile timeout (0.3 s) ends the call with reason "timeout" at about the deadline, and it is not retried', async () => {
+    await forEachKind(KINDS, async (kind) => {
+      // Every request hangs, as on a wedged server (KoboldCpp's best-effort abort request included).
+      fleet.emulators[kind].failNext({ kind: 'hang' }, 3);
+      const { ms, error } = await timed(completion(kind, 'deadline'));
+      expect(ProviderError.isInstance(error)).toBe(true);
+      expect(error).toMatchObject({ reason: 'timeout', retryable: false, profile: `${kind}_deadline` });
+      expect((error as ProviderError).url).toBe(urlOf(kind));
+      expect(ms).toBeGreaterThanOrEqual(280);
+      expect(ms).toBeLessThan(300 + 250);
+      expect(completions(kind)).toBe(1);
+    });
+  });
+
+  it('timeoutMs of the call overrides the profile (5 s) and ends the call at about 200 ms', async () => {
+    await forEachKind(KINDS, async (kind) => {
+      fleet.emulators[kind].failNext({ kind: 'hang' });
+      const { ms, error } = await timed(completion(kind, 'plain', { timeoutMs: 200 }));
+      expect(error).toMatchObject({ reason: 'timeout', retryable: false });
+      expect(ms).toBeGreaterThanOrEqual(180);
+      expect(ms).toBeLessThan(200 + 250);
+    });
+  });
+
+  it('the deadline includes the retries: a 503 (Retry-After 0), then a hang, still ends at about the deadline', async () => {
+    await forEachKind(KINDS, async (kind) => {
+      fleet.emulators[kind].failNext({ kind: 'status', status: 503, retryAfter: '0' });
+      fleet.emulators[kind].failNext({ kind: 'hang' }, 2);
+      const { ms, error } = await timed(completion(kind, 'deadline'));
+      expect(error).toMatchObject({ reason: 'timeout', retryable: false });
+      expect(ms).toBeLessThan(300 + 250);
+      expect(completions(kind)).toBe(2);
+    });
+  });
+
+  it('idle_timeout (0.15 s) cuts a hang after the idle time, as a retryable idle_timeout error', async () => {
+    await forEachKind(KINDS, async (kind) => {
+      fleet.emulators[kind].failNext({ kind: 'hang' });
+      const { ms, error } = await timed(completion(kind, 'idle'));
+      expect(ProviderError.isInstance(error)).toBe(true);
+      expect(error).toMatchObject({ reason: 'idle_timeout', retryable: true, profile: `${kind}_idle` });
+      expect((error as ProviderError).url).toBe(urlOf(kind));
+      expect(ms).toBeGreaterThanOrEqual(130);
+      expect(ms).toBeLessThan(150 + 250);
+    });
+  });
+
+  it('after an idle_timeout the call is retried and succeeds', async () => {
+    await forEachKind(KINDS, async (kind) => {
+      fleet.emulators[kind].failNext({ kind: 'hang' });
+      expect((await completion(kind, 'idle_retrying')).text).toBe(REPLY(kind));
+      expect(completions(kind)).toBe(2);
+    });
+  });
+
+  it('a body dripped one byte at a time, faster than idle_timeout, completes with the full text', async () => {
+    // Non-streamed bodies are large (OpenAI's is pretty-printed): the Ollama one is dripped here; every stream is in faults-stream.
+    fleet.emulators.ollama.setReply({ text: 'Drip drop.' });
+    fleet.emulators.ollama.failNext({ kind: 'drip', intervalMs: 1 });
+    const { ms, value, error } = await timed(completion('ollama', 'idle'));
+    expect(error).toBeUndefined();
+    expect(value!.text).toBe('Drip drop.');
+    // The whole answer took longer than the idle timeout: only silence is cut.
+    expect(ms).toBeGreaterThan(150);
+  });
+});
+
+describe('rate limits and overload', () => {
+  it('429 with Retry-After: the wait asked for (0.4 s) is honoured, then the right answer', async () => {
+    await forEachKind(KINDS, async (kind) => {
+      fleet.emulators[kind].failNext({ kind: 'status', status: 429, retryAfter: '0.4' });
+      const { ms, value, error } = await timed(completion(kind, 'retrying'));
+      expect(error).toBeUndefined();
+      expect(value!.text).toBe(REPLY(kind));
+      expect(ms).toBeGreaterThanOrEqual(380);
+      expect(ms).toBeLessThan(400 + 400);
+      expect(completions(kind)).toBe(2);
+      expect(fleet.inst.logger.lines.some((l) => l.includes(`profile "${kind}_retrying": retry 1 in 400 ms`) && l.includes('429'))).toBe(true);
+    });
+  });
+
+  it('429 without retries: status, url, retryable and retryAfterMs', async () => {
+    await forEachKind(KINDS, async (kind) => {
+      fleet.emulators[kind].failNext({ kind: 'status', status: 429, retryAfter: '7' });
+      const e = await providerError(completion(kind, 'plain'));
+      expect(e).toMatchObject({ reason: 'http', status: 429, retryable: true, retryAfterMs: 7000, profile: `${kind}_plain`, url: urlOf(kind) });
+    });
+  });
+
+  it('a Retry-After beyond the deadline fails at once with the 429 rather than waiting past the deadline', async () => {
+    await forEachKind(KINDS, async (kind) => {
+      fleet.emulators[kind].failNext({ kind: 'status', status: 429, retryAfter: '30' });
+      const { ms, error } = await timed(completion(kind, 'deadline'));
+      expect(error).toMatchObject({ reason: 'http', status: 429, retryable: true, retryAfterMs: 30_000 });
+      expect(ms).toBeLessThan(200);
+      expect(completions(kind)).toBe(1);
+    });
+  });
+
+  it('503 twice (Retry-After 0), then the right answer', async () => {
+    await forEachKind(KINDS, async (kind) => {
+      fleet.emulators[kind].failNext({ kind: 'status', status: 503, retryAfter: '0' }, 2);
+      expect((await completion(kind, 'retrying')).text).toBe(REPLY(kind));
+      expect(completions(kind)).toBe(3);
+    });
+  });
+
+  it('503 without Retry-After is retried after a backoff (at least 250 ms)', async () => {
+    await forEachKind(KINDS, async (kind) => {
+      fleet.emulators[kind].failNext({ kind: 'status', status: 503 });
+      const { ms, value } = await timed(completion(kind, 'retrying'));
+      expect(value?.text).toBe(REPLY(kind));
+      expect(ms).toBeGreaterThanOrEqual(245);
+      expect(completions(kind)).toBe(2);
+    });
+  });
+
+  it('more 503s than retries: the last 503, typed, after max_retries + 1 requests', async () => {
+    await forEachKind(KINDS, async (kind) => {
+      fleet.emulators[kind].failNext({ kind: 'status', status: 503, retryAfter: '0' }, 5);
+      const e = await providerError(completion(kind, 'retrying'));
+      expect(e).toMatchObject({ reason: 'http', status: 503, retryable: true, profile: `${kind}_retrying`, url: urlOf(kind) });
+      expect(completions(kind)).toBe(4);
+    });
+  });
+
+  it('a 400 is not retried', async () => {
+    await forEachKind(KINDS, async (kind) => {
+      fleet.emulators[kind].failNext({ kind: 'status', status: 400 });
+      const e = await providerError(completion(kind, 'retrying'));
+      expect(e).toMatchObject({ reason: 'http', status: 400, retryable: false });
+      expect(completions(kind)).toBe(1);
+    });
+  });
+});
+
+describe('broken bodies', () => {
+  it('malformed JSON: bad_response naming the URL, not retried', async () => {
+    await forEachKind(KINDS, async (kind) => {
+      fleet.emulators[kind].failNext({ kind: 'malformed-json' });
+      const e = await providerError(completion(kind, 'retrying'));
+      expect(e).toMatchObject({ reason: 'bad_response', retryable: false, status: 200, profile: `${kind}_retrying`, url: urlOf(kind) });
+      expect(completions(kind)).toBe(1);
+    });
+  });
+
+  it('valid JSON of the wrong shape: bad_response, never an invented or empty answer', async () => {
+    await forEachKind(KINDS, async (kind) => {
+      fleet.emulators[kind].failNext({ kind: 'wrong-shape' });
+      const e = await providerError(completion(kind, 'retrying'));
+      expect(e).toMatchObject({ reason: 'bad_response', retryable: false, profile: `${kind}_retrying` });
+      expect(e.url).toBe(urlOf(kind));
+      expect(completions(kind)).toBe(1);
+    });
+  });
+
+  it('an answer over the size limit (64 MiB by default) is refused with response_too_large, not retried', async () => {
+    // A 200 with a custom body: the emulator's `oversized` fault renders its text word by word, far slower at this size.
+    const body = Buffer.alloc(64 * 1024 * 1024 + 1024, 0x78);
+    await forEachKind(['ollama'], async (kind) => {
+      fleet.emulators[kind].failNext({ kind: 'status', status: 200, body });
+      const e = await providerError(completion(kind, 'retrying'));
+      expect(e).toMatchObject({ reason: 'response_too_large', retryable: false, status: 200, url: urlOf(kind) });
+      expect(completions(kind)).toBe(1);
+    });
+  });
+
+  it('a backend error body quoting the secret never shows it', async () => {
+    await forEachKind(KINDS, async (kind) => {
+      fleet.emulators[kind].failNext({
+        kind: 'status',
+        status: 500,
+        body: { error: { message: `Incorrect API key provided: ${CANARY}` }, detail: { msg: `bad key ${CANARY}` } },
+      });
+      const e = await providerError(completion(kind, 'plain'));
+      expect(e).toMatchObject({ status: 500, retryable: true });
+      expect(e.message).toContain('***');
+      expectNoCanary(e.message, 'the error message');
+      expectNoCanary(e.bodyExcerpt ?? '', 'the error body excerpt');
+      expectNoCanary(String(e.stack), 'the error stack');
+    });
+  });
+});
+
+it('no log line carries the secret', () => {
+  expect(fleet.inst.logger.lines.length).toBeGreaterThan(0);
+  for (const line of fleet.inst.logger.lines) expectNoCanary(line, 'a log line');
+});
