@@ -134,6 +134,10 @@ export class Aegis {
     const config = this.configService.config;
     const catalog = this.container.resolve(PluginCatalog);
     const issues: ConfigIssue[] = [...config.issues, ...catalog.issues];
+    // The plugins backends.yaml names itself must load, whether or not a profile uses them yet.
+    for (const source of catalog.registry.sources.filter((s) => s.declaredAt)) {
+      await source.load().catch((error: Error) => issues.push({ ...source.declaredAt, field: 'plugins', message: error.message }));
+    }
     for (const profile of await this.profiles()) issues.push(...profile.issues);
     return issues;
   }

@@ -89,6 +89,12 @@ async function failure(promise: Promise<unknown>): Promise<ProviderError> {
 
 const posts = (path: string): RecordedRequest[] => emulator.requests.filter((r) => r.method === 'POST' && r.path === path);
 
+/** The abort request is sent in the background (the cancelled call does not wait for it): wait until it arrives. */
+async function abortRequests(count = 1): Promise<RecordedRequest[]> {
+  for (let i = 0; i < 200 && posts('/api/extra/abort').length < count; i++) await new Promise((r) => setTimeout(r, 5));
+  return posts('/api/extra/abort');
+}
+
 describe('completion', () => {
   it('sends the prompt built from the messages with the template, and maps the result', async () => {
     emulator.setReply({ text: 'Blue.', promptTokens: 21, completionTokens: 3 });
@@ -271,7 +277,7 @@ describe('streaming', () => {
       break;
     }
     const genkey = posts('/api/extra/generate/stream')[0]!.json.genkey;
-    const aborts = posts('/api/extra/abort');
+    const aborts = await abortRequests();
     expect(aborts.map((r) => r.json)).toEqual([{ genkey }]);
     expect(aborts[0]!.headers.authorization).toBe(`Bearer ${PASSWORD}`);
   });
@@ -335,7 +341,7 @@ describe('errors', () => {
     const e = await failure(provider.getCompletion(chat, { signal: controller.signal }));
     expect(e.reason).toBe('aborted');
     const genkey = posts('/api/v1/generate')[0]!.json.genkey;
-    expect(posts('/api/extra/abort').map((r) => r.json)).toEqual([{ genkey }]);
+    expect((await abortRequests()).map((r) => r.json)).toEqual([{ genkey }]);
   });
 
   it('aborts a stream through the AbortSignal', async () => {
@@ -344,7 +350,7 @@ describe('errors', () => {
     setTimeout(() => controller.abort(), 50);
     const e = await failure(provider.streamCompletion(chat, { signal: controller.signal }).result);
     expect(e.reason).toBe('aborted');
-    expect(posts('/api/extra/abort')).toHaveLength(1);
+    expect(await abortRequests()).toHaveLength(1);
   });
 });
 

@@ -33,10 +33,20 @@ describe('plugin discovery and loading', () => {
     const error = await aegis.getProviderForProfile('x').catch((e: unknown) => e);
     expect(PluginError.isInstance(error)).toBe(true);
     const message = (error as Error).message;
-    expect(message).toContain('backends.yaml:1: profile "x"');
+    expect(message).toContain('backends.yaml:2: profile "x"'); // the line of `type:`
     expect(message).toContain('unknown provider type "mystery_llm"');
     expect(message).toContain('Installed types: alpha2');
     expect(message).toContain('npm install @aegis/provider-mystery-llm');
+  });
+
+  it('a misspelt type gets a did-you-mean', async () => {
+    app = makeApp({ 'aegis-provider-llama': '1' });
+    installPlugin(app, 'aegis-provider-llama', ['ollama_like']);
+    app.write('backends.yaml', profiles('- profile_name: x', '  type: olama_like'));
+    const issues = await createAegis({ cwd: app.dir, env: {} }).validate();
+    expect(issues).toEqual([
+      expect.objectContaining({ line: 2, profile: 'x', field: 'type', message: expect.stringContaining('unknown provider type "olama_like". Did you mean "ollama_like"?') }),
+    ]);
   });
 
   it('two packages claiming one type is an error naming both', async () => {

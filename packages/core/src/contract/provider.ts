@@ -3,6 +3,7 @@ import { ProviderError } from '../errors/provider-error.js';
 import type { HttpClient } from '../http/client.js';
 import { backoffDelay, sleep, withRetries } from '../http/retry.js';
 import { redactUrl } from '../http/url.js';
+import { abortedError } from '../http/error-mapping.js';
 import type { SecretScrubber } from '../secrets/scrubber.js';
 import type { BaseBackendConfig } from './base-config.js';
 import { OPERATION_OF, type Capability } from './capabilities.js';
@@ -206,7 +207,7 @@ export abstract class BackendProvider<C extends BaseBackendConfig = BaseBackendC
           if (delay === undefined) throw error;
           this.logRetry(error as ProviderError, attempt + 1, delay);
           await sleep(delay, settings.signal).catch(() => {
-            throw error;
+            throw abortedError(settings.signal, undefined, (error as ProviderError).url, error);
           });
           continue;
         }

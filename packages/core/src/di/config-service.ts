@@ -1,8 +1,7 @@
 import { inject, injectable } from 'tsyringe';
 import { dirname } from 'node:path';
-import { loadConfig, type LoadedConfig, type RawProfile } from '../config/index.js';
+import { loadConfig, suggest, type LoadedConfig, type RawProfile } from '../config/index.js';
 import { ConfigurationError } from '../errors/configuration-error.js';
-import { closest, distance } from 'fastest-levenshtein';
 import { TOKENS } from './tokens.js';
 import type { AegisOptions } from '../aegis-options.js';
 import { looksLikeCredential } from '../secrets/secret-fields.js';
@@ -66,8 +65,8 @@ export class ConfigService {
     const found = this.config.profiles.find((p) => p.name === name);
     if (found) return found;
     const names = this.profileNames();
-    const guess = names.length > 0 ? closest(name, names) : undefined;
-    const hint = guess !== undefined && distance(name, guess) <= Math.max(2, Math.floor(name.length / 3)) ? ` Did you mean "${guess}"?` : '';
+    const guess = suggest(name, names);
+    const hint = guess ? ` Did you mean "${guess}"?` : '';
     throw new ConfigurationError([
       {
         file: this.config.displayFile,

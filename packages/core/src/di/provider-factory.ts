@@ -81,9 +81,7 @@ export class ProviderFactory {
 
   private cycleError(profileName: string, cycle: string[]): ConfigurationError {
     const profile = this.configService.profile(profileName);
-    return new ConfigurationError([
-      { file: profile.file, line: profile.line, profile: profileName, message: `profiles refer to each other in a cycle: ${cycle.join(' → ')}` },
-    ]);
+    return new ConfigurationError([{ file: profile.file, line: profile.line, profile: profileName, message: cycleMessage(cycle), cycle }]);
   }
 
   /** The plugin serving a profile and every problem with the profile (empty when usable). */
@@ -96,13 +94,14 @@ export class ProviderFactory {
       await this.getProvider(profileName);
       return { plugin, issues: [] };
     } catch (error) {
-      if (ConfigurationError.isInstance(error)) return { plugin, issues: [...error.issues] };
+      if (ConfigurationError.isInstance(error)) return { plugin, issues: error.issues.map((issue) => this.asSeenFrom(profileName, issue)) };
       if (PluginError.isInstance(error)) {
         const profile = this.configService.profile(profileName);
         const field = plugin ? undefined : 'type';
+        const at = plugin ? { line: profile.line } : this.position(profile, ['type']);
         // The issue carries file, line and profile itself: use the message without that prefix.
         const message = PluginError.isInstance(error.cause) ? error.cause.message : error.message;
-        return { plugin, issues: [{ file: profile.file, line: profile.line, profile: profileName, field, message }] };
+        return { plugin, issues: [{ file: profile.file, ...at, profile: profileName, field, message }] };
       }
       throw error;
     }
@@ -117,7 +116,27 @@ export class ProviderFactory {
     return entry;
   }
 
+  /**
+   * A cycle found while building another profile of the same cycle is restated
+   * for this one: each profile of a cycle is reported under its own name and line.
+   */
+  private asSeenFrom(profileName: string, issue: ConfigIssue): ConfigIssue {
+    if (!issue.cycle || issue.profile === profileName || !issue.cycle.includes(profileName)) return issue;
+    const loop = issue.cycle.slice(0, -1);
+    const start = loop.indexOf(profileName);
+    const cycle = [...loop.slice(start), ...loop.slice(0, start), profileName];
+    const profile = this.configService.profile(profileName);
+    return { file: profile.file, line: profile.line, profile: profileName, message: cycleMessage(cycle), cycle };
+  }
+
+  /** Line and column of a field of the profile, else the profile's own line. */
+  private position(profile: RawProfile, path: readonly (string | number)[]): { line: number; column?: number } {
+    return profile.locate(path) ?? { line: profile.line };
+  }
+
   private async validate(profile: RawProfile): Promise<{ plugin: AegisPlugin; config: ResolvedConfig }> {
+    // Without a usable `type` there is no plugin to ask: the type problem is the whole story.
+    if (profile.issues.some((issue) => issue.field === 'type')) throw new ConfigurationError(profile.issues);
     const plugin = await this.pluginFor(profile);
     const secretKeys = secretKeysOf(plugin.configSchema);
     for (const key of secretKeys) this.secrets.add(profile.values[key]);
@@ -132,7 +151,7 @@ export class ProviderFactory {
       return await this.catalog.registry.resolve(profile.type);
     } catch (error) {
       if (!PluginError.isInstance(error)) throw error;
-      const where = `${profile.file}:${profile.line}: profile "${profile.name}": `;
+      const where = `${profile.file}:${this.position(profile, ['type']).line}: profile "${profile.name}": `;
       throw new PluginError(where + error.message, {
         kind: error.kind,
         type: error.type,
@@ -156,7 +175,8 @@ export class ProviderFactory {
     try {
       return await plugin.create(config, context);
     } catch (error) {
-      if (ConfigurationError.isInstance(error) || PluginError.isInstance(error)) throw error;
+      if (ConfigurationError.isInstance(error)) throw this.located(profileName, error);
+      if (PluginError.isInstance(error)) throw error;
       const reason = error instanceof Error ? error.message : String(error);
       throw new PluginError(`plugin for type "${plugin.type}" failed to create a provider for profile "${profileName}": ${reason}`, {
         kind: 'invalid_plugin',
@@ -165,4 +185,32 @@ export class ProviderFactory {
       });
     }
   }
+
+  /**
+   * A plugin reports problems of its own profile by field (`profiles[1]`); core
+   * knows where that field is in backends.yaml and fills in file and line.
+   */
+  private located(profileName: string, error: ConfigurationError): ConfigurationError {
+    const profile = this.configService.profile(profileName);
+    let changed = false;
+    const issues = error.issues.map((issue) => {
+      if (issue.line !== undefined || (issue.profile !== undefined && issue.profile !== profileName)) return issue;
+      changed = true;
+      const at = issue.field ? this.position(profile, fieldPath(issue.field)) : { line: profile.line };
+      return { ...issue, file: profile.file, ...at, profile: profileName };
+    });
+    return changed ? new ConfigurationError(issues, { cause: error }) : error;
+  }
+}
+
+/** `profiles[1].name` → ['profiles', 1, 'name']. */
+function fieldPath(field: string): (string | number)[] {
+  return field
+    .split(/\.|\[(\d+)\]/)
+    .filter((part) => part !== undefined && part !== '')
+    .map((part) => (/^\d+$/.test(part) ? Number(part) : part));
+}
+
+function cycleMessage(cycle: readonly string[]): string {
+  return `profiles refer to each other in a cycle: ${cycle.join(' → ')}`;
 }

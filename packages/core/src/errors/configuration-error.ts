@@ -13,6 +13,8 @@ export interface ConfigIssue {
   field?: string;
   /** What is wrong, and what was expected. Never contains a secret value. */
   message: string;
+  /** For a cycle between profiles: the profiles in it, first one repeated at the end. */
+  cycle?: string[];
 }
 
 /** Formats an issue as `file:line:col: profile "p", field "f": message`. */

@@ -99,6 +99,19 @@ export interface TransportContext {
   signal?: AbortSignal;
 }
 
+/**
+ * The error for a call stopped by its signal: the caller's abort, or the
+ * call's deadline (a signal whose reason is a TimeoutError). Never retryable.
+ */
+export function abortedError(signal: AbortSignal, where?: string, url?: string, cause?: unknown): ProviderError {
+  const timedOut = (signal.reason as { name?: string } | undefined)?.name === 'TimeoutError';
+  const prefix = where ? `${where}: ` : '';
+  return new ProviderError(
+    timedOut ? `${prefix}no complete answer before the call's deadline (timeout)` : `${prefix}aborted by the caller`,
+    { url, retryable: false, reason: timedOut ? 'timeout' : 'aborted', cause },
+  );
+}
+
 /** A failure below HTTP (refused, reset, idle, deadline, abort) as a ProviderError. */
 export function transportError(error: unknown, ctx: TransportContext): ProviderError {
   if (ProviderError.isInstance(error)) return error;
@@ -108,11 +121,7 @@ export function transportError(error: unknown, ctx: TransportContext): ProviderE
   const make = (message: string, reason: ProviderErrorReason, retryable: boolean) =>
     new ProviderError(message, { url, retryable, reason, cause: error });
 
-  if (ctx.signal?.aborted) {
-    const reason = ctx.signal.reason as { name?: string } | undefined;
-    if (reason?.name === 'TimeoutError') return make(`${where}: no complete answer before the call's deadline (timeout)`, 'timeout', false);
-    return make(`${where}: aborted by the caller`, 'aborted', false);
-  }
+  if (ctx.signal?.aborted) return abortedError(ctx.signal, where, url, error);
   if (e.name === 'TimeoutError' && e.event === 'socket') {
     const secs = ctx.idleTimeoutMs !== undefined ? `${ctx.idleTimeoutMs / 1000} s` : 'too long';
     return make(`${where}: the backend sent nothing for ${secs} (idle_timeout)`, 'idle_timeout', true);

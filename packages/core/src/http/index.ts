@@ -8,6 +8,7 @@ export {
   defaultErrorMessage,
   httpStatusError,
   transportError,
+  abortedError,
   excerpt,
   type ErrorMessageExtractor,
 } from './error-mapping.js';

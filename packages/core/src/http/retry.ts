@@ -1,5 +1,6 @@
 import { AegisError } from '../errors/base.js';
 import { ProviderError } from '../errors/provider-error.js';
+import { abortedError } from './error-mapping.js';
 
 export interface RetryPolicy {
   maxRetries: number;
@@ -33,8 +34,9 @@ export async function withRetries<T>(fn: (attempt: number) => Promise<T>, policy
       const delay = backoffDelay(attempt, error, policy.baseDelayMs, policy.maxDelayMs);
       if (policy.deadline !== undefined && Date.now() + delay >= policy.deadline) throw error;
       policy.onRetry?.(error, attempt + 1, delay);
+      // Stopped while waiting to retry: that is an abort (or the deadline), not the last failure.
       await sleep(delay, policy.signal).catch(() => {
-        throw error;
+        throw abortedError(policy.signal!, undefined, error.url, error);
       });
     }
   }

@@ -85,7 +85,8 @@ export function discoverPlugins(options: DiscoveryOptions): DiscoveryResult {
       return;
     }
     seenDirs.add(dir);
-    accept(packageSource(packageInfo(dir, pkg), explicit ? 'path' : 'package'), origin && isPathSpec(origin.spec) ? resolve(base, origin.spec) : undefined);
+    const declaredAt = origin && { file: origin.file, line: origin.line };
+    accept(packageSource(packageInfo(dir, pkg), explicit ? 'path' : 'package', declaredAt), origin && isPathSpec(origin.spec) ? resolve(base, origin.spec) : undefined);
   };
 
   const app = appRoot ? readPackageJson(appRoot) : undefined;
@@ -110,7 +111,7 @@ export function discoverPlugins(options: DiscoveryOptions): DiscoveryResult {
         if (existsSync(join(target, 'package.json'))) addPackageDir(realpathSync(target), true, entry);
         else issues.push({ ...where(entry), message: `local plugin directory "${entry.spec}" has no package.json` });
       } else {
-        accept(fileSource(realpathSync(target), entry.spec), target);
+        accept(fileSource(realpathSync(target), entry.spec, { file: entry.file, line: entry.line }), target);
       }
     } else {
       const dir = resolvePackageDir(entry.spec, base) ?? (appRoot ? resolvePackageDir(entry.spec, appRoot) : undefined);

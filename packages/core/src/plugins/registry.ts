@@ -1,3 +1,4 @@
+import { suggest } from '../config/index.js';
 import { PluginError } from '../errors/plugin-error.js';
 import { PLUGIN_API_VERSION, type AegisPlugin } from './define-plugin.js';
 import type { PluginSource } from './source.js';
@@ -18,6 +19,7 @@ export class PluginRegistry {
   private readonly byType = new Map<string, PluginSource[]>();
   private readonly bareFiles: PluginSource[] = [];
   private bareFilesLoaded?: Promise<void>;
+  private readonly bareFileErrors: Error[] = [];
   private readonly resolved = new Map<string, Promise<AegisPlugin>>();
 
   constructor(
@@ -78,8 +80,9 @@ export class PluginRegistry {
       for (const source of this.bareFiles) {
         try {
           for (const plugin of await source.load()) this.index(plugin.type, source);
-        } catch {
-          // reported when that file's types are asked for, or by loadAll
+        } catch (error) {
+          // Its types are unknown: an unknown type says this file may be the reason.
+          this.bareFileErrors.push(error as Error);
         }
       }
     })();
@@ -129,9 +132,13 @@ export class PluginRegistry {
       });
     }
     const installed = this.types();
+    const guess = suggest(type, installed);
+    const hint =
+      (guess ? ` Did you mean "${guess}"?` : '') +
+      this.bareFileErrors.map((e) => ` (It may come from a plugin that could not be loaded: ${e.message})`).join('');
     const kebab = type.replace(/_/g, '-').toLowerCase();
     return new PluginError(
-      `unknown provider type "${type}". Installed types: ${installed.length ? installed.join(', ') : '(none)'}. ` +
+      `unknown provider type "${type}".${hint} Installed types: ${installed.length ? installed.join(', ') : '(none)'}. ` +
         `To add it, install its plugin package, e.g. npm install @aegis/provider-${kebab} (or aegis-provider-${kebab}), ` +
         `or list a local plugin under "plugins:" in backends.yaml`,
       { kind: 'not_found', type },

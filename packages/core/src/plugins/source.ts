@@ -17,6 +17,8 @@ export interface PluginSource {
   readonly types: readonly string[];
   /** Why this source cannot be used, found without importing it. */
   readonly problem?: string;
+  /** The `plugins:` entry of backends.yaml that named it, if one did. */
+  readonly declaredAt?: { file?: string; line?: number };
   /** Imports the plugin code, once. */
   load(): Promise<AegisPlugin[]>;
 }
@@ -26,9 +28,10 @@ function once<T>(fn: () => Promise<T>): () => Promise<T> {
   return () => (promise ??= fn());
 }
 
-export function packageSource(info: PackageInfo, origin: 'package' | 'path'): PluginSource {
+export function packageSource(info: PackageInfo, origin: 'package' | 'path', declaredAt?: PluginSource['declaredAt']): PluginSource {
   return {
     origin,
+    declaredAt,
     name: info.name,
     version: info.version,
     location: info.dir,
@@ -39,8 +42,15 @@ export function packageSource(info: PackageInfo, origin: 'package' | 'path'): Pl
   };
 }
 
-export function fileSource(file: string, spec: string): PluginSource {
-  return { origin: 'path', name: spec, location: file, types: [], load: once(() => importPlugins(file, `local plugin "${spec}"`)) };
+export function fileSource(file: string, spec: string, declaredAt?: PluginSource['declaredAt']): PluginSource {
+  return {
+    origin: 'path',
+    name: spec,
+    location: file,
+    types: [],
+    declaredAt,
+    load: once(() => importPlugins(file, `local plugin "${spec}"`)),
+  };
 }
 
 export function codeSource(plugin: AegisPlugin): PluginSource {
