@@ -52,7 +52,7 @@ const CASES: Record<string, Case> = {
   },
   '05-unknown-type.yaml': {
     // Like an unknown field, a misspelt type gets a suggestion, at the line of `type:`.
-    expect: ['backends.yaml:2', 'profile "local"', 'field "type"', 'unknown provider type "olama"', 'did you mean "ollama"'],
+    expect: ['backends.yaml:2', 'profile "local"', 'field "type"', 'unknown provider type "olama"', 'Did you mean "ollama"?'],
     problems: 1,
     complete: { profile: 'local', expect: ['profile "local"', 'unknown provider type "olama"'] },
   },

@@ -55,7 +55,9 @@ async function arrived(emulator: Emulator, path: string, count = 1): Promise<voi
  */
 async function expectSocketFreed(kind: Kind, emulator: Emulator): Promise<void> {
   const kept = kind === 'koboldcpp' ? 1 : 0;
-  await eventually(async () => (await openConnections(emulator)) <= kept, 300);
+  // KoboldCpp's server-side abort is sent in the background: wait for it too.
+  const abortArrived = () => kind !== 'koboldcpp' || emulator.lastRequest?.path === '/api/extra/abort';
+  await eventually(async () => (await openConnections(emulator)) <= kept && emulator.connectionCount === 1 + kept && abortArrived(), 300);
   expect({ open: await openConnections(emulator), total: emulator.connectionCount }).toEqual({ open: kept, total: 1 + kept });
   if (kind === 'koboldcpp') expect(emulator.lastRequest?.path).toBe('/api/extra/abort');
 }

@@ -26,6 +26,7 @@ import {
   startFleet,
   TARGETS,
   timed,
+  quiet,
 } from './helpers.js';
 
 const REPLY = (kind: Kind) => defaultReplyText(TARGETS[kind].label);
@@ -48,7 +49,8 @@ afterAll(async () => {
   removeTempProjects();
 });
 
-beforeEach(() => {
+beforeEach(async () => {
+  await quiet(Object.values(fleet.emulators));
   for (const emulator of Object.values(fleet.emulators)) {
     emulator.reset();
     emulator.setReply({});

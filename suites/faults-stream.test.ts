@@ -24,6 +24,7 @@ import {
   streamError,
   TARGETS,
   timed,
+  quiet,
 } from './helpers.js';
 
 const messages: ChatMessage[] = [{ role: 'user', content: 'Tell me a story' }];
@@ -52,7 +53,8 @@ afterAll(async () => {
   removeTempProjects();
 });
 
-beforeEach(() => {
+beforeEach(async () => {
+  await quiet([fleet, slow].flatMap((f) => Object.values(f.emulators)));
   for (const f of [fleet, slow]) {
     for (const emulator of Object.values(f.emulators)) {
       emulator.reset();

@@ -26,6 +26,7 @@ import {
   startFleet,
   TARGETS,
   timed,
+  quiet,
 } from './helpers.js';
 
 const messages: ChatMessage[] = [{ role: 'user', content: 'Why is the sky blue?' }];
@@ -53,7 +54,8 @@ afterAll(async () => {
   removeTempProjects();
 });
 
-beforeEach(() => {
+beforeEach(async () => {
+  await quiet(Object.values(fleet.emulators));
   for (const emulator of Object.values(fleet.emulators)) {
     emulator.reset();
     emulator.setReply({});

@@ -209,6 +209,23 @@ export async function eventually(check: () => boolean | Promise<boolean>, ms = 5
   }
 }
 
+/**
+ * Waits until an emulator has received no new request for a moment. A
+ * cancelled KoboldCpp call sends its server-side abort in the background;
+ * that request must land before the next test queues faults, or it would take one.
+ */
+export async function quiet(emulators: Iterable<Emulator>, stillMs = 30, maxMs = 500): Promise<void> {
+  const list = [...emulators];
+  const until = Date.now() + maxMs;
+  let last = list.map((e) => e.requests.length).join();
+  let since = Date.now();
+  while (Date.now() < until && Date.now() - since < stillMs) {
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    const now = list.map((e) => e.requests.length).join();
+    if (now !== last) [last, since] = [now, Date.now()];
+  }
+}
+
 // ---- the backends under test ------------------------------------------------------------
 
 export type Kind = 'ollama' | 'openai' | 'koboldcpp';

@@ -134,8 +134,8 @@ export class Aegis {
     const config = this.configService.config;
     const catalog = this.container.resolve(PluginCatalog);
     const issues: ConfigIssue[] = [...config.issues, ...catalog.issues];
-    // The plugins backends.yaml names itself must load, whether or not a profile uses them yet.
-    for (const source of catalog.registry.sources.filter((s) => s.declaredAt)) {
+    // A local plugin file named under `plugins:` has no manifest: it must load to tell its types.
+    for (const source of catalog.registry.sources.filter((s) => s.declaredAt && s.types.length === 0)) {
       await source.load().catch((error: Error) => issues.push({ ...source.declaredAt, field: 'plugins', message: error.message }));
     }
     for (const profile of await this.profiles()) issues.push(...profile.issues);
