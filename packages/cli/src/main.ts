@@ -18,6 +18,8 @@ export interface CliIo {
 /** Passed on to `createAegis`, for tests and for programs that embed the CLI. */
 export interface MainOptions {
   plugins?: AegisPlugin[];
+  /** false: do not look for plugin packages among the application's dependencies. */
+  discover?: boolean;
   cwd?: string;
   env?: Record<string, string | undefined>;
 }
@@ -57,6 +59,7 @@ export async function main(argv: readonly string[] = process.argv, io: Partial<C
           cwd,
           env,
           plugins: options.plugins,
+          discover: options.discover,
           // Core's log lines go to the CLI's stderr writer, so they are scrubbed like everything else.
           logger: new ConsoleLogger(level, { write: (line) => err.line(line), prefix: 'aegis:' }),
         });

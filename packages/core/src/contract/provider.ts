@@ -22,6 +22,9 @@ import type {
 import type { CallSettings, RuntimeExecutionConfig } from './runtime.js';
 import { CompletionStream } from './stream.js';
 
+/** A stream longer than this is a runaway backend, not an answer: stop before memory runs out. */
+const MAX_STREAM_TEXT = 64 * 1024 * 1024;
+
 /** What core hands a plugin's `create`: its services, without decorators or container access. */
 export interface ProviderContext {
   readonly profileName: string;
@@ -214,6 +217,7 @@ export abstract class BackendProvider<C extends BaseBackendConfig = BaseBackendC
         while (!step.done) {
           if (step.value !== '') {
             received += step.value;
+            if (received.length > MAX_STREAM_TEXT) throw this.tooLong();
             yield step.value;
           }
           step = await source.next();
@@ -229,6 +233,13 @@ export abstract class BackendProvider<C extends BaseBackendConfig = BaseBackendC
       if (source) await source.return(undefined as never).catch(() => undefined);
       deadline.dispose();
     }
+  }
+
+  private tooLong(): ProviderError {
+    return new ProviderError(`the streamed answer passed ${MAX_STREAM_TEXT} characters; stopped reading it`, {
+      reason: 'response_too_large',
+      retryable: false,
+    });
   }
 
   private retryDelay(error: unknown, attempt: number, settings: CallSettings, deadline: CallDeadline): number | undefined {
