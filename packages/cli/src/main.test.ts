@@ -90,7 +90,7 @@ describe('aegis profiles', () => {
     expect(lines[1]).toMatch(/^mem\s+mem\s+yes\s+In-memory backend$/);
     expect(lines[2]).toMatch(/^text\s+textonly\s+yes\s+Completions only$/);
     expect(lines[3]).toMatch(/^broken\s+mem\s+no\s+line 14, field "temprature": unknown field "temprature"; did you mean "temperature"\?$/);
-    expect(lines[4]).toMatch(/^ghost\s+nosuchtype\s+no\s+line 15, field "type": unknown provider type "nosuchtype"/);
+    expect(lines[4]).toMatch(/^ghost\s+nosuchtype\s+no\s+line 16, field "type": unknown provider type "nosuchtype"/);
     expect(lines[4]).not.toContain('backends.yaml:15');
     expect(result.stderr).toContain('aegis validate');
     expectNoSecret(result);
