@@ -122,7 +122,7 @@ describe('aegis validate', () => {
     expect(result.code).toBe(1);
     expect(result.stdout.trimEnd().split('\n')).toEqual([
       'backends.yaml:14:3: profile "broken", field "temprature": unknown field "temprature"; did you mean "temperature"?',
-      expect.stringMatching(/^backends\.yaml:15(:\d+)?: profile "ghost", field "type": unknown provider type "nosuchtype"\. Installed types: .*mem/),
+      expect.stringMatching(/^backends\.yaml:16:3: profile "ghost", field "type": unknown provider type "nosuchtype"\. Installed types: .*mem/),
       'backends.yaml: 2 problems (2 of 4 profiles unusable)',
     ]);
     expectNoSecret(result);
