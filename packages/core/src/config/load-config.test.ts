@@ -5,7 +5,7 @@ import path from 'node:path';
 import { z } from 'zod';
 import { ConfigurationError, formatIssue } from '../errors/index.js';
 import { loadEnvFile, mergeEnv } from './env-file.js';
-import { loadConfig } from './load-config.js';
+import { loadConfig, parseConfigText } from './load-config.js';
 import { locateConfig, locateConfigFile } from './locate.js';
 import { validateProfile } from './validate.js';
 
@@ -178,6 +178,16 @@ describe('loadConfig', () => {
 
   it('fails when the config file is missing', () => {
     expect(configError(() => loadConfig({ cwd: dir, env: {} })).message).toMatch(/^no backends\.yaml at backends\.yaml/);
+  });
+
+  it('exposes the values of the env file it read, for scrubbing, and none without one', () => {
+    write('backends.yaml', PROFILE);
+    expect(loadConfig({ cwd: dir, env: { EXAMPLE_COM_API_KEY: 'k' } }).envFileValues).toEqual([]);
+    write('.env', 'EXAMPLE_COM_API_KEY=sk-from-dotenv\nUNUSED_TOKEN=tok-unused-123\nSAME=tok-unused-123\nEMPTY=\n');
+    const config = loadConfig({ cwd: dir, env: { EXAMPLE_COM_API_KEY: 'from-the-real-env' } });
+    // Values only (never the names), even those no profile uses or the real environment overrides.
+    expect(config.envFileValues.sort()).toEqual(['sk-from-dotenv', 'tok-unused-123']);
+    expect(parseConfigText(PROFILE, 'backends.yaml', {}).envFileValues).toEqual([]);
   });
 
   it('throws all YAML syntax errors with the display path', () => {

@@ -38,6 +38,7 @@ export function loadConfig(options: LoadConfigOptions = {}): LoadedConfig {
   const envFileLabel = envFile.file ? displayPath(envFile.file, cwd) : defaultEnvFileLabel(path.basename(file));
   const loaded = parseSource(text, { file, displayFile: shown, env, envFileLabel });
   if (envFile.file) loaded.envFile = envFile.file;
+  loaded.envFileValues = [...new Set(Object.values(envFile.values).filter((v) => v !== ''))];
   return loaded;
 }
 
@@ -102,5 +103,13 @@ function parseSource(text: string, options: SourceOptions): LoadedConfig {
     };
   });
 
-  return { file: options.file, displayFile: options.displayFile, plugins, allowPlugins, profiles, issues: sortIssues(structure.issues) };
+  return {
+    file: options.file,
+    displayFile: options.displayFile,
+    envFileValues: [],
+    plugins,
+    allowPlugins,
+    profiles,
+    issues: sortIssues(structure.issues),
+  };
 }

@@ -1,6 +1,8 @@
 import { describe, expect, it } from '@jest/globals';
 import { ConfigurationError, formatIssue, type ConfigIssue } from '../errors/index.js';
+import type { YAMLError } from 'yaml';
 import { parseConfigText } from './load-config.js';
+import { plainMessage } from './yaml-syntax.js';
 
 const FILE = 'backends.yaml';
 const messages = (issues: readonly ConfigIssue[]) => issues.map(formatIssue);
@@ -29,6 +31,150 @@ describe('parseConfigText: YAML syntax', () => {
   it('does not quote the offending source line (it may hold a secret)', () => {
     const error = syntaxError('- profile_name: a\n  api_key: "sk-canary-123\n');
     expect(error.message).not.toContain('sk-canary-123');
+  });
+
+  const SECRET = 'sk-literal-7f3e9b2c4d1a6e8f';
+  /** Pieces of the secret: none may appear in a message (a partial leak is still a leak). */
+  const expectNoSecret = (text: string) => {
+    for (const piece of [SECRET, SECRET.slice(3, 15), SECRET.slice(-12)]) expect(text).not.toContain(piece);
+  };
+  /** Phrases of the yaml library's own messages, which quote source tokens. */
+  const LIBRARY_PHRASES = ['YAML stream', 'Unexpected', 'token', 'Implicit', 'node end'];
+
+  it('never quotes a source token: a key written literally next to a syntax error is not shown', () => {
+    // Unindented by a tab, the lines that follow make the parser quote every token it cannot place.
+    const text = `- profile_name: gpt\n  type: openai\n\tmodel: gpt-4o-mini\n  api_key: ${SECRET}\n`;
+    const error = syntaxError(text);
+    expectNoSecret(error.message);
+    expect(error.message).not.toContain('gpt-4o-mini');
+    for (const phrase of LIBRARY_PHRASES) expect(error.message).not.toContain(phrase);
+    for (const issue of error.issues) expect(issue.message).toMatch(/^YAML syntax error: /);
+  });
+
+  it('never quotes a source token, whatever the syntax error (every mutation of a file holding a literal key)', () => {
+    const valid = [
+      'plugins:',
+      '  - ./plugin.js',
+      'profiles:',
+      '  - profile_name: gpt',
+      '    type: openai',
+      `    api_key: ${SECRET}`,
+      `    headers: { x-key: ${SECRET}, other: [1, 2] }`,
+      `    stop: ["${SECRET}", '${SECRET}']`,
+      '    options:',
+      `      note: |`,
+      `        ${SECRET}`,
+      '',
+    ].join('\n');
+    const inserts = ['"', "'", '\t', ':', ': ', '[', ']', '{', '}', '- ', ',', '\n', '  ', '@', '`', '&a ', '*a', '!tag ', '%', '\\q', '? ', '---\n', '#'];
+    let syntaxErrors = 0;
+    const problems: string[] = [];
+    for (let at = 0; at <= valid.length; at += 3) {
+      for (const insert of inserts) {
+        const text = valid.slice(0, at) + insert + valid.slice(at);
+        let error: ConfigurationError | undefined;
+        try {
+          parseConfigText(text, FILE, {});
+        } catch (e) {
+          if (!ConfigurationError.isInstance(e)) throw e;
+          error = e;
+        }
+        if (!error) continue;
+        syntaxErrors++;
+        for (const issue of error.issues) {
+          const bad =
+            !issue.message.startsWith('YAML syntax error: ') ||
+            !(issue.line! >= 1 && issue.column! >= 1) ||
+            [SECRET, SECRET.slice(3, 15), SECRET.slice(-12), ...LIBRARY_PHRASES].some((piece) => issue.message.includes(piece));
+          if (bad) problems.push(`${JSON.stringify(text)} -> ${formatIssue(issue)}`);
+        }
+      }
+    }
+    expect(problems).toEqual([]);
+    expect(syntaxErrors).toBeGreaterThan(100);
+  });
+
+  it('maps every error code of the library to a message of its own, never the library text', () => {
+    const codes = [
+      'ALIAS_PROPS', 'BAD_ALIAS', 'BAD_DIRECTIVE', 'BAD_DQ_ESCAPE', 'BAD_INDENT', 'BAD_PROP_ORDER', 'BAD_SCALAR_START',
+      'BLOCK_AS_IMPLICIT_KEY', 'BLOCK_IN_FLOW', 'DUPLICATE_KEY', 'IMPOSSIBLE', 'KEY_OVER_1024_CHARS', 'MISSING_CHAR',
+      'MULTILINE_IMPLICIT_KEY', 'MULTIPLE_ANCHORS', 'MULTIPLE_DOCS', 'MULTIPLE_TAGS', 'NON_STRING_KEY', 'RESOURCE_EXHAUSTION',
+      'TAB_AS_INDENT', 'TAG_RESOLVE_FAILED', 'UNEXPECTED_TOKEN', 'BAD_COLLECTION_TYPE', 'SOMETHING_NEW',
+    ] as YAMLError['code'][];
+    for (const code of codes) {
+      const message = plainMessage({ code, message: `Unexpected scalar token in YAML stream: "${SECRET}"` });
+      expect(message).not.toBe('');
+      expectNoSecret(message);
+      expect(message).not.toContain('YAML stream');
+    }
+    expect(plainMessage({ code: 'BAD_SCALAR_START', message: 'Plain value cannot start with reserved character @' })).toBe(
+      'an unquoted value cannot start with "@"; put the value in quotes',
+    );
+  });
+
+  it('reports an unclosed quote at the line where it opens, not at the end of the file', () => {
+    const error = syntaxError(`- profile_name: local\n  type: ollama\n  model: "llama3.2\n  api_key: ${SECRET}\n  timeout: 5\n`);
+    expect(error.issues).toHaveLength(1);
+    expect(error.issues[0]).toMatchObject({ file: FILE, line: 3, column: 10 });
+    expect(error.issues[0]!.message).toBe(
+      'YAML syntax error: the double-quoted value that starts here has no closing quote ("); add it at the end of the value',
+    );
+    expectNoSecret(error.message);
+    const single = syntaxError("- profile_name: 'local\n  type: ollama\n");
+    expect(single.issues).toHaveLength(1);
+    expect(single.issues[0]).toMatchObject({ line: 1, column: 17 });
+    expect(single.issues[0]!.message).toContain("single-quoted value that starts here has no closing quote (')");
+  });
+
+  it('reports an unclosed [ or { where it opens, and only the quote when a quote swallowed the bracket', () => {
+    const list = syntaxError('- profile_name: a\n  stop: [1,\n    2\n- profile_name: b\n');
+    expect(list.issues.map((i) => [i.line, i.column])).toEqual([[2, 9]]);
+    expect(list.issues[0]!.message).toContain('the [...] list that starts here has no closing "]"');
+    const map = syntaxError('- profile_name: a\n  options: {num_ctx: 1\n- profile_name: b\n');
+    expect(map.issues.map((i) => [i.line, i.column])).toEqual([[2, 12]]);
+    expect(map.issues[0]!.message).toContain('the {...} mapping that starts here has no closing "}"');
+    const quoted = syntaxError('- profile_name: a\n  stop: ["x, y]\n');
+    expect(quoted.issues.map((i) => [i.line, i.column])).toEqual([[2, 10]]);
+    expect(quoted.issues[0]!.message).toContain('no closing quote');
+  });
+
+  it('reports a tab in the indentation once, at its line, without the follow-on errors', () => {
+    const error = syntaxError(`- profile_name: local\n  type: ollama\n\tmodel: llama3.2\n  api_key: ${SECRET}\n`);
+    expect(error.issues).toEqual([
+      { file: FILE, line: 3, column: 1, message: 'YAML syntax error: tabs are not allowed for indentation in YAML; use spaces' },
+    ]);
+    // A tab after spaces, in a nested mapping.
+    const nested = syntaxError('profiles:\n  - profile_name: a\n    type: b\n    options:\n  \tnum_ctx: 4\n');
+    expect(nested.issues).toEqual([
+      { file: FILE, line: 5, column: 3, message: 'YAML syntax error: tabs are not allowed for indentation in YAML; use spaces' },
+    ]);
+    // Several lines: one issue, naming the others.
+    const several = syntaxError('profiles:\n\t- profile_name: a\n\t  type: b\n');
+    expect(several.issues).toHaveLength(1);
+    expect(several.issues[0]).toMatchObject({ line: 2, column: 1 });
+    expect(several.issues[0]!.message).toBe('YAML syntax error: tabs are not allowed for indentation in YAML; use spaces (line 3 too)');
+  });
+
+  it('keeps an independent error before a tab-indented line, and ignores tabs inside values', () => {
+    const error = syntaxError('- profile_name: a\n  type: b: c\n- profile_name: d\n\t type: e\n');
+    expect(error.issues.map((i) => [i.line, i.column])).toEqual([[2, 9], [4, 1]]);
+    expect(error.issues[1]!.message).toContain('tabs are not allowed');
+    // A tab inside a block value is content, and the error is elsewhere.
+    const block = syntaxError('- profile_name: a\n  type: t\n  note: |\n    x\n    \ty\n  model: "m\n');
+    expect(block.issues).toHaveLength(1);
+    expect(block.issues[0]).toMatchObject({ line: 6, column: 10 });
+    expect(block.issues[0]!.message).not.toContain('tab');
+    // A tab-indented comment is no syntax error at all.
+    expect(parseConfigText('- profile_name: a\n  type: t\n\t# a comment\n', FILE, {}).profiles).toHaveLength(1);
+  });
+
+  it('reports each problem of a line once', () => {
+    const error = syntaxError('a: 1\n---\nb: 2\n');
+    expect(formatIssue(error.issues[0]!)).toBe(
+      `${FILE}:2:1: YAML syntax error: the file holds more than one YAML document (separated by a "---" line); keep only one`,
+    );
+    const lines = error.issues.map((i) => `${i.line}:${i.message}`);
+    expect(new Set(lines).size).toBe(lines.length);
   });
 });
 
@@ -94,11 +240,21 @@ describe('parseConfigText: structure', () => {
     expect(parseConfigText('# nothing\n', FILE, {}).issues[0]!.message).toMatch(/^the file is empty/);
   });
 
-  it('reports a mapping root that is a single profile', () => {
-    const config = parseConfigText('profile_name: a\ntype: t\n', FILE, {});
-    expect(config.issues.map((i) => i.message)).toContain(
-      'the file is a single profile; write it as a list item ("- profile_name: ...") or under "profiles:"',
-    );
+  it('reports a mapping root that is a single profile, once, not each of its keys as an unknown top-level key', () => {
+    const config = parseConfigText('profile_name: a\ntype: t\nmodel: m\napi_key: ${KEY}\n', FILE, { KEY: 'sk-not-shown' });
+    expect(messages(config.issues)).toEqual([
+      `${FILE}:1:1: the file is a single profile; write it as a list item ("- profile_name: ...") or under "profiles:"`,
+    ]);
+    expect(config.profiles).toEqual([]);
+  });
+
+  it('still reports unknown top-level keys of a mapping without profile_name or profiles', () => {
+    const config = parseConfigText('profile: a\ntype: t\n', FILE, {});
+    expect(messages(config.issues)).toEqual([
+      `${FILE}:1:1: unknown top-level key "profile"; did you mean "profiles"?`,
+      `${FILE}:1:1: no "profiles:" list; expected a list of profiles (- profile_name: ...) or a mapping with "profiles:" (and optionally "plugins:")`,
+      `${FILE}:2:1: unknown top-level key "type"; allowed: plugins, allow_plugins, profiles`,
+    ]);
   });
 
   it('reports a profile that is not a mapping', () => {

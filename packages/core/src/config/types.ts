@@ -46,6 +46,12 @@ export interface LoadedConfig {
   displayFile: string;
   /** Absolute path of the env file read, when one was. */
   envFile?: string;
+  /**
+   * The values (not the names) defined in that env file, without empty ones and
+   * duplicates; empty when no file was read. For secret scrubbing: an env file
+   * mostly holds keys, so core treats all of them as secrets. Never log them.
+   */
+  envFileValues: string[];
   plugins: PluginSpec[];
   /** The `allow_plugins:` list, when present: only these plugin packages and paths may be loaded. */
   allowPlugins?: PluginSpec[];

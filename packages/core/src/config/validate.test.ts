@@ -130,6 +130,41 @@ describe('validateProfile', () => {
     expect(issuesOf(['  retries: 9'], s)[0]!.message).toBe('expected a number at most 5, got the number 9');
   });
 
+  it("uses the schema's own message for a format instead of the regular expression", () => {
+    const DURATION = /^[-+]?((\d+(\.\d*)?|\.\d+)(ns|us|µs|μs|ms|s|m|h))+$|^[-+]?(\d+(\.\d*)?|\.\d+)$/;
+    const s = z.object({
+      profile_name: z.string(),
+      type: z.string(),
+      keep_alive: z.union([z.number(), z.string().regex(DURATION, 'a duration such as "5m", "1h" or "-1"')]).optional(),
+      code: z.string().regex(/^[A-Z]{3}$/, { error: 'Must be three capital letters' }).optional(),
+      plain: z.string().regex(/^x+$/).optional(),
+    });
+    expect(formatted(issuesOf(['  keep_alive: forever'], s))).toEqual([
+      `${FILE}:3:3: profile "p", field "keep_alive": expected a duration such as "5m", "1h" or "-1", got a string "forever"`,
+    ]);
+    expect(issuesOf(['  keep_alive: forever'], s)[0]!.message).not.toContain('(ns|us|');
+    // A sentence rather than a description of the value.
+    expect(issuesOf(['  code: abc'], s)[0]!.message).toBe('Must be three capital letters, got a string "abc"');
+    // Without a message of its own, the pattern is all there is.
+    expect(issuesOf(['  plain: y'], s)[0]!.message).toBe('expected a string matching /^x+$/, got a string "y"');
+  });
+
+  it("uses the schema's own message for other checks, and ours for zod's default messages", () => {
+    const s = z.object({
+      profile_name: z.string(),
+      type: z.string(),
+      retries: z.number().max(5, { message: 'at most 5 retries' }).optional(),
+      mode: z.enum(['a', 'b'], { error: 'one of the two modes, "a" or "b"' }).optional(),
+      url: z.url().optional(),
+      count: z.number().int().optional(),
+    });
+    expect(issuesOf(['  retries: 9'], s)[0]!.message).toBe('expected at most 5 retries, got the number 9');
+    expect(issuesOf(['  mode: c'], s)[0]!.message).toBe('expected one of the two modes, "a" or "b", got a string "c"');
+    expect(issuesOf(['  url: nope'], s)[0]!.message).toBe('expected a valid URL, got a string "nope"');
+    expect(issuesOf(['  count: many'], s)[0]!.message).toBe('expected a number, got a string "many"');
+    expect(issuesOf(['  count: 1.5'], s)[0]!.message).toBe('expected an integer, got the number 1.5');
+  });
+
   it('names the profile line for a missing required field', () => {
     expect(formatted(issuesOf([]))).toEqual([`${FILE}:1:3: profile "p", field "model": missing required field; expected a string`]);
   });
@@ -194,5 +229,22 @@ describe('validateProfile never shows secrets', () => {
     expect(byField['bearer']).toBe('expected at least 50 characters, got a string');
     expect(byField['auth.token']).toBe('expected a boolean (true or false), got a string');
     expect(byField['model']).toBe('expected one of "x", "y", got a string (from an environment variable; value not shown)');
+  });
+
+  it("does not use a schema's own message that would show a secret or a value from the environment", () => {
+    const s = z.object({
+      profile_name: z.string(),
+      type: z.string(),
+      api_key: z.string().regex(/^key-/, { error: (issue) => `not a key: ${String(issue.input)}` }),
+      region: z.string().regex(/^eu-/, { error: (issue) => `an EU region, not ${String(issue.input)}` }),
+    });
+    const issues = issuesOf([`  api_key: ${CANARY}`, '  region: ${REGION}'], s, { REGION: 'us-canary-east' });
+    const text = formatted(issues).join('\n');
+    expect(text).not.toContain(CANARY);
+    expect(text).not.toContain('us-canary-east');
+    expect(Object.fromEntries(issues.map((i) => [i.field, i.message]))).toEqual({
+      api_key: 'expected a string matching /^key-/, got a string',
+      region: 'expected a string matching /^eu-/, got a string (from an environment variable; value not shown)',
+    });
   });
 });

@@ -1,4 +1,4 @@
-import type { z } from 'zod';
+import { z } from 'zod';
 import type { ConfigIssue } from '../errors/index.js';
 import { isMarkedSecret, looksLikeCredential, secretKeysOf } from '../secrets/index.js';
 import { sortIssues } from './sort-issues.js';
@@ -348,6 +348,9 @@ function describeIssue(issue: ZodIssueLike, path: Path, input: unknown, ctx: Con
     const expected = issue.code === 'invalid_value' ? allowedValuesMessage(issue) : unionMessage(issue, '');
     return `missing required field; ${expected.replace(/, got $/, '')}`;
   }
+  // The schema's own words for what it wants (`.regex(re, 'a duration such as "5m"')`) beat ours.
+  const custom = value === undefined ? undefined : customMessage(issue, value, path, ctx);
+  if (custom !== undefined) return withGot(custom, got());
   switch (issue.code) {
     case 'invalid_type':
       if (value === undefined) return `missing required field; expected ${expectedWords(issue.expected)}`;
@@ -366,6 +369,69 @@ function describeIssue(issue: ZodIssueLike, path: Path, input: unknown, ctx: Con
     default:
       return issue.message;
   }
+}
+
+/** Issue codes whose message we write ourselves, unless the schema brings its own. */
+const DESCRIBED_CODES = new Set(['invalid_type', 'invalid_value', 'too_small', 'too_big', 'invalid_format', 'not_multiple_of']);
+
+/**
+ * The message the schema set for this issue (`{ message }`, `{ error }` or a
+ * string argument), or undefined when zod's default error map wrote it: a
+ * message is the schema's own when it differs from what the default English map
+ * (or the configured one) says for the same issue. Also undefined when it would
+ * show a value that must not be shown (a secret, or one from an environment variable).
+ */
+function customMessage(issue: ZodIssueLike, value: unknown, path: FieldPath, ctx: Context): string | undefined {
+  if (!DESCRIBED_CODES.has(issue.code)) return undefined;
+  const message = typeof issue.message === 'string' ? issue.message.trim() : '';
+  if (message === '') return undefined;
+  if (defaultMessages(issue, value).includes(message)) return undefined;
+  if (typeof value === 'string' && value.length >= 3 && message.includes(value)) {
+    const hidden = isSecretPath(ctx, path) || ctx.substituted.some((s) => value.includes(s));
+    if (hidden) return undefined;
+  }
+  for (const s of ctx.substituted) if (s.length >= 3 && message.includes(s)) return undefined;
+  return message;
+}
+
+type LocaleErrorMap = (issue: unknown) => unknown;
+
+/** What zod's default error maps say for `issue` (its `input` being `value`). */
+function defaultMessages(issue: ZodIssueLike, value: unknown): string[] {
+  const raw = { ...issue, input: value };
+  const maps: (LocaleErrorMap | undefined)[] = [];
+  try {
+    maps.push(z.locales.en().localeError as LocaleErrorMap);
+  } catch {
+    /* no English locale: rely on the configured map */
+  }
+  try {
+    maps.push(z.config().localeError as LocaleErrorMap | undefined);
+  } catch {
+    /* no global config */
+  }
+  const out: string[] = ['Invalid input'];
+  for (const map of maps) {
+    if (typeof map !== 'function') continue;
+    try {
+      const result = map(raw);
+      const text = typeof result === 'string' ? result : (result as { message?: unknown } | undefined)?.message;
+      if (typeof text === 'string') out.push(text.trim());
+    } catch {
+      /* a map that cannot describe this issue */
+    }
+  }
+  return out;
+}
+
+/**
+ * A schema's message with what was found: a description of the value wanted
+ * ("a duration such as ...") reads as "expected <it>, got ..."; a sentence as "<it>, got ...".
+ */
+function withGot(message: string, got: string): string {
+  const text = message.replace(/[.;,\s]+$/, '');
+  if (/^(a|an|the|one of|some|any|at least|at most|more than|less than|exactly)\b/i.test(text)) return `expected ${text}, got ${got}`;
+  return `${text}, got ${got}`;
 }
 
 function allowedValuesMessage(issue: ZodIssueLike): string {

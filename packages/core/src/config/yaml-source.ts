@@ -2,6 +2,7 @@ import { LineCounter, parseDocument, isMap, isScalar, isSeq, isAlias, type Docum
 import { closest, distance } from 'fastest-levenshtein';
 import { ConfigurationError, type ConfigIssue } from '../errors/index.js';
 import { interpolateString, type EnvLookup } from './interpolate.js';
+import { syntaxIssues } from './yaml-syntax.js';
 
 /** 1-based line and column. */
 export interface Position {
@@ -28,11 +29,8 @@ export function parseYamlSource(text: string, file: string): YamlSource {
   // prettyErrors off: its messages quote the offending source line, which may hold a secret.
   const doc = parseDocument(source, { lineCounter, prettyErrors: false, uniqueKeys: false });
   if (doc.errors.length > 0) {
-    const issues: ConfigIssue[] = doc.errors.map((error) => {
-      const pos = lineCounter.linePos(error.pos[0]);
-      return { file, line: pos.line, column: pos.col, message: `YAML syntax error: ${firstLine(error.message)}` };
-    });
-    throw new ConfigurationError(issues);
+    // Even without prettyErrors the library's messages quote source tokens: ours never do.
+    throw new ConfigurationError(syntaxIssues(doc.errors, doc, source, lineCounter, file));
   }
   return { doc, lineCounter, file };
 }
@@ -110,16 +108,18 @@ export function readStructure(source: YamlSource, env?: EnvLookup): ConfigStruct
   } else if (isMap(root)) {
     const seen = new Map<string, number>();
     let sawProfiles = false;
+    // Problems with the top-level keys themselves: moot when the file turns out to be a single profile.
+    const keyIssues: ConfigIssue[] = [];
     for (const pair of root.items) {
       const key = keyName(pair.key);
       if (key === undefined) {
-        issues.push({ ...at(pair.key), message: `top-level keys must be plain names; expected "plugins" or "profiles"` });
+        keyIssues.push({ ...at(pair.key), message: `top-level keys must be plain names; expected "plugins" or "profiles"` });
         continue;
       }
       const keyLine = positionOf(source, pair.key as Node)?.line;
       const first = seen.get(key);
       if (first !== undefined) {
-        issues.push({ ...at(pair.key), message: `duplicate top-level key "${key}" (first at line ${first})` });
+        keyIssues.push({ ...at(pair.key), message: `duplicate top-level key "${key}" (first at line ${first})` });
         continue;
       }
       seen.set(key, keyLine ?? 0);
@@ -131,14 +131,18 @@ export function readStructure(source: YamlSource, env?: EnvLookup): ConfigStruct
         sawProfiles = true;
         profilesNode = pair.value;
       } else {
-        issues.push({ ...at(pair.key), message: unknownTopLevelKeyMessage(key) });
+        keyIssues.push({ ...at(pair.key), message: unknownTopLevelKeyMessage(key) });
       }
     }
+    const singleProfile = !sawProfiles && root.items.some((p) => keyName(p.key) === 'profile_name');
+    // A single profile's keys are not unknown top-level keys: the one helpful message says it all.
+    if (!singleProfile) issues.push(...keyIssues);
     if (!sawProfiles) {
-      const singleProfile = root.items.some((p) => keyName(p.key) === 'profile_name');
+      const rootPos = positionOf(source, root);
       issues.push({
         file,
-        line: positionOf(source, root)?.line ?? 1,
+        line: rootPos?.line ?? 1,
+        column: rootPos?.column ?? 1,
         message: singleProfile
           ? 'the file is a single profile; write it as a list item ("- profile_name: ...") or under "profiles:"'
           : `no "profiles:" list; ${ROOT_EXPECTED}`,
@@ -316,8 +320,4 @@ export function nodeKind(node: unknown): string {
     return 'a scalar';
   }
   return 'an unexpected value';
-}
-
-function firstLine(message: string): string {
-  return message.split('\n')[0]!.trim();
 }

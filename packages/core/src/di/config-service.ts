@@ -41,11 +41,13 @@ export class ConfigService {
   }
 
   /**
-   * Credential-named values of every profile are secrets before any plugin
-   * schema is known, so no output of any command shows them. Fields a plugin
-   * marks secret are added when its profiles are validated.
+   * Values of the .env file and credential-named values of every profile are
+   * secrets before any plugin schema is known, so no output of any command
+   * shows them. Fields a plugin marks secret are added when its profiles are validated.
    */
   private rememberSecrets(config: LoadedConfig): void {
+    // .env is where secrets live: none of its values is ever shown (URLs aside, which errors must name).
+    for (const value of config.envFileValues) if (!/^https?:\/\//i.test(value)) this.secrets.add(value);
     for (const profile of config.profiles) {
       for (const [key, value] of Object.entries(profile.values)) if (looksLikeCredential(key)) this.secrets.add(value);
     }
