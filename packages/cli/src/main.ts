@@ -110,6 +110,7 @@ export async function main(argv: readonly string[] = process.argv, io: Partial<C
   program
     .command('validate')
     .description('check backends.yaml and print every problem (exit 1 if there is any)')
+    .option('--no-import', 'check profiles against the config schemas plugins ship, without running plugin code')
     .action(action(() => import('./commands/validate.js')));
 
   program
@@ -157,9 +158,13 @@ export async function main(argv: readonly string[] = process.argv, io: Partial<C
     .option('-o, --output <file>', 'write to a file instead of stdout')
     .action(action(() => import('./commands/schema.js')));
 
-  program
-    .command('plugin')
-    .description('work on provider plugins')
+  const plugin = program.command('plugin').description('work on provider plugins');
+  plugin
+    .command('describe')
+    .description('write the description a plugin package ships (capabilities, config schemas), after its build')
+    .argument('[dirs...]', 'plugin package directories (default: .)')
+    .action(action(() => import('./commands/plugin-describe.js')));
+  plugin
     .command('new')
     .description('scaffold a provider plugin package whose tests pass straight away')
     .argument('<name>', 'plugin name, e.g. "acme" (package aegis-provider-acme, type acme)')

@@ -86,6 +86,11 @@ export class Aegis {
     return this.configService.config.file;
   }
 
+  /** The names of the profiles in backends.yaml, in file order. */
+  profileNames(): string[] {
+    return this.configService.profileNames();
+  }
+
   /** The validated configuration of a profile (defaults applied, `${VAR}` resolved). Contains secrets: do not print it; use `profiles()`. */
   getBackendConfig(profileName: string): Promise<ResolvedConfig> {
     return this.factory.getBackendConfig(profileName);
@@ -129,11 +134,20 @@ export class Aegis {
     );
   }
 
-  /** Every problem of the configuration: file-level ones, `plugins:` entries and each profile's. */
-  async validate(): Promise<ConfigIssue[]> {
+  /**
+   * Every problem of the configuration: file-level ones, `plugins:` entries and
+   * each profile's. With `importPlugins: false`, profiles are checked against
+   * the descriptions plugins ship (config JSON Schemas) and no plugin code runs;
+   * what only code can find (references between profiles) is then not checked.
+   */
+  async validate(options: { importPlugins?: boolean } = {}): Promise<ConfigIssue[]> {
     const config = this.configService.config;
     const catalog = this.container.resolve(PluginCatalog);
     const issues: ConfigIssue[] = [...config.issues, ...catalog.issues];
+    if (options.importPlugins === false) {
+      for (const profile of config.profiles) issues.push(...(await this.factory.checkWithoutImport(profile.name)));
+      return issues;
+    }
     // A local plugin file named under `plugins:` has no manifest: it must load to tell its types.
     for (const source of catalog.registry.sources.filter((s) => s.declaredAt && s.types.length === 0)) {
       await source.load().catch((error: Error) => issues.push({ ...source.declaredAt, field: 'plugins', message: error.message }));
@@ -148,38 +162,35 @@ export class Aegis {
     if (issues.length > 0) throw new ConfigurationError(issues);
   }
 
-  /** The plugins this application can use (imports each one to read its capabilities). */
+  /**
+   * The plugins this application can use, with their types and capabilities:
+   * from the description a plugin ships, else by importing it.
+   */
   async plugins(): Promise<PluginSummary[]> {
     const catalog = this.container.resolve(PluginCatalog);
     const registry = catalog.registry;
-    const installed = await registry.loadAll();
     const conflicts = registry.conflicts();
-    const blocked: PluginSummary[] = catalog.blocked.map(({ source, reason }) => ({
-      name: source.name,
-      version: source.version,
-      origin: source.origin,
-      location: source.location,
+    const listed = await Promise.all(
+      registry.sources.map(async (source): Promise<PluginSummary> => {
+        const { providers = [], error } = await registry.inspect(source);
+        const conflict = conflicts.find((c) => c.sources.includes(source));
+        const others = conflict?.sources.filter((s) => s !== source).map((s) => s.name);
+        return {
+          ...where(source),
+          types: error ? [...source.types] : providers.map((p) => p.type),
+          capabilities: Object.fromEntries(providers.map((p) => [p.type, p.capabilities])),
+          description: providers.map((p) => p.description).filter(Boolean).join('; ') || undefined,
+          error: error?.message ?? source.problem ?? (conflict ? `type "${conflict.type}" is also claimed by ${others!.join(', ')}` : undefined),
+        };
+      }),
+    );
+    const blocked = catalog.blocked.map(({ source, reason }): PluginSummary => ({
+      ...where(source),
       types: [...source.types],
       capabilities: {},
       error: `not loaded: ${reason}`,
     }));
-    const loaded = installed.map(({ source, plugins, error }): PluginSummary => {
-      const conflict = conflicts.find((c) => c.sources.includes(source));
-      return {
-        name: source.name,
-        version: source.version,
-        origin: source.origin,
-        location: source.location,
-        types: plugins ? plugins.map((p) => p.type) : [...source.types],
-        capabilities: Object.fromEntries((plugins ?? []).map((p) => [p.type, p.capabilities])),
-        description: plugins?.map((p) => p.description).filter(Boolean).join('; ') || undefined,
-        error:
-          error?.message ??
-          source.problem ??
-          (conflict ? `type "${conflict.type}" is also claimed by ${conflict.sources.filter((s) => s !== source).map((s) => s.name).join(', ')}` : undefined),
-      };
-    });
-    return [...loaded, ...blocked];
+    return [...listed, ...blocked];
   }
 
   /**
@@ -231,4 +242,8 @@ export function getBackendConfig(profileName: string): Promise<ResolvedConfig> {
 
 export function getProviderForProfile(profileName: string): Promise<BackendProvider> {
   return getDefaultAegis().getProviderForProfile(profileName);
+}
+
+function where(source: PluginSource): Pick<PluginSummary, 'name' | 'version' | 'origin' | 'location'> {
+  return { name: source.name, version: source.version, origin: source.origin, location: source.location };
 }

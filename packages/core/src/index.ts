@@ -24,6 +24,14 @@ export type { Logger, LogLevel } from './contract/logger.js';
 export { ConsoleLogger, parseLogLevel, type ConsoleLoggerOptions } from './log/console-logger.js';
 export * from './http/index.js';
 export * from './plugins/index.js';
+export {
+  describePlugins,
+  writePluginDescription,
+  readPluginDescription,
+  DEFAULT_DESCRIPTION_FILE,
+  type PluginDescription,
+  type ProviderDescription,
+} from './plugins/description.js';
 export { secret, isMarkedSecret, secretKeysOf, redactValues, SecretScrubber, REDACTED } from './secrets/index.js';
 export type { AegisOptions } from './aegis-options.js';
 export {

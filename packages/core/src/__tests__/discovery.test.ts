@@ -199,4 +199,48 @@ describe('plugin discovery and loading', () => {
       outside.cleanup();
     }
   });
+
+  it('lists and validates from a shipped description without importing the plugin', async () => {
+    const { definePlugin } = await import('../plugins/define-plugin.js');
+    const { BaseBackendConfig } = await import('../contract/base-config.js');
+    const { describePlugins } = await import('../plugins/description.js');
+    const { secret } = await import('../secrets/secret-fields.js');
+    const { z } = await import('zod');
+    const plugin = definePlugin({
+      apiVersion: 1,
+      type: 'shipped_t',
+      description: 'described, never imported',
+      configSchema: BaseBackendConfig.extend({ type: z.literal('shipped_t'), model: z.string(), access: secret(z.string()).optional() }),
+      capabilities: ['completion', 'embeddings'],
+      create: () => {
+        throw new Error('not called');
+      },
+    });
+    app = makeApp({ 'aegis-provider-shipped': '1' });
+    installPlugin(app, 'aegis-provider-shipped', ['shipped_t'], { throwOnImport: 'this plugin must not be imported' });
+    const pkgPath = 'node_modules/aegis-provider-shipped/package.json';
+    const { readFileSync } = await import('node:fs');
+    const { join } = await import('node:path');
+    const pkg = JSON.parse(readFileSync(join(app.dir, pkgPath), 'utf8'));
+    pkg.aegis.description = './aegis-plugin.json';
+    app.write(pkgPath, pkg);
+    app.write('node_modules/aegis-provider-shipped/aegis-plugin.json', describePlugins([plugin]));
+    app.write('.env', 'SHIPPED_ACCESS=shipped-access-canary-123\n');
+    app.write(
+      'backends.yaml',
+      profiles('- profile_name: ok', '  type: shipped_t', '  model: m', '  access: ${SHIPPED_ACCESS}', '- profile_name: bad', '  type: shipped_t', '  modle: m', '  timeout: soon'),
+    );
+    const aegis = createAegis({ cwd: app.dir, env: {} });
+    const [summary] = await aegis.plugins();
+    expect(summary).toMatchObject({ name: 'aegis-provider-shipped', types: ['shipped_t'], capabilities: { shipped_t: ['completion', 'embeddings'] } });
+    expect(summary!.error).toBeUndefined();
+    const issues = await aegis.validate({ importPlugins: false });
+    const text = issues.map((i) => `${i.line} ${i.profile} ${i.field}: ${i.message}`).join('\n');
+    expect(text).toContain('5 bad model: missing required field');
+    expect(text).toContain('7 bad modle: unknown field "modle"; did you mean "model"?');
+    expect(text).toContain('8 bad timeout: expected a number');
+    expect(issues.some((i) => i.profile === 'ok')).toBe(false);
+    expect(loads('shipped_t')).toBe(0);
+    expect(aegis.redact('x shipped-access-canary-123 y')).toBe('x *** y');
+  });
 });

@@ -8,6 +8,7 @@ import type { BaseBackendConfig } from '../contract/base-config.js';
 import type { Logger } from '../contract/logger.js';
 import type { HttpClient } from '../http/client.js';
 import type { AegisPlugin } from '../plugins/define-plugin.js';
+import { schemaFromDescription } from '../plugins/description.js';
 import { secretKeysOf } from '../secrets/secret-fields.js';
 import type { SecretScrubber } from '../secrets/scrubber.js';
 import { ConfigService } from './config-service.js';
@@ -104,6 +105,23 @@ export class ProviderFactory {
         return { plugin, issues: [{ file: profile.file, ...at, profile: profileName, field, message }] };
       }
       throw error;
+    }
+  }
+
+  /**
+   * The problems of a profile found from its plugin's shipped description
+   * (config JSON Schema), without importing any plugin code.
+   */
+  async checkWithoutImport(profileName: string): Promise<ConfigIssue[]> {
+    const profile = this.configService.profile(profileName);
+    if (profile.issues.some((issue) => issue.field === 'type')) return profile.issues;
+    try {
+      const entry = await this.catalog.registry.describe(profile.type);
+      const result = validateProfile(profile, schemaFromDescription(entry));
+      return result.ok ? [] : result.issues;
+    } catch (error) {
+      if (!PluginError.isInstance(error)) throw error;
+      return [{ file: profile.file, ...this.position(profile, ['type']), profile: profileName, field: 'type', message: error.message }];
     }
   }
 

@@ -5,6 +5,8 @@ import { join } from 'node:path';
 export interface PluginManifest {
   apiVersion: number;
   providers: string[];
+  /** Path (from the package root) of the shipped description: capabilities and config schemas. */
+  description?: string;
 }
 
 export interface PackageInfo {
@@ -17,6 +19,8 @@ export interface PackageInfo {
   manifest?: PluginManifest;
   /** Why the manifest could not be read, when the package claims to be a plugin but its manifest is wrong. */
   manifestProblem?: string;
+  /** Absolute path of the shipped description file, when the manifest names one. */
+  descriptionFile?: string;
 }
 
 export const PLUGIN_KEYWORD = 'aegis-provider';
@@ -63,6 +67,7 @@ export function packageInfo(dir: string, pkg: PackageJson): PackageInfo {
     manifest.providers.every((p) => typeof p === 'string')
   ) {
     info.manifest = { apiVersion: manifest.apiVersion, providers: [...manifest.providers] };
+    if (typeof manifest.description === 'string') info.descriptionFile = join(dir, manifest.description);
   } else {
     info.manifestProblem =
       'its package.json needs "aegis": { "apiVersion": <number>, "providers": ["<type>", ...] }';

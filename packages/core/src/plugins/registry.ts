@@ -2,6 +2,8 @@ import { suggest } from '../config/index.js';
 import { PluginError } from '../errors/plugin-error.js';
 import { PLUGIN_API_VERSION, type AegisPlugin } from './define-plugin.js';
 import type { PluginSource } from './source.js';
+import type { ProviderDescription } from './description.js';
+import type { Capability } from '../contract/capabilities.js';
 
 export interface InstalledPlugin {
   source: PluginSource;
@@ -62,6 +64,21 @@ export class PluginRegistry {
     );
   }
 
+  /**
+   * What a source provides: from the description it ships (no import), else
+   * from its code. Failures are returned, not thrown, for listings.
+   */
+  async inspect(source: PluginSource): Promise<{ providers?: { type: string; capabilities: readonly Capability[]; description?: string }[]; error?: PluginError }> {
+    try {
+      checkApiVersion(source.apiVersion, source);
+      const shipped = source.description();
+      if (shipped) return { providers: Object.entries(shipped.providers).map(([type, p]) => ({ type, ...p })) };
+      return { providers: await source.load() };
+    } catch (error) {
+      return { error: error as PluginError };
+    }
+  }
+
   /** Types claimed by more than one discovered package. */
   conflicts(): { type: string; sources: PluginSource[] }[] {
     return [...this.byType.entries()]
@@ -89,7 +106,39 @@ export class PluginRegistry {
     return this.bareFilesLoaded;
   }
 
+  /**
+   * The shipped description of a type's provider, found with all the checks of
+   * loading (unknown type, two claimants, apiVersion) but without importing code.
+   */
+  async describe(type: string): Promise<ProviderDescription> {
+    const source = await this.sourceFor(type);
+    const entry = source.description()?.providers[type];
+    if (!entry) {
+      throw new PluginError(`${describe(source)} ships no description of type "${type}" (capabilities and config schema), so it cannot be checked without importing it`, {
+        kind: 'invalid_plugin',
+        type,
+        packages: [source.name],
+      });
+    }
+    return entry;
+  }
+
   private async load(type: string): Promise<AegisPlugin> {
+    const source = await this.sourceFor(type);
+    const plugins = await source.load();
+    const plugin = plugins.find((p) => p.type === type);
+    if (!plugin) {
+      throw new PluginError(
+        `${describe(source)} announces provider type "${type}" in its package.json but exports only: ${plugins.map((p) => p.type).join(', ') || 'nothing'}`,
+        { kind: 'invalid_plugin', type, packages: [source.name] },
+      );
+    }
+    checkApiVersion(plugin.apiVersion, source);
+    return plugin;
+  }
+
+  /** The one usable source of a type, or the PluginError that says why there is none. */
+  private async sourceFor(type: string): Promise<PluginSource> {
     if (!this.byType.has(type)) await this.loadBareFiles();
     const candidates = this.byType.get(type) ?? [];
     const inCode = candidates.find((s) => s.origin === 'code');
@@ -110,16 +159,7 @@ export class PluginRegistry {
       });
     }
     checkApiVersion(source.apiVersion, source);
-    const plugins = await source.load();
-    const plugin = plugins.find((p) => p.type === type);
-    if (!plugin) {
-      throw new PluginError(
-        `${describe(source)} announces provider type "${type}" in its package.json but exports only: ${plugins.map((p) => p.type).join(', ') || 'nothing'}`,
-        { kind: 'invalid_plugin', type, packages: [source.name] },
-      );
-    }
-    checkApiVersion(plugin.apiVersion, source);
-    return plugin;
+    return source;
   }
 
   private unknownType(type: string): PluginError {

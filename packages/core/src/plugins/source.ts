@@ -2,6 +2,7 @@ import { pathToFileURL } from 'node:url';
 import { PluginError } from '../errors/plugin-error.js';
 import { isAegisPlugin, pluginProblems, type AegisPlugin } from './define-plugin.js';
 import type { PackageInfo } from './manifest.js';
+import { describePlugins, readPluginDescription, type PluginDescription } from './description.js';
 
 /** Where a plugin comes from, known without importing its code. */
 export interface PluginSource {
@@ -21,12 +22,20 @@ export interface PluginSource {
   readonly declaredAt?: { file?: string; line?: number };
   /** Imports the plugin code, once. */
   load(): Promise<AegisPlugin[]>;
+  /** The shipped description (capabilities, config schemas), read without importing code; undefined when none. */
+  description(): PluginDescription | undefined;
 }
 
-function once<T>(fn: () => Promise<T>): () => Promise<T> {
-  let promise: Promise<T> | undefined;
-  return () => (promise ??= fn());
+function once<T>(fn: () => T): () => T {
+  let done = false;
+  let value: T;
+  return () => {
+    if (!done) [value, done] = [fn(), true];
+    return value;
+  };
 }
+
+const none = (): undefined => undefined;
 
 export function packageSource(info: PackageInfo, origin: 'package' | 'path', declaredAt?: PluginSource['declaredAt']): PluginSource {
   return {
@@ -39,6 +48,7 @@ export function packageSource(info: PackageInfo, origin: 'package' | 'path', dec
     types: info.manifest?.providers ?? [],
     problem: info.manifestProblem,
     load: once(() => importPlugins(info.entry, `plugin package "${info.name}"`)),
+    description: info.descriptionFile ? once(() => readPluginDescription(info.descriptionFile!)) : none,
   };
 }
 
@@ -50,6 +60,7 @@ export function fileSource(file: string, spec: string, declaredAt?: PluginSource
     types: [],
     declaredAt,
     load: once(() => importPlugins(file, `local plugin "${spec}"`)),
+    description: none,
   };
 }
 
@@ -60,6 +71,7 @@ export function codeSource(plugin: AegisPlugin): PluginSource {
     apiVersion: plugin.apiVersion,
     types: [plugin.type],
     load: () => Promise.resolve([plugin]),
+    description: () => describePlugins([plugin]),
   };
 }
 

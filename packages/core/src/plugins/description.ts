@@ -1,0 +1,72 @@
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { z } from 'zod';
+import { isCapability, type Capability } from '../contract/capabilities.js';
+import { secret } from '../secrets/secret-fields.js';
+import type { AegisPlugin } from './define-plugin.js';
+import { profileJsonSchema } from './json-schema.js';
+import { packageInfo, readPackageJson } from './manifest.js';
+import { importPlugins } from './source.js';
+
+/**
+ * What a plugin package may ship beside its code (generated at build time by
+ * `aegis plugin describe`): each provider type's capabilities and config JSON
+ * Schema, so `aegis plugins` and `aegis validate --no-import` work without
+ * importing the plugin. Declared in package.json as `"aegis": { ..., "description": "./dist/aegis-plugin.json" }`.
+ */
+export interface PluginDescription {
+  apiVersion: number;
+  providers: Record<string, ProviderDescription>;
+}
+
+export interface ProviderDescription {
+  description?: string;
+  capabilities: Capability[];
+  /** JSON Schema of a profile (input form). */
+  configSchema: Record<string, unknown>;
+}
+
+export const DEFAULT_DESCRIPTION_FILE = './dist/aegis-plugin.json';
+
+export function describePlugins(plugins: readonly AegisPlugin[]): PluginDescription {
+  const providers: Record<string, ProviderDescription> = {};
+  for (const plugin of plugins) {
+    providers[plugin.type] = { description: plugin.description, capabilities: [...plugin.capabilities], configSchema: profileJsonSchema(plugin) };
+  }
+  return { apiVersion: plugins[0]?.apiVersion ?? 1, providers };
+}
+
+/** Imports a built plugin package and writes its description file; returns the file and the types in it. */
+export async function writePluginDescription(packageDir: string): Promise<{ file: string; types: string[] }> {
+  const pkg = readPackageJson(packageDir);
+  if (!pkg) throw new Error(`no package.json in ${packageDir}`);
+  const info = packageInfo(packageDir, pkg);
+  const plugins = await importPlugins(info.entry, `plugin package "${info.name}"`);
+  const file = info.descriptionFile ?? join(packageDir, DEFAULT_DESCRIPTION_FILE);
+  mkdirSync(dirname(file), { recursive: true });
+  writeFileSync(file, JSON.stringify(describePlugins(plugins), null, 2) + '\n');
+  return { file, types: plugins.map((p) => p.type) };
+}
+
+/** Reads a description file; undefined when it is missing or not one. */
+export function readPluginDescription(file: string): PluginDescription | undefined {
+  try {
+    const parsed = JSON.parse(readFileSync(file, 'utf8')) as PluginDescription;
+    const valid =
+      typeof parsed?.apiVersion === 'number' &&
+      typeof parsed.providers === 'object' &&
+      Object.values(parsed.providers).every((p) => Array.isArray(p.capabilities) && p.capabilities.every(isCapability) && typeof p.configSchema === 'object');
+    return valid ? parsed : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** A zod schema rebuilt from a shipped JSON Schema, with its secret fields marked again. */
+export function schemaFromDescription(entry: ProviderDescription): z.ZodObject {
+  const schema = z.fromJSONSchema(entry.configSchema as Parameters<typeof z.fromJSONSchema>[0]) as unknown as z.ZodObject;
+  const properties = (entry.configSchema.properties ?? {}) as Record<string, Record<string, unknown>>;
+  const secrets = Object.entries(properties).filter(([, p]) => p.aegisSecret === true);
+  if (secrets.length === 0) return schema;
+  return schema.extend(Object.fromEntries(secrets.map(([key]) => [key, secret(schema.shape[key] as z.ZodType)])));
+}
