@@ -83,3 +83,5 @@ export {
   type ConformanceSession,
   type RunConformanceOptions,
 } from './conformance/index.js';
+
+export { createTestAegis, providerError, rejection, drain, type TestAegis, type TestAegisOptions } from './testing.js';

@@ -1,8 +1,6 @@
 /** Builds providers for the checks through core's real path: a backends.yaml in a temp dir, loaded by createAegis. */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { createAegis, type Aegis, type AegisPlugin, type BackendProvider } from '@aegis/core';
+import type { Aegis, AegisPlugin, BackendProvider } from '@aegis/core';
+import { createTestAegis, type TestAegis } from '../testing.js';
 import type { Emulator } from '../types.js';
 import type { ConformanceEnv, ConformanceOptions } from './types.js';
 
@@ -26,8 +24,7 @@ export async function startConformanceEnv(plugin: AegisPlugin, options: Conforma
 
 class Session implements ConformanceSession {
   readonly profileName = PROFILE_NAME;
-  private readonly dir = mkdtempSync(join(tmpdir(), 'aegis-conformance-'));
-  private readonly instances = new Map<string, Aegis>();
+  private readonly instances = new Map<string, TestAegis>();
   private closed = false;
 
   constructor(
@@ -40,14 +37,12 @@ class Session implements ConformanceSession {
     if (this.closed) throw new Error('the conformance env is closed');
     const fields = { ...this.options.profile(this.server), ...overrides };
     const key = JSON.stringify(fields);
-    let aegis = this.instances.get(key);
-    if (!aegis) {
-      const configPath = join(this.dir, `backends-${this.instances.size + 1}.yaml`);
-      writeFileSync(configPath, profileYaml(PROFILE_NAME, this.plugin.type, fields));
-      aegis = createAegis({ configPath, plugins: [this.plugin], env: {}, discover: false });
-      this.instances.set(key, aegis);
+    let instance = this.instances.get(key);
+    if (!instance) {
+      instance = createTestAegis({ plugins: [this.plugin], profiles: profileYaml(PROFILE_NAME, this.plugin.type, fields), logLevel: 'warn' });
+      this.instances.set(key, instance);
     }
-    return aegis;
+    return instance.aegis;
   }
 
   provider(overrides: Record<string, unknown> = {}): Promise<BackendProvider> {
@@ -61,9 +56,8 @@ class Session implements ConformanceSession {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    for (const aegis of this.instances.values()) aegis.close();
+    for (const instance of this.instances.values()) instance.close();
     this.instances.clear();
-    rmSync(this.dir, { recursive: true, force: true });
     await this.server.close();
   }
 }

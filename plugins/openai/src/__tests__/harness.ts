@@ -1,62 +1,15 @@
-/** Test helpers (not part of the published build): an Aegis instance over a temporary backends.yaml. */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+/** Test helpers (not part of the published build). */
 import { expect } from '@jest/globals';
-import { createAegis, ProviderError, type AegisPlugin, type Aegis, type BackendProvider } from '@aegis/core';
+import type { AegisPlugin, ProviderError } from '@aegis/core';
+import { createTestAegis, type TestAegis } from '@aegis/testkit';
 
-export interface Harness {
-  aegis: Aegis;
-  provider(profile: string): Promise<BackendProvider>;
-  close(): void;
-}
+export { drain, providerError, rejection } from '@aegis/testkit';
 
-/** Writes the profiles into a temporary backends.yaml (JSON is valid YAML) and builds an Aegis on it. */
+export type Harness = TestAegis;
+
+/** An Aegis instance over a temporary backends.yaml holding these profiles. */
 export function harness(plugin: AegisPlugin, profiles: Record<string, unknown>[], env: Record<string, string> = {}): Harness {
-  const dir = mkdtempSync(join(tmpdir(), 'aegis-plugin-test-'));
-  const configPath = join(dir, 'backends.yaml');
-  writeFileSync(configPath, JSON.stringify({ profiles }, null, 2));
-  const aegis = createAegis({ plugins: [plugin], configPath, env, discover: false, logLevel: 'error' });
-  return {
-    aegis,
-    provider: (profile) => aegis.getProviderForProfile(profile),
-    close() {
-      aegis.close();
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
-}
-
-/** The ProviderError a promise rejects with. */
-export async function providerError(promise: Promise<unknown>): Promise<ProviderError> {
-  try {
-    await promise;
-  } catch (error) {
-    if (ProviderError.isInstance(error)) return error;
-    throw error;
-  }
-  throw new Error('expected a ProviderError, but the call succeeded');
-}
-
-/** The error a promise rejects with, whatever it is. */
-export async function rejection(promise: Promise<unknown>): Promise<unknown> {
-  try {
-    await promise;
-  } catch (error) {
-    return error;
-  }
-  throw new Error('expected the call to fail');
-}
-
-/** Iterates a stream to its end or its error; returns the deltas and the error. */
-export async function drain(stream: AsyncIterable<string>): Promise<{ deltas: string[]; error?: unknown }> {
-  const deltas: string[] = [];
-  try {
-    for await (const delta of stream) deltas.push(delta);
-  } catch (error) {
-    return { deltas, error };
-  }
-  return { deltas };
+  return createTestAegis({ plugins: [plugin], profiles, env });
 }
 
 /** Asserts the common parts of an HTTP error mapping. */
