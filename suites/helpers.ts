@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { Readable, Writable } from 'node:stream';
 import { createAegis, ProviderError, type Aegis, type AegisPlugin, type BackendProvider, type Logger } from '@aegis/core';
 import { main } from '@aegis/cli';
-import { startEmulator, type Emulator, type EmulatorOptions } from '@aegis/testkit';
+import { startEmulator, type Emulator, type EmulatorOptions, drain } from '@aegis/testkit';
 import koboldcpp from '@aegis/provider-koboldcpp';
 import ollama from '@aegis/provider-ollama';
 import openai from '@aegis/provider-openai';
@@ -150,15 +150,7 @@ export async function providerError(promise: Promise<unknown>): Promise<Provider
 }
 
 /** Drains a stream: the deltas it yielded, and the error that ended it. */
-export async function collect(stream: AsyncIterable<string>): Promise<{ deltas: string[]; error?: unknown }> {
-  const deltas: string[] = [];
-  try {
-    for await (const delta of stream) deltas.push(delta);
-  } catch (error) {
-    return { deltas, error };
-  }
-  return { deltas };
-}
+export const collect = drain;
 
 /** Like collect, but the stream must fail with a ProviderError. */
 export async function streamError(stream: AsyncIterable<string>): Promise<{ deltas: string[]; error: ProviderError }> {
