@@ -137,7 +137,7 @@ describe('aegis validate', () => {
   it('reports a missing config file', async () => {
     const result = await run(['--config', 'missing.yaml', 'validate'], { cwd: project() });
     expect(result.code).toBe(1);
-    expect(result.stdout).toContain('no backends.yaml at missing.yaml (from --config)');
+    expect(result.stdout).toMatch(/no config file \/\S+\/missing\.yaml \(from --config\)/);
   });
 
   it('uses --config and --env-file', async () => {

@@ -67,19 +67,19 @@ describe('locateConfigFile', () => {
 
   it('names the explicit path when it is missing', () => {
     const error = configError(() => locateConfigFile({ configPath: 'nope.yaml', cwd: dir, env: {} }));
-    expect(error.message).toBe('no backends.yaml at nope.yaml (from --config); pass --config <file> or set AEGIS_BACKENDS');
+    expect(error.message).toBe(`no config file ${path.join(dir, 'nope.yaml')} (from --config); pass --config <file> or set AEGIS_BACKENDS`);
   });
 
   it('names AEGIS_BACKENDS when its file is missing, with an absolute path outside cwd', () => {
     const elsewhere = path.join(os.tmpdir(), 'aegis-definitely-missing', 'b.yaml');
     const error = configError(() => locateConfigFile({ cwd: dir, env: { AEGIS_BACKENDS: elsewhere } }));
-    expect(error.message).toBe(`no backends.yaml at ${elsewhere} (from AEGIS_BACKENDS); pass --config <file> or set AEGIS_BACKENDS`);
+    expect(error.message).toBe(`no config file ${elsewhere} (from AEGIS_BACKENDS); pass --config <file> or set AEGIS_BACKENDS`);
   });
 
   it('names the default location when nothing is found', () => {
     const error = configError(() => locateConfigFile({ cwd: dir, env: {} }));
     expect(error.message).toBe(
-      'no backends.yaml at backends.yaml (the default: backends.yaml in the current directory); pass --config <file> or set AEGIS_BACKENDS',
+      `no config file ${path.join(dir, 'backends.yaml')} (the default: backends.yaml in the current directory); pass --config <file> or set AEGIS_BACKENDS`,
     );
   });
 
@@ -177,7 +177,7 @@ describe('loadConfig', () => {
   });
 
   it('fails when the config file is missing', () => {
-    expect(configError(() => loadConfig({ cwd: dir, env: {} })).message).toMatch(/^no backends\.yaml at backends\.yaml/);
+    expect(configError(() => loadConfig({ cwd: dir, env: {} })).message).toBe(`no config file ${path.join(dir, 'backends.yaml')} (the default: backends.yaml in the current directory); pass --config <file> or set AEGIS_BACKENDS`);
   });
 
   it('exposes the values of the env file it read, for scrubbing, and none without one', () => {

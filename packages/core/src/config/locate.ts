@@ -56,7 +56,7 @@ export function locateConfig(options: LocateConfigOptions = {}): ConfigLocation 
   }
   if (!stat) {
     throw new ConfigurationError(
-      `no ${DEFAULT_CONFIG_FILE} at ${shown} (${how}); pass --config <file> or set ${CONFIG_ENV_VAR}`,
+      `no config file ${location.file} (${how}); pass --config <file> or set ${CONFIG_ENV_VAR}`,
     );
   }
   if (!stat.isFile()) {
