@@ -20,7 +20,7 @@ import type {
   TranscriptionResult,
 } from './results.js';
 import type { CallSettings, RuntimeExecutionConfig } from './runtime.js';
-import { CompletionStream } from './stream.js';
+import { CompletionStream, REPORTS_PROGRESS, type StreamProgress } from './stream.js';
 
 /** A stream longer than this is a runaway backend, not an answer: stop before memory runs out. */
 const MAX_STREAM_TEXT = 64 * 1024 * 1024;
@@ -193,46 +193,110 @@ export abstract class BackendProvider<C extends BaseBackendConfig = BaseBackendC
     }
   }
 
-  private async *runStream(messages: ChatMessage[], runtime: RuntimeExecutionConfig): AsyncGenerator<string, CompletionResult, undefined> {
-    const { deadline, settings } = this.begin(runtime);
-    let received = '';
+  /**
+   * The call machinery of a stream: deadline, retries until the first delta,
+   * the text received, labelled errors. A hand-written iterator rather than an
+   * async generator: it sits between the plugin and the caller on every delta,
+   * where a generator's await per `yield` is a measurable share of a long
+   * stream (bench/RESULTS.md). It behaves as the generator it replaces: nothing
+   * starts before the first `next()`, the end or an error disposes of the
+   * deadline, and `return()` closes the plugin's stream (freeing its socket).
+   */
+  private runStream(messages: ChatMessage[], runtime: RuntimeExecutionConfig): AsyncGenerator<string, CompletionResult, undefined> {
+    type Step = IteratorResult<string, Omit<CompletionResult, 'text'> & { text?: string }>;
+    let state: 'new' | 'open' | 'closed' = 'new';
+    let call: { deadline: CallDeadline; settings: CallSettings } | undefined;
     let source: ProviderStream | undefined;
-    try {
-      for (let attempt = 0; ; attempt++) {
-        source = this.doStream(messages, settings);
-        let step: IteratorResult<string, Omit<CompletionResult, 'text'> & { text?: string }>;
-        try {
-          // Retrying is safe only until the first delta has been handed to the caller.
-          do step = await source.next();
-          while (!step.done && step.value === '');
-        } catch (error) {
-          const delay = this.retryDelay(error, attempt, settings, deadline);
-          if (delay === undefined) throw error;
-          this.logRetry(error as ProviderError, attempt + 1, delay);
-          await sleep(delay, settings.signal).catch(() => {
-            throw abortedError(settings.signal, undefined, (error as ProviderError).url, error);
-          });
-          continue;
-        }
-        while (!step.done) {
-          if (step.value !== '') {
-            received += step.value;
-            if (received.length > MAX_STREAM_TEXT) throw this.tooLong();
-            yield step.value;
-          }
-          step = await source.next();
-        }
-        source = undefined;
-        return { ...step.value, text: received };
-      }
-    } catch (error) {
+    let received = '';
+    let progress: StreamProgress | undefined;
+
+    const close = async (): Promise<void> => {
+      state = 'closed';
+      const open = source;
+      source = undefined;
+      if (open) await open.return(undefined as never).catch(() => undefined);
+      call?.deadline.dispose();
+    };
+    const fail = async (error: unknown): Promise<never> => {
       const labelled = this.label(error);
       if (ProviderError.isInstance(labelled) && received) labelled.partialText = received;
+      await close();
+      progress?.fail(labelled);
       throw labelled;
-    } finally {
-      if (source) await source.return(undefined as never).catch(() => undefined);
-      deadline.dispose();
-    }
+    };
+    /** A step of the plugin's stream, as the caller sees it (empty deltas skipped, the end turned into the result). */
+    const onStep = (step: Step): IteratorResult<string, CompletionResult> | Promise<IteratorResult<string, CompletionResult>> => {
+      if (state === 'closed') return { value: undefined as never, done: true };
+      if (step.done) {
+        source = undefined;
+        const result: CompletionResult = { ...step.value, text: received };
+        void close();
+        progress?.end(result);
+        return { value: result, done: true };
+      }
+      if (step.value === '') return source!.next().then(onStep, fail);
+      received += step.value;
+      if (received.length > MAX_STREAM_TEXT) return fail(this.tooLong());
+      progress?.delta(step.value);
+      return step;
+    };
+    /** Opens the plugin's stream, retrying until its first delta: retrying is safe only until a delta was handed out. */
+    const start = async (): Promise<IteratorResult<string, CompletionResult>> => {
+      call = this.begin(runtime);
+      const { deadline, settings } = call;
+      let step: Step;
+      try {
+        for (let attempt = 0; ; attempt++) {
+          source = this.doStream(messages, settings);
+          try {
+            do step = await source.next();
+            while (!step.done && step.value === '');
+            break;
+          } catch (error) {
+            const delay = this.retryDelay(error, attempt, settings, deadline);
+            if (delay === undefined) throw error;
+            this.logRetry(error as ProviderError, attempt + 1, delay);
+            await sleep(delay, settings.signal).catch(() => {
+              throw abortedError(settings.signal, undefined, (error as ProviderError).url, error);
+            });
+          }
+        }
+      } catch (error) {
+        return fail(error);
+      }
+      return onStep(step);
+    };
+    let starting: Promise<unknown> | undefined;
+
+    const iterator: AsyncGenerator<string, CompletionResult, undefined> = {
+      next: () => {
+        if (state === 'closed') return Promise.resolve({ value: undefined as never, done: true });
+        if (state === 'new') {
+          state = 'open';
+          const first = start();
+          starting = first.finally(() => (starting = undefined)).catch(() => undefined);
+          return first;
+        }
+        // Called again before the first step came back (an async generator would queue it).
+        if (starting) return starting.then(() => iterator.next());
+        return source!.next().then(onStep, fail);
+      },
+      return: async (value) => {
+        if (state === 'open') await close();
+        state = 'closed';
+        return { value: value as CompletionResult, done: true };
+      },
+      throw: async (error: unknown) => {
+        await iterator.return(undefined as never);
+        throw error;
+      },
+      [Symbol.asyncIterator]: () => iterator,
+    };
+    // CompletionStream reads the progress from here instead of adding a promise step per delta.
+    (iterator as { [REPORTS_PROGRESS]?: (p: StreamProgress) => void })[REPORTS_PROGRESS] = (p) => {
+      progress = p;
+    };
+    return iterator;
   }
 
   private tooLong(): ProviderError {

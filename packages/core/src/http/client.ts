@@ -1,6 +1,6 @@
-import http from 'node:http';
-import https from 'node:https';
-import got, { type Request as GotRequest } from 'got';
+import type http from 'node:http';
+import type https from 'node:https';
+import type { Got, Request as GotRequest } from 'got';
 import { ProviderError } from '../errors/provider-error.js';
 import { httpStatusError, transportError, excerpt, type ErrorMessageExtractor } from './error-mapping.js';
 import { parseRetryAfter } from './retry-after.js';
@@ -34,6 +34,21 @@ export interface HttpClientOptions {
 type Payload = { json: unknown } | { body: FormData } | undefined;
 
 const DEFAULT_MAX_BYTES = 64 * 1024 * 1024;
+
+// got (and its dependencies, node:https and TLS among them) is a large share of a cold
+// start (bench/RESULTS.md), and what needs no request (`aegis profiles`, `validate`,
+// `plugins`) never uses it: it is loaded on the first request, once, as are the agents.
+let got: Got | undefined;
+let loading: Promise<Got> | undefined;
+let nodeHttp: { http: typeof http; https: typeof https };
+function loadGot(): Promise<Got> {
+  loading ??= Promise.all([import('got'), import('node:http'), import('node:https')]).then(([module, h, s]) => {
+    nodeHttp = { http: h.default, https: s.default };
+    return (got = module.default);
+  });
+  return loading;
+}
+
 const ERROR_BODY_MAX_BYTES = 64 * 1024;
 
 /**
@@ -42,12 +57,13 @@ const ERROR_BODY_MAX_BYTES = 64 * 1024;
  * ProviderError. It never retries: retrying is the provider base class's job.
  */
 export class HttpClient {
-  private readonly agent: { http: http.Agent; https: https.Agent };
+  /** Created with the first request. */
+  private agent?: { http: http.Agent; https: https.Agent };
+  private readonly maxSockets: number;
   private readonly userAgent: string;
 
   constructor(options: HttpClientOptions = {}) {
-    const agentOptions = { keepAlive: true, maxSockets: options.maxSockets ?? 64 };
-    this.agent = { http: new http.Agent(agentOptions), https: new https.Agent(agentOptions) };
+    this.maxSockets = options.maxSockets ?? 64;
     this.userAgent = options.userAgent ?? 'aegis-providers';
   }
 
@@ -80,8 +96,9 @@ export class HttpClient {
 
   /** Closes the kept-alive sockets. */
   destroy(): void {
-    this.agent.http.destroy();
-    this.agent.https.destroy();
+    this.agent?.http.destroy();
+    this.agent?.https.destroy();
+    this.agent = undefined;
   }
 
   private async open(method: 'GET' | 'POST', url: string, payload: Payload, options: HttpRequestOptions): Promise<OpenResponse> {
@@ -89,9 +106,14 @@ export class HttpClient {
     if (options.signal?.aborted) throw transportError(new Error('aborted'), ctx);
     const headers: Record<string, string> = { 'user-agent': this.userAgent };
     for (const [k, v] of Object.entries(options.headers ?? {})) if (v !== undefined) headers[k.toLowerCase()] = v;
+    const client = got ?? (await loadGot());
+    if (!this.agent) {
+      const agentOptions = { keepAlive: true, maxSockets: this.maxSockets };
+      this.agent = { http: new nodeHttp.http.Agent(agentOptions), https: new nodeHttp.https.Agent(agentOptions) };
+    }
     let stream: GotRequest;
     try {
-      stream = got.stream(url, {
+      stream = client.stream(url, {
         method,
         ...(payload ?? {}),
         headers,
@@ -144,48 +166,77 @@ interface OpenResponse {
 
 async function* mappedChunks(response: OpenResponse, options: HttpRequestOptions): AsyncGenerator<Buffer> {
   const limit = options.maxResponseBytes ?? Number.POSITIVE_INFINITY;
+  const { stream } = response;
   let total = 0;
+  let failed = false;
   try {
-    for await (const chunk of response.stream as AsyncIterable<Buffer>) {
+    // Not destroyed on return: the finally below decides between ending and closing it.
+    for await (const chunk of stream.iterator({ destroyOnReturn: false }) as AsyncIterable<Buffer>) {
       total += chunk.length;
       if (total > limit) throw tooLarge(response, limit);
       yield chunk;
     }
   } catch (error) {
+    failed = true;
     throw transportError(error, response.ctx);
   } finally {
-    // A consumer that stops early (or an error) must not leave the socket busy.
-    if (!response.stream.destroyed) response.stream.destroy();
+    // A consumer that stops early (or an error) must not leave the socket busy. But when the
+    // whole answer has arrived (a plugin returns at the backend's end marker, a moment before
+    // the body's own end), let it end: the kept-alive socket then goes back to the pool instead
+    // of being closed (and destroying costs an error object and a new connection next time).
+    if (!stream.destroyed && !stream.readableEnded) {
+      if (!failed && (stream as { response?: { complete?: boolean } }).response?.complete) stream.resume();
+      else stream.destroy();
+    }
   }
 }
 
-async function readBytes(response: OpenResponse, options: HttpRequestOptions, truncate = false): Promise<Uint8Array> {
+/**
+ * Reads a whole body with stream events rather than async iteration (whose
+ * promises and listeners per chunk every non-streaming request would pay for).
+ * Closing before the end, without an error, is a premature close, as it is
+ * for async iteration.
+ */
+function readBytes(response: OpenResponse, options: HttpRequestOptions, truncate = false): Promise<Buffer> {
   const limit = options.maxResponseBytes ?? DEFAULT_MAX_BYTES;
-  const chunks: Buffer[] = [];
-  let total = 0;
-  try {
-    for await (const chunk of response.stream as AsyncIterable<Buffer>) {
+  const { stream } = response;
+  return new Promise<Buffer>((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let total = 0;
+    const settle = (error?: unknown): void => {
+      stream.off('data', onData);
+      stream.off('end', onEnd);
+      stream.off('error', settle);
+      stream.off('close', onClose);
+      if (error === undefined || (truncate && chunks.length > 0 && !ProviderError.isInstance(error))) resolve(Buffer.concat(chunks));
+      else reject(transportError(error, response.ctx));
+    };
+    const onData = (chunk: Buffer): void => {
       total += chunk.length;
-      if (total > limit) {
-        if (truncate) {
-          chunks.push(chunk.subarray(0, chunk.length - (total - limit)));
-          response.stream.destroy();
-          break;
-        }
-        response.stream.destroy();
-        throw tooLarge(response, limit);
+      if (total <= limit) {
+        chunks.push(chunk);
+        return;
       }
-      chunks.push(chunk);
-    }
-  } catch (error) {
-    if (truncate && chunks.length > 0 && !ProviderError.isInstance(error)) return Buffer.concat(chunks);
-    throw transportError(error, response.ctx);
-  }
-  return Buffer.concat(chunks);
+      if (truncate) chunks.push(chunk.subarray(0, chunk.length - (total - limit)));
+      settle(truncate ? undefined : tooLarge(response, limit));
+      stream.destroy();
+    };
+    const onEnd = (): void => settle();
+    const onClose = (): void => {
+      const state = (stream as unknown as { _readableState?: { ended?: boolean } })._readableState;
+      if (stream.readableEnded || (state?.ended && stream.readableLength === 0)) settle();
+      else settle(Object.assign(new Error('Premature close'), { code: 'ERR_STREAM_PREMATURE_CLOSE' }));
+    };
+    // `on`, not `once`: settle removes them all, and once-wrappers cost on every request.
+    stream.on('data', onData);
+    stream.on('end', onEnd);
+    stream.on('error', settle);
+    stream.on('close', onClose);
+  });
 }
 
 async function readText(response: OpenResponse, options: HttpRequestOptions, truncate = false): Promise<string> {
-  return Buffer.from(await readBytes(response, options, truncate)).toString('utf8');
+  return (await readBytes(response, options, truncate)).toString('utf8');
 }
 
 function tooLarge(response: OpenResponse, limit: number): ProviderError {

@@ -1,5 +1,6 @@
 import { ProviderError } from '../errors/provider-error.js';
 import { excerpt } from './error-mapping.js';
+import { ChunkReader } from './pull.js';
 import { redactUrl } from './url.js';
 
 /**
@@ -7,20 +8,73 @@ import { redactUrl } from './url.js';
  * A line that is not JSON is a ProviderError naming the URL. A final line
  * without its newline is parsed too (and is an error if it is cut short).
  */
-export async function* readNdjson<T = unknown>(chunks: AsyncIterable<Uint8Array | string>, url: string): AsyncGenerator<T> {
-  const decoder = new TextDecoder();
-  let buffer = '';
-  for await (const chunk of chunks) {
-    buffer += typeof chunk === 'string' ? chunk : decoder.decode(chunk, { stream: true });
-    let newline: number;
-    while ((newline = buffer.indexOf('\n')) >= 0) {
-      const line = buffer.slice(0, newline);
-      buffer = buffer.slice(newline + 1);
-      if (line.trim()) yield parseStreamJson<T>(line, url);
+export function readNdjson<T = unknown>(chunks: AsyncIterable<Uint8Array | string>, url: string): AsyncGenerator<T> {
+  return new NdjsonReader<T>(chunks, url);
+}
+
+/** A line that is not JSON, met while parsing a chunk: thrown when the reader gets to it. */
+class BadLine {
+  constructor(readonly error: unknown) {}
+}
+
+/** Lines parsed at a time: a few dozen keep parsing fast without delaying the first of them. */
+const BATCH = 32;
+
+class NdjsonReader<T> extends ChunkReader<T | BadLine, T> {
+  private rest = '';
+  private lines: string[] = [];
+  private cursor = 0;
+
+  constructor(
+    chunks: AsyncIterable<Uint8Array | string>,
+    private readonly url: string,
+  ) {
+    super(chunks);
+  }
+
+  // A chunk's lines are parsed a batch at a time, while they are at hand, and handed out one by one.
+  protected feed(text: string, out: (T | BadLine)[]): void {
+    const lines = (this.rest + text).split('\n');
+    this.rest = lines.pop()!;
+    this.lines = lines;
+    this.cursor = 0;
+    this.refill(out);
+  }
+
+  protected override refill(out: (T | BadLine)[]): boolean {
+    const { lines } = this;
+    const end = Math.min(lines.length, this.cursor + BATCH);
+    const before = out.length;
+    for (; this.cursor < end; this.cursor++) {
+      const line = lines[this.cursor]!;
+      if (line.trim() && !this.parse(line, out)) {
+        this.lines = [];
+        break;
+      }
+    }
+    return out.length > before || this.cursor < lines.length;
+  }
+
+  protected flush(out: (T | BadLine)[]): void {
+    const last = this.rest + this.decoder.decode();
+    this.rest = '';
+    if (last.trim()) this.parse(last, out);
+  }
+
+  protected take(item: T | BadLine): T {
+    if (item instanceof BadLine) throw item.error;
+    return item;
+  }
+
+  private parse(line: string, out: (T | BadLine)[]): boolean {
+    try {
+      out.push(parseStreamJson<T>(line, this.url));
+      return true;
+    } catch (error) {
+      out.push(new BadLine(error));
+      return false;
     }
   }
-  buffer += decoder.decode();
-  if (buffer.trim()) yield parseStreamJson<T>(buffer, url);
 }
 
 /** Parses one JSON piece of a stream (an NDJSON line, an SSE event's data); garbage is a ProviderError naming the URL. */

@@ -1,6 +1,10 @@
-import { createParser, type EventSourceMessage } from 'eventsource-parser';
+import type { EventSourceMessage, EventSourceParser } from 'eventsource-parser';
+import { ChunkReader } from './pull.js';
 
 export type SseEvent = EventSourceMessage;
+
+// Loaded with the first stream, not with @aegis/core: what makes no request never needs it.
+let parserModule: Promise<typeof import('eventsource-parser')> | undefined;
 
 /**
  * Parses a byte stream of server-sent events (with the eventsource-parser
@@ -8,15 +12,31 @@ export type SseEvent = EventSourceMessage;
  * stream ended properly is the caller's business (each backend marks its end
  * differently).
  */
-export async function* readSse(chunks: AsyncIterable<Uint8Array | string>): AsyncGenerator<SseEvent> {
-  const pending: SseEvent[] = [];
-  const parser = createParser({ onEvent: (event) => pending.push(event) });
-  const decoder = new TextDecoder();
-  for await (const chunk of chunks) {
-    parser.feed(typeof chunk === 'string' ? chunk : decoder.decode(chunk, { stream: true }));
-    while (pending.length > 0) yield pending.shift()!;
+export function readSse(chunks: AsyncIterable<Uint8Array | string>): AsyncGenerator<SseEvent> {
+  return new SseReader(chunks);
+}
+
+class SseReader extends ChunkReader<SseEvent, SseEvent> {
+  private out: SseEvent[] = [];
+  private parser!: EventSourceParser;
+
+  protected override async prepare(): Promise<void> {
+    const { createParser } = await (parserModule ??= import('eventsource-parser'));
+    this.parser = createParser({ onEvent: (event) => this.out.push(event) });
   }
-  parser.feed(decoder.decode());
-  // An event without its closing blank line is incomplete: the parser keeps it, and so do we.
-  while (pending.length > 0) yield pending.shift()!;
+
+  protected feed(text: string, out: SseEvent[]): void {
+    this.out = out;
+    this.parser.feed(text);
+  }
+
+  protected flush(out: SseEvent[]): void {
+    this.out = out;
+    // An event without its closing blank line is incomplete: the parser keeps it, and so do we.
+    this.parser.feed(this.decoder.decode());
+  }
+
+  protected take(event: SseEvent): SseEvent {
+    return event;
+  }
 }
