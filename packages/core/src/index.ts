@@ -2,7 +2,7 @@ import 'reflect-metadata';
 
 export { z } from 'zod';
 export * from './errors/index.js';
-export { CAPABILITIES, isCapability, type Capability } from './contract/capabilities.js';
+export { CAPABILITIES, OPERATION_OF, isCapability, type Capability } from './contract/capabilities.js';
 export type { ChatMessage, ChatRole } from './contract/messages.js';
 export {
   normalizeFinishReason,

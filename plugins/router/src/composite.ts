@@ -3,6 +3,7 @@ import {
   CapabilityNotSupportedError,
   ProviderError,
   runtimeFromSettings,
+  OPERATION_OF,
   type BaseBackendConfig,
   type CallSettings,
   type Capability,
@@ -22,14 +23,6 @@ import {
 import { describeFailure, describeFailures, MembersFailedError, type MemberFailure } from './errors.js';
 import type { Member } from './members.js';
 
-/** The public operation of each capability, for error messages. */
-const OPERATION: Record<Capability, string> = {
-  completion: 'getCompletion',
-  streaming: 'streamCompletion',
-  embeddings: 'getEmbeddings',
-  speech: 'getSpeech',
-  transcription: 'getTranscription',
-};
 
 /** The composite profiles' config as their provider sees it: `idle_timeout` is always a number (Infinity: not set). */
 export type CompositeProviderConfig<C extends { idle_timeout?: number }> = Omit<C, 'idle_timeout'> & BaseBackendConfig;
@@ -156,7 +149,7 @@ export abstract class CompositeProvider<C extends BaseBackendConfig> extends Bac
 
   private candidates(capability: Capability): Member[] {
     const able = this.members.filter((m) => m.provider.supports(capability));
-    if (able.length === 0) throw new CapabilityNotSupportedError(this.type, this.profileName, OPERATION[capability]);
+    if (able.length === 0) throw new CapabilityNotSupportedError(this.type, this.profileName, OPERATION_OF[capability]);
     return able;
   }
 
@@ -193,7 +186,7 @@ export abstract class CompositeProvider<C extends BaseBackendConfig> extends Bac
   /** The error of a call none of whose `total` candidate members answered. */
   private allFailed(capability: Capability, failures: MemberFailure[], total: number): Error {
     if (failures.every((f) => CapabilityNotSupportedError.isInstance(f.error))) {
-      return new CapabilityNotSupportedError(this.type, this.profileName, OPERATION[capability]);
+      return new CapabilityNotSupportedError(this.type, this.profileName, OPERATION_OF[capability]);
     }
     const what =
       failures.length === total

@@ -18,6 +18,7 @@ import {
   isCapability,
   pluginProblems,
   secretKeysOf,
+  OPERATION_OF,
   type AegisPlugin,
   type BackendProvider,
   type Capability,
@@ -62,14 +63,6 @@ const BASE_SAMPLE: Record<string, unknown> = {
   max_retries: 1,
 };
 
-/** The calls each capability is reached through. */
-const OPERATION: Record<Capability, string> = {
-  completion: 'getCompletion',
-  streaming: 'streamCompletion',
-  embeddings: 'getEmbeddings',
-  speech: 'getSpeech',
-  transcription: 'getTranscription',
-};
 
 /** The protected method a provider overrides for each capability. */
 const DO_METHOD: Record<Capability, string> = {
@@ -294,7 +287,7 @@ export function conformanceChecks(plugin: AegisPlugin, options: ConformanceOptio
         const outcome = await settle(() => invoke(p, capability));
         const error = outcome.ok ? undefined : (outcome.error as Record<string, unknown>);
         const shown = error ? [error.message, error.stack, error.url, error.bodyExcerpt, error.partialText].join('\n') : '';
-        check(!shown.includes(value), `the error of a failed ${OPERATION[capability]} shows the value of the secret field "${field}"`);
+        check(!shown.includes(value), `the error of a failed ${OPERATION_OF[capability]} shows the value of the secret field "${field}"`);
       }
     },
     { skip: secretField ? undefined : 'no secretField option was given (the plugin has no secret)' },
@@ -407,22 +400,22 @@ export function conformanceChecks(plugin: AegisPlugin, options: ConformanceOptio
       const p = await provider({ temperature: PROFILE_TEMPERATURE });
       const sent = (target: number) => env.server.requests.some((r) => numbersIn(r).some((n) => sameNumber(n, target)));
       const first = await settle(() => invoke(p, c));
-      if (!first.ok) return fail(`${OPERATION[c]} failed against the server: ${describeError(first.error)}`, first.error);
-      check(env.server.requests.length > 0, `${OPERATION[c]} made no request to the server`);
+      if (!first.ok) return fail(`${OPERATION_OF[c]} failed against the server: ${describeError(first.error)}`, first.error);
+      check(env.server.requests.length > 0, `${OPERATION_OF[c]} made no request to the server`);
       check(
         sent(PROFILE_TEMPERATURE),
-        `the profile sets temperature: ${PROFILE_TEMPERATURE}, but no request of ${OPERATION[c]} carried it: send settings.temperature`,
+        `the profile sets temperature: ${PROFILE_TEMPERATURE}, but no request of ${OPERATION_OF[c]} carried it: send settings.temperature`,
       );
       env.server.reset();
       const second = await settle(() => invoke(p, c, { temperature: CALL_TEMPERATURE }));
-      if (!second.ok) return fail(`${OPERATION[c]} with { temperature: ${CALL_TEMPERATURE} } failed: ${describeError(second.error)}`, second.error);
+      if (!second.ok) return fail(`${OPERATION_OF[c]} with { temperature: ${CALL_TEMPERATURE} } failed: ${describeError(second.error)}`, second.error);
       check(
         sent(CALL_TEMPERATURE),
-        `${OPERATION[c]}(…, { temperature: ${CALL_TEMPERATURE} }) did not send ${CALL_TEMPERATURE}: use settings.temperature (the call's value over the profile's), not config.temperature`,
+        `${OPERATION_OF[c]}(…, { temperature: ${CALL_TEMPERATURE} }) did not send ${CALL_TEMPERATURE}: use settings.temperature (the call's value over the profile's), not config.temperature`,
       );
       check(
         !sent(PROFILE_TEMPERATURE),
-        `${OPERATION[c]}(…, { temperature: ${CALL_TEMPERATURE} }) still sent the profile's ${PROFILE_TEMPERATURE}`,
+        `${OPERATION_OF[c]}(…, { temperature: ${CALL_TEMPERATURE} }) still sent the profile's ${PROFILE_TEMPERATURE}`,
       );
     },
     { capability: settingsCapability, skip: settingsCapability ? undefined : 'the plugin declares neither completion nor streaming' },
@@ -438,11 +431,11 @@ export function conformanceChecks(plugin: AegisPlugin, options: ConformanceOptio
       const p = await provider();
       for (const c of undeclared) {
         const outcome = await settle(() => invoke(p, c));
-        check(!outcome.ok, () => `${OPERATION[c]} resolved to ${show(outcome.ok && outcome.value)}, but ${who} does not declare "${c}"`);
+        check(!outcome.ok, () => `${OPERATION_OF[c]} resolved to ${show(outcome.ok && outcome.value)}, but ${who} does not declare "${c}"`);
         const error = outcome.error;
         check(
           CapabilityNotSupportedError.isInstance(error),
-          () => `${OPERATION[c]} (undeclared "${c}") failed with ${describeError(error)} instead of CapabilityNotSupportedError`,
+          () => `${OPERATION_OF[c]} (undeclared "${c}") failed with ${describeError(error)} instead of CapabilityNotSupportedError`,
         );
       }
     },
@@ -473,23 +466,23 @@ export function conformanceChecks(plugin: AegisPlugin, options: ConformanceOptio
           env.server.reset();
           env.server.failNext({ kind: 'status', status });
           const outcome = await settle(() => invoke(p, c));
-          check(env.server.requests.length > 0, `${OPERATION[c]} made no request to the server`);
+          check(env.server.requests.length > 0, `${OPERATION_OF[c]} made no request to the server`);
           check(
             !outcome.ok,
-            () => `${OPERATION[c]} resolved to ${show(outcome.ok && outcome.value)} although the server answered HTTP ${status}: let HTTP failures propagate as ProviderError`,
+            () => `${OPERATION_OF[c]} resolved to ${show(outcome.ok && outcome.value)} although the server answered HTTP ${status}: let HTTP failures propagate as ProviderError`,
           );
           const error = outcome.error;
           check(
             ProviderError.isInstance(error),
-            () => `HTTP ${status} on ${OPERATION[c]} became ${describeError(error)} instead of a ProviderError`,
+            () => `HTTP ${status} on ${OPERATION_OF[c]} became ${describeError(error)} instead of a ProviderError`,
           );
           check(
             error.status === status,
-            `HTTP ${status} on ${OPERATION[c]} became a ProviderError with status ${show(error.status)}: ${error.message}`,
+            `HTTP ${status} on ${OPERATION_OF[c]} became a ProviderError with status ${show(error.status)}: ${error.message}`,
           );
           check(
             error.retryable === retryable,
-            `HTTP ${status} on ${OPERATION[c]} became a ProviderError with retryable: ${error.retryable}, expected ${retryable}: ${error.message}`,
+            `HTTP ${status} on ${OPERATION_OF[c]} became a ProviderError with retryable: ${error.retryable}, expected ${retryable}: ${error.message}`,
           );
         }
       },
