@@ -8,7 +8,7 @@ import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Readable, Writable } from 'node:stream';
+import { Readable } from 'node:stream';
 import { createAegis, ProviderError, type Aegis, type AegisPlugin, type BackendProvider, type Logger } from '@aegis/core';
 import { main } from '@aegis/cli';
 import { startEmulator, type Emulator, type EmulatorOptions, drain } from '@aegis/testkit';
@@ -18,6 +18,7 @@ import openai from '@aegis/provider-openai';
 import vllm from '@aegis/provider-vllm';
 import exampleCom from 'aegis-provider-example-com';
 import routerPlugins from '@aegis/provider-router';
+import { Capture } from '../packages/cli/src/__tests__/harness.js';
 
 /** The secret placed in every project's .env. It must never be printed or logged. */
 export const CANARY = 'sk-canary-5f0c2e9a7d1b4c38a6e1b2f3';
@@ -85,17 +86,8 @@ export function instance(yaml: string, env: Record<string, string> = {}): Instan
 
 // ---- the CLI, in-process ----------------------------------------------------------------
 
-/** A writable stream that keeps what is written. */
-export class Capture extends Writable {
-  private readonly chunks: string[] = [];
-  override _write(chunk: Buffer | string, _encoding: BufferEncoding, callback: () => void): void {
-    this.chunks.push(chunk.toString());
-    callback();
-  }
-  get text(): string {
-    return this.chunks.join('');
-  }
-}
+/** A writable stream that keeps what is written (the CLI's own test helper). */
+export { Capture };
 
 export interface CliResult {
   code: number;
