@@ -1,5 +1,5 @@
-import 'reflect-metadata';
-import { container as rootContainer, type DependencyContainer } from 'tsyringe';
+import type { DependencyContainer } from 'tsyringe';
+import { tsyringe } from './cjs.js';
 import type { AegisOptions } from './aegis-options.js';
 import type { ChatMessage } from './contract/messages.js';
 import type { BackendProvider } from './contract/provider.js';
@@ -59,7 +59,7 @@ export class Aegis {
     const logger =
       options.logger ??
       new ConsoleLogger(options.logLevel ?? parseLogLevel(env.AEGIS_LOG_LEVEL), { scrub: (text) => secrets.scrub(text) });
-    this.container = rootContainer.createChildContainer();
+    this.container = tsyringe.container.createChildContainer();
     this.container.register(TOKENS.Options, { useValue: { ...options, env } });
     this.container.register(TOKENS.Secrets, { useValue: secrets });
     this.container.register(TOKENS.Logger, { useValue: logger });

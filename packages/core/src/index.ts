@@ -1,4 +1,4 @@
-import 'reflect-metadata';
+import './cjs.js';
 
 export { z } from 'zod';
 export * from './errors/index.js';

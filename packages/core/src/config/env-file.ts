@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import dotenv from 'dotenv';
+import { dotenv } from '../cjs.js';
 import { ConfigurationError } from '../errors/index.js';
 import { displayPath } from './paths.js';
 

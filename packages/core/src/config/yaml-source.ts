@@ -1,4 +1,7 @@
-import { LineCounter, parseDocument, isMap, isScalar, isSeq, isAlias, type Document, type Node, type YAMLMap, type Pair } from 'yaml';
+import type { Document, LineCounter as LineCounterType, Node, YAMLMap, Pair } from 'yaml';
+import { yaml } from '../cjs.js';
+
+const { LineCounter, parseDocument, isMap, isScalar, isSeq, isAlias } = yaml;
 import { closest, distance } from 'fastest-levenshtein';
 import { ConfigurationError, type ConfigIssue } from '../errors/index.js';
 import { interpolateString, type EnvLookup } from './interpolate.js';
@@ -13,7 +16,7 @@ export interface Position {
 /** A parsed YAML file that can tell where its nodes are. */
 export interface YamlSource {
   doc: Document;
-  lineCounter: LineCounter;
+  lineCounter: LineCounterType;
   /** The file name shown in messages. */
   file: string;
 }

@@ -1,4 +1,7 @@
-import { isScalar, visit, type Document, type LineCounter, type YAMLError } from 'yaml';
+import type { Document, LineCounter, YAMLError } from 'yaml';
+import { yaml } from '../cjs.js';
+
+const { isScalar, visit } = yaml;
 import type { ConfigIssue } from '../errors/index.js';
 
 /** The one message for a line indented with a tab. */

@@ -1,4 +1,7 @@
-import { isAlias, isMap, isScalar, isSeq, type Node } from 'yaml';
+import type { Node } from 'yaml';
+import { yaml } from '../cjs.js';
+
+const { isAlias, isMap, isScalar, isSeq } = yaml;
 import type { ConfigIssue } from '../errors/index.js';
 import { interpolateString, missingVariableMessage, MALFORMED_REFERENCE_MESSAGE, type EnvLookup } from './interpolate.js';
 import { keyName, positionOf, type Position, type YamlSource } from './yaml-source.js';

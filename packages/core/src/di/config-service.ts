@@ -1,4 +1,6 @@
-import { inject, injectable } from 'tsyringe';
+import { tsyringe } from '../cjs.js';
+
+const { inject, injectable } = tsyringe;
 import { dirname } from 'node:path';
 import { loadConfig, suggest, type LoadedConfig, type RawProfile } from '../config/index.js';
 import { ConfigurationError } from '../errors/configuration-error.js';

@@ -1,4 +1,6 @@
-import { inject, injectable } from 'tsyringe';
+import { tsyringe } from '../cjs.js';
+
+const { inject, injectable } = tsyringe;
 import { discoverPlugins, findAppRoot, type BlockedSource } from '../plugins/discovery.js';
 import { PluginRegistry } from '../plugins/registry.js';
 import type { ConfigIssue } from '../errors/configuration-error.js';

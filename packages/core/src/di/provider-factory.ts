@@ -1,4 +1,6 @@
-import { inject, injectable } from 'tsyringe';
+import { tsyringe } from '../cjs.js';
+
+const { inject, injectable } = tsyringe;
 import type { RawProfile } from '../config/index.js';
 import { validateProfile } from '../config/index.js';
 import { ConfigurationError, type ConfigIssue } from '../errors/configuration-error.js';
