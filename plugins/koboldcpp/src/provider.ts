@@ -70,7 +70,7 @@ export class KoboldCppProvider extends BackendProvider<KoboldCppConfig> {
         const text = trimmer.push(piece.token) + (settled ? trimmer.flush() : '');
         if (text) yield text;
       }
-      if (!finishReason) throw this.truncatedStream(redactUrl(url), 'an event with a finish_reason');
+      if (!finishReason) throw this.truncatedStream(url, 'an event with a finish_reason');
       return { ...finish(finishReason), model: this.config.model };
     } catch (error) {
       settled ||= !this.cancelled(error, settings);

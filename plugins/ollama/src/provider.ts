@@ -2,7 +2,6 @@ import {
   BackendProvider,
   joinUrl,
   readNdjson,
-  redactUrl,
   type CallSettings,
   type ChatMessage,
   type CompletionResult,
@@ -46,7 +45,7 @@ export class OllamaProvider extends BackendProvider<OllamaConfig> {
       if (typeof content === 'string' && content) yield content;
       if (chunk.done) return finalOf(chunk, this.config.model);
     }
-    throw this.truncatedStream(redactUrl(url), 'the final {"done": true} line');
+    throw this.truncatedStream(url, 'the final {"done": true} line');
   }
 
   protected override async doEmbeddings(texts: string[], options: EmbeddingsOptions, settings: CallSettings): Promise<EmbeddingsResult> {
