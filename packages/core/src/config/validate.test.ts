@@ -247,4 +247,11 @@ describe('validateProfile never shows secrets', () => {
       region: 'expected a string matching /^eu-/, got a string (from an environment variable; value not shown)',
     });
   });
+
+  it('never shows a value typed where a key was meant (a missing space after the colon)', () => {
+    const issues = issuesOf(['  model: m', '  api_key:sk-live-canary-0123456789: 1']);
+    const text = JSON.stringify(issues) + formatted(issues).join('\n');
+    expect(text).not.toContain('sk-live-canary');
+    expect(formatted(issues)).toEqual([expect.stringContaining('field "api_key…": unknown field "api_key…"; did you mean "api_key"?')]);
+  });
 });

@@ -3,7 +3,7 @@ import type { ConfigIssue } from '../errors/index.js';
 import { isMarkedSecret, looksLikeCredential, secretKeysOf } from '../secrets/index.js';
 import { sortIssues } from './sort-issues.js';
 import type { RawProfile } from './types.js';
-import { formatFieldPath, pathKey, type FieldPath } from './yaml-values.js';
+import { formatFieldPath, pathKey, shownKey, type FieldPath } from './yaml-values.js';
 import { suggest } from './yaml-source.js';
 
 export type ValidationResult =
@@ -70,10 +70,10 @@ export function validateProfile(profile: RawProfile, schema: z.ZodObject<any>): 
   checkUnknownKeys(input, schema, [], ctx, (path, key, allowed) => {
     const fieldPath = [...path, key];
     reportedUnknown.add(pathKey(fieldPath));
-    const suggestion = suggest(key, allowed);
+    const suggestion = suggest(shownKey(key).replace(/…$/, ''), allowed);
     const message = suggestion
-      ? `unknown field "${key}"; did you mean "${suggestion}"?`
-      : `unknown field "${key}"; allowed fields: ${allowed.length > 0 ? allowed.join(', ') : '(none)'}`;
+      ? `unknown field "${shownKey(key)}"; did you mean "${suggestion}"?`
+      : `unknown field "${shownKey(key)}"; allowed fields: ${allowed.length > 0 ? allowed.join(', ') : '(none)'}`;
     issues.push(issueAt(ctx, fieldPath, message));
   });
 
@@ -90,7 +90,7 @@ export function validateProfile(profile: RawProfile, schema: z.ZodObject<any>): 
       if (zodIssue.code === 'unrecognized_keys') {
         for (const key of zodIssue.keys ?? []) {
           if (reportedUnknown.has(pathKey([...path, key]))) continue;
-          issues.push(issueAt(ctx, [...path, key], `unknown field "${key}"`));
+          issues.push(issueAt(ctx, [...path, key], `unknown field "${shownKey(key)}"`));
         }
         continue;
       }

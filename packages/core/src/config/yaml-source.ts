@@ -6,6 +6,7 @@ import { closest, distance } from 'fastest-levenshtein';
 import { ConfigurationError, type ConfigIssue } from '../errors/index.js';
 import { interpolateString, type EnvLookup } from './interpolate.js';
 import { syntaxIssues } from './yaml-syntax.js';
+import { shownKey } from './yaml-values.js';
 
 /** 1-based line and column. */
 export interface Position {
@@ -258,8 +259,8 @@ function readPlugins(source: YamlSource, rawValue: unknown, keyNode: unknown, is
 
 function unknownTopLevelKeyMessage(key: string): string {
   const suggestion = suggest(key, TOP_LEVEL_KEYS);
-  if (suggestion) return `unknown top-level key "${key}"; did you mean "${suggestion}"?`;
-  return `unknown top-level key "${key}"; allowed: ${TOP_LEVEL_KEYS.join(', ')}`;
+  if (suggestion) return `unknown top-level key "${shownKey(key)}"; did you mean "${suggestion}"?`;
+  return `unknown top-level key "${shownKey(key)}"; allowed: ${TOP_LEVEL_KEYS.join(', ')}`;
 }
 
 /**

@@ -13,9 +13,19 @@ export function formatFieldPath(path: FieldPath): string {
   let out = '';
   for (const segment of path) {
     if (typeof segment === 'number') out += `[${segment}]`;
-    else out += out === '' ? segment : `.${segment}`;
+    else out += out === '' ? shownKey(segment) : `.${shownKey(segment)}`;
   }
   return out;
+}
+
+/**
+ * A key as it may be shown. A key that is not a plain name may hold a value
+ * typed where a key was meant (`api_key:sk-...: 1`, a missing space): it is cut
+ * at its first unusual character, so no secret reaches a message.
+ */
+export function shownKey(key: string): string {
+  if (/^[A-Za-z0-9_-]{1,64}$/.test(key)) return key;
+  return `${/^[A-Za-z0-9_-]{0,32}/.exec(key)![0]}…`;
 }
 
 /** A YAML node turned into plain JS values, with ${VAR} references resolved. */
