@@ -127,6 +127,7 @@ describe('BackendProvider call machinery', () => {
     expect(bodies).toHaveLength(1);
     expect(e.message).toMatch(/^profile "test" \(test\): POST http:\/\/127\.0\.0\.1:\d+\/gen failed with HTTP 400/);
     expect(e.profile).toBe('test');
+    expect([e.retryable, e.isRetryable]).toEqual([false, false]);
     expect(e.message + e.bodyExcerpt).not.toContain('sk-canary-secret-123');
   });
 

@@ -57,6 +57,11 @@ export class ProviderError extends AegisError {
     this.partialText = details.partialText;
   }
 
+  /** The same as `retryable`, under the AI SDK's name. */
+  get isRetryable(): boolean {
+    return this.retryable;
+  }
+
   static isInstance(value: unknown): value is ProviderError {
     return hasCode(value, 'provider');
   }
