@@ -117,8 +117,6 @@ export class Aegis {
     return Promise.all(
       config.profiles.map(async (profile) => {
         const { plugin, issues } = await this.factory.check(profile.name);
-        const all = [...profile.issues.filter((i) => !issues.includes(i)), ...issues];
-        const unique = all.filter((issue, index) => all.findIndex((o) => o.message === issue.message && o.line === issue.line) === index);
         const secretKeys = plugin ? secretKeysOf(plugin.configSchema) : new Set<string>();
         return {
           name: profile.name,
@@ -126,8 +124,8 @@ export class Aegis {
           file: profile.file,
           line: profile.line,
           description: typeof profile.values.description === 'string' ? profile.values.description : undefined,
-          usable: unique.length === 0,
-          issues: unique,
+          usable: issues.length === 0,
+          issues,
           values: redactValues(profile.values, secretKeys),
         };
       }),

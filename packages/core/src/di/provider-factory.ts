@@ -87,7 +87,7 @@ export class ProviderFactory {
     return new ConfigurationError([{ file: profile.file, line: profile.line, profile: profileName, message: cycleMessage(cycle), cycle }]);
   }
 
-  /** The plugin serving a profile and every problem with the profile (empty when usable). */
+  /** The plugin serving a profile and every problem with the profile, each once (empty when usable). */
   async check(profileName: string): Promise<{ plugin?: AegisPlugin; issues: ConfigIssue[] }> {
     let plugin: AegisPlugin | undefined;
     try {
@@ -104,7 +104,8 @@ export class ProviderFactory {
         const at = plugin ? { line: profile.line } : this.position(profile, ['type']);
         // The issue carries file, line and profile itself: use the message without that prefix.
         const message = PluginError.isInstance(error.cause) ? error.cause.message : error.message;
-        return { plugin, issues: [{ file: profile.file, ...at, profile: profileName, field, message }] };
+        // No plugin, so no schema validation ran: the profile's own problems (an unset variable, say) come too.
+        return { plugin, issues: [...profile.issues, { file: profile.file, ...at, profile: profileName, field, message }] };
       }
       throw error;
     }
