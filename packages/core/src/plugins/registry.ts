@@ -114,7 +114,7 @@ export class PluginRegistry {
     const source = await this.sourceFor(type);
     const entry = source.description()?.providers[type];
     if (!entry) {
-      throw new PluginError(`${describe(source)} ships no description of type "${type}" (capabilities and config schema), so it cannot be checked without importing it`, {
+      throw new PluginError(`${label(source)} ships no description of type "${type}" (capabilities and config schema), so it cannot be checked without importing it`, {
         kind: 'invalid_plugin',
         type,
         packages: [source.name],
@@ -129,7 +129,7 @@ export class PluginRegistry {
     const plugin = plugins.find((p) => p.type === type);
     if (!plugin) {
       throw new PluginError(
-        `${describe(source)} announces provider type "${type}" in its package.json but exports only: ${plugins.map((p) => p.type).join(', ') || 'nothing'}`,
+        `${label(source)} announces provider type "${type}" in its package.json but exports only: ${plugins.map((p) => p.type).join(', ') || 'nothing'}`,
         { kind: 'invalid_plugin', type, packages: [source.name] },
       );
     }
@@ -144,7 +144,7 @@ export class PluginRegistry {
     const inCode = candidates.find((s) => s.origin === 'code');
     if (candidates.length === 0) throw this.unknownType(type);
     if (!inCode && candidates.length > 1) {
-      const names = candidates.map(describe);
+      const names = candidates.map(label);
       throw new PluginError(
         `provider type "${type}" is claimed by ${candidates.length} plugins: ${names.join(' and ')}; uninstall one, or keep only one under "plugins:" in backends.yaml`,
         { kind: 'duplicate_type', type, packages: candidates.map((s) => s.name) },
@@ -152,7 +152,7 @@ export class PluginRegistry {
     }
     const source = inCode ?? candidates[0]!;
     if (source.problem) {
-      throw new PluginError(`${describe(source)} cannot be used: ${source.problem}`, {
+      throw new PluginError(`${label(source)} cannot be used: ${source.problem}`, {
         kind: 'invalid_plugin',
         type,
         packages: [source.name],
@@ -165,7 +165,7 @@ export class PluginRegistry {
   private unknownType(type: string): PluginError {
     const refused = this.blocked.find((b) => b.source.types.includes(type));
     if (refused) {
-      return new PluginError(`provider type "${type}" comes from ${describe(refused.source)}, which is not loaded: ${refused.reason}`, {
+      return new PluginError(`provider type "${type}" comes from ${label(refused.source)}, which is not loaded: ${refused.reason}`, {
         kind: 'not_allowed',
         type,
         packages: [refused.source.name],
@@ -186,16 +186,17 @@ export class PluginRegistry {
   }
 }
 
-function describe(source: PluginSource): string {
+/** How a source is named in messages: `package "name"@1.2.3 (/path)`. */
+function label(source: PluginSource): string {
   const where = source.location && source.origin !== 'code' ? ` (${source.location})` : '';
-  const kind = source.origin === 'package' ? 'package' : source.origin === 'path' ? 'plugin' : 'plugin';
+  const kind = source.origin === 'package' ? 'package' : 'plugin';
   return `${kind} "${source.name}"${source.version ? '@' + source.version : ''}${where}`;
 }
 
 function checkApiVersion(version: number | undefined, source: PluginSource): void {
   if (version === undefined || version === PLUGIN_API_VERSION) return;
   throw new PluginError(
-    `${describe(source)} is written for plugin API version ${version}, but this @aegis/core implements version ${PLUGIN_API_VERSION}; ` +
+    `${label(source)} is written for plugin API version ${version}, but this @aegis/core implements version ${PLUGIN_API_VERSION}; ` +
       `install a release of it made for API ${PLUGIN_API_VERSION}, or a @aegis/core that implements API ${version}`,
     { kind: 'incompatible_api', packages: [source.name] },
   );
