@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /**
  * One side of one comparison, alone, many times: for `node --cpu-prof bench/src/profile.mjs <case>`.
- * Cases: aegis-complete, got-complete, aegis-sse, got-sse, aegis-ndjson, got-ndjson,
+ * Cases: aegis-complete, got-complete, aegis-sse, got-sse, gotIterable-sse, aegis-ndjson, got-ndjson, gotIterable-ndjson,
  * aegis-concurrency, got-concurrency. BENCH_PROFILE_N sets the iterations.
  */
 import { performance } from 'node:perf_hooks';
@@ -29,6 +29,7 @@ const url = kind === 'ndjson' ? `${backends.ollama.baseUrl}/api/chat` : `${backe
 const once = {
   aegis: () => (streaming ? aegisStream(provider, performance.now(), count) : aegisComplete(provider)),
   got: () => (kind === 'sse' ? raw.sse(url, body, performance.now(), count) : kind === 'ndjson' ? raw.ndjson(url, body, performance.now(), count) : raw.complete(url, body)),
+  gotIterable: () => (kind === 'sse' ? raw.sseIterable(url, body, performance.now(), count) : raw.ndjsonIterable(url, body, performance.now(), count)),
 }[side];
 const start = performance.now();
 if (kind === 'concurrency') for (let i = 0; i < n; i++) await pool(1000, 100, once);

@@ -19,7 +19,8 @@ export {
 export { runtimeFromSettings, type RuntimeExecutionConfig, type CallSettings } from './contract/runtime.js';
 export { BaseBackendConfig } from './contract/base-config.js';
 export { CompletionStream } from './contract/stream.js';
-export { BackendProvider, implementedCapabilities, type ProviderContext, type ProviderStream } from './contract/provider.js';
+export { BackendProvider, implementedCapabilities, type ProviderContext } from './contract/provider.js';
+export { streamDeltas, type ProviderStream, type StreamEnd, type DeltaStep } from './contract/deltas.js';
 export type { Logger, LogLevel } from './contract/logger.js';
 export { ConsoleLogger, parseLogLevel, type ConsoleLoggerOptions } from './log/console-logger.js';
 export * from './http/index.js';

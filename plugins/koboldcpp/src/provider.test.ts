@@ -271,6 +271,9 @@ describe('streaming', () => {
 
   it('tells the server to stop generating when the consumer stops reading', async () => {
     emulator.setReply({ chunks: ['one', ' two', ' three'] });
+    // Byte by byte: the consumer stops while the server is still generating (once the
+    // event with the finish_reason has arrived, there is nothing left to stop).
+    emulator.failNext({ kind: 'drip', intervalMs: 1 });
     const stream = provider.streamCompletion(chat);
     for await (const delta of stream) {
       expect(delta).toBe('one');

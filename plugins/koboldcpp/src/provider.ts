@@ -3,7 +3,9 @@ import {
   joinUrl,
   normalizeFinishReason,
   ProviderError,
+  readSseBatches,
   redactUrl,
+  streamDeltas,
   type CallSettings,
   type ChatMessage,
   type CompletionResult,
@@ -20,7 +22,7 @@ import {
 import type { KoboldCppConfig } from './config.js';
 import { generationRequest } from './request.js';
 import { cutAtStop, StopTrimmer } from './stop.js';
-import { koboldStream } from './stream.js';
+import { koboldPiece } from './stream.js';
 
 interface GenerateResult {
   text?: unknown;
@@ -63,15 +65,17 @@ export class KoboldCppProvider extends BackendProvider<KoboldCppConfig> {
     try {
       const response = await this.context.http.postStream(url, request.body, this.options(settings));
       const trimmer = new StopTrimmer(request.trimStops);
-      let finishReason: string | undefined;
-      for await (const piece of koboldStream(response.body, url)) {
-        finishReason = piece.finishReason;
-        settled = finishReason !== undefined;
+      // There is no [DONE]: the stream is complete once an event with a finish_reason has arrived.
+      const end = yield* streamDeltas(readSseBatches(response.body), (event, deltas) => {
+        const piece = koboldPiece(event, url);
+        if (!piece) return;
+        settled = piece.finishReason !== undefined;
         const text = trimmer.push(piece.token) + (settled ? trimmer.flush() : '');
-        if (text) yield text;
-      }
-      if (!finishReason) throw this.truncatedStream(url, 'an event with a finish_reason');
-      return { ...finish(finishReason), model: this.config.model };
+        if (text) deltas.push(text);
+        if (piece.finishReason) return { ...finish(piece.finishReason), model: this.config.model };
+      });
+      if (!end) throw this.truncatedStream(url, 'an event with a finish_reason');
+      return end;
     } catch (error) {
       settled ||= !this.cancelled(error, settings);
       throw error;

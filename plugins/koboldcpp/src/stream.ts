@@ -3,7 +3,7 @@
  * There is no [DONE]: the stream is complete only once an event with a
  * `finish_reason` has arrived; the server then closes the connection.
  */
-import { defaultErrorMessage, excerpt, parseStreamJson, ProviderError, readSse } from '@aegis/core';
+import { defaultErrorMessage, excerpt, parseStreamJson, ProviderError, type SseEvent } from '@aegis/core';
 
 export interface StreamPiece {
   token: string;
@@ -11,16 +11,11 @@ export interface StreamPiece {
   finishReason?: string;
 }
 
-/** The pieces of a KoboldCpp stream, in order; ends after the event that carries the finish reason. */
-export async function* koboldStream(body: AsyncIterable<Uint8Array>, url: string): AsyncGenerator<StreamPiece, boolean> {
-  for await (const event of readSse(body)) {
-    if (event.event && event.event !== 'message') continue;
-    if (event.data.trim() === '') continue;
-    const piece = parsePiece(parseStreamJson<unknown>(event.data, url), event.data, url);
-    yield piece;
-    if (piece.finishReason) return true;
-  }
-  return false;
+/** The piece an event of a KoboldCpp stream carries; `undefined` for events that carry none (other types, empty data). */
+export function koboldPiece(event: SseEvent, url: string): StreamPiece | undefined {
+  if (event.event && event.event !== 'message') return undefined;
+  if (event.data.trim() === '') return undefined;
+  return parsePiece(parseStreamJson<unknown>(event.data, url), event.data, url);
 }
 
 function parsePiece(json: unknown, data: string, url: string): StreamPiece {

@@ -1,7 +1,8 @@
 import {
   BackendProvider,
   joinUrl,
-  readNdjson,
+  readNdjsonBatches,
+  streamDeltas,
   type CallSettings,
   type ChatMessage,
   type CompletionResult,
@@ -39,12 +40,13 @@ export class OllamaProvider extends BackendProvider<OllamaConfig> {
       chatBody(this.config, messages, settings, true),
       this.requestOptions(settings, this.headers()),
     );
-    for await (const line of readNdjson(response.body, url)) {
+    const end = yield* streamDeltas(readNdjsonBatches(response.body, url), (line, deltas) => {
       const chunk = checkChunk(line, url);
       const content = chunk.message?.content;
-      if (typeof content === 'string' && content) yield content;
+      if (typeof content === 'string' && content) deltas.push(content);
       if (chunk.done) return finalOf(chunk, this.config.model);
-    }
+    });
+    if (end) return end;
     throw this.truncatedStream(url, 'the final {"done": true} line');
   }
 

@@ -2,7 +2,8 @@ import {
   BackendProvider,
   joinUrl,
   parseStreamJson,
-  readSse,
+  readSseBatches,
+  streamDeltas,
   type CallSettings,
   type ChatMessage,
   type CompletionResult,
@@ -152,7 +153,7 @@ export class OpenAICompatibleProvider<C extends OpenAICompatibleConfig = OpenAIC
     let model: string | undefined;
     let usage: Usage | undefined;
     let finishChoice: WireChoice | undefined;
-    for await (const event of readSse(response.body)) {
+    const end = yield* streamDeltas(readSseBatches(response.body), (event, deltas) => {
       const data = event.data.trim();
       if (data === '[DONE]') {
         return compact({
@@ -162,7 +163,7 @@ export class OpenAICompatibleProvider<C extends OpenAICompatibleConfig = OpenAIC
           ...(finishChoice ? this.choiceExtras(finishChoice) : {}),
         }) as Omit<CompletionResult, 'text'>;
       }
-      if (data === '') continue;
+      if (data === '') return;
       // An `event: error` may carry plain text rather than JSON; any other event must be JSON.
       const chunk = event.event === 'error' ? tryParse<WireChatResponse>(data) : parseStreamJson<WireChatResponse>(data, url);
       const error = this.streamError(chunk, event, url);
@@ -173,11 +174,12 @@ export class OpenAICompatibleProvider<C extends OpenAICompatibleConfig = OpenAIC
       if (typeof chunk.model === 'string') model ??= chunk.model;
       usage = toUsage(chunk.usage) ?? usage;
       const choice = firstChoice(chunk.choices);
-      if (!choice) continue; // the usage chunk has `choices: []`
+      if (!choice) return; // the usage chunk has `choices: []`
       const content = choice.delta?.content ?? choice.delta?.refusal;
-      if (typeof content === 'string' && content !== '') yield content;
+      if (typeof content === 'string' && content !== '') deltas.push(content);
       if (choice.finish_reason) finishChoice = choice;
-    }
+    });
+    if (end) return end;
     throw this.truncatedStream(url, END_MARKER);
   }
 

@@ -6,6 +6,8 @@
 export class CallDeadline {
   readonly signal: AbortSignal;
   readonly deadline: number;
+  /** `signal.aborted`, as a plain field: streams read it before every delta they hand out. */
+  aborted = false;
   private readonly controller = new AbortController();
   private readonly timer: NodeJS.Timeout;
   private readonly onCallerAbort: () => void;
@@ -15,6 +17,7 @@ export class CallDeadline {
     private readonly callerSignal?: AbortSignal,
   ) {
     this.signal = this.controller.signal;
+    this.signal.addEventListener('abort', () => (this.aborted = true), { once: true });
     this.deadline = Date.now() + timeoutMs;
     this.onCallerAbort = () => this.controller.abort(callerSignal?.reason ?? new DOMException('aborted', 'AbortError'));
     this.timer = setTimeout(

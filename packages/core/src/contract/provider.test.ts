@@ -7,7 +7,8 @@ import type { CallSettings } from './runtime.js';
 import type { ChatMessage } from './messages.js';
 import type { CompletionResult } from './results.js';
 import { HttpClient } from '../http/client.js';
-import { readSse } from '../http/sse.js';
+import { readSse, readSseBatches } from '../http/sse.js';
+import { streamDeltas } from './deltas.js';
 import { ProviderError } from '../errors/provider-error.js';
 import { CapabilityNotSupportedError } from '../errors/capability-error.js';
 import { SecretScrubber } from '../secrets/scrubber.js';
@@ -72,8 +73,29 @@ class TestProvider extends BackendProvider {
   }
 }
 
+/** The same provider reading its stream a batch at a time (every event of one network chunk together). */
+class BatchProvider extends TestProvider {
+  protected override async *doStream(messages: ChatMessage[], s: CallSettings): ProviderStream {
+    const res = await this.context.http.postStream(url, { messages, stream: true }, this.requestOptions(s));
+    const end = yield* streamDeltas(readSseBatches(res.body), (e, deltas) => {
+      if (e.data === '[DONE]') return { finishReason: 'stop' };
+      const event = JSON.parse(e.data) as { t?: string; error?: string };
+      if (event.error) throw new ProviderError(`stream error: ${event.error}`, { url, reason: 'stream_error' });
+      deltas.push(event.t!); // empty ones too: core skips them
+    });
+    if (end) return end;
+    throw this.truncatedStream(url, 'data: [DONE]');
+  }
+}
+
+/** One write: every event arrives in the same chunk, so the plugin yields them as one batch. */
+const oneChunk = (events: object[], end = true): Step => (_q, res) => {
+  res.writeHead(200, { 'content-type': 'text/event-stream' });
+  res.end(events.map((e) => `data: ${JSON.stringify(e)}\n\n`).join('') + (end ? 'data: [DONE]\n\n' : ''));
+};
+
 const http_ = new HttpClient();
-function provider(overrides: Record<string, unknown> = {}, capabilities = ['completion', 'streaming'] as const): TestProvider {
+function provider(overrides: Record<string, unknown> = {}, capabilities = ['completion', 'streaming'] as const, Class = TestProvider): TestProvider {
   const config = BaseBackendConfig.parse({ profile_name: 'test', type: 'test', max_retries: 2, ...overrides });
   const secrets = new SecretScrubber();
   secrets.add('sk-canary-secret-123');
@@ -86,7 +108,7 @@ function provider(overrides: Record<string, unknown> = {}, capabilities = ['comp
     secrets,
     getProvider: () => Promise.reject(new Error('none')),
   };
-  return new TestProvider(config, context);
+  return new Class(config, context);
 }
 const hi: ChatMessage[] = [{ role: 'user', content: 'hi' }];
 
@@ -221,5 +243,75 @@ describe('BackendProvider call machinery', () => {
       break;
     }
     await expect(stream.result).rejects.toThrow('closed by the consumer');
+  });
+});
+
+describe('a plugin stream that yields batches of deltas', () => {
+  const batched = () => provider({}, undefined, BatchProvider);
+  async function read(stream: AsyncIterable<string> & { text: string }): Promise<{ deltas: string[]; texts: string[]; error?: ProviderError }> {
+    const deltas: string[] = [];
+    const texts: string[] = [];
+    try {
+      for await (const d of stream) {
+        deltas.push(d);
+        texts.push(stream.text);
+      }
+      return { deltas, texts };
+    } catch (error) {
+      return { deltas, texts, error: error as ProviderError };
+    }
+  }
+
+  it('hands the deltas to the caller one by one, skipping empty ones; text and result follow them', async () => {
+    script = [oneChunk([{ t: 'Hel' }, { t: '' }, { t: 'lo' }, { t: ' world' }])];
+    const stream = batched().streamCompletion(hi);
+    const { deltas, texts, error } = await read(stream);
+    expect(error).toBeUndefined();
+    expect(deltas).toEqual(['Hel', 'lo', ' world']);
+    expect(texts).toEqual(['Hel', 'Hello', 'Hello world']);
+    expect(await stream.result).toEqual({ text: 'Hello world', finishReason: 'stop' });
+  });
+
+  it('an error in the middle of a batch: the deltas before it reach the caller first, and are the partial text', async () => {
+    script = [oneChunk([{ t: 'a' }, { t: 'b' }, { error: 'model crashed' }, { t: 'never' }])];
+    const stream = batched().streamCompletion(hi);
+    const { deltas, error } = await read(stream);
+    expect(deltas).toEqual(['a', 'b']);
+    expect(error).toMatchObject({ reason: 'stream_error', partialText: 'ab', profile: 'test' });
+    await expect(stream.result).rejects.toBe(error);
+  });
+
+  it('an abort between two deltas of one batch stops at once', async () => {
+    script = [oneChunk([{ t: 'one' }, { t: 'two' }, { t: 'three' }])];
+    const controller = new AbortController();
+    const stream = batched().streamCompletion(hi, { signal: controller.signal });
+    const deltas: string[] = [];
+    const e = await rejection(
+      (async () => {
+        for await (const d of stream) {
+          deltas.push(d);
+          controller.abort();
+        }
+      })(),
+    );
+    expect(deltas).toEqual(['one']);
+    expect(e).toMatchObject({ reason: 'aborted', partialText: 'one' });
+  });
+
+  it('a batch of empty deltas is not a first delta: the stream is still retried', async () => {
+    script = [oneChunk([{ t: '' }, { t: '' }], false), oneChunk([{ t: 'ok' }])];
+    expect((await batched().streamCompletion(hi).result).text).toBe('ok');
+    expect(bodies).toHaveLength(2);
+  });
+
+  it('a consumer that stops mid-batch closes the stream', async () => {
+    script = [oneChunk([{ t: 'one' }, { t: 'two' }])];
+    const stream = batched().streamCompletion(hi);
+    for await (const d of stream) {
+      expect(d).toBe('one');
+      break;
+    }
+    await expect(stream.result).rejects.toThrow('closed by the consumer');
+    expect(stream.text).toBe('one');
   });
 });

@@ -20,7 +20,11 @@ import type {
   TranscriptionResult,
 } from './results.js';
 import type { CallSettings, RuntimeExecutionConfig } from './runtime.js';
-import { CompletionStream, REPORTS_PROGRESS, type StreamProgress } from './stream.js';
+import { CompletionStream, REPORTS_PROGRESS, type ReportingSource, type StreamProgress } from './stream.js';
+import { ReceivedText } from './received-text.js';
+import type { ProviderStream, StreamEnd } from './deltas.js';
+
+export type { ProviderStream } from './deltas.js';
 
 /** A stream longer than this is a runaway backend, not an answer: stop before memory runs out. */
 const MAX_STREAM_TEXT = 64 * 1024 * 1024;
@@ -39,8 +43,6 @@ export interface ProviderContext {
   getProvider(profileName: string): Promise<BackendProvider>;
 }
 
-/** What a plugin's stream yields: text deltas, then (as the return value) the final result without its text. */
-export type ProviderStream = AsyncGenerator<string, Omit<CompletionResult, 'text'> & { text?: string }, undefined>;
 
 /**
  * The contract every provider implements. Public methods are the API agents
@@ -203,15 +205,20 @@ export abstract class BackendProvider<C extends BaseBackendConfig = BaseBackendC
    * deadline, and `return()` closes the plugin's stream (freeing its socket).
    */
   private runStream(messages: ChatMessage[], runtime: RuntimeExecutionConfig): AsyncGenerator<string, CompletionResult, undefined> {
-    type Step = IteratorResult<string, Omit<CompletionResult, 'text'> & { text?: string }>;
+    type Step = IteratorResult<string | readonly string[], StreamEnd>;
+    type Out = IteratorResult<string, CompletionResult>;
     let state: 'new' | 'open' | 'closed' = 'new';
     let call: { deadline: CallDeadline; settings: CallSettings } | undefined;
     let source: ProviderStream | undefined;
-    let received = '';
+    const received = new ReceivedText();
     let progress: StreamProgress | undefined;
+    // The deltas of a batch the plugin yielded, handed out one per `next()` without an async step.
+    let batch: readonly string[] = [];
+    let index = 0;
 
     const close = async (): Promise<void> => {
       state = 'closed';
+      batch = [];
       const open = source;
       source = undefined;
       if (open) await open.return(undefined as never).catch(() => undefined);
@@ -219,26 +226,44 @@ export abstract class BackendProvider<C extends BaseBackendConfig = BaseBackendC
     };
     const fail = async (error: unknown): Promise<never> => {
       const labelled = this.label(error);
-      if (ProviderError.isInstance(labelled) && received) labelled.partialText = received;
+      if (ProviderError.isInstance(labelled) && received.length > 0) labelled.partialText = received.text;
       await close();
       progress?.fail(labelled);
       throw labelled;
     };
-    /** A step of the plugin's stream, as the caller sees it (empty deltas skipped, the end turned into the result). */
-    const onStep = (step: Step): IteratorResult<string, CompletionResult> | Promise<IteratorResult<string, CompletionResult>> => {
+    const deliver = (text: string): Out | Promise<Out> => {
+      received.add(text);
+      if (received.length > MAX_STREAM_TEXT) return fail(this.tooLong());
+      return { value: text, done: false };
+    };
+    /** The next non-empty delta of the batch at hand, if there is one (an abort stops it, as it stops the socket). */
+    const fromBatch = (): Out | Promise<Out> | undefined => {
+      if (call!.deadline.aborted) return fail(abortedError(call!.settings.signal));
+      while (index < batch.length) {
+        const text = batch[index++]!;
+        if (text) return deliver(text);
+      }
+      return undefined;
+    };
+    /** A step of the plugin's stream, as the caller sees it (empty deltas skipped, batches handed out one by one, the end turned into the result). */
+    const onStep = (step: Step): Out | Promise<Out> => {
       if (state === 'closed') return { value: undefined as never, done: true };
       if (step.done) {
         source = undefined;
-        const result: CompletionResult = { ...step.value, text: received };
+        const result: CompletionResult = { ...step.value, text: received.text };
         void close();
         progress?.end(result);
         return { value: result, done: true };
       }
-      if (step.value === '') return source!.next().then(onStep, fail);
-      received += step.value;
-      if (received.length > MAX_STREAM_TEXT) return fail(this.tooLong());
-      progress?.delta(step.value);
-      return step;
+      if (typeof step.value === 'string') {
+        if (step.value !== '') return deliver(step.value);
+      } else {
+        batch = step.value;
+        index = 0;
+        const out = fromBatch();
+        if (out) return out;
+      }
+      return source!.next().then(onStep, fail);
     };
     /** Opens the plugin's stream, retrying until its first delta: retrying is safe only until a delta was handed out. */
     const start = async (): Promise<IteratorResult<string, CompletionResult>> => {
@@ -250,7 +275,7 @@ export abstract class BackendProvider<C extends BaseBackendConfig = BaseBackendC
           source = this.doStream(messages, settings);
           try {
             do step = await source.next();
-            while (!step.done && step.value === '');
+            while (!step.done && isEmpty(step.value));
             break;
           } catch (error) {
             const delay = this.retryDelay(error, attempt, settings, deadline);
@@ -279,6 +304,10 @@ export abstract class BackendProvider<C extends BaseBackendConfig = BaseBackendC
         }
         // Called again before the first step came back (an async generator would queue it).
         if (starting) return starting.then(() => iterator.next());
+        if (index < batch.length) {
+          const out = fromBatch();
+          if (out) return Promise.resolve(out);
+        }
         return source!.next().then(onStep, fail);
       },
       return: async (value) => {
@@ -293,8 +322,9 @@ export abstract class BackendProvider<C extends BaseBackendConfig = BaseBackendC
       [Symbol.asyncIterator]: () => iterator,
     };
     // CompletionStream reads the progress from here instead of adding a promise step per delta.
-    (iterator as { [REPORTS_PROGRESS]?: (p: StreamProgress) => void })[REPORTS_PROGRESS] = (p) => {
+    (iterator as ReportingSource)[REPORTS_PROGRESS] = (p) => {
       progress = p;
+      return () => received.text;
     };
     return iterator;
   }
@@ -335,6 +365,11 @@ export abstract class BackendProvider<C extends BaseBackendConfig = BaseBackendC
   private unsupported(capability: Capability): CapabilityNotSupportedError {
     return new CapabilityNotSupportedError(this.type, this.profileName, OPERATION_OF[capability]);
   }
+}
+
+/** A step that carries no text: an empty delta or a batch of them. */
+function isEmpty(value: string | readonly string[]): boolean {
+  return typeof value === 'string' ? value === '' : value.every((text) => text === '');
 }
 
 function runtimeOf(options: { signal?: AbortSignal; timeoutMs?: number; providerOptions?: Record<string, unknown> }): RuntimeExecutionConfig {

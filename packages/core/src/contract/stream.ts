@@ -2,18 +2,18 @@ import type { CompletionResult } from './results.js';
 
 /**
  * Internal: how a source made by core (the provider's call machinery) reports
- * each delta, its end and its error to the stream itself, so the stream adds
- * no promise step of its own per delta.
+ * its end and its error to the stream itself, and lets it read the text so
+ * far, so the stream adds no work of its own per delta.
  */
 export interface StreamProgress {
-  delta(text: string): void;
   end(result: CompletionResult): void;
   fail(error: unknown): void;
 }
 
 export const REPORTS_PROGRESS: unique symbol = Symbol('aegis.reportsProgress');
 
-type ReportingSource = { [REPORTS_PROGRESS]?: (progress: StreamProgress) => void };
+/** A source that reports its progress: given the stream's callbacks, it returns how to read the text so far. */
+export type ReportingSource = { [REPORTS_PROGRESS]?: (progress: StreamProgress) => () => string };
 
 /**
  * A streamed completion: iterate it for text deltas as they arrive; `result`
@@ -28,8 +28,8 @@ export class CompletionStream implements AsyncIterable<string> {
   private settle!: { resolve(r: CompletionResult): void; reject(e: unknown): void };
   private settled = false;
   private readonly finished: Promise<CompletionResult>;
-  /** The source reports its progress itself (see StreamProgress). */
-  private readonly reporting: boolean;
+  /** The text so far, read from a source that reports its progress itself (see StreamProgress). */
+  private readonly reported?: () => string;
 
   constructor(source: AsyncGenerator<string, CompletionResult, undefined>) {
     this.source = source;
@@ -48,21 +48,15 @@ export class CompletionStream implements AsyncIterable<string> {
     // The caller may only iterate and catch the error there; never report it twice as unhandled.
     this.finished.catch(() => undefined);
     const report = (source as ReportingSource)[REPORTS_PROGRESS];
-    this.reporting = typeof report === 'function';
-    if (report) {
-      report.call(source, {
-        delta: (text) => {
-          this.received += text;
-        },
-        end: (result) => this.settle.resolve(result),
-        fail: (error) => this.settle.reject(error),
-      });
-    }
+    this.reported = report?.call(source, {
+      end: (result) => this.settle.resolve(result),
+      fail: (error) => this.settle.reject(error),
+    });
   }
 
   /** The text received so far. */
   get text(): string {
-    return this.received;
+    return this.reported ? this.reported() : this.received;
   }
 
   get result(): Promise<CompletionResult> {
@@ -92,7 +86,7 @@ export class CompletionStream implements AsyncIterable<string> {
           this.started = true;
           state = 'open';
         }
-        if (this.reporting) return this.source.next() as Promise<IteratorResult<string, void>>;
+        if (this.reported) return this.source.next() as Promise<IteratorResult<string, void>>;
         return this.source.next().then(
           (step) => {
             if (step.done) {

@@ -1,6 +1,6 @@
 export { HttpClient, type HttpClientOptions, type HttpRequestOptions, type HttpResponse } from './client.js';
-export { readSse, type SseEvent } from './sse.js';
-export { readNdjson, parseStreamJson } from './ndjson.js';
+export { readSse, readSseBatches, type SseEvent } from './sse.js';
+export { readNdjson, readNdjsonBatches, parseStreamJson } from './ndjson.js';
 export { withRetries, backoffDelay, sleep, type RetryPolicy } from './retry.js';
 export { parseRetryAfter } from './retry-after.js';
 export { joinUrl, redactUrl } from './url.js';

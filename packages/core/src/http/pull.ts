@@ -61,6 +61,35 @@ export abstract class ChunkReader<I, T> implements AsyncGenerator<T, undefined, 
     return this;
   }
 
+  /**
+   * The same items a batch at a time: those parsed together (out of one chunk,
+   * at most a few dozen), so that a consumer pays one async step per batch
+   * rather than per item. An item that fails `take` ends its batch and is
+   * thrown by the next call, so the items before it are still handed out.
+   */
+  async *batches(): AsyncGenerator<T[], undefined, undefined> {
+    try {
+      for (;;) {
+        const first = await this.next();
+        if (first.done) return undefined;
+        const batch = [first.value];
+        while (this.head < this.items.length) {
+          let value: T;
+          try {
+            value = this.take(this.items[this.head]!);
+          } catch {
+            break; // handed out (thrown) by the next `next()`
+          }
+          this.head++;
+          batch.push(value);
+        }
+        yield batch;
+      }
+    } finally {
+      await this.return();
+    }
+  }
+
   private settled(item: I): Promise<IteratorResult<T, undefined>> {
     try {
       return Promise.resolve({ value: this.take(item), done: false });

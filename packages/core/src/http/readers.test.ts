@@ -7,8 +7,8 @@ import http from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { HttpClient } from './client.js';
-import { readNdjson } from './ndjson.js';
-import { readSse } from './sse.js';
+import { readNdjson, readNdjsonBatches } from './ndjson.js';
+import { readSse, readSseBatches } from './sse.js';
 import { ProviderError } from '../errors/provider-error.js';
 
 async function* chunksOf(...pieces: string[]): AsyncGenerator<Uint8Array> {
@@ -92,6 +92,53 @@ describe('readSse', () => {
       ['x', 'c'],
     ]);
     expect(await iterator.next()).toEqual({ value: undefined, done: true });
+  });
+});
+
+describe('batch readers', () => {
+  it('readNdjsonBatches: the lines of a chunk together (a few dozen at most), every line once, in order', async () => {
+    const many = Array.from({ length: 70 }, (_, i) => `{"i":${i}}\n`).join('');
+    const { values, error } = await collect(readNdjsonBatches<{ i: number }>(chunksOf('{"i":-2}\n{"i":', '-1}\n', many), 'http://x/api'));
+    expect(error).toBeUndefined();
+    expect(values.map((batch) => batch.length)).toEqual([1, 1, 32, 32, 6]);
+    expect(values.flat().map((v) => v.i)).toEqual(Array.from({ length: 72 }, (_, i) => i - 2));
+  });
+
+  it('readNdjsonBatches: the lines before a garbage one come as a batch, then the error, and the source is closed', async () => {
+    let closed = false;
+    async function* source() {
+      try {
+        yield '{"a":1}\n{"a":2}\nnot json\n{"a":3}\n';
+        yield '{"never":1}\n';
+      } finally {
+        closed = true;
+      }
+    }
+    const { values, error } = await collect(readNdjsonBatches<{ a: number }>(source(), 'http://x/api/chat'));
+    expect(values).toEqual([[{ a: 1 }, { a: 2 }]]);
+    expect(ProviderError.isInstance(error)).toBe(true);
+    expect((error as Error).message).toContain('http://x/api/chat sent data that is not valid JSON: not json');
+    expect(closed).toBe(true);
+  });
+
+  it('readSseBatches: the events of a chunk together; a consumer that stops closes the source', async () => {
+    let closed = false;
+    async function* source() {
+      try {
+        yield 'data: a\n\ndata: b\n\nda';
+        yield 'ta: c\n\n';
+        yield 'data: d\n\n';
+      } finally {
+        closed = true;
+      }
+    }
+    const batches: string[][] = [];
+    for await (const batch of readSseBatches(source())) {
+      batches.push(batch.map((e) => e.data));
+      if (batches.length === 2) break;
+    }
+    expect(batches).toEqual([['a', 'b'], ['c']]);
+    expect(closed).toBe(true);
   });
 });
 

@@ -16,6 +16,11 @@ export function readSse(chunks: AsyncIterable<Uint8Array | string>): AsyncGenera
   return new SseReader(chunks);
 }
 
+/** The same events a batch at a time (those parsed together out of one chunk): one async step per batch. */
+export function readSseBatches(chunks: AsyncIterable<Uint8Array | string>): AsyncGenerator<SseEvent[], undefined, undefined> {
+  return new SseReader(chunks).batches();
+}
+
 class SseReader extends ChunkReader<SseEvent, SseEvent> {
   private out: SseEvent[] = [];
   private parser!: EventSourceParser;

@@ -1,0 +1,51 @@
+import type { CompletionResult } from './results.js';
+
+/** How a plugin's stream ends: the final result, without the text (core concatenates the deltas). */
+export type StreamEnd = Omit<CompletionResult, 'text'> & { text?: string };
+
+/**
+ * What a plugin's stream yields: text deltas one at a time, or several at once
+ * (an array: the deltas parsed out of one network chunk, which costs one async
+ * step instead of one per delta); they reach the caller one by one either way.
+ * Its return value is the final result.
+ */
+export type ProviderStream = AsyncGenerator<string | readonly string[], StreamEnd, undefined>;
+
+/**
+ * Reads one parsed item of a stream (an SSE event, an NDJSON line): pushes the
+ * text deltas it carries to `deltas`, returns the final result if the item
+ * ends the stream, and throws if it reports an error.
+ */
+export type DeltaStep<I> = (item: I, deltas: string[]) => StreamEnd | undefined | void;
+
+/**
+ * Turns batches of parsed items (`readSseBatches`, `readNdjsonBatches`) into a
+ * plugin's stream of delta batches, running `step` on every item. Returns the
+ * final result, or `undefined` if the items ran out before one ended the
+ * stream (a truncated stream: the plugin says what it expected). When `step`
+ * throws, the deltas of the items before it are handed out first.
+ *
+ * ```ts
+ * const end = yield* streamDeltas(readNdjsonBatches(response.body, url), (line, deltas) => { ... });
+ * if (end) return end;
+ * throw this.truncatedStream(url, 'the final {"done": true} line');
+ * ```
+ */
+export async function* streamDeltas<I>(
+  batches: AsyncIterable<readonly I[]>,
+  step: DeltaStep<I>,
+): AsyncGenerator<readonly string[], StreamEnd | undefined, undefined> {
+  for await (const batch of batches) {
+    const deltas: string[] = [];
+    let end: StreamEnd | undefined | void;
+    try {
+      for (let i = 0; i < batch.length && !end; i++) end = step(batch[i]!, deltas);
+    } catch (error) {
+      if (deltas.length > 0) yield deltas;
+      throw error;
+    }
+    if (deltas.length > 0) yield deltas;
+    if (end) return end;
+  }
+  return undefined;
+}
