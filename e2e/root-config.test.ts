@@ -25,11 +25,12 @@ describe('the root backends.yaml', () => {
     const plugins = (JSON.parse(stdout) as { name: string; capabilities: Record<string, string[]> }[])
       .filter((p) => p.name !== '@aegis/provider-router')
       .map((p) => [p.name, p.capabilities]);
+    // In the order of package.json's dependencies (which npm keeps sorted).
     expect(plugins).toEqual([
+      ['@aegis/provider-koboldcpp', { koboldcpp: ['completion', 'streaming', 'embeddings', 'speech', 'transcription'] }],
+      ['@aegis/provider-ollama', { ollama: ['completion', 'streaming', 'embeddings'] }],
       ['@aegis/provider-openai', { openai: ['completion', 'streaming', 'embeddings', 'speech', 'transcription'] }],
       ['@aegis/provider-vllm', { vllm: ['completion', 'streaming', 'embeddings', 'transcription'] }],
-      ['@aegis/provider-ollama', { ollama: ['completion', 'streaming', 'embeddings'] }],
-      ['@aegis/provider-koboldcpp', { koboldcpp: ['completion', 'streaming', 'embeddings', 'speech', 'transcription'] }],
       ['aegis-provider-example-com', { example_com: ['completion', 'streaming'] }],
     ]);
   });

@@ -1,16 +1,13 @@
-import { createRequire } from 'node:module';
-
 /**
- * The CommonJS libraries core uses, loaded with `require`. Importing a CJS
- * package from ESM makes Node analyse its source for named exports on every
- * start, which roughly doubles their load time; the CLI's cold start is
- * measured in bench/RESULTS.md. `reflect-metadata` is loaded first, as
- * tsyringe needs it.
+ * The CommonJS libraries core uses. `reflect-metadata` comes first, as
+ * tsyringe needs it. In the published package they are bundled into
+ * `dist/bundle.js` with the rest of core (scripts/bundle.mjs): one file to
+ * load instead of hundreds, which is most of the CLI's cold start
+ * (bench/RESULTS.md).
  */
-const require = createRequire(import.meta.url);
+import 'reflect-metadata';
+import * as tsyringe from 'tsyringe';
+import yaml from 'yaml';
+import dotenv from 'dotenv';
 
-require('reflect-metadata');
-
-export const tsyringe = require('tsyringe') as typeof import('tsyringe');
-export const yaml = require('yaml') as typeof import('yaml');
-export const dotenv = require('dotenv') as typeof import('dotenv');
+export { tsyringe, yaml, dotenv };
