@@ -11,7 +11,7 @@ import { describe, expect, it } from '@jest/globals';
 
 const run = promisify(execFile);
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const CLI = join(REPO, 'packages/cli/dist/bin.js');
+const CLI = join(REPO, 'packages/cli/dist/bundle/bin.js');
 const env = { ...process.env, OPENAI_API_KEY: 'sk-root-canary-1234567890' };
 delete (env as Record<string, string | undefined>).AEGIS_BACKENDS;
 

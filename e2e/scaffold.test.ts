@@ -47,7 +47,7 @@ describe('a third-party plugin from the scaffold to `aegis complete`', () => {
   let testOutput = '';
 
   it('scaffolds the package', async () => {
-    const { stdout } = await run(process.execPath, [join(REPO, 'packages/cli/dist/bin.js'), 'plugin', 'new', 'acme'], { cwd: work });
+    const { stdout } = await run(process.execPath, [join(REPO, 'packages/cli/dist/bundle/bin.js'), 'plugin', 'new', 'acme'], { cwd: work });
     scaffoldOutput = stdout;
     expect(stdout).toContain('created aegis-provider-acme (provider type "acme")');
     expect(stdout).toContain('src/conformance.test.ts');

@@ -1,51 +1,85 @@
 #!/usr/bin/env node
 /**
- * Bundles @aegis/core (tsc's output in dist/, and the libraries it depends on:
- * zod, yaml, tsyringe, reflect-metadata, dotenv, fastest-levenshtein) into
- * the one file its package.json points at, dist/bundle.js. Loading one file
- * instead of a few hundred small modules is most of a cold start: `aegis
- * profiles` and a first completion (bench/RESULTS.md, measure 6).
+ * Bundles tsc's output (dist/) of the packages a cold start loads into one
+ * file each, which their package.json points at. Loading a few files instead
+ * of a few hundred small modules is most of the CLI's cold start (`aegis
+ * profiles`, a first completion: bench/RESULTS.md, measure 6). The .d.ts
+ * files tsc wrote stay the packages' types. esbuild, because it bundles an
+ * ES module package with CommonJS dependencies in milliseconds.
  *
- * got and eventsource-parser stay outside: core imports them on the first
- * request, so what makes none never loads them. The .d.ts files tsc wrote are
- * still the package's types. esbuild, because it bundles a Node ESM package
- * with CommonJS dependencies in tens of milliseconds.
+ * - @aegis/core → dist/bundle.js, with the libraries it depends on (zod, yaml,
+ *   tsyringe, reflect-metadata, dotenv, fastest-levenshtein). got and
+ *   eventsource-parser stay outside: core imports them on the first request,
+ *   so what makes none never loads them.
+ * - each plugin → dist/bundle.js, its own modules only (@aegis/core and any
+ *   other package stay imports, so every plugin shares the one core).
+ * - @aegis/cli → dist/bundle/bin.js with commander, a chunk per command
+ *   (loaded when run, as before), @aegis/core outside.
  */
 import { build } from 'esbuild';
+import { readdirSync, rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
-const core = fileURLToPath(new URL('../packages/core/', import.meta.url));
+const root = fileURLToPath(new URL('../', import.meta.url));
 
-/** Resolves zod's index of locales to one that exports only English. */
+/** Resolves zod's index of locales to one that exports only English (the other ~50 are a third of core's file). */
 const englishOnly = {
   name: 'zod-locales-english-only',
-  setup(build) {
-    build.onResolve({ filter: /\/locales\/index\.js$/ }, (args) =>
-      args.importer.includes(`${'/node_modules/zod/'}`) ? { path: 'zod-locales', namespace: 'aegis' } : undefined,
+  setup(b) {
+    b.onResolve({ filter: /\/locales\/index\.js$/ }, (args) =>
+      args.importer.includes('/node_modules/zod/') ? { path: 'zod-locales', namespace: 'aegis' } : undefined,
     );
-    build.onLoad({ filter: /^zod-locales$/, namespace: 'aegis' }, () => ({
+    b.onLoad({ filter: /^zod-locales$/, namespace: 'aegis' }, () => ({
       contents: "export { default as en } from 'zod/v4/locales/en.js';",
-      resolveDir: core,
+      resolveDir: root,
     }));
   },
 };
 
-await build({
-  entryPoints: [`${core}dist/index.js`],
-  outfile: `${core}dist/bundle.js`,
+const common = {
   bundle: true,
   format: 'esm',
   platform: 'node',
   target: 'node20',
-  external: ['got', 'eventsource-parser'],
-  // The CommonJS libraries inside an ES module: their `require` of Node's own modules needs a real one.
-  banner: { js: "import { createRequire as __aegisCreateRequire } from 'node:module';\nconst require = __aegisCreateRequire(import.meta.url);" },
-  // zod's messages in English only (what core writes its errors in): `z.locales` holds just `en`.
-  // The other ~50 locales would be a third of the file, parsed on every start.
-  plugins: [englishOnly],
   minifyWhitespace: true,
   minifySyntax: true,
   keepNames: true,
+  sourcemap: 'linked',
   legalComments: 'external',
   logLevel: 'warning',
-});
+};
+// CommonJS libraries inside an ES module: their `require` of Node's own modules needs a real one.
+const requireBanner = {
+  js: "import { createRequire as __aegisCreateRequire } from 'node:module';\nconst require = __aegisCreateRequire(import.meta.url);",
+};
+
+// Chunk names change with their content: start from an empty folder.
+rmSync(`${root}packages/cli/dist/bundle`, { recursive: true, force: true });
+
+const builds = [
+  build({
+    ...common,
+    entryPoints: [`${root}packages/core/dist/index.js`],
+    outfile: `${root}packages/core/dist/bundle.js`,
+    external: ['got', 'eventsource-parser'],
+    plugins: [englishOnly],
+    banner: requireBanner,
+  }),
+  build({
+    ...common,
+    entryPoints: [`${root}packages/cli/dist/bin.js`],
+    outdir: `${root}packages/cli/dist/bundle`,
+    splitting: true,
+    external: ['@aegis/core'],
+    banner: requireBanner,
+  }),
+  ...readdirSync(`${root}plugins`).map((name) =>
+    build({
+      ...common,
+      entryPoints: [`${root}plugins/${name}/dist/index.js`],
+      outfile: `${root}plugins/${name}/dist/bundle.js`,
+      packages: 'external',
+    }),
+  ),
+];
+await Promise.all(builds);

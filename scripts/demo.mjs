@@ -26,7 +26,7 @@ const emulator = await startOllamaEmulator({
 process.stderr.write(`Ollama emulator listening on ${emulator.url} (scripted replies; no model is running)\n`);
 process.stderr.write(`$ aegis complete -p ollama --stream ${JSON.stringify(prompt)}\n\n`);
 
-const child = spawn(process.execPath, [join(root, 'packages/cli/dist/bin.js'), 'complete', '-p', 'ollama', '--stream', prompt], {
+const child = spawn(process.execPath, [join(root, 'packages/cli/dist/bundle/bin.js'), 'complete', '-p', 'ollama', '--stream', prompt], {
   cwd: root,
   env: { ...process.env, OLLAMA_BASE_URL: emulator.url },
   stdio: 'inherit',

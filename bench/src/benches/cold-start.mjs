@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { REPO } from '../lib/clients.mjs';
 import { interleave, summarize } from '../lib/stats.mjs';
 
-const CLI = join(REPO, 'packages/cli/dist/bin.js');
+const CLI = join(REPO, 'packages/cli/dist/bundle/bin.js');
 const LIBRARIES = [
   "await import('reflect-metadata');",
   "await Promise.all(['zod', 'yaml', 'tsyringe', 'dotenv', 'fastest-levenshtein', 'commander'].map((m) => import(m)));",

@@ -13,6 +13,12 @@ export type ValidationResult =
 /** Keys every profile has, whether or not the type's schema lists them. */
 const PROFILE_KEYS = ['profile_name', 'type'] as const;
 const MAX_COERCION_ROUNDS = 10;
+/**
+ * A profile is validated once or twice per load: zod's compiled fast path (a
+ * `new Function` per object schema) costs more to build than it saves here,
+ * and is a visible share of the CLI's start (bench/RESULTS.md).
+ */
+const JITLESS = { jitless: true } as const;
 const MAX_SHOWN_VALUE = 60;
 
 type Path = (string | number)[];
@@ -77,11 +83,11 @@ export function validateProfile(profile: RawProfile, schema: z.ZodObject<any>): 
     issues.push(issueAt(ctx, fieldPath, message));
   });
 
-  let result = schema.safeParse(input);
+  let result = schema.safeParse(input, JITLESS);
   for (let round = 0; !result.success && round < MAX_COERCION_ROUNDS; round++) {
     const changed = coerce(input, result.error.issues as unknown as ZodIssueLike[], []);
     if (!changed) break;
-    result = schema.safeParse(input);
+    result = schema.safeParse(input, JITLESS);
   }
 
   if (!result.success) {
