@@ -43,7 +43,6 @@ const common = {
   target: 'node20',
   minifyWhitespace: true,
   minifySyntax: true,
-  keepNames: true,
   sourcemap: 'linked',
   legalComments: 'external',
   logLevel: 'warning',

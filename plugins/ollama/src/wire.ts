@@ -3,6 +3,7 @@ import {
   normalizeFinishReason,
   ProviderError,
   redactUrl,
+  withoutUndefined,
   type CallSettings,
   type ChatMessage,
   type CompletionResult,
@@ -48,10 +49,6 @@ export function toOllamaMessages(messages: ChatMessage[]): OllamaMessage[] {
 export function keepAliveValue(value: OllamaConfig['keep_alive']): number | string | undefined {
   if (typeof value === 'string' && /^\s*[-+]?(\d+(\.\d*)?|\.\d+)\s*$/.test(value)) return Number(value);
   return value;
-}
-
-function withoutUndefined(record: Record<string, unknown>): Record<string, unknown> {
-  return Object.fromEntries(Object.entries(record).filter(([, v]) => v !== undefined));
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {

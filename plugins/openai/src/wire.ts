@@ -10,6 +10,7 @@ import {
   normalizeFinishReason,
   ProviderError,
   redactUrl,
+  withoutUndefined,
   type ChatMessage,
   type CompletionResult,
   type ErrorMessageExtractor,
@@ -68,9 +69,8 @@ export function toWireMessages(messages: ChatMessage[]): WireMessage[] {
 }
 
 /** A copy without the keys whose value is undefined (so the wire shows only what was set). */
-export function compact<T extends Record<string, unknown>>(record: T): Partial<T> {
-  return Object.fromEntries(Object.entries(record).filter(([, v]) => v !== undefined)) as Partial<T>;
-}
+/** The record without its `undefined` fields (core's `withoutUndefined`). */
+export const compact = withoutUndefined;
 
 export function toUsage(usage: WireUsage | null | undefined): Usage | undefined {
   if (!usage || typeof usage !== 'object') return undefined;

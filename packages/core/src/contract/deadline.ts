@@ -17,19 +17,21 @@ export class CallDeadline {
     private readonly callerSignal?: AbortSignal,
   ) {
     this.signal = this.controller.signal;
-    this.signal.addEventListener('abort', () => (this.aborted = true), { once: true });
     this.deadline = Date.now() + timeoutMs;
-    this.onCallerAbort = () => this.controller.abort(callerSignal?.reason ?? new DOMException('aborted', 'AbortError'));
-    this.timer = setTimeout(
-      () => this.controller.abort(new DOMException(`deadline of ${timeoutMs} ms passed`, 'TimeoutError')),
-      timeoutMs,
-    );
+    this.onCallerAbort = () => this.abort(callerSignal?.reason ?? new DOMException('aborted', 'AbortError'));
+    this.timer = setTimeout(() => this.abort(new DOMException(`deadline of ${timeoutMs} ms passed`, 'TimeoutError')), timeoutMs);
     if (callerSignal?.aborted) this.onCallerAbort();
     else callerSignal?.addEventListener('abort', this.onCallerAbort, { once: true });
   }
 
   get timedOut(): boolean {
     return this.signal.aborted && (this.signal.reason as { name?: string } | undefined)?.name === 'TimeoutError';
+  }
+
+  /** The only way the signal aborts (the controller is this object's own). */
+  private abort(reason: unknown): void {
+    this.aborted = true;
+    this.controller.abort(reason);
   }
 
   dispose(): void {

@@ -4,6 +4,7 @@ export { readNdjson, readNdjsonBatches, parseStreamJson } from './ndjson.js';
 export { withRetries, backoffDelay, sleep, type RetryPolicy } from './retry.js';
 export { parseRetryAfter } from './retry-after.js';
 export { joinUrl, redactUrl } from './url.js';
+export { withoutUndefined } from './body.js';
 export {
   defaultErrorMessage,
   httpStatusError,
