@@ -53,8 +53,10 @@ export async function coldStartBench({ backends, settings }) {
       profiles: () => only([CLI, 'profiles']),
       node: () => only(['-e', '0']),
       version: () => only([CLI, '--version']),
-      // The libraries `aegis profiles` cannot do without, imported and nothing else: the floor.
+      // The libraries `aegis profiles` cannot do without, imported from node_modules one by one.
       libraries: () => only(['--input-type=module', '-e', LIBRARIES]),
+      // @aegis/core as it ships: one bundled file with those libraries inside (scripts/bundle.mjs).
+      core: () => only(['--input-type=module', '-e', "await import('@aegis/core');"]),
     },
     iterations: runs,
     warmup,
@@ -90,6 +92,7 @@ export async function coldStartBench({ backends, settings }) {
     profilesOverNode: diff('profiles', 'node'),
     versionOverNode: diff('version', 'node'),
     librariesOverNode: diff('libraries', 'node'),
+    coreOverNode: diff('core', 'node'),
     firstCompletion: first.absolute.first,
     firstOverNode: summarize(first.samples.first.map((s, i) => s.total - first.samples.node[i].total)),
   };

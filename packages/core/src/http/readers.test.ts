@@ -96,12 +96,13 @@ describe('readSse', () => {
 });
 
 describe('batch readers', () => {
-  it('readNdjsonBatches: the lines of a chunk together (a few dozen at most), every line once, in order', async () => {
-    const many = Array.from({ length: 70 }, (_, i) => `{"i":${i}}\n`).join('');
-    const { values, error } = await collect(readNdjsonBatches<{ i: number }>(chunksOf('{"i":-2}\n{"i":', '-1}\n', many), 'http://x/api'));
+  it('readNdjsonBatches: the lines of a chunk together (16 first, then up to 128), every line once, in order', async () => {
+    const lines = (from: number, count: number) => Array.from({ length: count }, (_, i) => `{"i":${from + i}}\n`).join('');
+    const first = lines(0, 40) + '{"i":';
+    const { values, error } = await collect(readNdjsonBatches<{ i: number }>(chunksOf(first, '40}\n', lines(41, 300)), 'http://x/api'));
     expect(error).toBeUndefined();
-    expect(values.map((batch) => batch.length)).toEqual([1, 1, 32, 32, 6]);
-    expect(values.flat().map((v) => v.i)).toEqual(Array.from({ length: 72 }, (_, i) => i - 2));
+    expect(values.map((batch) => batch.length)).toEqual([16, 24, 1, 128, 128, 44]);
+    expect(values.flat().map((v) => v.i)).toEqual(Array.from({ length: 341 }, (_, i) => i));
   });
 
   it('readNdjsonBatches: the lines before a garbage one come as a batch, then the error, and the source is closed', async () => {
