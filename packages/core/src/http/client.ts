@@ -180,15 +180,30 @@ async function* mappedChunks(response: OpenResponse, options: HttpRequestOptions
     failed = true;
     throw transportError(error, response.ctx);
   } finally {
-    // A consumer that stops early (or an error) must not leave the socket busy. But when the
-    // whole answer has arrived (a plugin returns at the backend's end marker, a moment before
-    // the body's own end), let it end: the kept-alive socket then goes back to the pool instead
-    // of being closed (and destroying costs an error object and a new connection next time).
+    // A failure must not leave the socket busy. But a plugin returns at the backend's end
+    // marker, a moment before the body's own end (often before its last bytes arrive): let the
+    // body end, so the kept-alive socket goes back to the pool instead of being closed (and a
+    // new connection, with its TLS handshake, opened next time). A consumer that stopped early
+    // looks the same from here: what has not ended within a short grace is closed.
     if (!stream.destroyed && !stream.readableEnded) {
-      if (!failed && (stream as { response?: { complete?: boolean } }).response?.complete) stream.resume();
-      else stream.destroy();
+      if (failed) stream.destroy();
+      else drain(stream, (stream as { response?: { complete?: boolean } }).response?.complete === true);
     }
   }
+}
+
+/** How long a stream left by its reader may take to end before its socket is closed. */
+const DRAIN_GRACE_MS = 50;
+
+/** Reads the rest of a body to its end, closing it if that takes longer than the grace. */
+function drain(stream: GotRequest, complete: boolean): void {
+  stream.resume();
+  if (complete) return;
+  const timer = setTimeout(() => stream.destroy(), DRAIN_GRACE_MS);
+  timer.unref();
+  const done = (): void => clearTimeout(timer);
+  stream.once('end', done);
+  stream.once('close', done);
 }
 
 /**

@@ -154,10 +154,17 @@ describe('HttpClient bodies and streams', () => {
     server = http.createServer((req, res) => {
       req.resume();
       req.on('end', () => {
-        if (req.url === '/ndjson') {
+        if (req.url === '/ndjson' || req.url === '/ndjson-late-end') {
           res.writeHead(200, { 'content-type': 'application/x-ndjson' });
           res.write(Array.from({ length: 300 }, (_, i) => JSON.stringify({ i, done: i === 299 }) + '\n').join(''));
-          res.end();
+          // The body's end (chunked encoding's last chunk) a moment after the end marker.
+          if (req.url === '/ndjson-late-end') setTimeout(() => res.end(), 10);
+          else res.end();
+        } else if (req.url === '/endless') {
+          res.writeHead(200, { 'content-type': 'application/x-ndjson' });
+          res.write('{"i":0,"done":true}\n');
+          const timer = setInterval(() => res.write('{"more":1}\n'), 5);
+          res.on('close', () => clearInterval(timer));
         } else if (req.url === '/cut') {
           res.writeHead(200, { 'content-type': 'application/json', 'content-length': '100' });
           res.write('{"partial":');
@@ -191,6 +198,26 @@ describe('HttpClient bodies and streams', () => {
     }
     expect(opened - before).toBe(1);
     expect((await client.postJson(`${base}/json`, {})).body).toEqual({ ok: true });
+  });
+
+  it('keeps it too when the body ends a few milliseconds after the end marker was read', async () => {
+    const read = async (): Promise<void> => {
+      const response = await client.postStream(`${base}/ndjson-late-end`, {});
+      for await (const line of readNdjson<{ done: boolean }>(response.body, `${base}/ndjson`)) if (line.done) break;
+      await new Promise((r) => setTimeout(r, 30));
+    };
+    await read();
+    const before = opened;
+    for (let n = 0; n < 5; n++) await read();
+    expect(opened - before).toBe(0);
+  });
+
+  it('closes a body that goes on after its reader stopped, within a short grace', async () => {
+    const response = await client.postStream(`${base}/endless`, {});
+    for await (const line of readNdjson<{ done: boolean }>(response.body, `${base}/endless`)) if (line.done) break;
+    const open = sockets.size;
+    await new Promise((r) => setTimeout(r, 200));
+    expect(sockets.size).toBe(open - 1);
   });
 
   it('reports a body cut short as a retryable connection error', async () => {
