@@ -115,4 +115,20 @@ describe('installed from tarballs', () => {
     expect(stderr).toContain('Did you mean "example_com_default"?');
     expect(stderr).not.toMatch(/\n\s+at /);
   });
+
+  it('the installed core is the bundled file, and its classes keep their names (errors are named after them)', async () => {
+    const script = [
+      "import * as core from '@aegis/core';",
+      "const renamed = Object.entries(core).filter(([key, v]) => typeof v === 'function' && /^[A-Z]/.test(key) && v.name !== key && core[v.name] !== v).map(([key, v]) => `${key} is named ${v.name}`);",
+      "const errors = [new core.ConfigurationError('x'), new core.PluginError('x', { kind: 'load' }), new core.ProviderError('x'), new core.CapabilityNotSupportedError('t', 'p', 'op')].map((e) => e.name);",
+      "console.log(JSON.stringify({ entry: import.meta.resolve('@aegis/core'), renamed, errors, locales: Object.keys(core.z.locales) }));",
+    ].join('\n');
+    const { stdout } = await run(process.execPath, ['--input-type=module', '-e', script], { cwd: app });
+    expect(JSON.parse(stdout)).toEqual({
+      entry: expect.stringMatching(/node_modules\/@aegis\/core\/dist\/bundle\.js$/),
+      renamed: [],
+      errors: ['ConfigurationError', 'PluginError', 'ProviderError', 'CapabilityNotSupportedError'],
+      locales: ['en'],
+    });
+  });
 });

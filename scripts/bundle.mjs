@@ -44,6 +44,7 @@ const common = {
   minifyWhitespace: true,
   minifySyntax: true,
   sourcemap: 'linked',
+  sourcesContent: false,
   legalComments: 'external',
   logLevel: 'warning',
 };

@@ -33,6 +33,13 @@ export function formatIssue(issue: ConfigIssue): string {
   return head ? `${head}: ${issue.message}` : issue.message;
 }
 
+// A function, not a static method: a class that names itself in its own body is renamed by
+// the bundler (`_ConfigurationError`), and the error's `name` comes from the class.
+function describeIssues(issues: readonly ConfigIssue[]): string {
+  if (issues.length === 1) return formatIssue(issues[0]!);
+  return `${issues.length} configuration problems:\n` + issues.map((i) => `  - ${formatIssue(i)}`).join('\n');
+}
+
 /**
  * A broken `backends.yaml`, `.env` or profile. Carries every problem found, so
  * a user fixes them all in one pass.
@@ -43,13 +50,8 @@ export class ConfigurationError extends AegisError {
 
   constructor(issuesOrMessage: readonly ConfigIssue[] | string, options: AegisErrorOptions = {}) {
     const issues = typeof issuesOrMessage === 'string' ? [{ message: issuesOrMessage }] : issuesOrMessage;
-    super(ConfigurationError.describe(issues), options);
+    super(describeIssues(issues), options);
     this.issues = issues;
-  }
-
-  private static describe(issues: readonly ConfigIssue[]): string {
-    if (issues.length === 1) return formatIssue(issues[0]!);
-    return `${issues.length} configuration problems:\n` + issues.map((i) => `  - ${formatIssue(i)}`).join('\n');
   }
 
   static isInstance(value: unknown): value is ConfigurationError {
