@@ -43,7 +43,6 @@ export interface ProviderContext {
   getProvider(profileName: string): Promise<BackendProvider>;
 }
 
-
 /**
  * The contract every provider implements. Public methods are the API agents
  * call; they check the capability, merge profile defaults with the call's

@@ -63,7 +63,7 @@ export abstract class ChunkReader<I, T> implements AsyncGenerator<T, undefined, 
 
   /**
    * The same items a batch at a time: those parsed together (out of one chunk,
-   * at most a few dozen), so that a consumer pays one async step per batch
+   * or one part of a long one), so that a consumer pays one async step per batch
    * rather than per item. An item that fails `take` ends its batch and is
    * thrown by the next call, so the items before it are still handed out.
    */
