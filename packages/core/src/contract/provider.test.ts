@@ -121,6 +121,22 @@ async function rejection(promise: Promise<unknown>): Promise<ProviderError> {
   throw new Error('expected a rejection');
 }
 
+/** Streams with a signal that the consumer aborts as soon as it has a delta. */
+async function abortAfterFirstDelta(p: TestProvider): Promise<{ deltas: string[]; error: ProviderError }> {
+  const controller = new AbortController();
+  const stream = p.streamCompletion(hi, { signal: controller.signal });
+  const deltas: string[] = [];
+  const error = await rejection(
+    (async () => {
+      for await (const d of stream) {
+        deltas.push(d);
+        controller.abort();
+      }
+    })(),
+  );
+  return { deltas, error };
+}
+
 describe('BackendProvider call machinery', () => {
   it('merges profile defaults with per-call settings', async () => {
     script = [ok('a')];
@@ -215,17 +231,7 @@ describe('BackendProvider call machinery', () => {
         res.write(`data: {"t":"first"}\n\n`);
       },
     ];
-    const controller = new AbortController();
-    const stream = provider().streamCompletion(hi, { signal: controller.signal });
-    const deltas: string[] = [];
-    const e = await rejection(
-      (async () => {
-        for await (const d of stream) {
-          deltas.push(d);
-          controller.abort();
-        }
-      })(),
-    );
+    const { deltas, error: e } = await abortAfterFirstDelta(provider());
     expect(deltas).toEqual(['first']);
     expect(e.reason).toBe('aborted');
   });
@@ -283,17 +289,7 @@ describe('a plugin stream that yields batches of deltas', () => {
 
   it('an abort between two deltas of one batch stops at once', async () => {
     script = [oneChunk([{ t: 'one' }, { t: 'two' }, { t: 'three' }])];
-    const controller = new AbortController();
-    const stream = batched().streamCompletion(hi, { signal: controller.signal });
-    const deltas: string[] = [];
-    const e = await rejection(
-      (async () => {
-        for await (const d of stream) {
-          deltas.push(d);
-          controller.abort();
-        }
-      })(),
-    );
+    const { deltas, error: e } = await abortAfterFirstDelta(batched());
     expect(deltas).toEqual(['one']);
     expect(e).toMatchObject({ reason: 'aborted', partialText: 'one' });
   });
