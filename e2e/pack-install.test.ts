@@ -125,7 +125,7 @@ describe('installed from tarballs', () => {
     ].join('\n');
     const { stdout } = await run(process.execPath, ['--input-type=module', '-e', script], { cwd: app });
     expect(JSON.parse(stdout)).toEqual({
-      entry: expect.stringMatching(/node_modules\/@aegis\/core\/dist\/bundle\.js$/),
+      entry: expect.stringMatching(/node_modules\/@aegis\/core\/dist\/bundle\/index\.js$/),
       renamed: [],
       errors: ['ConfigurationError', 'PluginError', 'ProviderError', 'CapabilityNotSupportedError'],
       locales: ['en'],

@@ -7,10 +7,10 @@
  * files tsc wrote stay the packages' types. esbuild, because it bundles an
  * ES module package with CommonJS dependencies in milliseconds.
  *
- * - @aegis/core → dist/bundle.js, with the libraries it depends on (zod, yaml,
- *   tsyringe, reflect-metadata, dotenv, fastest-levenshtein). got and
- *   eventsource-parser stay outside: core imports them on the first request,
- *   so what makes none never loads them.
+ * - @aegis/core → dist/bundle/index.js, with the libraries it depends on (zod,
+ *   yaml, tsyringe, reflect-metadata, dotenv, fastest-levenshtein). got and
+ *   eventsource-parser, which core imports on the first request (what makes
+ *   none never loads them), become chunks of their own, loaded then.
  * - each plugin → dist/bundle.js, its own modules only (@aegis/core and any
  *   other package stay imports, so every plugin shares the one core).
  * - @aegis/cli → dist/bundle/bin.js with commander, a chunk per command
@@ -54,14 +54,15 @@ const requireBanner = {
 };
 
 // Chunk names change with their content: start from an empty folder.
-rmSync(`${root}packages/cli/dist/bundle`, { recursive: true, force: true });
+for (const dir of ['packages/core', 'packages/cli']) rmSync(`${root}${dir}/dist/bundle`, { recursive: true, force: true });
+rmSync(`${root}packages/core/dist/bundle.js`, { force: true });
 
 const builds = [
   build({
     ...common,
     entryPoints: [`${root}packages/core/dist/index.js`],
-    outfile: `${root}packages/core/dist/bundle.js`,
-    external: ['got', 'eventsource-parser'],
+    outdir: `${root}packages/core/dist/bundle`,
+    splitting: true,
     plugins: [englishOnly],
     banner: requireBanner,
   }),

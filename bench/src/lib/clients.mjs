@@ -54,7 +54,7 @@ export function versionOf(name) {
   return JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')).version;
 }
 
-/** Fails unless the baseline's got and eventsource-parser are the very copies @aegis/core uses. */
+/** Fails unless the baseline's got and eventsource-parser are the copies @aegis/core depends on (and bundles). */
 export function checkSameLibraries() {
   const core = fileURLToPath(import.meta.resolve('@aegis/core'));
   const here = fileURLToPath(import.meta.url);

@@ -126,7 +126,7 @@ export function resultsMarkdown({ env, list, settings, libraries, versions, find
     '',
     `- Node ${env.node} (V8 ${env.v8}), ${env.platform}`,
     `- CPU: ${env.cpu}, ${env.cores} cores, ${env.memory} RAM`,
-    `- Compared with: got ${libraries.got} and eventsource-parser ${libraries['eventsource-parser']} (the copies @aegis/core uses), openai ${versions.openai}, ai ${versions.ai} with @ai-sdk/openai ${versions['@ai-sdk/openai']}`,
+    `- Compared with: got ${libraries.got} and eventsource-parser ${libraries['eventsource-parser']} (the copies @aegis/core depends on and bundles), openai ${versions.openai}, ai ${versions.ai} with @ai-sdk/openai ${versions['@ai-sdk/openai']}`,
     `- Iterations (after warm-up): completion ${settings.completion.iterations} (${settings.completion.warmup} warm-up), clients ${settings.clients.iterations}, streams ${settings.streaming.iterations}, concurrency ${settings.concurrency.rounds} rounds, cold start ${settings.coldStart.runs} spawns each, discovery ${settings.discovery.iterations}`,
     '',
     'Every comparison runs all its sides in the same process, against the same loopback emulator (@aegis/testkit,',

@@ -1,7 +1,7 @@
 /**
  * The CommonJS libraries core uses. `reflect-metadata` comes first, as
  * tsyringe needs it. In the published package they are bundled into
- * `dist/bundle.js` with the rest of core (scripts/bundle.mjs): one file to
+ * `dist/bundle/index.js` with the rest of core (scripts/bundle.mjs): one file to
  * load instead of hundreds, which is most of the CLI's cold start
  * (bench/RESULTS.md).
  */
