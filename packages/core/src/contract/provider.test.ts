@@ -275,7 +275,12 @@ describe('a plugin stream that yields batches of deltas', () => {
     expect(error).toBeUndefined();
     expect(deltas).toEqual(['Hel', 'lo', ' world']);
     expect(texts).toEqual(['Hel', 'Hello', 'Hello world']);
-    expect(await stream.result).toEqual({ text: 'Hello world', finishReason: 'stop' });
+    // The result's text is joined on first read: it still serializes, spreads and can be replaced.
+    const result = await stream.result;
+    expect(JSON.parse(JSON.stringify(result))).toEqual({ text: 'Hello world', finishReason: 'stop' });
+    expect({ ...result }).toEqual({ text: 'Hello world', finishReason: 'stop' });
+    result.text = 'edited';
+    expect(result.text).toBe('edited');
   });
 
   it('an error in the middle of a batch: the deltas before it reach the caller first, and are the partial text', async () => {

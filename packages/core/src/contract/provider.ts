@@ -225,22 +225,18 @@ export abstract class BackendProvider<C extends BaseBackendConfig = BaseBackendC
     };
     const fail = async (error: unknown): Promise<never> => {
       const labelled = this.label(error);
-      if (ProviderError.isInstance(labelled) && received.length > 0) labelled.partialText = received.text;
+      if (ProviderError.isInstance(labelled) && received.length > 0) labelled.partialText = received.text(index) || undefined;
       await close();
       progress?.fail(labelled);
       throw labelled;
     };
-    const deliver = (text: string): Out | Promise<Out> => {
-      received.add(text);
-      if (received.length > MAX_STREAM_TEXT) return fail(this.tooLong());
-      return { value: text, done: false };
-    };
+    const tooLong = (): Promise<never> | undefined => (received.length > MAX_STREAM_TEXT ? fail(this.tooLong()) : undefined);
     /** The next non-empty delta of the batch at hand, if there is one (an abort stops it, as it stops the socket). */
     const fromBatch = (): Out | Promise<Out> | undefined => {
       if (call!.deadline.aborted) return fail(abortedError(call!.settings.signal));
       while (index < batch.length) {
         const text = batch[index++]!;
-        if (text) return deliver(text);
+        if (text) return { value: text, done: false };
       }
       return undefined;
     };
@@ -249,17 +245,24 @@ export abstract class BackendProvider<C extends BaseBackendConfig = BaseBackendC
       if (state === 'closed') return { value: undefined as never, done: true };
       if (step.done) {
         source = undefined;
-        const result: CompletionResult = { ...step.value, text: received.text };
+        const handed = index;
+        const result = withLazyText({ ...step.value }, () => received.text(handed));
         void close();
         progress?.end(result);
         return { value: result, done: true };
       }
       if (typeof step.value === 'string') {
-        if (step.value !== '') return deliver(step.value);
+        if (step.value !== '') {
+          batch = [];
+          index = 0;
+          received.add(step.value);
+          return tooLong() ?? { value: step.value, done: false };
+        }
       } else {
         batch = step.value;
         index = 0;
-        const out = fromBatch();
+        received.addBatch(batch);
+        const out = tooLong() ?? fromBatch();
         if (out) return out;
       }
       return source!.next().then(onStep, fail);
@@ -323,7 +326,7 @@ export abstract class BackendProvider<C extends BaseBackendConfig = BaseBackendC
     // CompletionStream reads the progress from here instead of adding a promise step per delta.
     (iterator as ReportingSource)[REPORTS_PROGRESS] = (p) => {
       progress = p;
-      return () => received.text;
+      return () => received.text(index);
     };
     return iterator;
   }
@@ -364,6 +367,28 @@ export abstract class BackendProvider<C extends BaseBackendConfig = BaseBackendC
   private unsupported(capability: Capability): CapabilityNotSupportedError {
     return new CapabilityNotSupportedError(this.type, this.profileName, OPERATION_OF[capability]);
   }
+}
+
+/**
+ * The final result, its `text` joined on first read and then kept as a plain
+ * value: a caller that only iterates the deltas (and keeps its own text) never
+ * pays for joining thousands of them again.
+ */
+function withLazyText(result: Omit<CompletionResult, 'text'> & { text?: string }, text: () => string): CompletionResult {
+  const settle = (target: object, value: string): string => {
+    Object.defineProperty(target, 'text', { value, enumerable: true, configurable: true, writable: true });
+    return value;
+  };
+  return Object.defineProperty(result, 'text', {
+    enumerable: true,
+    configurable: true,
+    get(this: object) {
+      return settle(this, text());
+    },
+    set(this: object, value: string) {
+      settle(this, value);
+    },
+  }) as CompletionResult;
 }
 
 /** A step that carries no text: an empty delta or a batch of them. */

@@ -1,26 +1,46 @@
 /**
- * The text of a stream handed out so far, kept as its deltas. Appending each
- * delta to a string would build a chain of thousands of small string nodes,
- * all alive until the stream ends: on a long stream that is most of the
- * garbage collector's work (bench/RESULTS.md). An array of the deltas is one
- * object; the text is joined when asked for, and kept until the next delta.
+ * The text of a stream handed out so far, kept as the pieces the plugin
+ * yielded: single deltas, and batches of which the first `handed` deltas of
+ * the last one are out. Appending each delta to a string would build a chain
+ * of thousands of small strings alive until the stream ends, and even storing
+ * each delta in an array costs a write per delta: on a long stream either is
+ * a visible share of the time (bench/RESULTS.md). A batch is stored once; the
+ * text is joined when asked for, and kept until something more is handed out.
  */
 export class ReceivedText {
-  private readonly deltas: string[] = [];
+  private readonly pieces: (string | readonly string[])[] = [];
   private joined = '';
-  private joinedCount = 0;
-  /** Characters so far. */
+  private joinedPieces = 0;
+  private joinedHanded = 0;
+  /** Characters of the pieces so far, a batch counted whole as soon as it arrives. */
   length = 0;
 
+  /** A delta handed out on its own. */
   add(delta: string): void {
-    this.deltas.push(delta);
+    this.pieces.push(delta);
     this.length += delta.length;
   }
 
-  get text(): string {
-    if (this.joinedCount !== this.deltas.length) {
-      this.joined = this.deltas.join('');
-      this.joinedCount = this.deltas.length;
+  /** A batch whose deltas are about to be handed out, in order. */
+  addBatch(batch: readonly string[]): void {
+    this.pieces.push(batch);
+    let length = this.length;
+    for (let i = 0; i < batch.length; i++) length += batch[i]!.length;
+    this.length = length;
+  }
+
+  /** The text handed out, when the last piece is a batch of which `handed` deltas are out. */
+  text(handed: number): string {
+    if (this.joinedPieces !== this.pieces.length || this.joinedHanded !== handed) {
+      const last = this.pieces.length - 1;
+      let text = '';
+      for (let i = 0; i <= last; i++) {
+        const piece = this.pieces[i]!;
+        text += typeof piece === 'string' ? piece : (i === last ? piece.slice(0, handed) : piece).join('');
+      }
+      this.joined = text;
+      this.joinedPieces = this.pieces.length;
+      this.joinedHanded = handed;
     }
     return this.joined;
   }
