@@ -217,7 +217,6 @@ export abstract class BackendProvider<C extends BaseBackendConfig = BaseBackendC
 
     const close = async (): Promise<void> => {
       state = 'closed';
-      batch = [];
       const open = source;
       source = undefined;
       if (open) await open.return(undefined as never).catch(() => undefined);
@@ -225,7 +224,8 @@ export abstract class BackendProvider<C extends BaseBackendConfig = BaseBackendC
     };
     const fail = async (error: unknown): Promise<never> => {
       const labelled = this.label(error);
-      if (ProviderError.isInstance(labelled) && received.length > 0) labelled.partialText = received.text(index) || undefined;
+      const partial = received.text(index);
+      if (ProviderError.isInstance(labelled) && partial) labelled.partialText = partial;
       await close();
       progress?.fail(labelled);
       throw labelled;
@@ -252,9 +252,8 @@ export abstract class BackendProvider<C extends BaseBackendConfig = BaseBackendC
         return { value: result, done: true };
       }
       if (typeof step.value === 'string') {
+        // The batch before it, if any, is spent: `next()` reads the plugin only then.
         if (step.value !== '') {
-          batch = [];
-          index = 0;
           received.add(step.value);
           return tooLong() ?? { value: step.value, done: false };
         }
