@@ -26,7 +26,7 @@ import {
   startFleet,
   TARGETS,
   timed,
-  quiet,
+  freshEmulators,
 } from './helpers.js';
 
 const REPLY = (kind: Kind) => defaultReplyText(TARGETS[kind].label);
@@ -49,13 +49,7 @@ afterAll(async () => {
   removeTempProjects();
 });
 
-beforeEach(async () => {
-  await quiet(Object.values(fleet.emulators));
-  for (const emulator of Object.values(fleet.emulators)) {
-    emulator.reset();
-    emulator.setReply({});
-  }
-});
+beforeEach(() => freshEmulators(Object.values(fleet.emulators)));
 
 describe('aegis complete against healthy backends', () => {
   it('prints the answer, plain and streamed, and exits 0', async () => {

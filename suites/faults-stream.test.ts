@@ -24,7 +24,7 @@ import {
   streamError,
   TARGETS,
   timed,
-  quiet,
+  freshEmulators,
 } from './helpers.js';
 
 const messages: ChatMessage[] = [{ role: 'user', content: 'Tell me a story' }];
@@ -53,15 +53,7 @@ afterAll(async () => {
   removeTempProjects();
 });
 
-beforeEach(async () => {
-  await quiet([fleet, slow].flatMap((f) => Object.values(f.emulators)));
-  for (const f of [fleet, slow]) {
-    for (const emulator of Object.values(f.emulators)) {
-      emulator.reset();
-      emulator.setReply({});
-    }
-  }
-});
+beforeEach(() => freshEmulators([fleet, slow].flatMap((f) => Object.values(f.emulators))));
 
 it('a normal stream: the deltas, joined, are the whole answer and the result text', async () => {
   await forEachKind(KINDS, async (kind) => {

@@ -26,7 +26,7 @@ import {
   startFleet,
   TARGETS,
   timed,
-  quiet,
+  freshEmulators,
 } from './helpers.js';
 
 const messages: ChatMessage[] = [{ role: 'user', content: 'Why is the sky blue?' }];
@@ -54,13 +54,7 @@ afterAll(async () => {
   removeTempProjects();
 });
 
-beforeEach(async () => {
-  await quiet(Object.values(fleet.emulators));
-  for (const emulator of Object.values(fleet.emulators)) {
-    emulator.reset();
-    emulator.setReply({});
-  }
-});
+beforeEach(() => freshEmulators(Object.values(fleet.emulators)));
 
 it('answers normally, sending the secret from .env to the backend (which requires it)', async () => {
   await forEachKind(KINDS, async (kind) => {

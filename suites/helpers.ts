@@ -198,7 +198,7 @@ export async function eventually(check: () => boolean | Promise<boolean>, ms = 5
  * cancelled KoboldCpp call sends its server-side abort in the background;
  * that request must land before the next test queues faults, or it would take one.
  */
-export async function quiet(emulators: Iterable<Emulator>, stillMs = 30, maxMs = 500): Promise<void> {
+async function quiet(emulators: Iterable<Emulator>, stillMs = 30, maxMs = 500): Promise<void> {
   const list = [...emulators];
   const until = Date.now() + maxMs;
   let last = list.map((e) => e.requests.length).join();
@@ -207,6 +207,16 @@ export async function quiet(emulators: Iterable<Emulator>, stillMs = 30, maxMs =
     await new Promise((resolve) => setTimeout(resolve, 5));
     const now = list.map((e) => e.requests.length).join();
     if (now !== last) [last, since] = [now, Date.now()];
+  }
+}
+
+/** Before each test: once the emulators are quiet, clears their recorded requests, faults and replies. */
+export async function freshEmulators(emulators: Iterable<Emulator>): Promise<void> {
+  const list = [...emulators];
+  await quiet(list);
+  for (const emulator of list) {
+    emulator.reset();
+    emulator.setReply({});
   }
 }
 

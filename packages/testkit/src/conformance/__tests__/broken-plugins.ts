@@ -84,6 +84,11 @@ class EmptyFinishReason extends ExampleComProvider {
 }
 export const emptyFinishReason = exampleVariant(EmptyFinishReason);
 
+/** A plugin stream's step as deltas (it may yield one, or a batch). */
+function deltasOf(value: string | readonly string[]): readonly string[] {
+  return typeof value === 'string' ? [value] : value;
+}
+
 /** Reads the whole stream and yields nothing (the final text would be empty). */
 class SilentStream extends ExampleComProvider {
   protected override async *doStream(messages: ChatMessage[], settings: CallSettings): ProviderStream {
@@ -107,7 +112,7 @@ class BufferedStream extends ExampleComProvider {
         yield text;
         return step.value;
       }
-      text += step.value;
+      text += deltasOf(step.value).join('');
     }
   }
 }
@@ -121,8 +126,10 @@ class DroppingStream extends ExampleComProvider {
     for (;;) {
       const step = await inner.next();
       if (step.done) return step.value;
-      if (held !== undefined) yield held;
-      held = step.value;
+      for (const delta of deltasOf(step.value)) {
+        if (held !== undefined) yield held;
+        held = delta;
+      }
     }
   }
 }
