@@ -1,6 +1,6 @@
 /** The body of a KoboldCpp generation request (`/api/v1/generate` and `/api/extra/generate/stream`). */
 import { randomBytes } from 'node:crypto';
-import type { CallSettings, ChatMessage } from '@aegis/core';
+import { withoutUndefined, type CallSettings, type ChatMessage } from '@aegis/core';
 import type { KoboldCppConfig } from './config.js';
 import { buildPrompt, mergeStops, resolveTemplate, turnEndStops } from './prompt.js';
 
@@ -15,7 +15,7 @@ export interface GenerationRequest {
 export function generationRequest(messages: readonly ChatMessage[], settings: CallSettings, c: KoboldCppConfig): GenerationRequest {
   const template = resolveTemplate(c.instruct, c.instruct_tags);
   const genkey = `aegis-${randomBytes(8).toString('hex')}`;
-  const body: Record<string, unknown> = {
+  const body: Record<string, unknown> = withoutUndefined({
     prompt: buildPrompt(messages, template),
     memory: c.memory,
     max_length: settings.maxTokens ?? c.max_length,
@@ -42,8 +42,7 @@ export function generationRequest(messages: readonly ChatMessage[], settings: Ca
     trim_stop: c.trim_stop,
     genkey,
     ...settings.providerOptions,
-  };
-  for (const key of Object.keys(body)) if (body[key] === undefined) delete body[key];
+  });
   const stops = Array.isArray(body.stop_sequence) ? body.stop_sequence.filter((s): s is string => typeof s === 'string' && s !== '') : [];
   return { body, genkey: String(body.genkey ?? genkey), trimStops: body.trim_stop === false ? [] : stops };
 }
