@@ -33,7 +33,7 @@ const API1_FIELDS = {
  * schema predates these fields gets the same protection.
  */
 const RESPONSE_FIELDS = {
-  max_response_bytes: byteSize(1024, 256 * MiB)
+  max_response_bytes: byteSize(1024, 512 * MiB)
     .optional()
     .describe(`Largest whole response body read (JSON, embeddings, audio), in decoded bytes (default ${DEFAULT_LIMITS.maxResponseBytes / MiB} MiB)`),
   max_stream_bytes: byteSize(1024, 64 * 1024 * MiB)

@@ -16,7 +16,7 @@ export interface HttpRequestOptions {
   idleTimeoutMs?: number;
   /** Reads the backend's own message from its error body. */
   errorMessage?: ErrorMessageExtractor;
-  /** Largest whole body accepted (JSON, audio), in decoded bytes (default 128 MiB). */
+  /** Largest whole body accepted (JSON, audio), in decoded bytes (default 256 MiB). */
   maxResponseBytes?: number;
   /** Largest streamed body accepted in total, in decoded bytes (default 1 GiB). */
   maxStreamBytes?: number;
@@ -294,7 +294,13 @@ function readBytes(response: OpenResponse, options: HttpRequestOptions, truncate
 }
 
 async function readText(response: OpenResponse, options: HttpRequestOptions, truncate = false): Promise<string> {
-  return (await readBytes(response, options, truncate)).toString('utf8');
+  const bytes = await readBytes(response, options, truncate);
+  try {
+    return bytes.toString('utf8');
+  } catch {
+    // Past the longest string V8 makes (about 512 MiB): too large to be text.
+    throw tooLargeError('maxResponseBytes', bytes.length, { ...response.ctx, status: response.status });
+  }
 }
 
 function parseJson<T>(text: string, method: string, url: string): T {

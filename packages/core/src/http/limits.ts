@@ -20,7 +20,7 @@ export interface ResponseLimits {
 const MiB = 1024 * 1024;
 
 export const DEFAULT_LIMITS: Readonly<ResponseLimits> = Object.freeze({
-  maxResponseBytes: 128 * MiB,
+  maxResponseBytes: 256 * MiB,
   maxStreamBytes: 1024 * MiB,
   maxLineBytes: 8 * MiB,
 });
