@@ -99,7 +99,7 @@ class NdjsonReader<T> extends ChunkReader<T | BadLine, T> {
   }
 
   protected flush(out: (T | BadLine)[]): void {
-    const last = this.partial.join('') + this.decoder.decode();
+    const last = this.partial.join('') + this.decodeEnd();
     this.partial = [];
     if (!isBlank(last)) this.parse(last, out);
   }

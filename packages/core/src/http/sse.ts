@@ -66,7 +66,7 @@ class SseReader extends ChunkReader<SseEvent, SseEvent> {
   protected flush(out: SseEvent[]): void {
     this.out = out;
     // An event without its closing blank line is incomplete: the parser keeps it, and so do we.
-    this.parser.feed(this.decoder.decode());
+    this.parser.feed(this.decodeEnd());
   }
 
   protected take(event: SseEvent): SseEvent {
