@@ -126,7 +126,6 @@ export class HttpClient {
     const policy = options.followRedirects ?? 'same_origin';
     let refused: { status: number; location: string; why: string; target?: URL } | undefined;
     try {
-      const original = new URL(url);
       stream = client.stream(url, {
         method,
         ...(payload ?? {}),
@@ -140,21 +139,13 @@ export class HttpClient {
         // 3xx response, turned into a typed error below.
         followRedirect: (res: { statusCode: number; url: string; headers: Record<string, string | undefined> }) => {
           const location = res.headers.location ?? '';
-          const verdict = judgeRedirect(original, new URL(res.url), location, res.statusCode, policy);
+          const verdict = judgeRedirect(new URL(url), new URL(res.url), location, res.statusCode, policy);
           if (!verdict.follow) refused = { status: res.statusCode, location, why: verdict.why, target: verdict.target };
           return verdict.follow;
         },
         maxRedirects: MAX_REDIRECTS,
-        hooks: {
-          beforeRedirect: [
-            (next: { url: URL; method: string; headers: Record<string, unknown> }) => {
-              const to = next.url;
-              if (to.protocol !== original.protocol || to.hostname !== original.hostname || to.port !== original.port) {
-                stripForCrossOrigin(next);
-              }
-            },
-          ],
-        },
+        // Only `cross_origin` lets a hop leave the origin: it then goes without body or any header set here.
+        ...(policy === 'cross_origin' ? { hooks: { beforeRedirect: [(next: RedirectHop) => stripIfCrossOrigin(url, next)] } } : {}),
       } as never) as unknown as GotRequest;
     } catch (error) {
       throw new ProviderError(`${method} ${redactUrl(url)}: invalid request (${(error as Error).message})`, {
@@ -190,6 +181,18 @@ export class HttpClient {
     }
     return response;
   }
+}
+
+interface RedirectHop {
+  url: URL;
+  method: string;
+  headers: Record<string, unknown>;
+}
+
+function stripIfCrossOrigin(original: string, next: RedirectHop): void {
+  const from = new URL(original);
+  const to = next.url;
+  if (to.protocol !== from.protocol || to.hostname !== from.hostname || to.port !== from.port) stripForCrossOrigin(next);
 }
 
 interface OpenResponse {
