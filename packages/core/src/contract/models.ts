@@ -1,0 +1,21 @@
+/** What a backend says about its models (capability `models`) and token counts (capability `tokens`). */
+export interface ModelInfo {
+  id: string;
+  /** The context window in tokens, where the backend reports it. */
+  contextLength?: number;
+  /** What the backend says the model can do, in its own words (e.g. Ollama's `tools`, `vision`). */
+  capabilities?: string[];
+  ownedBy?: string;
+  /** What only this backend reports, keyed as the backend names it. */
+  providerMetadata?: Record<string, unknown>;
+}
+
+export interface TokenCount {
+  /** The number of tokens. */
+  tokens: number;
+  /** `true` when the backend counted with the model's tokenizer; an estimate says `false`. */
+  exact: boolean;
+  /** The token ids, where the backend returns them. */
+  ids?: number[];
+  model?: string;
+}
