@@ -147,6 +147,8 @@ function yaml(): string {
     [`- profile_name: ${name}`, `  type: ${type}`, `  base_url: ${baseUrl}`, ...fields].join('\n');
   return [
     profile('oa', 'openai', '${EVIL}/v1', ['  model: gpt-4o-mini', '  api_key: ${AEGIS_CANARY}', ...KEYS, ...SMALL]),
+    // No field of the new policy: the default redirect policy applies.
+    profile('oa_plain', 'openai', '${EVIL}/v1', ['  model: gpt-4o-mini', '  api_key: ${AEGIS_CANARY}', ...KEYS, '  max_retries: 0']),
     profile('ol', 'ollama', '${EVIL}', ['  model: llama3.2', '  api_key: ${AEGIS_CANARY}', ...SMALL]),
     profile('kc', 'koboldcpp', '${EVIL}', ['  password: ${AEGIS_CANARY}', ...SMALL]),
     profile('oa_cross', 'openai', '${EVIL}/v1', ['  model: gpt-4o-mini', '  api_key: ${AEGIS_CANARY}', ...KEYS, '  max_retries: 0', '  follow_redirects: cross_origin']),
@@ -339,13 +341,13 @@ describe('the default limits hold against decoded bombs, RSS bounded (child proc
 describe('redirects never carry the keys or the prompt to another origin', () => {
   it.each([302, 307])('a %i to another port: typed error naming the Location, nothing sent there, the CLI exits non-zero', async (status) => {
     evil.handler = (_req, res) => res.writeHead(status, { location: `${other.url}/collect?api_key=${CANARY}` }).end();
-    const e = await providerError((await provider('oa')).getCompletion(messages));
-    expect(e).toMatchObject({ reason: 'redirect', retryable: false, status, profile: 'oa' });
+    const e = await providerError((await provider('oa_plain')).getCompletion(messages));
+    expect(e).toMatchObject({ reason: 'redirect', retryable: false, status, profile: 'oa_plain' });
     expect(e.message).toContain(`${other.url}/collect`);
     expectNoCanary(e.message);
     expect(other.seen).toHaveLength(0);
 
-    const run = await runCli(['complete', '-p', 'oa', 'hello'], inst.dir, { EVIL: evil.url });
+    const run = await runCli(['complete', '-p', 'oa_plain', 'hello'], inst.dir, { EVIL: evil.url });
     expect(run.code).not.toBe(0);
     expect(run.stderr).toContain('redirect');
     expect(other.seen).toHaveLength(0);
