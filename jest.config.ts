@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import type { Config } from 'jest';
 
 // Tests run from TypeScript sources (ts-jest, ESM). Workspace packages are
@@ -22,6 +23,10 @@ const config: Config = {
     '^.+\\.ts$': ['ts-jest', { useESM: true, tsconfig: '<rootDir>/tsconfig.test.json' }],
   },
   testTimeout: 30_000,
+  // Jest's default is one worker per core but one, i.e. a single worker on a 2-core machine.
+  // Much of the run waits (npm in the e2e tests, sockets, timers), so two workers there fill
+  // both cores; no test depends on running alone (suites/README.md, "Timing").
+  maxWorkers: Math.max(2, availableParallelism() - 1),
 };
 
 export default config;

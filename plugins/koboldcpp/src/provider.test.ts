@@ -91,8 +91,21 @@ const posts = (path: string): RecordedRequest[] => emulator.requests.filter((r) 
 
 /** The abort request is sent in the background (the cancelled call does not wait for it): wait until it arrives. */
 async function abortRequests(count = 1): Promise<RecordedRequest[]> {
-  for (let i = 0; i < 200 && posts('/api/extra/abort').length < count; i++) await new Promise((r) => setTimeout(r, 5));
+  // A ceiling of 10 s for a loaded machine; it returns as soon as the request is there.
+  for (let i = 0; i < 2000 && posts('/api/extra/abort').length < count; i++) await new Promise((r) => setTimeout(r, 5));
   return posts('/api/extra/abort');
+}
+
+/**
+ * Aborts once the generation request has reached the server (a fixed delay could
+ * fire before it arrives on a loaded machine, and then there is no genkey to stop).
+ */
+function abortOnArrival(controller: AbortController, path: string): void {
+  const poll = (): void => {
+    if (posts(path).length > 0) controller.abort();
+    else setTimeout(poll, 5);
+  };
+  poll();
 }
 
 describe('completion', () => {
@@ -340,7 +353,7 @@ describe('errors', () => {
   it('aborts through the AbortSignal and stops the generation on the server', async () => {
     emulator.failNext({ kind: 'hang' });
     const controller = new AbortController();
-    setTimeout(() => controller.abort(), 50);
+    abortOnArrival(controller, '/api/v1/generate');
     const e = await failure(provider.getCompletion(chat, { signal: controller.signal }));
     expect(e.reason).toBe('aborted');
     const genkey = posts('/api/v1/generate')[0]!.json.genkey;
@@ -350,7 +363,7 @@ describe('errors', () => {
   it('aborts a stream through the AbortSignal', async () => {
     emulator.failNext({ kind: 'hang' });
     const controller = new AbortController();
-    setTimeout(() => controller.abort(), 50);
+    abortOnArrival(controller, '/api/extra/generate/stream');
     const e = await failure(provider.streamCompletion(chat, { signal: controller.signal }).result);
     expect(e.reason).toBe('aborted');
     expect(await abortRequests()).toHaveLength(1);

@@ -121,15 +121,18 @@ describe('HttpClient', () => {
       let n = 0;
       const t = setInterval(() => {
         res.write(n === 0 ? '{"a":' : ' ');
-        if (++n === 6) {
+        if (++n === 30) {
           clearInterval(t);
           res.end('1}');
         }
-      }, 80);
+      }, 40);
     });
-    // 6 × 80 ms = ~480 ms in all, but never 150 ms of silence.
-    const res = await client.postJson(`${base}/slow`, {}, { idleTimeoutMs: 150 });
+    // 30 × 40 ms = 1.2 s in all, longer than the idle timeout, but never near 1 s of silence
+    // (a gap 25 times shorter: a loaded machine cannot stretch one into a timeout).
+    const started = performance.now();
+    const res = await client.postJson(`${base}/slow`, {}, { idleTimeoutMs: 1000 });
     expect(res.body).toEqual({ a: 1 });
+    expect(performance.now() - started).toBeGreaterThan(1000);
   });
 
   it('stops at once on abort, as not retryable', async () => {
