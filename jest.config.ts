@@ -22,7 +22,9 @@ const config: Config = {
   transform: {
     '^.+\\.ts$': ['ts-jest', { useESM: true, tsconfig: '<rootDir>/tsconfig.test.json' }],
   },
-  testTimeout: 30_000,
+  // A ceiling for a test that hangs, not a measure: a loaded 2-core machine runs a 5 s test
+  // several times slower, and a test must never fail for that (suites/README.md, "Timing").
+  testTimeout: 120_000,
   // Jest's default is one worker per core but one, i.e. a single worker on a 2-core machine.
   // Much of the run waits (npm in the e2e tests, sockets, timers), so two workers there fill
   // both cores; no test depends on running alone (suites/README.md, "Timing").

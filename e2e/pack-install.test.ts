@@ -67,7 +67,7 @@ beforeAll(async () => {
     ].join('\n'),
   );
   writeFileSync(join(app, '.env'), `EXAMPLE_COM_API_KEY=${SECRET}\nEXAMPLE_COM_URL=${emulator.url}\n`);
-}, 180_000);
+}, 600_000);
 
 afterAll(async () => {
   await emulator?.close();

@@ -36,7 +36,7 @@ beforeAll(async () => {
   work = mkdtempSync(join(tmpdir(), 'aegis-scaffold-'));
   for (const pkg of ['core', 'testkit', 'cli']) tarballs[pkg] = await pack(join(REPO, 'packages', pkg));
   pluginDir = join(work, 'aegis-provider-acme');
-}, 120_000);
+}, 600_000);
 
 afterAll(() => {
   if (work) rmSync(work, { recursive: true, force: true });
@@ -61,7 +61,7 @@ describe('a third-party plugin from the scaffold to `aegis complete`', () => {
     expect(testOutput).toContain('provider conformance: acme');
     expect(testOutput).toMatch(/Tests:\s+\d+ skipped, \d+ passed/);
     expect(testOutput).not.toContain('failed');
-  }, 180_000);
+  }, 600_000);
 
   it('packs, installs into a fresh application, and answers through `aegis complete`', async () => {
     expect(testOutput).not.toBe('');
@@ -94,7 +94,7 @@ describe('a third-party plugin from the scaffold to `aegis complete`', () => {
     } finally {
       await server.close();
     }
-  }, 180_000);
+  }, 600_000);
 
   it('edited no file of this repository', async () => {
     expect((await run('git', ['status', '--porcelain'], { cwd: REPO })).stdout).toBe(repoStatusBefore);

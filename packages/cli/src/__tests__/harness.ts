@@ -177,9 +177,9 @@ export async function run(args: string[], options: RunOptions): Promise<RunResul
   return { code, stdout: stdout.text, stderr: stderr.text };
 }
 
-/** Waits until `check` is true (polling), or fails after a while. */
+/** Waits until `check` is true (polling), or fails after a while (10 s or more: a ceiling for a loaded machine, reached only by a failing test). */
 export async function waitFor(check: () => boolean, what: string): Promise<void> {
-  for (let i = 0; i < 500; i++) {
+  for (let i = 0; i < 1000; i++) {
     if (check()) return;
     await new Promise((resolve) => setTimeout(resolve, 10));
   }
