@@ -22,17 +22,29 @@ LOGS="${STRESS_LOGS:-$(mktemp -d "${TMPDIR:-/tmp}/aegis-stress-logs.XXXXXX")}"
 mkdir -p "$LOGS"
 COPY=""
 LOAD_PID=""
+RUN_PID=""
+failed=0
+failed_runs=""
+done_runs=0
+total_start=$SECONDS
+
+# The runs and the load loop each run in their own session (setsid): ending one ends its
+# whole process group (npm, node, jest workers), and nothing else.
+stop_group() {
+  if [ -n "$1" ]; then
+    kill -TERM -- "-$1" 2>/dev/null || true
+    wait "$1" 2>/dev/null || true
+  fi
+}
 
 cleanup() {
-  if [ -n "$LOAD_PID" ]; then
-    # The load loop runs in its own session (setsid): end its whole process group, and only it.
-    kill -TERM -- "-$LOAD_PID" 2>/dev/null || true
-    wait "$LOAD_PID" 2>/dev/null || true
-  fi
+  stop_group "$RUN_PID"
+  stop_group "$LOAD_PID"
   if [ -n "$COPY" ]; then rm -rf "$COPY"; fi
 }
 trap cleanup EXIT
-trap 'exit 130' INT TERM
+# Stopped early (Ctrl-C, kill): still say what the finished runs showed.
+trap 'echo; echo "stress: stopped during run $((done_runs + 1))"; if declare -F summary >/dev/null; then summary; fi; exit 130' INT TERM
 
 # ---- the load copy ------------------------------------------------------------------
 make_copy() {
@@ -77,13 +89,32 @@ if [ "${STRESS_NO_LOAD:-}" != "1" ]; then
   echo "stress: load: npm test looping in a copy of the tree ($COPY/tree)"
 fi
 
-failed=0
-failed_runs=""
-total_start=$SECONDS
+summary() {
+  local load_summary="no load"
+  if [ -n "$LOAD_PID" ]; then
+    local load_done load_failed
+    load_done=$(grep -c . "$LOGS/load.txt" 2>/dev/null || true)
+    load_failed=$(grep -c FAIL "$LOGS/load.txt" 2>/dev/null || true)
+    load_summary="load copy: ${load_done:-0} complete run(s), ${load_failed:-0} failed"
+    if [ "${load_failed:-0}" -gt 0 ]; then
+      for f in $(grep FAIL "$LOGS/load.txt" | sed -E 's/^load run ([0-9]+).*/\1/'); do
+        echo "load run $f: FAIL, log: $LOGS/load-$f.log"
+        failures_of "$LOGS/load-$f.log"
+      done
+    fi
+  fi
+  echo "stress: $((done_runs - failed))/$done_runs runs passed${failed_runs:+ (failed:$failed_runs)}; $load_summary; $((SECONDS - total_start)) s"
+}
+
 for i in $(seq 1 "$N"); do
   log="$LOGS/run-$i.log"
   start=$SECONDS
-  if (cd "$ROOT" && npm test) >"$log" 2>&1; then
+  setsid bash -c 'cd "$1" && exec npm test' stress-run "$ROOT" </dev/null >"$log" 2>&1 &
+  RUN_PID=$!
+  rc=0
+  wait "$RUN_PID" || rc=$?
+  RUN_PID=""
+  if [ "$rc" -eq 0 ]; then
     echo "run $i/$N: pass ($((SECONDS - start)) s)"
   else
     failed=$((failed + 1))
@@ -97,20 +128,8 @@ for i in $(seq 1 "$N"); do
       tail -n 15 "$log" | sed 's/^/    | /'
     fi
   fi
+  done_runs=$i
 done
 
-load_summary="no load"
-if [ -n "$LOAD_PID" ]; then
-  load_done=$(grep -c . "$LOGS/load.txt" 2>/dev/null || true)
-  load_failed=$(grep -c FAIL "$LOGS/load.txt" 2>/dev/null || true)
-  load_summary="load copy: ${load_done:-0} complete run(s), ${load_failed:-0} failed"
-  if [ "${load_failed:-0}" -gt 0 ]; then
-    for f in $(grep FAIL "$LOGS/load.txt" | sed -E 's/^load run ([0-9]+).*/\1/'); do
-      echo "load run $f: FAIL, log: $LOGS/load-$f.log"
-      failures_of "$LOGS/load-$f.log"
-    done
-  fi
-fi
-
-echo "stress: $((N - failed))/$N runs passed${failed_runs:+ (failed:$failed_runs)}; $load_summary; $((SECONDS - total_start)) s"
+summary
 [ "$failed" -eq 0 ]
