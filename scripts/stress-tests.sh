@@ -59,7 +59,10 @@ make_copy() {
   # Untracked files that are not ignored (a new test not yet added, say).
   (cd "$ROOT" && git ls-files --others --exclude-standard -z | tar --null -T - -cf -) | tar -xf - -C "$COPY/tree"
   # Its own node_modules: workspace packages are relative symlinks, so they point into the copy.
+  # Hard links where possible (nothing in npm test writes into node_modules but its .cache,
+  # which the copy must not share: a file written in place would change in both trees).
   cp -al "$ROOT/node_modules" "$COPY/tree/node_modules" 2>/dev/null || cp -a "$ROOT/node_modules" "$COPY/tree/node_modules"
+  rm -rf "$COPY/tree/node_modules/.cache"
 }
 
 start_load() {
