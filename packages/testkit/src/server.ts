@@ -166,6 +166,11 @@ class EmulatorServer implements Emulator {
 
 export async function startServer(def: BackendDef, options: EmulatorOptions = {}): Promise<Emulator> {
   const server = createServer();
+  // Idle kept-alive connections stay open until the client or close() ends them. Node's default
+  // closes one after 5 s of quiet, and a request the client sends on it at that very moment meets
+  // a reset: a race real backends have too (a retrying call rides it out), but one that made a
+  // test with retries off fail now and then when an earlier test left the emulator idle ~5 s.
+  server.keepAliveTimeout = 0;
   const emu = new EmulatorServer(def, options, server);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
