@@ -157,11 +157,6 @@ const HARMLESS_HEADERS = new Set([
   'http-referer',
   'referer',
   'x-title',
-  'openai-organization',
-  'openai-project',
-  'openai-beta',
-  'anthropic-version',
-  'anthropic-beta',
   'api-version',
   'x-request-id',
 ]);
