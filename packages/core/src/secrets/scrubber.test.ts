@@ -77,12 +77,14 @@ describe('SecretScrubber.scrub', () => {
       base_url: 'https://user:url-password-5@h/v1?api_key=url-query-6',
       model: 'llama3.2',
       note: 'Bearer abcdefgh12345',
+      description: 'Basic settings',
     });
     const text = scrubber.scrub(
       'typo-secret-1 nested-secret-2 nested-secret-3 header-secret-4 url-password-5 url-query-6 application/json llama3.2 abcdefgh12345',
     );
     expect(text).toBe('*** *** *** *** *** *** application/json llama3.2 abcdefgh12345');
     expect(scrubber.scrub('auth: Bearer abcdefgh12345')).toBe('auth: ***');
+    expect(scrubber.scrub('Basic settings')).toBe('Basic settings');
   });
 
   it('scrubs an error, its cause chain and its excerpt fields', () => {
@@ -162,5 +164,42 @@ describe('StreamScrubber', () => {
     expect(stream.write(`a ${KEY} `)).toBe(`a ${KEY} `);
     scrubber.add(KEY);
     expect(stream.write(`b ${KEY} `)).toBe('b *** ');
+  });
+});
+
+describe('redactValues', () => {
+  it('redacts credential fields at any depth, header maps, key-shaped values and URL credentials', async () => {
+    const { redactValues } = await import('./secret-fields.js');
+    const shown = redactValues(
+      {
+        profile_name: 'p',
+        api_key: 'k1-abcdef',
+        api_kei: 'k2-abcdef',
+        max_tokens: 100,
+        stream: true,
+        options: { token: 'k3', temperature: 0.2, list: [{ password: 'k4' }] },
+        extra_headers: { 'X-Portkey-Virtual-Key': 'k5', 'Content-Type': 'application/json' },
+        anything: 'Bearer abc.def.ghi-123',
+        base_url: 'https://u:p@h/v1?key=k6&model=m',
+        description: 'Basic settings, see https://h/docs?sig=k7',
+        custom: 'marked',
+        empty_secret: '',
+      },
+      new Set(['custom']),
+    );
+    expect(shown).toEqual({
+      profile_name: 'p',
+      api_key: '***',
+      api_kei: '***',
+      max_tokens: 100,
+      stream: true,
+      options: { token: '***', temperature: 0.2, list: [{ password: '***' }] },
+      extra_headers: { 'X-Portkey-Virtual-Key': '***', 'Content-Type': 'application/json' },
+      anything: '***',
+      base_url: 'https://***@h/v1?key=***&model=m',
+      description: 'Basic settings, see https://h/docs?sig=***',
+      custom: '***',
+      empty_secret: '',
+    });
   });
 });

@@ -45,7 +45,8 @@ export const REDACTED = '***';
  * value (`Bearer ...`, `Basic ...`), and keys of well-known shapes.
  */
 const CREDENTIAL_VALUE = [
-  /^(bearer|basic|token)\s+\S{8,}$/i,
+  // `Bearer <credential>`, not `Basic settings`: the credential has a digit or punctuation, or is long.
+  /^(bearer|basic|token)\s+((?=\S*[0-9._~+/=-])\S{8,}|\S{20,})$/i,
   /^sk-[A-Za-z0-9_-]{16,}$/,
   /^(ghp|gho|ghs|github_pat|glpat|hf|xox[abpr])[-_][A-Za-z0-9_-]{16,}$/,
   /^AKIA[0-9A-Z]{16}$/,
