@@ -297,6 +297,24 @@ describe('a backend that echoes the key back', () => {
   });
 });
 
+describe('a stream that breaks off in the middle of the key', () => {
+  it('shows none of the piece it sent', async () => {
+    const backend = await hostile((_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      res.write(chunk('Here it is: '));
+      res.write(chunk(CANARY.slice(0, 12)));
+      // Then, once that is sent, the connection dies, mid-key.
+      res.write(chunk(CANARY.slice(12, 24)), () => res.destroy());
+    });
+    const dir = tempProject(openaiProfile('broken', 'URL', 'AEGIS_CANARY'));
+    const result = await runCli(['complete', '-p', 'broken', '--stream', 'hi'], dir, { URL: `${backend.url}/v1` });
+    expect(result.code).toBe(2);
+    expect(result.stdout).toBe('Here it is: ***\n');
+    expectNoCanary(result.stdout + result.stderr, 'the output');
+    expect(result.stdout + result.stderr).not.toContain(CANARY.slice(0, 10));
+  });
+});
+
 // ---- issue 10 item 4: streamed text is shown as it arrives ---------------------------------
 
 describe('aegis complete --stream', () => {
