@@ -48,10 +48,7 @@ export class ConfigService {
    */
   private rememberSecrets(config: LoadedConfig): void {
     // .env is where secrets live: none of its values is ever shown (of a URL, which errors must name, its credentials).
-    for (const value of config.envFileValues) {
-      if (/^[a-z][a-z0-9+.-]*:\/\//i.test(value.trim())) this.secrets.addUrl(value.trim());
-      else this.secrets.add(value);
-    }
+    for (const value of config.envFileValues) this.secrets.addEnvValue(value);
     for (const profile of config.profiles) this.secrets.addFromValues(profile.values);
   }
 

@@ -87,6 +87,14 @@ describe('SecretScrubber.scrub', () => {
     expect(scrubber.scrub('Basic settings')).toBe('Basic settings');
   });
 
+  it('takes every .env value as a secret but plain settings, and of a URL its credentials', () => {
+    const scrubber = new SecretScrubber();
+    for (const value of ['true', '8080', 'debug', 'llama3.2', ' key-with-space ', 'http://u:pw-12345@h:1/v1']) scrubber.addEnvValue(value);
+    expect(scrubber.scrub('"usable": true, port 8080, debug, llama3.2, key-with-space, http://h:1/v1 pw-12345')).toBe(
+      '"usable": true, port 8080, debug, ***, ***, http://h:1/v1 ***',
+    );
+  });
+
   it('scrubs an error, its cause chain and its excerpt fields', () => {
     const cause = new Error(`inner ${KEY}`);
     const error = Object.assign(new Error(`outer ${KEY}`, { cause }), { bodyExcerpt: `body ${KEY}`, url: `https://h/?key=${KEY}` });

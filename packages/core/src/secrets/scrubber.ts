@@ -7,6 +7,9 @@ import { isUrl, redactUrlsIn, urlCredentials } from './url-credentials.js';
 /** Values shorter than this are not remembered: scrubbing `abc` would garble every message. */
 const MIN_SECRET = 4;
 
+/** `.env` values that are settings, not secrets: switches, log levels, small numbers (ports, sizes). */
+const PLAIN_SETTING = /^(true|false|yes|no|on|off|null|none|debug|info|warn|warning|error|silent|\d{1,5})$/i;
+
 /** The excerpt marker: where `excerpt()` cut a text. */
 const CUT = '…';
 
@@ -40,6 +43,18 @@ export class SecretScrubber {
     } else if (typeof value === 'object' && value !== null && depth < 8) {
       for (const item of Object.values(value)) this.add(item, depth + 1);
     }
+  }
+
+  /**
+   * Remembers a value of a `.env` file: all of it is secret, except settings
+   * that cannot be one and would garble every output if scrubbed (`true`,
+   * `8080`, `debug`), and of a URL only its credentials.
+   */
+  addEnvValue(value: string): void {
+    const text = value.trim();
+    if (PLAIN_SETTING.test(text)) return;
+    if (/^[a-z][a-z0-9+.-]*:\/\//i.test(text)) this.addUrl(text);
+    else this.add(text);
   }
 
   /** Remembers the credentials inside a URL (user, password, credential query values), not the URL itself. */
