@@ -33,11 +33,11 @@ type Runner = (ctx: CommandContext, ...args: any[]) => Promise<number>; // eslin
  */
 export async function main(argv: readonly string[] = process.argv, io: Partial<CliIo> = {}, options: MainOptions = {}): Promise<number> {
   const streams: CliIo = { stdout: process.stdout, stderr: process.stderr, stdin: process.stdin, ...io };
-  // Every byte printed goes through the instance's secret scrubber, once there is an instance.
+  // Every byte printed goes through the instance's secret scrubber, once there is an instance, then is made terminal-safe.
   let aegis: Aegis | undefined;
-  const redact = (text: string) => (aegis ? aegis.redact(text) : text);
-  const out = new RedactingWriter(streams.stdout, redact);
-  const err = new RedactingWriter(streams.stderr, redact);
+  const scrubber = () => aegis?.secrets;
+  const out = new RedactingWriter(streams.stdout, scrubber);
+  const err = new RedactingWriter(streams.stderr, scrubber);
   const env = options.env ?? process.env;
   const cwd = options.cwd ?? process.cwd();
   let verbose = false;

@@ -15,6 +15,7 @@ import type { ConfigIssue } from './errors/configuration-error.js';
 import { ConfigurationError } from './errors/configuration-error.js';
 import { HttpClient } from './http/client.js';
 import { ConsoleLogger, parseLogLevel } from './log/console-logger.js';
+import { ScrubbingLogger } from './log/scrubbing-logger.js';
 import { redactValues, secretKeysOf } from './secrets/secret-fields.js';
 import { SecretScrubber } from './secrets/scrubber.js';
 import type { PluginSource } from './plugins/source.js';
@@ -56,9 +57,8 @@ export class Aegis {
   constructor(options: AegisOptions = {}) {
     const env = options.env ?? process.env;
     const secrets = new SecretScrubber();
-    const logger =
-      options.logger ??
-      new ConsoleLogger(options.logLevel ?? parseLogLevel(env.AEGIS_LOG_LEVEL), { scrub: (text) => secrets.scrub(text) });
+    // Whatever logger is used, everything handed to it is scrubbed first.
+    const logger = new ScrubbingLogger(options.logger ?? new ConsoleLogger(options.logLevel ?? parseLogLevel(env.AEGIS_LOG_LEVEL)), secrets);
     this.container = tsyringe.container.createChildContainer();
     this.container.register(TOKENS.Options, { useValue: { ...options, env } });
     this.container.register(TOKENS.Secrets, { useValue: secrets });
@@ -118,15 +118,16 @@ export class Aegis {
       config.profiles.map(async (profile) => {
         const { plugin, issues } = await this.factory.check(profile.name);
         const secretKeys = plugin ? secretKeysOf(plugin.configSchema) : new Set<string>();
+        const values = redactValues(profile.values, secretKeys);
         return {
           name: profile.name,
           type: profile.type,
           file: profile.file,
           line: profile.line,
-          description: typeof profile.values.description === 'string' ? profile.values.description : undefined,
+          description: typeof values.description === 'string' ? values.description : undefined,
           usable: issues.length === 0,
           issues,
-          values: redactValues(profile.values, secretKeys),
+          values,
         };
       }),
     );
@@ -204,7 +205,15 @@ export class Aegis {
 
   /** Removes every secret this instance knows from a text. */
   redact(text: string): string {
-    return this.container.resolve<SecretScrubber>(TOKENS.Secrets).scrub(text);
+    return this.secrets.scrub(text);
+  }
+
+  /**
+   * The instance's secret scrubber: every secret of its configuration. Use
+   * `secrets.createStreamScrubber()` to scrub text sent on in pieces (SSE, a terminal).
+   */
+  get secrets(): SecretScrubber {
+    return this.container.resolve<SecretScrubber>(TOKENS.Secrets);
   }
 
   /** Closes kept-alive connections. */

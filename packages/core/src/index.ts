@@ -29,6 +29,8 @@ export { BackendProvider, implementedCapabilities, type ProviderContext } from '
 export { streamDeltas, type ProviderStream, type StreamEnd, type DeltaStep } from './contract/deltas.js';
 export type { Logger, LogLevel } from './contract/logger.js';
 export { ConsoleLogger, parseLogLevel, type ConsoleLoggerOptions } from './log/console-logger.js';
+export { ScrubbingLogger } from './log/scrubbing-logger.js';
+export { safeForTerminal } from './log/terminal-text.js';
 export * from './http/index.js';
 export * from './plugins/index.js';
 export {
@@ -39,7 +41,18 @@ export {
   type PluginDescription,
   type ProviderDescription,
 } from './plugins/description.js';
-export { secret, isMarkedSecret, secretKeysOf, redactValues, SecretScrubber, REDACTED } from './secrets/index.js';
+export {
+  secret,
+  isMarkedSecret,
+  looksLikeCredential,
+  looksLikeCredentialValue,
+  secretKeysOf,
+  redactValues,
+  redactUrlsIn,
+  SecretScrubber,
+  StreamScrubber,
+  REDACTED,
+} from './secrets/index.js';
 export type { AegisOptions } from './aegis-options.js';
 export {
   Aegis,

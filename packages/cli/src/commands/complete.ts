@@ -31,8 +31,12 @@ export async function run(ctx: CommandContext, words: string[], options: Complet
         wrote = true;
       }
     } finally {
-      // End the partial line, even when the stream broke off or was interrupted.
-      if (wrote) ctx.out.line();
+      // The end of the stream is a cut: what the writer holds back (the start of a possible secret) is
+      // let go, a piece of a secret replaced. Then the partial line is ended, even when the stream broke off.
+      if (wrote) {
+        ctx.out.flush();
+        ctx.out.line();
+      }
     }
     return stream.result;
   });
