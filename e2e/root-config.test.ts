@@ -29,8 +29,8 @@ describe('the root backends.yaml', () => {
     expect(plugins).toEqual([
       ['@aegis/provider-koboldcpp', { koboldcpp: ['completion', 'streaming', 'embeddings', 'speech', 'transcription', 'models', 'tokens'] }],
       ['@aegis/provider-ollama', { ollama: ['completion', 'streaming', 'embeddings', 'models'] }],
-      ['@aegis/provider-openai', { openai: ['completion', 'streaming', 'embeddings', 'speech', 'transcription', 'models'] }],
-      ['@aegis/provider-vllm', { vllm: ['completion', 'streaming', 'embeddings', 'transcription', 'models', 'tokens'] }],
+      ['@aegis/provider-openai', { openai: ['completion', 'streaming', 'embeddings', 'speech', 'transcription', 'models', 'tools'] }],
+      ['@aegis/provider-vllm', { vllm: ['completion', 'streaming', 'embeddings', 'transcription', 'models', 'tokens', 'tools', 'reasoning'] }],
       ['aegis-provider-example-com', { example_com: ['completion', 'streaming'] }],
     ]);
   });

@@ -78,6 +78,14 @@ export function faultWire(fault: Fault, plan: Plan): Wire {
       return normal; // non-stream requests: the caller substitutes the backend's 500
     case 'oversized':
       return padTo(normal, plan, fault.bytes);
+    case 'cut-in-tool-call': {
+      const end = fault.reset ? (plan.type === 'stream' && plan.format.closeDelimited ? 'reset' : 'destroy') : 'end';
+      if (plan.type === 'stream') {
+        const n = plan.cutInToolCall ?? Math.max(1, Math.floor(plan.frames.length / 2));
+        return streamWire(plan, allFrames(plan).slice(0, n), [], end);
+      }
+      return { ...normal, pieces: [bodyHalf(plan.body)], contentLength: false, end };
+    }
     default:
       return normal;
   }

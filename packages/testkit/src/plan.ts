@@ -29,6 +29,8 @@ export interface StreamPlan {
   tail: string[];
   /** Wire text of the backend's in-stream error event(s), including any end marker that follows it. */
   errorWire(message: string): string;
+  /** For a reply with tool calls: how many frames to send so the stream stops inside the first call's arguments. */
+  cutInToolCall?: number;
 }
 
 export type Plan = BodyPlan | StreamPlan;

@@ -129,7 +129,7 @@ describe('type: fallback, one-shot calls', () => {
 });
 
 describe('type: fallback, capabilities', () => {
-  it('declares every capability', async () => {
+  it('declares every operation and every completion feature', async () => {
     const chain = await aegis.getProviderForProfile('chain');
     expect([...chain.capabilities].sort()).toEqual([...CAPABILITIES].sort());
   });
