@@ -41,6 +41,7 @@ export {
 } from './plugins/description.js';
 export { secret, isMarkedSecret, secretKeysOf, redactValues, SecretScrubber, REDACTED } from './secrets/index.js';
 export type { AegisOptions } from './aegis-options.js';
+export { validateSection, type RawSection, type SectionValidation } from './config/sections.js';
 export {
   Aegis,
   createAegis,
