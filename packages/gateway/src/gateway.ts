@@ -107,7 +107,7 @@ export async function createGateway(aegis: Aegis, options: GatewayOptions = {}):
             prefix: settings.redisPrefix,
             onError: (error) => logger.warn(`gateway: redis: ${scrubber.scrub(instance.redact(error.message))}`),
           }).catch((error: Error) => {
-            throw new Error(`cannot reach redis (gateway.redis_url): ${scrubber.scrub(instance.redact(error.message))}`);
+            throw new Error(`${scrubber.scrub(instance.redact(error.message))} (gateway.redis_url)`);
           })
         : new MemoryLimitStore(options.now);
     }

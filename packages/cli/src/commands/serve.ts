@@ -48,9 +48,11 @@ export async function run(ctx: CommandContext, options: ServeOptions): Promise<n
     };
     const stop = (signal: string) => {
       process.off('SIGHUP', reload);
-      ctx.err.line(`aegis: ${signal}: stopping (in-flight calls get up to ${gateway.settings.shutdownTimeoutMs / 1000} s)`);
+      // close() stops accepting before it returns its promise: the line below is printed once no new connection is taken.
+      const closing = gateway.close();
+      ctx.err.line(`aegis: ${signal}: stopped accepting; in-flight calls get up to ${gateway.settings.shutdownTimeoutMs / 1000} s`);
       ctx.err.flush();
-      void gateway.close().then(() => {
+      void closing.then(() => {
         ctx.err.line('aegis: stopped');
         resolve(0);
       });

@@ -45,6 +45,7 @@ export interface RedisLimitStoreOptions {
 export class RedisLimitStore implements LimitStore {
   private readonly redis: Redis & Scripts;
   private readonly prefix: string;
+  private lastError?: Error;
 
   private constructor(options: RedisLimitStoreOptions) {
     this.prefix = options.prefix;
@@ -56,7 +57,10 @@ export class RedisLimitStore implements LimitStore {
       connectTimeout: 5_000,
       retryStrategy: (times) => Math.min(times * 200, 2_000),
     }) as Redis & Scripts;
-    this.redis.on('error', (error: Error) => options.onError?.(error));
+    this.redis.on('error', (error: Error) => {
+      this.lastError = error;
+      options.onError?.(error);
+    });
     this.redis.defineCommand('aegisTake', { numberOfKeys: 2, lua: TAKE });
     this.redis.defineCommand('aegisAdd', { numberOfKeys: 1, lua: ADD });
     this.redis.defineCommand('aegisCoolDown', { numberOfKeys: 1, lua: COOL_DOWN });
@@ -70,7 +74,9 @@ export class RedisLimitStore implements LimitStore {
       await store.redis.ping();
     } catch (error) {
       store.redis.disconnect();
-      throw error;
+      const cause = store.lastError ?? (error as Error);
+      const { hostname, port } = new URL(options.url);
+      throw new Error(`cannot connect to redis at ${hostname}:${port || 6379}: ${cause.message}`, { cause });
     }
     return store;
   }
