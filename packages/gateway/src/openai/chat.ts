@@ -81,8 +81,11 @@ export interface ChatRequest {
   includeUsage: boolean;
 }
 
+/** Built once: whether the contract has a capability does not change while the process runs. */
+let rules: ReturnType<typeof unsupported> | undefined;
+
 export function parseChatRequest(body: Record<string, unknown>): ChatRequest {
-  const req = parseRequest(chatSchema, body, unsupported());
+  const req = parseRequest(chatSchema, body, (rules ??= unsupported()));
   const messages = req.messages.map((m, i): ChatMessage => {
     const at = `messages[${i}]`;
     if (m.role === 'tool' || m.role === 'function') throw unsupportedParameter(`${at}.role`, 'tool results need tool calling, which the AEGIS contract does not carry yet');
