@@ -19,8 +19,8 @@ import { interleave, median, pool, round } from './lib/stats.mjs';
 
 const quick = process.env.BENCH_QUICK === '1' || process.env.BENCH_QUICK === 'true';
 const S = quick
-  ? { latency: { iterations: 20, warmup: 5 }, ttfd: { iterations: 10, warmup: 3 }, throughput: { requests: 300, rounds: 1 }, streams: 100, deltas: 50 }
-  : { latency: { iterations: 1500, warmup: 150 }, ttfd: { iterations: 300, warmup: 30 }, throughput: { requests: 4000, rounds: 5 }, streams: 1000, deltas: 50 };
+  ? { latency: { iterations: 10, warmup: 3 }, ttfd: { iterations: 6, warmup: 2 }, throughput: { requests: 300, rounds: 1 }, streams: 100, deltas: 20 }
+  : { latency: { iterations: 1500, warmup: 150 }, ttfd: { iterations: 300, warmup: 30 }, throughput: { requests: 2000, rounds: 4 }, streams: 1000, deltas: 50 };
 export const GATEWAY_TARGETS = { addedLatency: 2, firstDelta: 1.2, throughput: 0.5 };
 const START = '<!-- gateway-bench:start -->';
 const END = '<!-- gateway-bench:end -->';
@@ -272,6 +272,7 @@ function report({ env, rows, profile }) {
   const verdict = quick ? 'Quick run: targets not judged.' : misses.length === 0 ? 'All gateway targets met.' : `Gateway targets missed: ${misses.map((r) => r.measure).join('; ')}`;
   process.stdout.write(`\n${lines.join('\n')}\n\n${profileLines.join('\n')}\n\n${verdict}\n`);
   const out = process.env.BENCH_OUT ?? (quick ? '-' : join(BENCH_DIR, 'RESULTS.md'));
+  if (process.env.BENCH_JSON) writeFileSync(process.env.BENCH_JSON, JSON.stringify({ quick, env, rows: judged, profile }, null, 2));
   if (out === '-') return;
   const section = [
     START,

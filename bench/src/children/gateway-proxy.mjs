@@ -17,16 +17,23 @@ let server;
 if (mode === 'raw') {
   const agent = new http.Agent({ keepAlive: true, maxSockets: 1024 });
   server = http.createServer((req, res) => {
-    const proxied = http.request(
-      { host: upstreamUrl.hostname, port: upstreamUrl.port, method: req.method, path: `/v1${req.url.replace(/^\/v1/, '')}`, headers: { ...req.headers, host: upstreamUrl.host, authorization: `Bearer ${process.env.BENCH_API_KEY}` }, agent },
-      (upstreamRes) => {
-        res.writeHead(upstreamRes.statusCode, upstreamRes.headers);
-        upstreamRes.pipe(res);
-      },
-    );
-    proxied.on('error', () => res.destroy());
-    res.on('close', () => proxied.destroy());
-    req.pipe(proxied);
+    // The (small) request body is kept so a call whose reused upstream socket was just closed by
+    // the backend can be sent again once, as any reverse proxy does (and as the gateway's retry does).
+    const body = [];
+    req.on('data', (chunk) => body.push(chunk));
+    req.on('end', () => send(1));
+    const send = (attempt) => {
+      const proxied = http.request(
+        { host: upstreamUrl.hostname, port: upstreamUrl.port, method: req.method, path: `/v1${req.url.replace(/^\/v1/, '')}`, headers: { ...req.headers, host: upstreamUrl.host, authorization: `Bearer ${process.env.BENCH_API_KEY}` }, agent },
+        (upstreamRes) => {
+          res.writeHead(upstreamRes.statusCode, upstreamRes.headers);
+          upstreamRes.pipe(res);
+        },
+      );
+      proxied.on('error', () => (attempt === 1 && !res.headersSent ? send(2) : res.destroy()));
+      res.on('close', () => proxied.destroy());
+      proxied.end(Buffer.concat(body));
+    };
   });
   server.keepAliveTimeout = 65_000;
   await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -37,7 +44,7 @@ if (mode === 'raw') {
   const dir = mkdtempSync(join(tmpdir(), 'aegis-bench-gateway-'));
   writeFileSync(
     join(dir, 'backends.yaml'),
-    `profiles:\n  - profile_name: bench\n    type: openai\n    base_url: ${upstream}\n    api_key: \${BENCH_API_KEY}\n    model: gpt-4o-mini\n    max_retries: 0\n`,
+    `profiles:\n  - profile_name: bench\n    type: openai\n    base_url: ${upstream}\n    api_key: \${BENCH_API_KEY}\n    model: gpt-4o-mini\n`,
   );
   const aegis = createAegis({ configPath: join(dir, 'backends.yaml'), plugins: [openai], discover: false, env: process.env, logLevel: 'error' });
   // As served: access log lines on stdout (discarded by the parent), metrics on.

@@ -163,6 +163,7 @@ describe('keys and limits', () => {
   });
 
   it('never shows a key or an upstream secret: responses, access log, metrics', async () => {
+    clock += 10 * 60_000; // a fresh window for alice's requests_per_minute
     backends.openai.failNext({ kind: 'status', status: 500, body: { error: { message: `bad key ${UPSTREAM_ENV.UPSTREAM_KEY} at http://10.0.0.7/internal` } } });
     const failed = await post(`${gw.url}/v1/chat/completions`, chat('smart'), KEYS.KEY_ALICE);
     expect(failed.status).toBe(502);
@@ -170,13 +171,21 @@ describe('keys and limits', () => {
     expect(JSON.parse(text).error).toMatchObject({ type: 'upstream_error' });
     expect(text).not.toContain(UPSTREAM_ENV.UPSTREAM_KEY);
     expect(text).not.toContain('10.0.0.7');
+    // A backend echoing a secret (here the other profile's key) in its answer, whole or streamed.
+    backends.ollama.setReply({ chunks: ['the key is ', UPSTREAM_ENV.UPSTREAM_KEY, ' ok'] });
+    clock += 10 * 60_000;
+    const echoed = await (await post(`${gw.url}/v1/chat/completions`, chat('fast'), KEYS.KEY_ALICE)).text();
+    clock += 10 * 60_000;
+    const echoedStream = await (await post(`${gw.url}/v1/chat/completions`, chat('fast', { stream: true }), KEYS.KEY_ALICE)).text();
+    expect(echoed).toContain('the key is ');
+    expect(echoedStream).toContain('the key is ');
     const metrics = await (await fetch(`${gw.url}/metrics`)).text();
     expect(metrics).toMatch(/aegis_gateway_requests_total\{route="chat",model="smart",status="502"\} 1/);
     expect(metrics).toMatch(/aegis_gateway_upstream_errors_total\{profile="chat",reason="http_500"\} 1/);
     expect(metrics).toMatch(/aegis_gateway_tokens_total\{model="fast",profile="llama",kind="prompt"\}/);
-    const everything = [text, metrics, ...gw.logs].join('\n');
+    const everything = [text, echoed, echoedStream, metrics, ...gw.logs].join('\n');
     for (const secret of [...Object.values(KEYS), UPSTREAM_ENV.UPSTREAM_KEY]) expect(everything).not.toContain(secret);
-    const entry = JSON.parse(gw.logs.at(-1)!);
+    const entry = gw.logs.map((l) => JSON.parse(l) as Record<string, unknown>).find((e) => e.status === 502);
     expect(entry).toMatchObject({ method: 'POST', path: '/v1/chat/completions', status: 502, model: 'smart', profile: 'chat', key: 'alice' });
   });
 });
