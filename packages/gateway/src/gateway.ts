@@ -306,10 +306,25 @@ export async function createGateway(aegis: Aegis, options: GatewayOptions = {}):
       metrics.firstDelta.observe({ model: request.model }, firstDelta / 1000);
       const chunks = new ChunkWriter(id, created, request.model);
       res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', 'x-accel-buffering': 'no', ...(draining ? { connection: 'close' } : {}) });
-      let open = await write(res, chunks.role());
+      // Deltas that arrive together (one network read upstream) leave in one write: the socket is
+      // corked until the current run of promise jobs is over, not one syscall per delta.
+      let corked = false;
+      const uncork = () => {
+        corked = false;
+        res.uncork();
+      };
+      const send = (data: string) => {
+        if (!corked && !res.destroyed) {
+          corked = true;
+          res.cork();
+          process.nextTick(uncork);
+        }
+        return write(res, data);
+      };
+      let open = await send(chunks.role());
       while (open && !step.done) {
         // A secret a backend echoes never reaches the caller (per delta: one split across two deltas is not caught yet).
-        if (step.value !== '') open = await write(res, chunks.delta(scrub(s, step.value)));
+        if (step.value !== '') open = await send(chunks.delta(scrub(s, step.value)));
         if (!open) break;
         try {
           step = await deltas.next();
@@ -356,6 +371,10 @@ export async function createGateway(aegis: Aegis, options: GatewayOptions = {}):
     const provider = await s.aegis.getProviderForProfile(profile);
     if (!provider.supports(capability)) {
       throw new GatewayError(400, 'invalid_request_error', `model "${model}" does not support ${capability}`, { param: 'model', code: 'capability_not_supported' });
+    }
+    const { limits } = key;
+    if (limits.requestsPerMinute === undefined && limits.tokensPerMinute === undefined && limits.maxConcurrent === undefined) {
+      return { provider, profile, model, permit: NO_LIMITS };
     }
     let permit: Permit;
     try {
@@ -464,6 +483,8 @@ export async function createGateway(aegis: Aegis, options: GatewayOptions = {}):
     },
   };
 }
+
+const NO_LIMITS: Permit = { release: () => undefined };
 
 /** The gateway cannot start as configured (e.g. no keys on a public address). */
 export class GatewayStartError extends Error {
