@@ -290,6 +290,8 @@ function report({ env, rows, profile }) {
     ...profileLines,
     '',
     verdict,
+    '',
+    readFileSync(new URL('./gateway-findings.md', import.meta.url), 'utf8').trim(),
     END,
   ].join('\n');
   let current = '';
