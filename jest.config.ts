@@ -15,6 +15,7 @@ const config: Config = {
     '^@aegis/core$': '<rootDir>/packages/core/src/index.ts',
     '^@aegis/testkit$': '<rootDir>/packages/testkit/src/index.ts',
     '^@aegis/cli$': '<rootDir>/packages/cli/src/index.ts',
+    '^@aegis/gateway$': '<rootDir>/packages/gateway/src/index.ts',
     '^@aegis/provider-([a-z0-9-]+)$': '<rootDir>/plugins/$1/src/index.ts',
     '^aegis-provider-example-com$': '<rootDir>/plugins/example-com/src/index.ts',
     '^(\\.{1,2}/.*)\\.js$': '$1',

@@ -16,7 +16,7 @@ import { startExampleComEmulator, type Emulator } from '@aegis/testkit';
 
 const run = promisify(execFile);
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const PACKAGES = ['packages/core', 'packages/cli', 'plugins/example-com'];
+const PACKAGES = ['packages/core', 'packages/gateway', 'packages/cli', 'plugins/example-com'];
 const SECRET = 'ec-e2e-canary-5a4b3c2d1e';
 
 let work: string;
@@ -87,6 +87,36 @@ describe('installed from tarballs', () => {
     const { stdout, code } = await aegis('complete', '-p', 'example_com_default', '--stream', 'Say hello');
     expect(code).toBe(0);
     expect(stdout).toBe('Hello from the packed plugin.\n');
+  });
+
+  it('`aegis serve` answers an OpenAI-style request through the installed plugin', async () => {
+    const { spawn } = await import('node:child_process');
+    const env = { ...process.env };
+    delete env.AEGIS_BACKENDS;
+    delete env.EXAMPLE_COM_API_KEY;
+    const child = spawn(join(app, 'node_modules', '.bin', 'aegis'), ['serve', '--port', '0'], { cwd: app, env, stdio: ['ignore', 'ignore', 'pipe'] });
+    try {
+      let err = '';
+      const url = await new Promise<string>((resolve, reject) => {
+        child.stderr!.on('data', (d: Buffer) => {
+          err += d.toString();
+          const match = /on (http:\/\/\S+)\/v1/.exec(err);
+          if (match) resolve(match[1]!);
+        });
+        child.once('exit', (code) => reject(new Error(`aegis serve exited (${code}): ${err}`)));
+      });
+      const response = await fetch(`${url}/v1/chat/completions`, {
+        method: 'POST',
+        body: JSON.stringify({ model: 'example_com_default', messages: [{ role: 'user', content: 'Say hello' }] }),
+      });
+      const body = (await response.json()) as { choices: { message: { content: string } }[] };
+      expect(body.choices[0]!.message.content).toBe('Hello from the packed plugin.');
+      expect(err).not.toContain(SECRET);
+    } finally {
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      child.kill('SIGTERM');
+      await exited;
+    }
   });
 
   it('`aegis plugins` finds the plugin from the application dependencies', async () => {

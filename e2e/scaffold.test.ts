@@ -34,7 +34,7 @@ async function pack(dir: string): Promise<string> {
 beforeAll(async () => {
   repoStatusBefore = (await run('git', ['status', '--porcelain'], { cwd: REPO })).stdout;
   work = mkdtempSync(join(tmpdir(), 'aegis-scaffold-'));
-  for (const pkg of ['core', 'testkit', 'cli']) tarballs[pkg] = await pack(join(REPO, 'packages', pkg));
+  for (const pkg of ['core', 'testkit', 'gateway', 'cli']) tarballs[pkg] = await pack(join(REPO, 'packages', pkg));
   pluginDir = join(work, 'aegis-provider-acme');
 }, 600_000);
 
@@ -69,7 +69,7 @@ describe('a third-party plugin from the scaffold to `aegis complete`', () => {
     app = join(work, 'app');
     mkdirSync(app);
     writeFileSync(join(app, 'package.json'), JSON.stringify({ name: 'agent-app', version: '1.0.0', private: true, type: 'module' }));
-    await run('npm', ['install', ...npmFlags, tarballs.core!, tarballs.cli!, tarballs.acme], { cwd: app });
+    await run('npm', ['install', ...npmFlags, tarballs.core!, tarballs.gateway!, tarballs.cli!, tarballs.acme], { cwd: app });
 
     // The scaffold's own loopback server stands in for the Acme API.
     const { startAcmeServer } = (await import(pathToFileURL(join(pluginDir, 'test/server.ts')).href)) as {

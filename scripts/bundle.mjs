@@ -14,7 +14,8 @@
  * - each plugin → dist/bundle.js, its own modules only (@aegis/core and any
  *   other package stay imports, so every plugin shares the one core).
  * - @aegis/cli → dist/bundle/bin.js with commander, a chunk per command
- *   (loaded when run, as before), @aegis/core outside.
+ *   (loaded when run, as before), @aegis/core and @aegis/gateway (loaded
+ *   only by `aegis serve`, tsc's output as it is) outside.
  */
 import { build } from 'esbuild';
 import { readdirSync, rmSync } from 'node:fs';
@@ -71,7 +72,7 @@ const builds = [
     entryPoints: [`${root}packages/cli/dist/bin.js`],
     outdir: `${root}packages/cli/dist/bundle`,
     splitting: true,
-    external: ['@aegis/core'],
+    external: ['@aegis/core', '@aegis/gateway'],
     banner: requireBanner,
   }),
   ...readdirSync(`${root}plugins`).map((name) =>

@@ -18,6 +18,8 @@ export interface CommandContext {
   readonly cwd: string;
   readonly verbose: boolean;
   aegis(): Promise<Aegis>;
+  /** A new instance with the same options, reading backends.yaml and .env again (for reloads). */
+  freshAegis(): Promise<Aegis>;
 }
 
 /** A path given on the command line, resolved against the working directory. */

@@ -35,7 +35,9 @@ export async function main(argv: readonly string[] = process.argv, io: Partial<C
   const streams: CliIo = { stdout: process.stdout, stderr: process.stderr, stdin: process.stdin, ...io };
   // Every byte printed goes through the instance's secret scrubber, once there is an instance, then is made terminal-safe.
   let aegis: Aegis | undefined;
-  const scrubber = () => aegis?.secrets;
+  // Instances made by `freshAegis` (aegis serve's reload): what is printed is scrubbed with the newest one's secrets.
+  const others: Aegis[] = [];
+  const scrubber = () => (others.at(-1) ?? aegis)?.secrets;
   const out = new RedactingWriter(streams.stdout, scrubber);
   const err = new RedactingWriter(streams.stderr, scrubber);
   const env = options.env ?? process.env;
@@ -50,23 +52,30 @@ export async function main(argv: readonly string[] = process.argv, io: Partial<C
     cwd,
     verbose,
     async aegis() {
-      if (!aegis) {
-        const { createAegis, ConsoleLogger, parseLogLevel } = await import('@aegis/core');
-        const level = globals.verbose ? 'debug' : parseLogLevel(env.AEGIS_LOG_LEVEL, 'warn');
-        aegis = createAegis({
-          configPath: globals.config,
-          envFile: globals.envFile,
-          cwd,
-          env,
-          plugins: options.plugins,
-          discover: options.discover,
-          // Core's log lines go to the CLI's stderr writer, so they are scrubbed like everything else.
-          logger: new ConsoleLogger(level, { write: (line) => err.line(line), prefix: 'aegis:' }),
-        });
-      }
+      aegis ??= await newAegis(globals);
       return aegis;
     },
+    async freshAegis() {
+      const fresh = await newAegis(globals);
+      others.push(fresh);
+      return fresh;
+    },
   });
+
+  const newAegis = async (globals: GlobalOptions): Promise<Aegis> => {
+    const { createAegis, ConsoleLogger, parseLogLevel } = await import('@aegis/core');
+    const level = globals.verbose ? 'debug' : parseLogLevel(env.AEGIS_LOG_LEVEL, 'warn');
+    return createAegis({
+      configPath: globals.config,
+      envFile: globals.envFile,
+      cwd,
+      env,
+      plugins: options.plugins,
+      discover: options.discover,
+      // Core's log lines go to the CLI's stderr writer, so they are scrubbed like everything else.
+      logger: new ConsoleLogger(level, { write: (line) => err.line(line), prefix: 'aegis:' }),
+    });
+  };
 
   /** An action that imports its command module only when it runs. */
   const action =
@@ -175,6 +184,13 @@ export async function main(argv: readonly string[] = process.argv, io: Partial<C
     .option('-o, --output <file>', 'write to a file instead of stdout')
     .action(action(() => import('./commands/schema.js')));
 
+  program
+    .command('serve')
+    .description('serve the profiles as an OpenAI-compatible API (chat, embeddings, audio, models)')
+    .option('--port <n>', 'port to listen on', parsePort, 4000)
+    .option('--host <address>', 'address to listen on (anything but loopback needs keys in the gateway: section)', '127.0.0.1')
+    .action(action(() => import('./commands/serve.js')));
+
   const plugin = program.command('plugin').description('work on provider plugins');
   plugin
     .command('describe')
@@ -195,6 +211,7 @@ export async function main(argv: readonly string[] = process.argv, io: Partial<C
   } finally {
     try {
       aegis?.close();
+      for (const other of others) other.close();
     } catch {
       // nothing left to do
     }
@@ -221,6 +238,12 @@ async function report(error: unknown, err: RedactingWriter, verbose: boolean): P
 function parseNumber(value: string): number {
   const n = Number(value);
   if (value.trim() === '' || !Number.isFinite(n)) throw new InvalidArgumentError('expected a number.');
+  return n;
+}
+
+function parsePort(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError('expected a port number (0-65535).');
   return n;
 }
 

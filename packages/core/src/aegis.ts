@@ -12,6 +12,7 @@ import { PluginCatalog } from './di/plugin-catalog.js';
 import { ProviderFactory, type ResolvedConfig } from './di/provider-factory.js';
 import { TOKENS } from './di/tokens.js';
 import type { ConfigIssue } from './errors/configuration-error.js';
+import type { RawSection } from './config/sections.js';
 import { ConfigurationError } from './errors/configuration-error.js';
 import { HttpClient } from './http/client.js';
 import { ConsoleLogger, parseLogLevel } from './log/console-logger.js';
@@ -89,6 +90,16 @@ export class Aegis {
   /** The names of the profiles in backends.yaml, in file order. */
   profileNames(): string[] {
     return this.configService.profileNames();
+  }
+
+  /**
+   * A top-level section of backends.yaml that another package owns (the
+   * gateway's `gateway:`): located and interpolated, not validated (see
+   * `validateSection`); undefined when the file has none. Values from the
+   * environment may be secrets: never print them.
+   */
+  configSection(name: string): RawSection | undefined {
+    return this.configService.config.sections?.[name];
   }
 
   /** The validated configuration of a profile (defaults applied, `${VAR}` resolved). Contains secrets: do not print it; use `profiles()`. */

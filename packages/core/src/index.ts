@@ -81,6 +81,7 @@ export {
   REDACTED,
 } from './secrets/index.js';
 export type { AegisOptions } from './aegis-options.js';
+export { validateSection, type RawSection, type SectionValidation } from './config/sections.js';
 export {
   Aegis,
   createAegis,
