@@ -186,9 +186,18 @@ export abstract class BackendProvider<C extends BaseBackendConfig = BaseBackendC
 
   // ---- helpers for subclasses ----------------------------------------------------
 
-  /** Options for the context's HTTP client that carry this call's signal and idle timeout. */
+  /** Options for the context's HTTP client that carry this call's signal and idle timeout, and the profile's read limits and redirect policy. */
   protected requestOptions(settings: CallSettings, headers?: Record<string, string | undefined>) {
-    return { signal: settings.signal, idleTimeoutMs: settings.idleTimeoutMs, headers };
+    const c = this.config;
+    return {
+      signal: settings.signal,
+      idleTimeoutMs: settings.idleTimeoutMs,
+      headers,
+      maxResponseBytes: c.max_response_bytes,
+      maxStreamBytes: c.max_stream_bytes,
+      maxLineBytes: c.max_line_bytes,
+      followRedirects: c.follow_redirects,
+    };
   }
 
   /** The error for a stream that ended without the backend's end marker. */
