@@ -128,6 +128,51 @@ describe('aegis validate', () => {
     expectNoSecret(result);
   });
 
+  describe('a ${VAR} that is not set here', () => {
+    const UNSET = `${BACKENDS}- profile_name: cloud
+  type: mem
+  api_key: \${CLOUD_KEY}
+`;
+    const warning =
+      'warning: backends.yaml:13:12: profile "cloud", field "api_key": not usable here: set CLOUD_KEY (in the environment or in .env)';
+
+    it('is a warning naming the variable, and exit 0', async () => {
+      const result = await run(['validate'], { cwd: project(UNSET) });
+      expect(result).toEqual({
+        code: 0,
+        stdout: `${warning}\nbackends.yaml: 3 profiles, no problems; 1 not usable here until CLOUD_KEY is set (--strict makes that an error)\n`,
+        stderr: '',
+      });
+    });
+
+    it('is an error with --strict, and with CI=true unless --no-strict', async () => {
+      const error = 'backends.yaml:13:12: profile "cloud", field "api_key": environment variable "CLOUD_KEY" is not set';
+      for (const [args, env] of [
+        [['validate', '--strict'], {}],
+        [['validate'], { CI: 'true' }],
+        [['validate', '--no-import'], { CI: '1' }],
+      ] as const) {
+        const result = await run([...args], { cwd: project(UNSET), env });
+        expect(result.code).toBe(1);
+        expect(result.stdout).toContain(error);
+        expect(result.stdout).not.toContain('warning:');
+      }
+      const relaxed = await run(['validate', '--no-strict'], { cwd: project(UNSET), env: { CI: 'true' } });
+      expect(relaxed.code).toBe(0);
+      expect(relaxed.stdout).toContain(warning);
+      const notCi = await run(['validate'], { cwd: project(UNSET), env: { CI: 'false' } });
+      expect(notCi.code).toBe(0);
+    });
+
+    it('does not hide the real problems of the file', async () => {
+      const result = await run(['validate'], { cwd: project(`${UNSET}  temprature: 1\n`) });
+      expect(result.code).toBe(1);
+      expect(result.stdout).toContain(warning);
+      expect(result.stdout).toContain('unknown field "temprature"');
+      expect(result.stdout).toMatch(/1 problem \(1 of 3 profiles unusable\); 1 not usable here until CLOUD_KEY is set/);
+    });
+  });
+
   it('reports YAML syntax errors the same way', async () => {
     const result = await run(['validate'], { cwd: project('- profile_name: a\n  type: [oops\n') });
     expect(result.code).toBe(1);
