@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from '@jest/globals';
 import { BACKENDS, run, SECRET, tempProject, waitFor } from './__tests__/harness.js';
+import { KNOWN_PLUGINS } from './known-plugins.js';
 
 const dirs: string[] = [];
 function project(...args: Parameters<typeof tempProject>): string {
@@ -28,6 +29,25 @@ const BROKEN = `${BACKENDS}- profile_name: broken
 - profile_name: ghost
   type: nosuchtype
 `;
+
+describe('the catalog of known plugins', () => {
+  it('is exactly the types the plugin packages of this repository provide', () => {
+    const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '../../..');
+    const fromManifests: Record<string, string> = {};
+    for (const dir of fs.readdirSync(path.join(root, 'plugins'))) {
+      const pkg = JSON.parse(fs.readFileSync(path.join(root, 'plugins', dir, 'package.json'), 'utf8')) as { name: string; aegis: { providers: string[] } };
+      for (const type of pkg.aegis.providers) fromManifests[type] = pkg.name;
+    }
+    expect(KNOWN_PLUGINS).toEqual(fromManifests);
+  });
+
+  it('names the real package for a known type that is not installed, and suggests an installed type for a typo', async () => {
+    const result = await run(['validate'], { cwd: project(`${BACKENDS}- profile_name: v\n  type: vlm\n- profile_name: m\n  type: memm\n`) });
+    expect(result.stdout).toContain('unknown provider type "vlm": no installed plugin provides it.');
+    expect(result.stdout).toContain('Did you mean "vllm"? It is provided by the plugin package @aegis/provider-vllm: npm install @aegis/provider-vllm');
+    expect(result.stdout).toMatch(/unknown provider type "memm"\. Did you mean "mem"\? Installed types: mem, textonly\.\n/);
+  });
+});
 
 describe('aegis plugins', () => {
   it('lists each plugin with its types and capabilities', async () => {
@@ -122,7 +142,7 @@ describe('aegis validate', () => {
     expect(result.code).toBe(1);
     expect(result.stdout.trimEnd().split('\n')).toEqual([
       'backends.yaml:14:3: profile "broken", field "temprature": unknown field "temprature"; did you mean "temperature"?',
-      expect.stringMatching(/^backends\.yaml:16:3: profile "ghost", field "type": unknown provider type "nosuchtype"\. Installed types: .*mem/),
+      expect.stringMatching(/^backends\.yaml:16:3: profile "ghost", field "type": unknown provider type "nosuchtype": no installed plugin provides it\. Installed types: .*mem/),
       'backends.yaml: 2 problems (2 of 4 profiles unusable)',
     ]);
     expectNoSecret(result);

@@ -1,6 +1,7 @@
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import type { Aegis, AegisPlugin } from '@aegis/core';
 import type { CommandContext, GlobalOptions } from './context.js';
+import { KNOWN_PLUGINS } from './known-plugins.js';
 import { RedactingWriter } from './output.js';
 import { CLI_VERSION } from './version.js';
 
@@ -61,6 +62,7 @@ export async function main(argv: readonly string[] = process.argv, io: Partial<C
           env,
           plugins: options.plugins,
           discover: options.discover,
+          knownPlugins: KNOWN_PLUGINS,
           // Core's log lines go to the CLI's stderr writer, so they are scrubbed like everything else.
           logger: new ConsoleLogger(level, { write: (line) => err.line(line), prefix: 'aegis:' }),
         });
