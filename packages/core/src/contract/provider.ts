@@ -11,6 +11,7 @@ import { CallDeadline } from './deadline.js';
 import type { Logger } from './logger.js';
 import type { ChatMessage } from './messages.js';
 import type {
+  CallOptions,
   CompletionResult,
   EmbeddingsOptions,
   EmbeddingsResult,
@@ -170,6 +171,7 @@ export abstract class BackendProvider<C extends BaseBackendConfig = BaseBackendC
       maxRetries: runtime.maxRetries ?? c.max_retries,
       signal: deadline.signal,
       providerOptions: runtime.providerOptions,
+      retryIf: runtime.retryIf,
     };
   }
 
@@ -185,6 +187,7 @@ export abstract class BackendProvider<C extends BaseBackendConfig = BaseBackendC
         maxRetries: settings.maxRetries,
         signal: settings.signal,
         deadline: deadline.deadline,
+        retryIf: settings.retryIf,
         onRetry: (error, n, delay) => this.logRetry(error, n, delay),
       });
     } catch (error) {
@@ -341,6 +344,7 @@ export abstract class BackendProvider<C extends BaseBackendConfig = BaseBackendC
     if (!ProviderError.isInstance(error) || !error.retryable || attempt >= settings.maxRetries || settings.signal.aborted) {
       return undefined;
     }
+    if (settings.retryIf?.(error, attempt) === false) return undefined;
     const delay = backoffDelay(attempt, error);
     return Date.now() + delay >= deadline.deadline ? undefined : delay;
   }
@@ -395,8 +399,8 @@ function isEmpty(value: string | readonly string[]): boolean {
   return typeof value === 'string' ? value === '' : value.every((text) => text === '');
 }
 
-function runtimeOf(options: { signal?: AbortSignal; timeoutMs?: number; providerOptions?: Record<string, unknown> }): RuntimeExecutionConfig {
-  return { signal: options.signal, timeoutMs: options.timeoutMs, providerOptions: options.providerOptions };
+function runtimeOf(options: CallOptions): RuntimeExecutionConfig {
+  return { signal: options.signal, timeoutMs: options.timeoutMs, providerOptions: options.providerOptions, retryIf: options.retryIf };
 }
 
 function checkMessages(messages: ChatMessage[]): void {

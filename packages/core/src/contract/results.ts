@@ -1,3 +1,5 @@
+import type { ProviderError } from '../errors/provider-error.js';
+
 /** Why a completion ended, normalised across backends. */
 export type FinishReason = 'stop' | 'length' | 'content_filter' | 'tool_calls' | 'error' | 'other';
 
@@ -26,7 +28,18 @@ export interface EmbeddingsResult {
   model?: string;
 }
 
-export interface SpeechOptions {
+/** What every options object of getEmbeddings, getSpeech and getTranscription takes. */
+export interface CallOptions {
+  signal?: AbortSignal;
+  /** Deadline for the whole call, retries included, in milliseconds. */
+  timeoutMs?: number;
+  /** Backend-specific request fields, merged into the request body last (they win over every field AEGIS sets). */
+  providerOptions?: Record<string, unknown>;
+  /** Vetoes retrying a retryable failure (see `RuntimeExecutionConfig.retryIf`). */
+  retryIf?: (error: ProviderError, attempt: number) => boolean;
+}
+
+export interface SpeechOptions extends CallOptions {
   voice?: string;
   /** Audio format the backend should produce (`mp3`, `wav`, ...), where it lets one choose. */
   format?: string;
@@ -43,7 +56,7 @@ export interface SpeechResult {
   mimeType: string;
 }
 
-export interface TranscriptionOptions {
+export interface TranscriptionOptions extends CallOptions {
   /** MIME type of the audio (default `audio/wav`). */
   mimeType?: string;
   /** File name sent to backends that take multipart uploads. */
@@ -62,7 +75,7 @@ export interface TranscriptionResult {
   language?: string;
 }
 
-export interface EmbeddingsOptions {
+export interface EmbeddingsOptions extends CallOptions {
   model?: string;
   signal?: AbortSignal;
   timeoutMs?: number;

@@ -1,3 +1,5 @@
+import type { ProviderError } from '../errors/provider-error.js';
+
 /**
  * Per-call settings. Each one overrides the profile's default for that call only.
  * Sampling fields a backend does not understand are ignored by its provider.
@@ -18,6 +20,13 @@ export interface RuntimeExecutionConfig {
   signal?: AbortSignal;
   /** Backend-specific request fields, merged into the request body last. */
   providerOptions?: Record<string, unknown>;
+  /**
+   * Vetoes retrying a retryable failure of this call (return false: fail now).
+   * It never makes a non-retryable failure retried. Composite profiles use it
+   * so that a member whose connection is refused fails at once and the call
+   * moves on to the next member instead of waiting out backoffs.
+   */
+  retryIf?: (error: ProviderError, attempt: number) => boolean;
 }
 
 /** The effective settings of one call: profile defaults overridden by the call's own. */
@@ -33,6 +42,7 @@ export interface CallSettings {
   /** Aborts on the caller's signal or the call's deadline, whichever comes first. */
   signal: AbortSignal;
   providerOptions?: Record<string, unknown>;
+  retryIf?: (error: ProviderError, attempt: number) => boolean;
 }
 
 /**
