@@ -21,6 +21,12 @@ export const BaseBackendConfig = z.object({
   top_p: z.number().min(0).max(1).optional().describe('Default nucleus sampling'),
   stop: z.array(z.string()).optional().describe('Default stop sequences'),
   seed: z.number().int().optional().describe('Default sampling seed'),
+  max_embeddings_per_call: z
+    .number()
+    .int()
+    .positive()
+    .optional()
+    .describe("Most texts in one embeddings request; more are sent as several requests, in order (default: the plugin's limit)"),
 });
 
 export type BaseBackendConfig = z.infer<typeof BaseBackendConfig>;

@@ -33,7 +33,10 @@ export interface CallOptions {
   signal?: AbortSignal;
   /** Deadline for the whole call, retries included, in milliseconds. */
   timeoutMs?: number;
-  /** Backend-specific request fields, merged into the request body last (they win over every field AEGIS sets). */
+  /**
+   * Backend-specific request fields, merged into the request body last: they
+   * win over every field AEGIS sets (form fields, for a multipart upload).
+   */
   providerOptions?: Record<string, unknown>;
   /** Vetoes retrying a retryable failure (see `RuntimeExecutionConfig.retryIf`). */
   retryIf?: (error: ProviderError, attempt: number) => boolean;
@@ -45,10 +48,6 @@ export interface SpeechOptions extends CallOptions {
   format?: string;
   speed?: number;
   model?: string;
-  signal?: AbortSignal;
-  timeoutMs?: number;
-  /** Backend-specific request fields, merged into the request body last. */
-  providerOptions?: Record<string, unknown>;
 }
 
 export interface SpeechResult {
@@ -64,10 +63,6 @@ export interface TranscriptionOptions extends CallOptions {
   language?: string;
   prompt?: string;
   model?: string;
-  signal?: AbortSignal;
-  timeoutMs?: number;
-  /** Backend-specific request fields, merged into the request body last. */
-  providerOptions?: Record<string, unknown>;
 }
 
 export interface TranscriptionResult {
@@ -77,10 +72,13 @@ export interface TranscriptionResult {
 
 export interface EmbeddingsOptions extends CallOptions {
   model?: string;
-  signal?: AbortSignal;
-  timeoutMs?: number;
-  /** Backend-specific request fields, merged into the request body last. */
-  providerOptions?: Record<string, unknown>;
+  /**
+   * Length of the vectors, for models that can shorten theirs (OpenAI
+   * `text-embedding-3-*`, Matryoshka models on vLLM, Ollama's `dimensions`).
+   * Sent as the backend's own field; a backend without one refuses it
+   * (CapabilityNotSupportedError), and vectors of another length are an error.
+   */
+  dimensions?: number;
 }
 
 /** Maps the common backend spellings onto a FinishReason. */
