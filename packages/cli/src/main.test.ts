@@ -60,6 +60,20 @@ describe('aegis plugins', () => {
     expect(result.stderr).toBe('');
   });
 
+  it('says why none was found: a package with the keyword but no "aegis" manifest, run in its own directory', async () => {
+    const dir = project(BACKENDS, {
+      'package.json': JSON.stringify({ name: 'aegis-provider-acme', version: '0.1.0', keywords: ['aegis-provider'] }),
+    });
+    const result = await run(['plugins'], { cwd: dir, plugins: [] });
+    expect(result.code).toBe(0);
+    expect(result.stderr).toContain('aegis: no provider plugins found');
+    expect(result.stderr).toContain('aegis-provider-acme (package.json) has the "aegis-provider" keyword but no "aegis" manifest: add "aegis": { "apiVersion": 1');
+    expect(result.stderr).toContain('is a plugin package itself');
+    const plain = await run(['plugins'], { cwd: project(BACKENDS, { 'package.json': '{"name":"app"}' }), plugins: [] });
+    expect(plain.stderr).toContain('Install one, e.g. npm install @aegis/provider-openai');
+    expect(plain.stderr).not.toContain('keyword');
+  });
+
   it('prints JSON with --json', async () => {
     const result = await run(['plugins', '--json'], { cwd: project() });
     expect(result.code).toBe(0);

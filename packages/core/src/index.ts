@@ -6,6 +6,7 @@ export { CAPABILITIES, OPERATION_OF, isCapability, type Capability } from './con
 export type { ChatMessage, ChatRole } from './contract/messages.js';
 export {
   normalizeFinishReason,
+  FINISH_REASON_ALIASES,
   type CallOptions,
   type CompletionResult,
   type EmbeddingsOptions,

@@ -81,26 +81,32 @@ export interface EmbeddingsOptions extends CallOptions {
   dimensions?: number;
 }
 
-/** Maps the common backend spellings onto a FinishReason. */
-export function normalizeFinishReason(raw: string | null | undefined): FinishReason {
-  switch (raw) {
-    case 'stop':
-    case 'eos':
-    case 'end_turn':
-    case 'stop_sequence':
-      return 'stop';
-    case 'length':
-    case 'max_tokens':
-    case 'limit':
-      return 'length';
-    case 'content_filter':
-      return 'content_filter';
-    case 'tool_calls':
-    case 'function_call':
-      return 'tool_calls';
-    case 'error':
-      return 'error';
-    default:
-      return 'other';
-  }
+/**
+ * The backend spellings `normalizeFinishReason` knows, and the FinishReason
+ * each maps to (OpenAI, vLLM, Ollama, KoboldCpp, Anthropic-style names).
+ * Anything else becomes `other` (keep the raw value in `rawFinishReason`).
+ */
+export const FINISH_REASON_ALIASES: Readonly<Record<string, FinishReason>> = Object.freeze({
+  stop: 'stop',
+  eos: 'stop',
+  end_turn: 'stop',
+  stop_sequence: 'stop',
+  length: 'length',
+  max_tokens: 'length',
+  limit: 'length',
+  content_filter: 'content_filter',
+  tool_calls: 'tool_calls',
+  function_call: 'tool_calls',
+  error: 'error',
+});
+
+/**
+ * Maps a backend's finish reason onto a FinishReason: `aliases` first (a
+ * plugin's own spellings, e.g. `{ eos_token: 'stop' }`), then
+ * FINISH_REASON_ALIASES; anything else is `other`.
+ */
+export function normalizeFinishReason(raw: string | null | undefined, aliases?: Readonly<Record<string, FinishReason>>): FinishReason {
+  if (raw === null || raw === undefined) return 'other';
+  if (aliases && Object.hasOwn(aliases, raw)) return aliases[raw]!;
+  return Object.hasOwn(FINISH_REASON_ALIASES, raw) ? FINISH_REASON_ALIASES[raw]! : 'other';
 }
