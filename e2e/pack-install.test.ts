@@ -6,7 +6,7 @@
  * Needs the packages built (`npm test` runs `tsc -b` first).
  */
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -124,6 +124,15 @@ describe('installed from tarballs', () => {
     expect(stderr).toContain('no profile named "example_com_defualt"');
     expect(stderr).toContain('Did you mean "example_com_default"?');
     expect(stderr).not.toMatch(/\n\s+at /);
+  });
+
+  it('`--verbose` stacks name only files the installed packages ship (no unpublished src/*.ts)', async () => {
+    const { stderr, code } = await aegis('--verbose', 'complete', '-p', 'no_such_profile', 'hi');
+    expect(code).toBe(1);
+    const files = [...stderr.matchAll(/\(?(?:file:\/\/)?(\/[^\s()]+?):\d+:\d+\)?$/gm)].map((m) => m[1]!);
+    expect(files.filter((f) => f.includes('/@aegis/')).length).toBeGreaterThan(3);
+    expect(files.filter((f) => f.endsWith('.ts'))).toEqual([]);
+    expect(files.filter((f) => !existsSync(f))).toEqual([]);
   });
 
   it('the installed core is the bundled file, and its classes keep their names (errors are named after them)', async () => {

@@ -78,7 +78,7 @@ export async function main(argv: readonly string[] = process.argv, io: Partial<C
       const command = args[args.length - 1] as Command;
       const globals = command.optsWithGlobals<GlobalOptions>();
       verbose = globals.verbose === true;
-      // The packages ship bundled: a stack trace then names the TypeScript sources (their maps ship too).
+      // The packages ship bundled: with their maps, a stack trace names the shipped dist/ modules the bundles were built from.
       if (verbose) process.setSourceMapsEnabled(true);
       const { run } = await load();
       // commander passes: the positional arguments, the command's options, the command.
