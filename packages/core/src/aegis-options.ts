@@ -15,7 +15,7 @@ export interface AegisOptions {
   plugins?: AegisPlugin[];
   /**
    * Plugin packages one can install, by the provider type each provides
-   * (`{ vllm: '@aegis/provider-vllm' }`). Only used to explain an unknown
+   * (`{ acme: 'aegis-provider-acme' }`). Only used to explain an unknown
    * type: when it is one of these (or close to one), the message names the
    * package to install. Core names no package of its own; the `aegis` CLI
    * passes its catalog of the first-party plugins.

@@ -78,8 +78,8 @@ export interface TranscriptionResult {
 export interface EmbeddingsOptions extends CallOptions {
   model?: string;
   /**
-   * Length of the vectors, for models that can shorten theirs (OpenAI
-   * `text-embedding-3-*`, Matryoshka models on vLLM, Ollama's `dimensions`).
+   * Length of the vectors, for models that can shorten theirs (Matryoshka
+   * embedding models; most APIs call the field `dimensions`).
    * Sent as the backend's own field; a backend without one refuses it
    * (CapabilityNotSupportedError), and vectors of another length are an error.
    */
@@ -88,7 +88,7 @@ export interface EmbeddingsOptions extends CallOptions {
 
 /**
  * The backend spellings `normalizeFinishReason` knows, and the FinishReason
- * each maps to (OpenAI, vLLM, Ollama, KoboldCpp, Anthropic-style names).
+ * each maps to (the spellings of the common chat APIs).
  * Anything else becomes `other` (keep the raw value in `rawFinishReason`).
  */
 export const FINISH_REASON_ALIASES: Readonly<Record<string, FinishReason>> = Object.freeze({
