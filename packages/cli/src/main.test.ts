@@ -198,6 +198,13 @@ describe('aegis validate', () => {
       expect(notCi.code).toBe(0);
     });
 
+    it('only for a secret: an unset variable in another field is an error', async () => {
+      const result = await run(['validate'], { cwd: project(`${BACKENDS}- profile_name: far\n  type: mem\n  description: \${WHERE_NOT_SET}\n`) });
+      expect(result.code).toBe(1);
+      expect(result.stdout).toContain('profile "far", field "description": environment variable "WHERE_NOT_SET" is not set');
+      expect(result.stdout).not.toContain('warning:');
+    });
+
     it('does not hide the real problems of the file', async () => {
       const result = await run(['validate'], { cwd: project(`${UNSET}  temprature: 1\n`) });
       expect(result.code).toBe(1);

@@ -116,15 +116,16 @@ export async function main(argv: readonly string[] = process.argv, io: Partial<C
     .command('validate')
     .description('check backends.yaml and print every problem (exit 1 if there is any)')
     .option('--no-import', 'check profiles against the config schemas plugins ship, without running plugin code')
-    .option('--strict', 'an unset ${VAR} is an error too (the default when CI=true)')
-    .option('--no-strict', 'an unset ${VAR} is a warning even on CI')
+    .option('--strict', 'a secret whose ${VAR} is not set is an error too (the default when CI=true)')
+    .option('--no-strict', 'a secret whose ${VAR} is not set is a warning, even on CI')
     .addHelpText(
       'after',
       [
         '',
-        'A profile that uses a ${VAR} not set here (say api_key: ${OPENAI_API_KEY}) is "not usable here":',
-        'a warning naming the variable, exit 0. With --strict, or when CI=true (unless --no-strict),',
-        'it is an error and the exit code is 1. Every other problem is always an error.',
+        'A profile whose secret comes from a ${VAR} not set here (say api_key: ${OPENAI_API_KEY}) is',
+        '"not usable here": a warning naming the variable, exit 0. With --strict, or when CI=true',
+        '(unless --no-strict), it is an error and the exit code is 1. Every other problem, an unset',
+        'variable in a field that is not a secret (base_url, type) included, is always an error.',
         '',
       ].join('\n'),
     )

@@ -15,7 +15,7 @@ import type { ConfigIssue } from './errors/configuration-error.js';
 import { ConfigurationError } from './errors/configuration-error.js';
 import { HttpClient } from './http/client.js';
 import { ConsoleLogger, parseLogLevel } from './log/console-logger.js';
-import { redactValues, secretKeysOf } from './secrets/secret-fields.js';
+import { looksLikeCredential, redactValues, secretKeysOf } from './secrets/secret-fields.js';
 import { SecretScrubber } from './secrets/scrubber.js';
 import type { PluginSource } from './plugins/source.js';
 import type { AegisPlugin } from './plugins/define-plugin.js';
@@ -32,6 +32,8 @@ export interface ProfileSummary {
   issues: ConfigIssue[];
   /** The profile's values with every secret replaced by `***`. */
   values: Record<string, unknown>;
+  /** The fields that hold secrets: those the plugin marks secret, and credential-named ones. */
+  secretFields: string[];
 }
 
 export interface PluginSummary {
@@ -127,6 +129,7 @@ export class Aegis {
           usable: issues.length === 0,
           issues,
           values: redactValues(profile.values, secretKeys),
+          secretFields: Object.keys(profile.values).filter((key) => secretKeys.has(key) || looksLikeCredential(key)),
         };
       }),
     );

@@ -41,7 +41,7 @@ export {
   type PluginDescription,
   type ProviderDescription,
 } from './plugins/description.js';
-export { secret, isMarkedSecret, secretKeysOf, redactValues, SecretScrubber, REDACTED } from './secrets/index.js';
+export { secret, isMarkedSecret, looksLikeCredential, secretKeysOf, redactValues, SecretScrubber, REDACTED } from './secrets/index.js';
 export type { AegisOptions } from './aegis-options.js';
 export {
   Aegis,

@@ -1,4 +1,4 @@
-import { ConfigurationError, displayPath, type ConfigIssue, type ProfileSummary } from '@aegis/core';
+import { ConfigurationError, displayPath, looksLikeCredential, type ConfigIssue, type ProfileSummary } from '@aegis/core';
 import type { CommandContext } from '../context.js';
 import { formatIssueLine } from '../errors.js';
 
@@ -18,10 +18,13 @@ export function isStrict(options: ValidateOptions, env: Record<string, string | 
 
 /**
  * `aegis validate`: every problem of the configuration, one per line, then a
- * summary; exit 1 when there is any. A `${VAR}` that is simply not set in this
- * environment (a key you have not exported) is not a problem of the file: it is
- * a warning ("not usable here: set OPENAI_API_KEY") and exit 0, unless
- * `--strict` (or CI=true) makes it an error.
+ * summary; exit 1 when there is any. A secret whose `${VAR}` is simply not set
+ * in this environment (a key you have not exported) is not a problem of the
+ * file: it is a warning ("not usable here: set OPENAI_API_KEY") and exit 0,
+ * unless `--strict` (or CI=true) makes it an error. Secret fields: those the
+ * plugin marks secret, and credential-named ones (`api_key`, `token`, ...);
+ * with --no-import, only the credential-named ones. An unset variable in any
+ * other field (a URL, a type) stays an error.
  */
 export async function run(ctx: CommandContext, options: ValidateOptions = {}): Promise<number> {
   const aegis = await ctx.aegis();
@@ -42,7 +45,13 @@ export async function run(ctx: CommandContext, options: ValidateOptions = {}): P
     issues = error.issues;
   }
   const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
-  const unset = strict ? [] : issues.filter((issue) => issue.variable !== undefined);
+  const secretFields = new Map(profiles.map((p) => [p.name, new Set(p.secretFields)]));
+  const isSecret = (issue: ConfigIssue): boolean => {
+    const key = issue.field?.split(/[.[]/)[0];
+    if (key === undefined || issue.profile === undefined) return false;
+    return looksLikeCredential(key) || secretFields.get(issue.profile)?.has(key) === true;
+  };
+  const unset = strict ? [] : issues.filter((issue) => issue.variable !== undefined && isSecret(issue));
   const problems = issues.filter((issue) => !unset.includes(issue));
   for (const issue of problems) ctx.out.line(formatIssueLine(issue));
   for (const issue of unset) ctx.out.line(`warning: ${formatIssueLine({ ...issue, message: notUsableHere(issue) })}`);
