@@ -7,7 +7,7 @@
  * is edited along the way.
  */
 import { execFile } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -87,6 +87,12 @@ describe('a third-party plugin from the scaffold to `aegis complete`', () => {
       const bin = join(app, 'node_modules/.bin/aegis');
       const plugins = await run(bin, ['plugins'], { cwd: app, env });
       expect(plugins.stdout).toMatch(/aegis-provider-acme\s+0\.1\.0\s+acme\s+completion, streaming, embeddings/);
+      // The scaffold's build wrote the description its manifest names: no import needed to check a profile.
+      const described = await run(bin, ['validate', '--no-import'], { cwd: app, env });
+      expect(described.stdout).toBe('backends.yaml: 1 profile OK (checked against the schemas plugins ship)\n');
+      expect(JSON.parse(readFileSync(join(app, 'node_modules/aegis-provider-acme/dist/aegis-plugin.json'), 'utf8'))).toMatchObject({
+        providers: { acme: { capabilities: ['completion', 'streaming', 'embeddings'] } },
+      });
       const { stdout, stderr } = await run(bin, ['complete', '-p', 'acme', 'Say hello'], { cwd: app, env });
       expect({ stdout, stderr }).toEqual({ stdout: 'Hello from the Acme plugin.\n', stderr: '' });
       expect(server.lastRequest?.headers.authorization).toBe(`Bearer ${KEY}`);

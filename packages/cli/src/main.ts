@@ -1,6 +1,7 @@
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import type { Aegis, AegisPlugin } from '@aegis/core';
 import type { CommandContext, GlobalOptions } from './context.js';
+import { KNOWN_PLUGINS } from './known-plugins.js';
 import { RedactingWriter } from './output.js';
 import { CLI_VERSION } from './version.js';
 
@@ -50,6 +51,7 @@ export async function main(argv: readonly string[] = process.argv, io: Partial<C
     err,
     stdin: streams.stdin,
     cwd,
+    env,
     verbose,
     async aegis() {
       aegis ??= await newAegis(globals);
@@ -72,6 +74,7 @@ export async function main(argv: readonly string[] = process.argv, io: Partial<C
       env,
       plugins: options.plugins,
       discover: options.discover,
+      knownPlugins: KNOWN_PLUGINS,
       // Core's log lines go to the CLI's stderr writer, so they are scrubbed like everything else.
       logger: new ConsoleLogger(level, { write: (line) => err.line(line), prefix: 'aegis:' }),
     });
@@ -84,7 +87,7 @@ export async function main(argv: readonly string[] = process.argv, io: Partial<C
       const command = args[args.length - 1] as Command;
       const globals = command.optsWithGlobals<GlobalOptions>();
       verbose = globals.verbose === true;
-      // The packages ship bundled: a stack trace then names the TypeScript sources (their maps ship too).
+      // The packages ship bundled: with their maps, a stack trace names the shipped dist/ modules the bundles were built from.
       if (verbose) process.setSourceMapsEnabled(true);
       const { run } = await load();
       // commander passes: the positional arguments, the command's options, the command.
@@ -122,6 +125,19 @@ export async function main(argv: readonly string[] = process.argv, io: Partial<C
     .command('validate')
     .description('check backends.yaml and print every problem (exit 1 if there is any)')
     .option('--no-import', 'check profiles against the config schemas plugins ship, without running plugin code')
+    .option('--strict', 'a secret whose ${VAR} is not set is an error too (the default when CI=true)')
+    .option('--no-strict', 'a secret whose ${VAR} is not set is a warning, even on CI')
+    .addHelpText(
+      'after',
+      [
+        '',
+        'A profile whose secret comes from a ${VAR} not set here (say api_key: ${OPENAI_API_KEY}) is',
+        '"not usable here": a warning naming the variable, exit 0. With --strict, or when CI=true',
+        '(unless --no-strict), it is an error and the exit code is 1. Every other problem, an unset',
+        'variable in a field that is not a secret (base_url, type) included, is always an error.',
+        '',
+      ].join('\n'),
+    )
     .action(action(() => import('./commands/validate.js')));
 
   program

@@ -17,7 +17,7 @@ import { ConfigurationError } from './errors/configuration-error.js';
 import { HttpClient } from './http/client.js';
 import { ConsoleLogger, parseLogLevel } from './log/console-logger.js';
 import { ScrubbingLogger } from './log/scrubbing-logger.js';
-import { redactValues, secretKeysOf } from './secrets/secret-fields.js';
+import { looksLikeCredential, redactValues, secretKeysOf } from './secrets/secret-fields.js';
 import { SecretScrubber } from './secrets/scrubber.js';
 import type { PluginSource } from './plugins/source.js';
 import type { AegisPlugin } from './plugins/define-plugin.js';
@@ -34,6 +34,8 @@ export interface ProfileSummary {
   issues: ConfigIssue[];
   /** The profile's values with every secret replaced by `***`. */
   values: Record<string, unknown>;
+  /** The fields that hold secrets: those the plugin marks secret, and credential-named ones. */
+  secretFields: string[];
 }
 
 export interface PluginSummary {
@@ -139,6 +141,7 @@ export class Aegis {
           usable: issues.length === 0,
           issues,
           values,
+          secretFields: Object.keys(profile.values).filter((key) => secretKeys.has(key) || looksLikeCredential(key)),
         };
       }),
     );

@@ -39,6 +39,8 @@ export type { StreamPart } from './contract/stream-parts.js';
 export type { ModelInfo, TokenCount, TokenCountInput, ListModelsOptions, CountTokensOptions } from './contract/models.js';
 export {
   normalizeFinishReason,
+  FINISH_REASON_ALIASES,
+  type CallOptions,
   type CompletionResult,
   type EmbeddingsOptions,
   type EmbeddingsResult,

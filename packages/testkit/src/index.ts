@@ -65,7 +65,7 @@ export function startEmulatedBackend(def: BackendDef, options?: EmulatorOptions)
 }
 
 // ---- defining your own emulated backend -------------------------------------------------
-export { authorized, bearerToken, body as requestBody, unknownModel } from './backend.js';
+export { authorized, bearerToken, credentialOf, BEARER, body as requestBody, unknownModel, type AuthPlacement } from './backend.js';
 export type { BackendDef, Handler, HandlerCtx, Route } from './backend.js';
 export { bodyPlan, jsonPlan, streamPlan, PlanError } from './plan.js';
 export type { BodyPlan, Plan, StreamFormat, StreamPlan } from './plan.js';
@@ -87,6 +87,7 @@ export {
   type ConformanceEnv,
   type ConformanceOptions,
   type ConformanceOutcome,
+  type SamplingSetting,
   type ConformanceSession,
   type RunConformanceOptions,
 } from './conformance/index.js';

@@ -1,5 +1,6 @@
 import {
   BackendProvider,
+  CapabilityNotSupportedError,
   joinUrl,
   normalizeFinishReason,
   ProviderError,
@@ -92,11 +93,13 @@ export class KoboldCppProvider extends BackendProvider<KoboldCppConfig> {
     }
   }
 
-  protected override async doEmbeddings(texts: string[], _options: EmbeddingsOptions, settings: CallSettings): Promise<EmbeddingsResult> {
+  protected override async doEmbeddings(texts: string[], options: EmbeddingsOptions, settings: CallSettings): Promise<EmbeddingsResult> {
+    // KoboldCpp's embeddings API has no field for the vector length: refuse rather than answer with full-length vectors.
+    if (options.dimensions !== undefined) throw new CapabilityNotSupportedError(this.type, this.profileName, 'embeddings with `dimensions`');
     const url = this.url('/api/extra/embeddings');
     let body: EmbeddingsResponse;
     try {
-      ({ body } = await this.context.http.postJson<EmbeddingsResponse>(url, { input: texts }, this.options(settings)));
+      ({ body } = await this.context.http.postJson<EmbeddingsResponse>(url, { input: texts, ...options.providerOptions }, this.options(settings)));
     } catch (error) {
       if (ProviderError.isInstance(error) && error.status === 404) throw noEmbeddingsModel(url, error);
       throw error;
@@ -117,7 +120,11 @@ export class KoboldCppProvider extends BackendProvider<KoboldCppConfig> {
 
   protected override async doSpeech(text: string, options: SpeechOptions, settings: CallSettings): Promise<SpeechResult> {
     const url = this.url('/api/extra/tts');
-    const response = await this.context.http.postForBytes(url, { input: text, voice: options.voice ?? this.config.voice }, this.options(settings));
+    const response = await this.context.http.postForBytes(
+      url,
+      { input: text, voice: options.voice ?? this.config.voice, ...options.providerOptions },
+      this.options(settings),
+    );
     const type = String(response.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
     if (/json|html|^text\//.test(type)) {
       throw badResponse(url, `answered with ${type} instead of audio: ${Buffer.from(response.body).toString('utf8').slice(0, 200)}`);
@@ -133,6 +140,7 @@ export class KoboldCppProvider extends BackendProvider<KoboldCppConfig> {
       prompt: options.prompt ?? '',
       langcode: options.language ?? this.config.transcription_language,
       suppress_non_speech: this.config.suppress_non_speech,
+      ...options.providerOptions,
     };
     const { body } = await this.context.http.postJson<{ text?: unknown }>(url, request, this.options(settings));
     if (typeof body?.text !== 'string') throw badResponse(url, 'answered without text');

@@ -55,14 +55,14 @@ export class OllamaProvider extends BackendProvider<OllamaConfig> {
 
   protected override async doEmbeddings(texts: string[], options: EmbeddingsOptions, settings: CallSettings): Promise<EmbeddingsResult> {
     const url = this.url('/api/embed');
-    const request = embedBody(this.config, texts, options.model);
+    const request = embedBody(this.config, texts, options);
     const { body } = await this.context.http.postJson<unknown>(url, request, this.requestOptions(settings, this.headers()));
     const embeddings = embeddingsOf(body, url);
     const { model, prompt_eval_count: tokens } = body as OllamaEmbedResponse;
     return {
       embeddings,
       usage: typeof tokens === 'number' ? { promptTokens: tokens, totalTokens: tokens } : undefined,
-      model: typeof model === 'string' && model ? model : request.model,
+      model: typeof model === 'string' && model ? model : String(request.model),
     };
   }
 

@@ -8,6 +8,7 @@ import {
   type CallSettings,
   type ChatMessage,
   type CompletionResult,
+  type EmbeddingsOptions,
   type Usage,
 } from '@aegis/core';
 import type { OllamaConfig } from './config.js';
@@ -86,12 +87,15 @@ export function chatBody(config: OllamaConfig, messages: ChatMessage[], settings
   });
 }
 
-export function embedBody(config: OllamaConfig, texts: string[], model: string | undefined) {
+/** The `/api/embed` body: model, input, `dimensions` when asked for, keep_alive, then the call's `providerOptions` last. */
+export function embedBody(config: OllamaConfig, texts: string[], options: EmbeddingsOptions = {}) {
   const keepAlive = keepAliveValue(config.keep_alive);
   return {
-    model: model ?? config.embedding_model ?? config.model,
+    model: options.model ?? config.embedding_model ?? config.model,
     input: texts,
+    ...(options.dimensions !== undefined ? { dimensions: options.dimensions } : {}),
     ...(keepAlive !== undefined ? { keep_alive: keepAlive } : {}),
+    ...options.providerOptions,
   };
 }
 

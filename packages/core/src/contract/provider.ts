@@ -1,7 +1,7 @@
 import { CapabilityNotSupportedError } from '../errors/capability-error.js';
 import { ProviderError } from '../errors/provider-error.js';
 import type { HttpClient } from '../http/client.js';
-import { backoffDelay, sleep, withRetries } from '../http/retry.js';
+import { backoffDelay, sleep, withRetries, type RetryPolicy } from '../http/retry.js';
 import { redactUrl } from '../http/url.js';
 import { abortedError } from '../http/error-mapping.js';
 import type { SecretScrubber } from '../secrets/scrubber.js';
@@ -13,6 +13,7 @@ import { CallDeadline } from './deadline.js';
 import type { Logger } from './logger.js';
 import type { ChatMessage } from './messages.js';
 import type {
+  CallOptions,
   CompletionResult,
   EmbeddingsOptions,
   EmbeddingsResult,
@@ -20,6 +21,7 @@ import type {
   SpeechResult,
   TranscriptionOptions,
   TranscriptionResult,
+  Usage,
 } from './results.js';
 import type { CallSettings, RuntimeExecutionConfig } from './runtime.js';
 import type { CountTokensOptions, ListModelsOptions, ModelInfo, TokenCount, TokenCountInput } from './models.js';
@@ -101,21 +103,38 @@ export abstract class BackendProvider<C extends BaseBackendConfig = BaseBackendC
     return new CompletionStream(this.runStream(call.messages, runtimeConfig, call.features));
   }
 
+  /**
+   * Embeddings of `texts`, in order. More texts than the backend takes in one
+   * request (`max_embeddings_per_call`, else the plugin's
+   * `maxEmbeddingsPerCall`) are sent as several requests, one after another,
+   * under one deadline; each request is retried on its own.
+   */
   async getEmbeddings(texts: string[], options: EmbeddingsOptions = {}): Promise<EmbeddingsResult> {
     this.require('embeddings');
     if (!Array.isArray(texts) || texts.some((t) => typeof t !== 'string')) {
       throw new TypeError('getEmbeddings expects an array of strings');
     }
-    if (texts.length === 0) return { embeddings: [] };
-    const result = await this.run(runtimeOf(options), (settings) => this.doEmbeddings(texts, options, settings));
-    if (result.embeddings.length !== texts.length) {
-      throw this.label(
-        new ProviderError(`backend returned ${result.embeddings.length} embeddings for ${texts.length} inputs`, {
-          reason: 'bad_response',
-        }),
-      );
+    const { dimensions } = options;
+    if (dimensions !== undefined && (!Number.isInteger(dimensions) || dimensions <= 0)) {
+      throw new TypeError('getEmbeddings: dimensions must be a positive whole number');
     }
-    return result;
+    if (texts.length === 0) return { embeddings: [] };
+    const limit = this.config.max_embeddings_per_call ?? this.maxEmbeddingsPerCall;
+    const { deadline, settings } = this.begin(runtimeOf(options));
+    try {
+      const parts: EmbeddingsResult[] = [];
+      for (let start = 0; start < texts.length; start += limit) {
+        const batch = start === 0 && texts.length <= limit ? texts : texts.slice(start, start + limit);
+        const part = await withRetries(() => this.doEmbeddings(batch, options, settings), this.retryPolicy(settings, deadline));
+        checkEmbeddings(part, batch.length, dimensions);
+        parts.push(part);
+      }
+      return parts.length === 1 ? parts[0]! : joinEmbeddings(parts);
+    } catch (error) {
+      throw this.label(error);
+    } finally {
+      deadline.dispose();
+    }
   }
 
   async getSpeech(text: string, options: SpeechOptions = {}): Promise<SpeechResult> {
@@ -186,6 +205,15 @@ export abstract class BackendProvider<C extends BaseBackendConfig = BaseBackendC
 
   // ---- helpers for subclasses ----------------------------------------------------
 
+  /**
+   * Most texts the backend takes in one embeddings request (a profile's
+   * `max_embeddings_per_call` wins); more are split into several requests.
+   * A plugin whose backend has a limit overrides it.
+   */
+  protected get maxEmbeddingsPerCall(): number {
+    return Number.POSITIVE_INFINITY;
+  }
+
   /** Options for the context's HTTP client that carry this call's signal and idle timeout, and the profile's read limits and redirect policy. */
   protected requestOptions(settings: CallSettings, headers?: Record<string, string | undefined>) {
     const c = this.config;
@@ -236,6 +264,7 @@ export abstract class BackendProvider<C extends BaseBackendConfig = BaseBackendC
       maxRetries: runtime.maxRetries ?? c.max_retries,
       signal: deadline.signal,
       providerOptions: runtime.providerOptions,
+      retryIf: runtime.retryIf,
     };
   }
 
@@ -247,17 +276,22 @@ export abstract class BackendProvider<C extends BaseBackendConfig = BaseBackendC
   private async run<T>(runtime: RuntimeExecutionConfig, attempt: (settings: CallSettings) => Promise<T>, features?: CallFeatures): Promise<T> {
     const { deadline, settings } = this.begin(runtime, features);
     try {
-      return await withRetries(() => attempt(settings), {
-        maxRetries: settings.maxRetries,
-        signal: settings.signal,
-        deadline: deadline.deadline,
-        onRetry: (error, n, delay) => this.logRetry(error, n, delay),
-      });
+      return await withRetries(() => attempt(settings), this.retryPolicy(settings, deadline));
     } catch (error) {
       throw this.label(error);
     } finally {
       deadline.dispose();
     }
+  }
+
+  private retryPolicy(settings: CallSettings, deadline: CallDeadline): RetryPolicy {
+    return {
+      maxRetries: settings.maxRetries,
+      signal: settings.signal,
+      deadline: deadline.deadline,
+      retryIf: settings.retryIf,
+      onRetry: (error, n, delay) => this.logRetry(error, n, delay),
+    };
   }
 
   /**
@@ -444,6 +478,7 @@ export abstract class BackendProvider<C extends BaseBackendConfig = BaseBackendC
     if (!ProviderError.isInstance(error) || !error.retryable || attempt >= settings.maxRetries || settings.signal.aborted) {
       return undefined;
     }
+    if (settings.retryIf?.(error, attempt) === false) return undefined;
     const delay = backoffDelay(attempt, error);
     return Date.now() + delay >= deadline.deadline ? undefined : delay;
   }
@@ -493,14 +528,42 @@ function withLazyText(result: Omit<CompletionResult, 'text'> & { text?: string }
   }) as CompletionResult;
 }
 
+/** One embeddings request's answer: a vector per text, each of the length asked for. */
+function checkEmbeddings(result: EmbeddingsResult, count: number, dimensions: number | undefined): void {
+  if (result.embeddings.length !== count) {
+    throw new ProviderError(`backend returned ${result.embeddings.length} embeddings for ${count} inputs`, { reason: 'bad_response' });
+  }
+  const wrong = dimensions === undefined ? undefined : result.embeddings.find((v) => v.length !== dimensions);
+  if (wrong) {
+    throw new ProviderError(`asked for embeddings of ${dimensions} dimensions, the backend returned ${wrong.length}`, { reason: 'bad_response' });
+  }
+}
+
+/** The answers of several embeddings requests as one: vectors in order, usage added up. */
+function joinEmbeddings(parts: readonly EmbeddingsResult[]): EmbeddingsResult {
+  const sum = (key: keyof Usage): number | undefined =>
+    parts.every((p) => p.usage?.[key] !== undefined) ? parts.reduce((n, p) => n + p.usage![key]!, 0) : undefined;
+  const usage: Usage = {};
+  for (const key of ['promptTokens', 'completionTokens', 'totalTokens'] as const) {
+    const value = sum(key);
+    if (value !== undefined) usage[key] = value;
+  }
+  const model = parts.find((p) => p.model !== undefined)?.model;
+  return {
+    embeddings: parts.flatMap((p) => p.embeddings),
+    ...(Object.keys(usage).length > 0 ? { usage } : {}),
+    ...(model !== undefined ? { model } : {}),
+  };
+}
+
 /** A step that carries nothing: an empty delta or a batch of them (a stream part is something). */
 function isEmpty(value: StreamItem | readonly StreamItem[]): boolean {
   if (typeof value === 'string') return value === '';
   return Array.isArray(value) && value.every((item) => item === '');
 }
 
-function runtimeOf(options: { signal?: AbortSignal; timeoutMs?: number; providerOptions?: Record<string, unknown> }): RuntimeExecutionConfig {
-  return { signal: options.signal, timeoutMs: options.timeoutMs, providerOptions: options.providerOptions };
+function runtimeOf(options: CallOptions): RuntimeExecutionConfig {
+  return { signal: options.signal, timeoutMs: options.timeoutMs, providerOptions: options.providerOptions, retryIf: options.retryIf };
 }
 
 function checkMessages(messages: ChatMessage[]): void {

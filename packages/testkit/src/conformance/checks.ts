@@ -32,7 +32,7 @@ import {
 } from '@aegis/core';
 import { pcmTone, wavFile } from '../wav.js';
 import { check, ConformanceError, describeError, fail, numbersIn, sameNumber, settle, show, within } from './assert.js';
-import type { ConformanceCheck, ConformanceEnv, ConformanceOptions } from './types.js';
+import type { ConformanceCheck, ConformanceEnv, ConformanceOptions, SamplingSetting } from './types.js';
 import { featureChecks } from './tool-checks.js';
 
 const PROMPT: ChatMessage[] = [{ role: 'user', content: 'Say the conformance sentence.' }];
@@ -50,8 +50,17 @@ const HTTP_FAILURES: readonly (readonly [number, boolean])[] = [
   [404, false],
 ];
 const FINISH_REASONS = ['stop', 'length', 'content_filter', 'tool_calls', 'error', 'other'];
-const PROFILE_TEMPERATURE = 0.25;
-const CALL_TEMPERATURE = 0.75;
+/**
+ * The settings the runtime-override check can use, in order of preference:
+ * the profile field, the per-call field, and two values unlikely to occur in
+ * a request by chance.
+ */
+const OVERRIDABLE: readonly { field: SamplingSetting; runtime: keyof RuntimeExecutionConfig; profile: number; call: number }[] = [
+  { field: 'temperature', runtime: 'temperature', profile: 0.25, call: 0.75 },
+  { field: 'max_tokens', runtime: 'maxTokens', profile: 97, call: 61 },
+  { field: 'top_p', runtime: 'topP', profile: 0.25, call: 0.75 },
+  { field: 'seed', runtime: 'seed', profile: 4242, call: 2424 },
+];
 /** How long a stream may go on after its signal was aborted. */
 const ABORT_GRACE_MS = 3000;
 const DEFAULT_TIMEOUT_MS = 20_000;
@@ -393,33 +402,44 @@ export function conformanceChecks(plugin: AegisPlugin, options: ConformanceOptio
   );
 
   const settingsCapability: Capability | undefined = has('completion') ? 'completion' : has('streaming') ? 'streaming' : undefined;
+  const unsupported = options.unsupportedSettings ?? [];
+  for (const setting of unsupported) {
+    if (!OVERRIDABLE.some((o) => o.field === setting)) {
+      throw new TypeError(`conformance options: unsupportedSettings: unknown setting "${String(setting)}" (known: ${OVERRIDABLE.map((o) => o.field).join(', ')})`);
+    }
+  }
+  const setting = OVERRIDABLE.find((o) => !unsupported.includes(o.field));
+  const overrideSkip = !settingsCapability
+    ? 'the plugin declares neither completion nor streaming'
+    : !setting
+      ? `the backend takes none of ${OVERRIDABLE.map((o) => o.field).join(', ')} (unsupportedSettings)`
+      : undefined;
   add(
     'runtime.override',
-    `runtime: per-call settings override the profile's defaults${settingsCapability ? ` (${settingsCapability})` : ''}`,
+    `runtime: per-call settings override the profile's defaults${settingsCapability && setting ? ` (${settingsCapability}, ${setting.field})` : ''}`,
     async () => {
       const c = settingsCapability!;
-      const p = await provider({ temperature: PROFILE_TEMPERATURE });
+      const { field, runtime, profile: profileValue, call: callValue } = setting!;
+      const p = await provider({ [field]: profileValue });
       const sent = (target: number) => env.server.requests.some((r) => numbersIn(r).some((n) => sameNumber(n, target)));
       const first = await settle(() => invoke(p, c));
       if (!first.ok) return fail(`${OPERATION_OF[c]} failed against the server: ${describeError(first.error)}`, first.error);
       check(env.server.requests.length > 0, `${OPERATION_OF[c]} made no request to the server`);
       check(
-        sent(PROFILE_TEMPERATURE),
-        `the profile sets temperature: ${PROFILE_TEMPERATURE}, but no request of ${OPERATION_OF[c]} carried it: send settings.temperature`,
+        sent(profileValue),
+        `the profile sets ${field}: ${profileValue}, but no request of ${OPERATION_OF[c]} carried it: send settings.${runtime}` +
+          ` (or, if the backend has no such field, list "${field}" in the conformance options' unsupportedSettings)`,
       );
       env.server.reset();
-      const second = await settle(() => invoke(p, c, { temperature: CALL_TEMPERATURE }));
-      if (!second.ok) return fail(`${OPERATION_OF[c]} with { temperature: ${CALL_TEMPERATURE} } failed: ${describeError(second.error)}`, second.error);
+      const second = await settle(() => invoke(p, c, { [runtime]: callValue }));
+      if (!second.ok) return fail(`${OPERATION_OF[c]} with { ${runtime}: ${callValue} } failed: ${describeError(second.error)}`, second.error);
       check(
-        sent(CALL_TEMPERATURE),
-        `${OPERATION_OF[c]}(…, { temperature: ${CALL_TEMPERATURE} }) did not send ${CALL_TEMPERATURE}: use settings.temperature (the call's value over the profile's), not config.temperature`,
+        sent(callValue),
+        `${OPERATION_OF[c]}(…, { ${runtime}: ${callValue} }) did not send ${callValue}: use settings.${runtime} (the call's value over the profile's), not config.${field}`,
       );
-      check(
-        !sent(PROFILE_TEMPERATURE),
-        `${OPERATION_OF[c]}(…, { temperature: ${CALL_TEMPERATURE} }) still sent the profile's ${PROFILE_TEMPERATURE}`,
-      );
+      check(!sent(profileValue), `${OPERATION_OF[c]}(…, { ${runtime}: ${callValue} }) still sent the profile's ${profileValue}`);
     },
-    { capability: settingsCapability, skip: settingsCapability ? undefined : 'the plugin declares neither completion nor streaming' },
+    { capability: settingsCapability, skip: overrideSkip },
   );
 
   // ---- capabilities --------------------------------------------------------------

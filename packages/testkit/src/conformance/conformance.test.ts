@@ -279,6 +279,28 @@ const BREAKAGES: Breakage[] = [
   },
 ];
 
+describe('a backend without some sampling settings', () => {
+  it('fails the runtime check by default, with a hint at unsupportedSettings', async () => {
+    const outcome = await outcomeOf(broken.noTemperature, exampleOptions(), 'runtime.override');
+    expect(outcome.status).toBe('failed');
+    expect(outcome.message).toContain('list "temperature" in the conformance options\' unsupportedSettings');
+  });
+
+  it('passes it when it declares it lacks temperature: the check uses max_tokens instead', async () => {
+    const outcomes = await runConformance(broken.noTemperature, exampleOptions({ unsupportedSettings: ['temperature'] }));
+    expect(outcomes.filter((o) => o.status === 'failed')).toEqual([]);
+    expect(outcomes.find((o) => o.id === 'runtime.override')).toMatchObject({ status: 'passed', name: expect.stringContaining('max_tokens') });
+  });
+
+  it('skips it when the backend takes none of the settings, and refuses an unknown one', async () => {
+    const none = await outcomeOf(broken.noTemperature, exampleOptions({ unsupportedSettings: ['temperature', 'max_tokens', 'top_p', 'seed'] }), 'runtime.override');
+    expect(none).toMatchObject({ status: 'skipped', message: expect.stringContaining('unsupportedSettings') });
+    await expect(runConformance(broken.noTemperature, exampleOptions({ unsupportedSettings: ['temprature' as 'temperature'] }))).rejects.toThrow(
+      /unsupportedSettings: unknown setting "temprature"/,
+    );
+  });
+});
+
 describe('each check fails on a plugin broken for it', () => {
   it('covers every check of the kit', async () => {
     const env = await startConformanceEnv(acmePlugin, acmeOptions());

@@ -167,6 +167,18 @@ class ProfileTemperatureOnly extends ExampleComProvider {
 }
 export const profileTemperatureOnly = exampleVariant(ProfileTemperatureOnly);
 
+/** Not broken: a backend without a temperature field (the plugin never sends one). */
+class NoTemperature extends ExampleComProvider {
+  protected override doCompletion(messages: ChatMessage[], settings: CallSettings): Promise<CompletionResult> {
+    return super.doCompletion(messages, { ...settings, temperature: undefined });
+  }
+
+  protected override doStream(messages: ChatMessage[], settings: CallSettings): ProviderStream {
+    return super.doStream(messages, { ...settings, temperature: undefined });
+  }
+}
+export const noTemperature = exampleVariant(NoTemperature);
+
 // ---- capabilities ----------------------------------------------------------------------
 
 /** Answers getEmbeddings although it does not declare embeddings (bypasses the capability check). */
