@@ -78,9 +78,25 @@ export function faultWire(fault: Fault, plan: Plan): Wire {
       return normal; // non-stream requests: the caller substitutes the backend's 500
     case 'oversized':
       return padTo(normal, plan, fault.bytes);
+    case 'cut-in-tool-call':
+      return cutInToolCall(plan, normal);
     default:
       return normal;
   }
+}
+
+/**
+ * The stream up to the middle of the frame with the first tool call's
+ * arguments, then the connection drops; without a tool call, the stream cut
+ * after its content frames. A whole body is cut in half.
+ */
+function cutInToolCall(plan: Plan, normal: Wire): Wire {
+  if (plan.type === 'body') return { ...normal, pieces: [bodyHalf(plan.body)], contentLength: false, end: 'destroy' };
+  const frames = allFrames(plan);
+  const end = plan.format.closeDelimited ? 'reset' : 'destroy';
+  if (plan.toolCallFrame === undefined) return streamWire(plan, plan.frames, [], end);
+  const at = Math.min(plan.toolCallFrame, frames.length - 1);
+  return streamWire(plan, frames.slice(0, at), [halfText(plan.format.frame(frames[at]!))], end);
 }
 
 /** Make sure the wire carries at least `bytes` bytes (the caller already rendered a huge reply text). */

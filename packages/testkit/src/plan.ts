@@ -29,6 +29,18 @@ export interface StreamPlan {
   tail: string[];
   /** Wire text of the backend's in-stream error event(s), including any end marker that follows it. */
   errorWire(message: string): string;
+  /**
+   * Index (in `frames` then `tail`) of the frame that carries the first tool
+   * call's arguments, where the stream has tool calls: the `cut-in-tool-call`
+   * fault breaks the stream off in the middle of it.
+   */
+  toolCallFrame?: number;
+  /**
+   * A stream sent only after the backend has generated the whole answer
+   * (KoboldCpp's simulated tool-call stream): nothing, not even the headers,
+   * for this long, then every frame at once.
+   */
+  holdMs?: number;
 }
 
 export type Plan = BodyPlan | StreamPlan;

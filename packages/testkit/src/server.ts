@@ -6,6 +6,7 @@ import type { BackendDef, HandlerCtx } from './backend.js';
 import { customStatusWire, faultWire } from './faults.js';
 import { multipartBoundary, parseMultipart } from './multipart.js';
 import { PlanError, type Plan } from './plan.js';
+import { withInvalidArguments } from './tools.js';
 import type { Emulator, EmulatorOptions, Fault, RecordedRequest, ScriptedReply } from './types.js';
 import { planWire, writeWire, type Wire } from './wire.js';
 
@@ -152,6 +153,8 @@ class EmulatorServer implements Emulator {
         const big: HandlerCtx = { ...ctx, reply: { ...ctx.reply, text: 'x'.repeat(fault.bytes), chunks: undefined } };
         return writeWire(res, faultWire(fault, this.plan(big)), opts);
       }
+      case 'invalid-tool-arguments':
+        return writeWire(res, planWire(this.plan({ ...ctx, reply: withInvalidArguments(ctx.reply) })), opts);
       default: {
         const plan = this.plan(ctx);
         let wire: Wire = faultWire(fault, plan);

@@ -24,8 +24,27 @@ export interface RecordedRequest {
   form?: MultipartForm;
 }
 
+/**
+ * A tool call an emulator answers with, framed as its backend does (OpenAI-style
+ * argument fragments, Ollama's whole calls, KoboldCpp's simulated stream).
+ */
+export interface ScriptedToolCall {
+  name: string;
+  /**
+   * The arguments: an object, serialised as the backend does, or raw text sent
+   * as it is (e.g. invalid JSON, to see how a plugin copes with it).
+   */
+  arguments: Record<string, unknown> | string;
+  /** The call's id; default: one in the backend's own format (Ollama before 0.12.10 sends none). */
+  id?: string;
+}
+
 export interface ScriptedReply {
   text?: string;
+  /** Tool calls of the reply (the reply text, usually none, comes before them). */
+  toolCalls?: ScriptedToolCall[];
+  /** Reasoning ("thinking") text the backend sends apart from the answer, where it does (vLLM, Ollama). */
+  reasoning?: string;
   finishReason?: string;
   promptTokens?: number;
   completionTokens?: number;
@@ -46,7 +65,11 @@ export type Fault =
   | { kind: 'stream-error'; message?: string }
   | { kind: 'drip'; intervalMs?: number }
   | { kind: 'delay'; ms: number }
-  | { kind: 'oversized'; bytes: number };
+  | { kind: 'oversized'; bytes: number }
+  /** The first scripted tool call's arguments arrive as invalid JSON (cut in half). */
+  | { kind: 'invalid-tool-arguments' }
+  /** The stream breaks off in the middle of the first scripted tool call (the connection closes there). */
+  | { kind: 'cut-in-tool-call' };
 
 export interface EmulatorOptions {
   reply?: ScriptedReply;
@@ -55,6 +78,11 @@ export interface EmulatorOptions {
   /** Pause between stream frames in ms (default 0: the whole stream is written at once). */
   chunkDelayMs?: number;
   port?: number;
+  /**
+   * The backend version to emulate, where the wire differs between versions.
+   * Ollama: tool calls carry `function.index` from 0.12.6 and an `id` from 0.12.10 (default 0.12.10).
+   */
+  version?: string;
 }
 
 export interface Emulator {
