@@ -96,7 +96,11 @@ function cutInToolCall(plan: Plan, normal: Wire): Wire {
   const end = plan.format.closeDelimited ? 'reset' : 'destroy';
   if (plan.toolCallFrame === undefined) return streamWire(plan, plan.frames, [], end);
   const at = Math.min(plan.toolCallFrame, frames.length - 1);
-  return streamWire(plan, frames.slice(0, at), [halfText(plan.format.frame(frames[at]!))], end);
+  const wire = plan.format.frame(frames[at]!);
+  // In the middle of the arguments, where the frame has them.
+  const args = wire.indexOf('"arguments"');
+  const cut = args >= 0 ? args + Math.ceil((wire.length - args) / 2) : Math.max(1, Math.floor(wire.length / 2));
+  return streamWire(plan, frames.slice(0, at), [wire.slice(0, cut)], end);
 }
 
 /** Make sure the wire carries at least `bytes` bytes (the caller already rendered a huge reply text). */

@@ -41,7 +41,13 @@ export interface ScriptedToolCall {
 
 export interface ScriptedReply {
   text?: string;
-  /** Tool calls of the reply (the reply text, usually none, comes before them). */
+  /**
+   * Tool calls the reply makes when the request offers tools (and does not
+   * say `tool_choice: "none"`) and its last message is not a tool result. A
+   * turn with calls carries no text; `text` is the answer to the other
+   * requests, e.g. the one that brings the tool results, so an agent loop
+   * driven by one scripted reply ends.
+   */
   toolCalls?: ScriptedToolCall[];
   /** Reasoning ("thinking") text the backend sends apart from the answer, where it does (vLLM, Ollama). */
   reasoning?: string;

@@ -71,7 +71,8 @@ function toolCallReply(ctx: HandlerCtx, scripted: readonly ScriptedToolCall[]): 
   const f = oaiFlavor(ctx);
   const b = body(ctx);
   const model = modelName(ctx);
-  const text = ctx.reply.text ?? (ctx.reply.chunks ? ctx.reply.chunks.join('') : '');
+  // A turn with calls has no text: the scripted text is the answer once the tools have run.
+  const text = '';
   const calls = scripted.map((call) => ({
     id: call.id ?? `call_${randomId(5, '0123456789')}`,
     type: 'function',

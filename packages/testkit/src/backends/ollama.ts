@@ -99,8 +99,8 @@ function chat(ctx: HandlerCtx): Plan {
   const b = body(ctx);
   const model = modelOf(ctx);
   const calls = toolCalls(ctx, callsFor(ctx));
-  // With calls and no scripted text, the answer's content is "" (as Ollama's).
-  const reply = calls.length > 0 && ctx.reply.text === undefined && !ctx.reply.chunks ? { ...ctx.reply, text: '' } : ctx.reply;
+  // A turn with calls has no text (content ""): the scripted text is the answer once the tools have run.
+  const reply = calls.length > 0 ? { ...ctx.reply, text: '', chunks: undefined } : ctx.reply;
   const { r, stats } = render({ ...ctx, reply }, messagesText(b.messages));
   // A thinking model thinks unless the request says `think: false`.
   const thinking = ctx.reply.reasoning !== undefined && b.think !== false ? ctx.reply.reasoning : undefined;
@@ -121,7 +121,12 @@ function chat(ctx: HandlerCtx): Plan {
     ...r.chunks.map((content) => frame({ content })),
   ];
   const toolCallFrame = calls.length > 0 ? frames.length : undefined;
-  frames.push(...calls.map((call) => frame({ content: '', tool_calls: [call] })));
+  const [callLine] = fixtureNdjson('ollama', 'chat.tools.stream.ndjson');
+  frames.push(
+    ...calls.map((call) =>
+      JSON.stringify({ ...callLine, model, created_at: createdAt(), message: { ...callLine.message, content: '', tool_calls: [call] } }),
+    ),
+  );
   const final = { model, created_at: createdAt(), message: { ...line.message, content: '' }, ...end };
   return { ...streamPlan(ndjson, frames, [JSON.stringify(final)], streamError), toolCallFrame };
 }
