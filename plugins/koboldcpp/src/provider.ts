@@ -9,17 +9,22 @@ import {
   type CallSettings,
   type ChatMessage,
   type CompletionResult,
+  type ProviderCompletion,
   type EmbeddingsOptions,
   type EmbeddingsResult,
   type FinishReason,
   type ProviderStream,
+  type StreamEnd,
+  type StreamPart,
   type SpeechOptions,
   type SpeechResult,
   type TranscriptionOptions,
   type TranscriptionResult,
   type Usage,
 } from '@aegis/core';
+import { chatAnswer, chatRequest, chatStreamStep, needsChatEndpoint } from './chat.js';
 import type { KoboldCppConfig } from './config.js';
+import { inOrder } from './parts.js';
 import { generationRequest } from './request.js';
 import { cutAtStop, StopTrimmer } from './stop.js';
 import { koboldPiece } from './stream.js';
@@ -42,7 +47,8 @@ const ABORT_TIMEOUT_MS = 2000;
 
 /** Provider for KoboldCpp's native API: prompt-based generation, SSE streaming, embeddings, TTS and Whisper. */
 export class KoboldCppProvider extends BackendProvider<KoboldCppConfig> {
-  protected override async doCompletion(messages: ChatMessage[], settings: CallSettings): Promise<CompletionResult> {
+  protected override async doCompletion(messages: ChatMessage[], settings: CallSettings): Promise<ProviderCompletion> {
+    if (needsChatEndpoint(messages, settings)) return this.chatCompletion(messages, settings);
     const url = this.url('/api/v1/generate');
     const request = generationRequest(messages, settings, this.config);
     const { body } = await this.stoppingOnCancel(request.genkey, settings, () =>
@@ -59,6 +65,7 @@ export class KoboldCppProvider extends BackendProvider<KoboldCppConfig> {
   }
 
   protected override async *doStream(messages: ChatMessage[], settings: CallSettings): ProviderStream {
+    if (needsChatEndpoint(messages, settings)) return yield* this.chatStream(messages, settings);
     const url = this.url('/api/extra/generate/stream');
     const request = generationRequest(messages, settings, this.config);
     let settled = false;
@@ -130,6 +137,62 @@ export class KoboldCppProvider extends BackendProvider<KoboldCppConfig> {
     const { body } = await this.context.http.postJson<{ text?: unknown }>(url, request, this.options(settings));
     if (typeof body?.text !== 'string') throw badResponse(url, 'answered without text');
     return { text: body.text };
+  }
+
+  // ---- tool calls: the OpenAI-compatible chat endpoint ---------------------------
+
+  private async chatCompletion(messages: ChatMessage[], settings: CallSettings): Promise<ProviderCompletion> {
+    const url = this.url('/v1/chat/completions');
+    const request = chatRequest(messages, settings, this.config, false);
+    const { body } = await this.stoppingOnCancel(request.genkey, settings, () =>
+      this.context.http.postJson<unknown>(url, request.body, this.options(settings)),
+    );
+    // Core parses the arguments (a json.dumps string) and reports invalid JSON.
+    const { result, calls } = chatAnswer(body, url, this.config.model);
+    return calls.length > 0 ? { ...result, toolCalls: calls.map(({ id, name, arguments: args }) => ({ id, name, arguments: args })) } : result;
+  }
+
+  /**
+   * The chat endpoint's stream. With tools KoboldCpp sends nothing until
+   * generation has ended (the idle timeout must allow for that), then the
+   * calls, each in a header chunk and one chunk with all its arguments.
+   */
+  private async *chatStream(messages: ChatMessage[], settings: CallSettings): ProviderStream {
+    const url = this.url('/v1/chat/completions');
+    const request = chatRequest(messages, settings, this.config, true);
+    let settled = false;
+    try {
+      const response = await this.context.http.postStream(url, request.body, this.options(settings));
+      let end: StreamEnd | undefined;
+      for await (const events of readSseBatches(response.body)) {
+        const out: (string | StreamPart)[] = [];
+        try {
+          for (const event of events) {
+            if (event.data.trim() === '' || (event.event && event.event !== 'message')) continue;
+            if (event.data.trim() === '[DONE]') {
+              settled = true;
+              if (!end) throw this.truncatedStream(url, 'a chunk with a finish_reason');
+              yield* inOrder(out);
+              return end;
+            }
+            end ??= chatStreamStep(event.data, url, out, this.config.model);
+            if (end) settled = true;
+          }
+        } catch (error) {
+          yield* inOrder(out);
+          throw error;
+        }
+        yield* inOrder(out);
+      }
+      // The server closed the connection: complete only if the finish chunk came.
+      if (end) return end;
+      throw this.truncatedStream(url, 'data: [DONE]');
+    } catch (error) {
+      settled ||= !this.cancelled(error, settings);
+      throw error;
+    } finally {
+      if (!settled) this.stopGeneration(request.genkey);
+    }
   }
 
   // ---- helpers -----------------------------------------------------------------
