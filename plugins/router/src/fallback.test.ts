@@ -128,9 +128,11 @@ describe('type: fallback, one-shot calls', () => {
 });
 
 describe('type: fallback, capabilities', () => {
-  it('declares all five capabilities', async () => {
+  it('declares every operation and every completion feature', async () => {
     const chain = await aegis.getProviderForProfile('chain');
-    expect([...chain.capabilities].sort()).toEqual(['completion', 'embeddings', 'speech', 'streaming', 'transcription']);
+    expect([...chain.capabilities].sort()).toEqual(
+      ['completion', 'embeddings', 'reasoning', 'speech', 'streaming', 'structured_output', 'tools', 'transcription', 'vision'],
+    );
   });
 
   it('throws CapabilityNotSupportedError for an operation no member supports', async () => {

@@ -3,7 +3,7 @@ export interface ModelInfo {
   id: string;
   /** The context window in tokens, where the backend reports it. */
   contextLength?: number;
-  /** What the backend says the model can do, in its own words (e.g. Ollama's `tools`, `vision`). */
+  /** What the backend says the model can do, in its own words (e.g. `tools`, `vision`). */
   capabilities?: string[];
   ownedBy?: string;
   /** What only this backend reports, keyed as the backend names it. */

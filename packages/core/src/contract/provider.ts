@@ -6,7 +6,9 @@ import { redactUrl } from '../http/url.js';
 import { abortedError } from '../http/error-mapping.js';
 import type { SecretScrubber } from '../secrets/scrubber.js';
 import type { BaseBackendConfig } from './base-config.js';
-import { OPERATION_OF, type Capability } from './capabilities.js';
+import { DO_METHOD_OF, isFeatureCapability, OPERATION_OF, type Capability } from './capabilities.js';
+import { callFeatures, type CallFeatures } from './call-features.js';
+import { messagesFor } from './compat-messages.js';
 import { CallDeadline } from './deadline.js';
 import type { Logger } from './logger.js';
 import type { ChatMessage } from './messages.js';
@@ -20,9 +22,12 @@ import type {
   TranscriptionResult,
 } from './results.js';
 import type { CallSettings, RuntimeExecutionConfig } from './runtime.js';
-import { CompletionStream, REPORTS_PROGRESS, type ReportingSource, type StreamProgress } from './stream.js';
+import { CompletionStream, EMITS_EVENTS, REPORTS_PROGRESS, type EventSource, type ReportingSource, type StreamProgress } from './stream.js';
 import { ReceivedText } from './received-text.js';
-import type { ProviderStream, StreamEnd } from './deltas.js';
+import type { ProviderStream, StreamEnd, StreamItem } from './deltas.js';
+import { StreamAssembler, type EventSink } from './stream-assembler.js';
+import type { StreamPart } from './stream-parts.js';
+import { normalizeCompletion, type ProviderCompletion } from './tool-calls.js';
 
 export type { ProviderStream } from './deltas.js';
 
@@ -72,16 +77,27 @@ export abstract class BackendProvider<C extends BaseBackendConfig = BaseBackendC
     return this.capabilities.includes(capability);
   }
 
+  /**
+   * A completion. Tools, a JSON response format or images the provider's
+   * capabilities do not cover are a CapabilityNotSupportedError, and malformed
+   * tools a TypeError, before any request. Tool calls in the result have ids
+   * and parsed arguments, and `finishReason: 'tool_calls'`.
+   */
   async getCompletion(messages: ChatMessage[], runtimeConfig: RuntimeExecutionConfig = {}): Promise<CompletionResult> {
     this.require('completion');
-    checkMessages(messages);
-    return this.run(runtimeConfig, (settings) => this.doCompletion(messages, settings));
+    const call = this.prepare(messages, runtimeConfig);
+    return this.run(runtimeConfig, (settings) => this.doCompletion(call.messages, settings).then(normalizeCompletion), call.features);
   }
 
+  /**
+   * A streamed completion: iterate it for the text deltas, read `events()` for
+   * typed events (reasoning, tool calls, finish), `result` for the whole.
+   * Checked as `getCompletion` is, before any request.
+   */
   streamCompletion(messages: ChatMessage[], runtimeConfig: RuntimeExecutionConfig = {}): CompletionStream {
     this.require('streaming');
-    checkMessages(messages);
-    return new CompletionStream(this.runStream(messages, runtimeConfig));
+    const call = this.prepare(messages, runtimeConfig);
+    return new CompletionStream(this.runStream(call.messages, runtimeConfig, call.features));
   }
 
   async getEmbeddings(texts: string[], options: EmbeddingsOptions = {}): Promise<EmbeddingsResult> {
@@ -113,7 +129,12 @@ export abstract class BackendProvider<C extends BaseBackendConfig = BaseBackendC
 
   // ---- what a plugin overrides -------------------------------------------------
 
-  protected doCompletion(_messages: ChatMessage[], _settings: CallSettings): Promise<CompletionResult> {
+  /**
+   * The completion itself. Tool calls may be returned as the backend sent them
+   * (`ToolCallInput`: id optional, arguments as JSON text); core adds ids,
+   * parses the arguments and sets the finish reason.
+   */
+  protected doCompletion(_messages: ChatMessage[], _settings: CallSettings): Promise<ProviderCompletion | CompletionResult> {
     throw this.unsupported('completion');
   }
 
@@ -157,9 +178,20 @@ export abstract class BackendProvider<C extends BaseBackendConfig = BaseBackendC
 
   // ---- the call machinery --------------------------------------------------------
 
-  private settings(runtime: RuntimeExecutionConfig, deadline: CallDeadline): CallSettings {
+  /** Checks a completion call's messages and features against the capabilities; the messages in the form the provider takes. */
+  private prepare(messages: ChatMessage[], runtime: RuntimeExecutionConfig): { messages: ChatMessage[]; features: CallFeatures } {
+    checkMessages(messages);
+    const supports = (c: Capability) => this.supports(c);
+    const features = callFeatures(messages, runtime, supports, (c) => {
+      throw this.unsupported(c);
+    });
+    return { messages: messagesFor(messages, supports), features };
+  }
+
+  private settings(runtime: RuntimeExecutionConfig, deadline: CallDeadline, features?: CallFeatures): CallSettings {
     const c = this.config;
     return {
+      ...features,
       temperature: runtime.temperature ?? c.temperature,
       maxTokens: runtime.maxTokens ?? c.max_tokens,
       topP: runtime.topP ?? c.top_p,
@@ -173,13 +205,13 @@ export abstract class BackendProvider<C extends BaseBackendConfig = BaseBackendC
     };
   }
 
-  private begin(runtime: RuntimeExecutionConfig): { deadline: CallDeadline; settings: CallSettings } {
+  private begin(runtime: RuntimeExecutionConfig, features?: CallFeatures): { deadline: CallDeadline; settings: CallSettings } {
     const deadline = new CallDeadline(runtime.timeoutMs ?? this.config.timeout * 1000, runtime.signal);
-    return { deadline, settings: this.settings(runtime, deadline) };
+    return { deadline, settings: this.settings(runtime, deadline, features) };
   }
 
-  private async run<T>(runtime: RuntimeExecutionConfig, attempt: (settings: CallSettings) => Promise<T>): Promise<T> {
-    const { deadline, settings } = this.begin(runtime);
+  private async run<T>(runtime: RuntimeExecutionConfig, attempt: (settings: CallSettings) => Promise<T>, features?: CallFeatures): Promise<T> {
+    const { deadline, settings } = this.begin(runtime, features);
     try {
       return await withRetries(() => attempt(settings), {
         maxRetries: settings.maxRetries,
@@ -202,9 +234,13 @@ export abstract class BackendProvider<C extends BaseBackendConfig = BaseBackendC
    * stream (bench/RESULTS.md). It behaves as the generator it replaces: nothing
    * starts before the first `next()`, the end or an error disposes of the
    * deadline, and `return()` closes the plugin's stream (freeing its socket).
+   *
+   * Stream parts (reasoning, tool calls) go to a `StreamAssembler`, created
+   * with the first part: a plain text stream keeps the path it always had,
+   * one `typeof` per delta more.
    */
-  private runStream(messages: ChatMessage[], runtime: RuntimeExecutionConfig): AsyncGenerator<string, CompletionResult, undefined> {
-    type Step = IteratorResult<string | readonly string[], StreamEnd>;
+  private runStream(messages: ChatMessage[], runtime: RuntimeExecutionConfig, features: CallFeatures): AsyncGenerator<string, CompletionResult, undefined> {
+    type Step = IteratorResult<StreamItem | readonly StreamItem[], StreamEnd>;
     type Out = IteratorResult<string, CompletionResult>;
     let state: 'new' | 'open' | 'closed' = 'new';
     let call: { deadline: CallDeadline; settings: CallSettings } | undefined;
@@ -212,8 +248,11 @@ export abstract class BackendProvider<C extends BaseBackendConfig = BaseBackendC
     const received = new ReceivedText();
     let progress: StreamProgress | undefined;
     // The deltas of a batch the plugin yielded, handed out one per `next()` without an async step.
-    let batch: readonly string[] = [];
+    let batch: readonly StreamItem[] = [];
     let index = 0;
+    // Tool calls and reasoning, from the first part on; events go to the sink while `events()` reads them.
+    let parts: StreamAssembler | undefined;
+    let sink: EventSink | undefined;
 
     const close = async (): Promise<void> => {
       state = 'closed';
@@ -231,12 +270,27 @@ export abstract class BackendProvider<C extends BaseBackendConfig = BaseBackendC
       throw labelled;
     };
     const tooLong = (): Promise<never> | undefined => (received.length > MAX_STREAM_TEXT ? fail(this.tooLong()) : undefined);
+    /** Takes a stream part; an unusable one (a whole call with invalid arguments, too much of it) ends the stream. */
+    const takePart = (part: StreamPart): Promise<never> | undefined => {
+      try {
+        parts ??= new StreamAssembler(sink);
+        parts.add(part);
+      } catch (error) {
+        return fail(error);
+      }
+      return parts.size > MAX_STREAM_TEXT ? fail(this.tooLong()) : undefined;
+    };
     /** The next non-empty delta of the batch at hand, if there is one (an abort stops it, as it stops the socket). */
     const fromBatch = (): Out | Promise<Out> | undefined => {
       if (call!.deadline.aborted) return fail(abortedError(call!.settings.signal));
       while (index < batch.length) {
-        const text = batch[index++]!;
-        if (text) return { value: text, done: false };
+        const item = batch[index++]!;
+        if (typeof item === 'string') {
+          if (item) return { value: item, done: false };
+        } else {
+          const failed = takePart(item);
+          if (failed) return failed;
+        }
       }
       return undefined;
     };
@@ -246,7 +300,14 @@ export abstract class BackendProvider<C extends BaseBackendConfig = BaseBackendC
       if (step.done) {
         source = undefined;
         const handed = index;
-        const result = withLazyText({ ...step.value }, () => received.text(handed));
+        let result = withLazyText({ ...step.value } as StreamEnd & Pick<CompletionResult, 'toolCalls'>, () => received.text(handed));
+        if (parts || step.value.toolCalls) {
+          try {
+            result = parts ? parts.finish(result) : normalizeCompletion(result);
+          } catch (error) {
+            return fail(error);
+          }
+        }
         void close();
         progress?.end(result);
         return { value: result, done: true };
@@ -257,18 +318,21 @@ export abstract class BackendProvider<C extends BaseBackendConfig = BaseBackendC
           received.add(step.value);
           return tooLong() ?? { value: step.value, done: false };
         }
-      } else {
-        batch = step.value;
+      } else if (Array.isArray(step.value)) {
+        batch = step.value as readonly StreamItem[];
         index = 0;
         received.addBatch(batch);
         const out = tooLong() ?? fromBatch();
         if (out) return out;
+      } else {
+        const failed = takePart(step.value as StreamPart);
+        if (failed) return failed;
       }
       return source!.next().then(onStep, fail);
     };
     /** Opens the plugin's stream, retrying until its first delta: retrying is safe only until a delta was handed out. */
     const start = async (): Promise<IteratorResult<string, CompletionResult>> => {
-      call = this.begin(runtime);
+      call = this.begin(runtime, features);
       const { deadline, settings } = call;
       let step: Step;
       try {
@@ -326,6 +390,11 @@ export abstract class BackendProvider<C extends BaseBackendConfig = BaseBackendC
     (iterator as ReportingSource)[REPORTS_PROGRESS] = (p) => {
       progress = p;
       return () => received.text(index);
+    };
+    // `stream.events()` subscribes here: the parts' events go to it from then on.
+    (iterator as EventSource)[EMITS_EVENTS] = (listener) => {
+      sink = listener;
+      parts?.listen(listener);
     };
     return iterator;
   }
@@ -390,9 +459,10 @@ function withLazyText(result: Omit<CompletionResult, 'text'> & { text?: string }
   }) as CompletionResult;
 }
 
-/** A step that carries no text: an empty delta or a batch of them. */
-function isEmpty(value: string | readonly string[]): boolean {
-  return typeof value === 'string' ? value === '' : value.every((text) => text === '');
+/** A step that carries nothing: an empty delta or a batch of them (a stream part is something). */
+function isEmpty(value: StreamItem | readonly StreamItem[]): boolean {
+  if (typeof value === 'string') return value === '';
+  return Array.isArray(value) && value.every((item) => item === '');
 }
 
 function runtimeOf(options: { signal?: AbortSignal; timeoutMs?: number; providerOptions?: Record<string, unknown> }): RuntimeExecutionConfig {
@@ -403,18 +473,31 @@ function checkMessages(messages: ChatMessage[]): void {
   if (!Array.isArray(messages) || messages.length === 0) {
     throw new TypeError('messages must be a non-empty array of { role, content }');
   }
+  for (let i = 0; i < messages.length; i++) {
+    const m = messages[i] as Partial<ChatMessage> | undefined;
+    if (typeof m !== 'object' || m === null) throw new TypeError(`messages[${i}] must be an object { role, content }`);
+    if (m.role === 'assistant' && m.toolCalls !== undefined) {
+      if (!Array.isArray(m.toolCalls) || m.toolCalls.some((c) => typeof c?.id !== 'string' || typeof c.name !== 'string')) {
+        throw new TypeError(`messages[${i}].toolCalls must be the { id, name, arguments } calls of a result`);
+      }
+    }
+  }
 }
 
-/** Which capabilities a provider class actually implements (overrides a `do*` method for). */
+/**
+ * Which capabilities a provider class actually implements: the operations
+ * whose `do*` method it overrides, and the features (tools, reasoning,
+ * structured output, vision) when it implements a completion or a stream,
+ * which carry them. Whether it maps them to its backend is what the
+ * conformance kit's feature checks find out.
+ */
 export function implementedCapabilities(provider: BackendProvider): Capability[] {
   const base = BackendProvider.prototype as unknown as Record<string, unknown>;
   const self = provider as unknown as Record<string, unknown>;
-  const methods: Record<Capability, string> = {
-    completion: 'doCompletion',
-    streaming: 'doStream',
-    embeddings: 'doEmbeddings',
-    speech: 'doSpeech',
-    transcription: 'doTranscription',
+  const overrides = (c: Capability) => {
+    const method = DO_METHOD_OF[c];
+    return method !== undefined && self[method] !== undefined && self[method] !== base[method];
   };
-  return (Object.keys(methods) as Capability[]).filter((c) => self[methods[c]] !== base[methods[c]]);
+  const completes = overrides('completion') || overrides('streaming');
+  return (Object.keys(OPERATION_OF) as Capability[]).filter((c) => (isFeatureCapability(c) ? completes : overrides(c)));
 }

@@ -60,8 +60,9 @@ export interface CallSettings {
 
 /**
  * The per-call settings to hand on to another provider (for plugins that
- * compose profiles): sampling fields as set, the same signal, and the time
- * this call has left.
+ * compose profiles): sampling fields as set, the call's tools, tool choice,
+ * response format and reasoning (already normalised: JSON Schema), the same
+ * signal, and the time this call has left.
  */
 export function runtimeFromSettings(settings: CallSettings): RuntimeExecutionConfig {
   return {
@@ -70,6 +71,11 @@ export function runtimeFromSettings(settings: CallSettings): RuntimeExecutionCon
     topP: settings.topP,
     stop: settings.stop,
     seed: settings.seed,
+    tools: settings.tools,
+    toolChoice: settings.toolChoice,
+    parallelToolCalls: settings.parallelToolCalls,
+    responseFormat: settings.responseFormat,
+    reasoning: settings.reasoning,
     signal: settings.signal,
     idleTimeoutMs: settings.idleTimeoutMs,
     providerOptions: settings.providerOptions,

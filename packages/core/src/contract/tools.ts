@@ -13,7 +13,7 @@ export interface ToolDefinition {
   name: string;
   description?: string;
   parameters: JsonSchema | ZodType;
-  /** Ask the backend to follow the schema exactly, where it can (OpenAI `strict`). */
+  /** Ask the backend to follow the schema exactly, where it can (a `strict` flag on the wire). */
   strict?: boolean;
 }
 

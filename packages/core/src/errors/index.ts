@@ -9,3 +9,4 @@ export {
   type ProviderErrorDetails,
   type ProviderErrorReason,
 } from './provider-error.js';
+export { InvalidToolArgumentsError, type InvalidToolArgumentsDetails } from './tool-error.js';

@@ -29,7 +29,9 @@ export type ProviderErrorReason =
   | 'truncated_stream'
   | 'stream_error'
   | 'bad_response'
-  | 'response_too_large';
+  | 'response_too_large'
+  /** A tool call's arguments are not a JSON object (see `InvalidToolArgumentsError`). */
+  | 'invalid_tool_arguments';
 
 /** The backend failed, answered with an error, or answered with something unusable. */
 export class ProviderError extends AegisError {

@@ -6,7 +6,8 @@
 import { readFileSync } from 'node:fs';
 import {
   BaseBackendConfig,
-  CAPABILITIES,
+  DO_METHOD_OF,
+  OPERATION_CAPABILITIES,
   CapabilityNotSupportedError,
   ConfigurationError,
   PLUGIN_API_VERSION,
@@ -16,12 +17,14 @@ import {
   implementedCapabilities,
   isAegisPlugin,
   isCapability,
+  isOperationCapability,
   pluginProblems,
   secretKeysOf,
   OPERATION_OF,
   type AegisPlugin,
   type BackendProvider,
   type Capability,
+  type OperationCapability,
   type ChatMessage,
   type CompletionResult,
   type CompletionStream,
@@ -64,14 +67,6 @@ const BASE_SAMPLE: Record<string, unknown> = {
 };
 
 
-/** The protected method a provider overrides for each capability. */
-const DO_METHOD: Record<Capability, string> = {
-  completion: 'doCompletion',
-  streaming: 'doStream',
-  embeddings: 'doEmbeddings',
-  speech: 'doSpeech',
-  transcription: 'doTranscription',
-};
 
 interface Streamed {
   deltas: string[];
@@ -131,7 +126,7 @@ export function conformanceChecks(plugin: AegisPlugin, options: ConformanceOptio
     });
   };
   /** Calls the public operation of a capability with small valid arguments. */
-  const invoke = (provider: BackendProvider, capability: Capability, runtime: RuntimeExecutionConfig = {}): Promise<unknown> => {
+  const invoke = (provider: BackendProvider, capability: OperationCapability, runtime: RuntimeExecutionConfig = {}): Promise<unknown> => {
     switch (capability) {
       case 'completion':
         return provider.getCompletion(PROMPT, runtime);
@@ -279,7 +274,8 @@ export function conformanceChecks(plugin: AegisPlugin, options: ConformanceOptio
       check(summary?.usable, () => `the profile with ${field} set is not usable: ${summary?.issues.map(formatIssue).join(' | ')}`);
       check(!JSON.stringify(summaries).includes(value), `aegis.profiles() shows the value of the secret field "${field}"`);
       check(!aegis.redact(`key=${value}`).includes(value), `AEGIS does not know the value of "${field}" as a secret, so errors and logs would show it`);
-      const capability = tested.find((c) => c !== 'streaming') ?? tested[0];
+      const operations = tested.filter(isOperationCapability);
+      const capability = operations.find((c) => c !== 'streaming') ?? operations[0];
       if (capability) {
         // A failed call must not show the secret either (in a URL, a header echoed in the message, ...).
         const p = await provider({ [field]: value, max_retries: 0 });
@@ -423,7 +419,7 @@ export function conformanceChecks(plugin: AegisPlugin, options: ConformanceOptio
 
   // ---- capabilities --------------------------------------------------------------
 
-  const undeclared = CAPABILITIES.filter((c) => !declared.includes(c));
+  const undeclared = OPERATION_CAPABILITIES.filter((c) => !declared.includes(c));
   add(
     'capabilities.undeclared',
     `capabilities: undeclared operations throw CapabilityNotSupportedError${undeclared.length ? ` (${undeclared.join(', ')})` : ''}`,
@@ -450,13 +446,13 @@ export function conformanceChecks(plugin: AegisPlugin, options: ConformanceOptio
       missing.length === 0,
       () =>
         `${who} declares ${missing.map((c) => `"${c}"`).join(', ')} but its provider does not override ` +
-        `${missing.map((c) => DO_METHOD[c]).join(', ')}`,
+        `${missing.map((c) => DO_METHOD_OF[c] ?? `doCompletion or doStream (which carry "${c}")`).join(', ')}`,
     );
   });
 
   // ---- failures -------------------------------------------------------------------
 
-  for (const c of CAPABILITIES) {
+  for (const c of OPERATION_CAPABILITIES) {
     add(
       `errors.http.${c}`,
       `errors (${c}): HTTP 429, 500 and 503 are retryable ProviderErrors, HTTP 400, 401 and 404 are not`,

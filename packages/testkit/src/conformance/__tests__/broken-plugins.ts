@@ -12,6 +12,7 @@ import {
   type AegisPlugin,
   type AnyConfigSchema,
   type CallSettings,
+  type StreamItem,
   type ChatMessage,
   type CompletionResult,
   type EmbeddingsOptions,
@@ -85,8 +86,9 @@ class EmptyFinishReason extends ExampleComProvider {
 export const emptyFinishReason = exampleVariant(EmptyFinishReason);
 
 /** A plugin stream's step as deltas (it may yield one, or a batch). */
-function deltasOf(value: string | readonly string[]): readonly string[] {
-  return typeof value === 'string' ? [value] : value;
+function deltasOf(value: StreamItem | readonly StreamItem[]): readonly string[] {
+  const items = Array.isArray(value) ? (value as readonly StreamItem[]) : [value as StreamItem];
+  return items.filter((item): item is string => typeof item === 'string');
 }
 
 /** Reads the whole stream and yields nothing (the final text would be empty). */
