@@ -5,6 +5,10 @@
  */
 import { afterAll, describe, expect, it } from '@jest/globals';
 import { createAegis, type Aegis } from '@aegis/core';
+import koboldcpp from '@aegis/provider-koboldcpp';
+import ollama from '@aegis/provider-ollama';
+import openai from '@aegis/provider-openai';
+import vllm from '@aegis/provider-vllm';
 import { startEmulator, type Emulator, type EmulatorKind } from '@aegis/testkit';
 import { fileURLToPath } from 'node:url';
 import { OFFLINE, runAgent, SCRIPT } from './agent-loop.js';
@@ -21,7 +25,14 @@ afterAll(async () => {
 async function offline(kind: EmulatorKind) {
   const emulator = await startEmulator(kind, { reply: SCRIPT });
   const how = OFFLINE[kind]!;
-  const aegis = createAegis({ configPath: ROOT_CONFIG, env: { ...how.env, [how.variable]: emulator[how.url] }, logLevel: 'silent' });
+  // The plugins from their sources (an application finds the same ones installed, as `npm run example:agent` does).
+  const aegis = createAegis({
+    configPath: ROOT_CONFIG,
+    env: { ...how.env, [how.variable]: emulator[how.url] },
+    plugins: [ollama, openai, vllm, koboldcpp],
+    discover: false,
+    logLevel: 'silent',
+  });
   open.push({ emulator, aegis });
   return { emulator, provider: await aegis.getProviderForProfile(kind) };
 }

@@ -22,6 +22,7 @@ import {
   type CompletionResult,
   type FinishReason,
   type StreamEnd,
+  type StreamItem,
   type StreamPart,
   type ToolChoice,
   type Usage,
@@ -172,7 +173,7 @@ export function chatAnswer(body: unknown, url: string, model: string | undefined
  * tool-call fragments, in order); returns the end once a chunk carries a
  * finish reason (`[DONE]` follows), and throws on an error payload.
  */
-export function chatStreamStep(data: string, url: string, out: (string | StreamPart)[], model: string | undefined): StreamEnd | undefined {
+export function chatStreamStep(data: string, url: string, out: StreamItem[], model: string | undefined): StreamEnd | undefined {
   let chunk: unknown;
   try {
     chunk = JSON.parse(data);

@@ -15,7 +15,6 @@ import {
   type FinishReason,
   type ProviderStream,
   type StreamEnd,
-  type StreamPart,
   type SpeechOptions,
   type SpeechResult,
   type TranscriptionOptions,
@@ -24,7 +23,6 @@ import {
 } from '@aegis/core';
 import { chatAnswer, chatRequest, chatStreamStep, needsChatEndpoint } from './chat.js';
 import type { KoboldCppConfig } from './config.js';
-import { inOrder } from './parts.js';
 import { generationRequest } from './request.js';
 import { cutAtStop, StopTrimmer } from './stop.js';
 import { koboldPiece } from './stream.js';
@@ -164,26 +162,16 @@ export class KoboldCppProvider extends BackendProvider<KoboldCppConfig> {
     try {
       const response = await this.context.http.postStream(url, request.body, this.options(settings));
       let end: StreamEnd | undefined;
-      for await (const events of readSseBatches(response.body)) {
-        const out: (string | StreamPart)[] = [];
-        try {
-          for (const event of events) {
-            if (event.data.trim() === '' || (event.event && event.event !== 'message')) continue;
-            if (event.data.trim() === '[DONE]') {
-              settled = true;
-              if (!end) throw this.truncatedStream(url, 'a chunk with a finish_reason');
-              yield* inOrder(out);
-              return end;
-            }
-            end ??= chatStreamStep(event.data, url, out, this.config.model);
-            if (end) settled = true;
-          }
-        } catch (error) {
-          yield* inOrder(out);
-          throw error;
+      const done = yield* streamDeltas(readSseBatches(response.body), (event, items) => {
+        if (event.data.trim() === '' || (event.event && event.event !== 'message')) return;
+        if (event.data.trim() === '[DONE]') {
+          if (!end) throw this.truncatedStream(url, 'a chunk with a finish_reason');
+          return end;
         }
-        yield* inOrder(out);
-      }
+        end ??= chatStreamStep(event.data, url, items, this.config.model);
+        settled ||= end !== undefined;
+      });
+      if (done) return done;
       // The server closed the connection: complete only if the finish chunk came.
       if (end) return end;
       throw this.truncatedStream(url, 'data: [DONE]');

@@ -70,10 +70,10 @@ beforeEach(() => {
 });
 
 describe('plugin', () => {
-  it('declares completion, streaming and embeddings', () => {
+  it('declares completion, streaming, embeddings, tools and reasoning', () => {
     expect(plugin.type).toBe('ollama');
-    expect([...plugin.capabilities]).toEqual(['completion', 'streaming', 'embeddings']);
-    expect(p.capabilities).toEqual(['completion', 'streaming', 'embeddings']);
+    expect([...plugin.capabilities]).toEqual(['completion', 'streaming', 'embeddings', 'tools', 'reasoning']);
+    expect(p.capabilities).toEqual(['completion', 'streaming', 'embeddings', 'tools', 'reasoning']);
   });
 });
 

@@ -2,13 +2,13 @@ import {
   BackendProvider,
   joinUrl,
   readNdjsonBatches,
+  streamDeltas,
   type CallSettings,
   type ChatMessage,
   type ProviderCompletion,
   type EmbeddingsOptions,
   type EmbeddingsResult,
   type ProviderStream,
-  type StreamPart,
 } from '@aegis/core';
 import type { OllamaConfig } from './config.js';
 import { toolCallParts } from './tools.js';
@@ -37,8 +37,8 @@ export class OllamaProvider extends BackendProvider<OllamaConfig> {
   /**
    * The NDJSON stream: `thinking` pieces (first, with `content: ""`) as
    * reasoning parts, `content` as text deltas, each tool call (whole, in one
-   * line) as a tool-call part; the `"done": true` line ends it. Text deltas of
-   * one network chunk are handed on as one batch.
+   * line) as a whole tool-call part; the `"done": true` line ends it. What one
+   * network chunk carries is handed on as one batch.
    */
   protected override async *doStream(messages: ChatMessage[], settings: CallSettings): ProviderStream {
     const url = this.url('/api/chat');
@@ -48,29 +48,17 @@ export class OllamaProvider extends BackendProvider<OllamaConfig> {
       this.requestOptions(settings, this.headers()),
     );
     let calls = 0;
-    for await (const lines of readNdjsonBatches(response.body, url)) {
-      const out: (string | StreamPart)[] = [];
-      try {
-        for (const line of lines) {
-          const chunk = checkChunk(line, url);
-          const { content, thinking, tool_calls: toolCalls } = chunk.message ?? {};
-          if (typeof thinking === 'string' && thinking) out.push({ type: 'reasoning', text: thinking });
-          if (typeof content === 'string' && content) out.push(content);
-          const whole = toolCallParts(toolCalls, calls, url);
-          calls += whole.length;
-          out.push(...whole);
-          if (chunk.done) {
-            yield* inOrder(out);
-            return finalOf(chunk, this.config.model);
-          }
-        }
-      } catch (error) {
-        // What arrived before the bad line is handed on first.
-        yield* inOrder(out);
-        throw error;
-      }
-      yield* inOrder(out);
-    }
+    const end = yield* streamDeltas(readNdjsonBatches(response.body, url), (line, items) => {
+      const chunk = checkChunk(line, url);
+      const { content, thinking, tool_calls: toolCalls } = chunk.message ?? {};
+      if (typeof thinking === 'string' && thinking) items.push({ type: 'reasoning', text: thinking });
+      if (typeof content === 'string' && content) items.push(content);
+      const whole = toolCallParts(toolCalls, calls, url);
+      calls += whole.length;
+      items.push(...whole);
+      if (chunk.done) return finalOf(chunk, this.config.model);
+    });
+    if (end) return end;
     throw this.truncatedStream(url, 'the final {"done": true} line');
   }
 
@@ -88,17 +76,3 @@ export class OllamaProvider extends BackendProvider<OllamaConfig> {
   }
 }
 
-/** Parts in the order they came: consecutive text deltas as one batch, the other parts one by one. */
-function* inOrder(out: readonly (string | StreamPart)[]): Generator<readonly string[] | StreamPart, void, undefined> {
-  let deltas: string[] = [];
-  for (const item of out) {
-    if (typeof item === 'string') {
-      deltas.push(item);
-      continue;
-    }
-    if (deltas.length > 0) yield deltas;
-    deltas = [];
-    yield item;
-  }
-  if (deltas.length > 0) yield deltas;
-}
