@@ -188,7 +188,8 @@ async function main(argv: string[]): Promise<number> {
       return 1;
     }
     const { startEmulator } = await import('@aegis/testkit');
-    const emulator = await startEmulator(profile as 'ollama', { reply: SCRIPT });
+    // A short pause between stream frames, so --stream shows the deltas (and KoboldCpp's wait) as a backend would.
+    const emulator = await startEmulator(profile as 'ollama', { reply: SCRIPT, chunkDelayMs: values.stream ? 20 : 0 });
     env = { ...process.env, ...offline.env, [offline.variable]: emulator[offline.url] };
     close = () => emulator.close();
     process.stderr.write(`(offline: the ${profile} emulator at ${emulator.url} answers with scripted calls; --live uses the real backend)\n`);
