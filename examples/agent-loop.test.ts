@@ -11,7 +11,7 @@ import openai from '@aegis/provider-openai';
 import vllm from '@aegis/provider-vllm';
 import { startEmulator, type Emulator, type EmulatorKind } from '@aegis/testkit';
 import { fileURLToPath } from 'node:url';
-import { OFFLINE, runAgent, SCRIPT } from './agent-loop.js';
+import { ANSWER, OFFLINE, runAgent, SCRIPT } from './agent-loop.js';
 
 const ROOT_CONFIG = fileURLToPath(new URL('../backends.yaml', import.meta.url));
 const open: { emulator: Emulator; aegis: Aegis }[] = [];
@@ -42,7 +42,7 @@ describe.each(['ollama', 'openai', 'vllm', 'koboldcpp'] as const)('agent loop on
     const { emulator, provider } = await offline(kind);
     const log: string[] = [];
     const run = await runAgent(provider, 'What is the weather in Tokyo, in Fahrenheit?', { stream, log: (t) => log.push(t) });
-    expect(run.answer).toBe(SCRIPT.text);
+    expect(run.answer).toBe(ANSWER);
     expect(run.turns).toBe(2);
     expect(run.calls.map((c) => [c.name, c.arguments])).toEqual(SCRIPT.toolCalls.map((c) => [c.name, c.arguments]));
     expect(new Set(run.calls.map((c) => c.id)).size).toBe(2);
@@ -55,6 +55,6 @@ describe.each(['ollama', 'openai', 'vllm', 'koboldcpp'] as const)('agent loop on
     expect(results.map((m) => m.tool_call_id)).toEqual(run.calls.map((c) => c.id));
     expect(JSON.parse(results[0].content)).toEqual({ city: 'Tokyo', celsius: 18, sky: 'light rain' });
     expect(JSON.parse(results[1].content)).toEqual({ fahrenheit: 64 });
-    expect(log.join('')).toContain(SCRIPT.text);
+    expect(log.join('')).toContain(ANSWER);
   });
 });

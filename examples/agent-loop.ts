@@ -148,13 +148,16 @@ async function streamTurn(
 
 // ---- the command line --------------------------------------------------------------
 
-/** What the offline run scripts the emulator with: the two tools called at once, then the answer. */
+/** The answer the offline run's emulator gives once it has the tool results. */
+export const ANSWER = 'In Tokyo it is 18 °C (64 °F) with light rain: take an umbrella.';
+
+/** What the offline run scripts the emulator with: the two tools called at once, then (given the results) the answer. */
 export const SCRIPT = {
   toolCalls: [
     { name: 'get_weather', arguments: { city: 'Tokyo' } },
     { name: 'convert_temperature', arguments: { celsius: 18, to: 'fahrenheit' } },
   ],
-  text: 'In Tokyo it is 18 °C (64 °F) with light rain: take an umbrella.',
+  afterToolResults: { text: ANSWER },
 };
 
 /** How each offline profile of the root backends.yaml is pointed at its emulator: the variable, and which URL. */

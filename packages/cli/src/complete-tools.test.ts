@@ -12,7 +12,6 @@ const TOOLS = [
   { type: 'function', function: { name: 'get_time', parameters: { type: 'object', properties: { city: { type: 'string' } } } } },
 ];
 const CALLS = {
-  text: 'It is sunny.',
   reasoning: 'The user wants the weather.',
   toolCalls: [
     { name: 'get_weather', arguments: { city: 'Tokyo' }, id: 'call_weather1' },

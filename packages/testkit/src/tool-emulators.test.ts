@@ -1,11 +1,12 @@
 /** Tool calls and thinking in the Ollama and KoboldCpp emulators: the wire each backend writes. */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
-import { startKoboldCppEmulator, startOllamaEmulator, type Emulator, type ScriptedReply } from './index.js';
+import { defaultReplyText, startKoboldCppEmulator, startOllamaEmulator, type Emulator, type ScriptedReply } from './index.js';
 import { fixture, fixtureJson, postJson, readAll, sseData, sseEvents } from './__tests__/helpers.js';
 
 const TOOLS = fixtureJson('ollama/chat.tools.request.json').tools;
+const ANSWER = 'It is 18 degrees in Tokyo and 12 in Paris.';
 const TWO_CALLS: ScriptedReply = {
-  text: 'It is 18 degrees in Tokyo and 12 in Paris.',
+  afterToolResults: { text: ANSWER },
   toolCalls: [
     { name: 'get_weather', arguments: { city: 'Tokyo' } },
     { name: 'get_weather', arguments: { city: 'Paris' } },
@@ -61,13 +62,15 @@ describe('ollama emulator: tools and thinking', () => {
   });
 
   it('answers in text without tools in the request, or once the last message is a tool result', async () => {
-    emu.setReply(TWO_CALLS);
+    emu.setReply({ ...TWO_CALLS, text: 'Let me look.' });
     const plain: any = await (await postJson(`${emu.url}/api/chat`, { model: 'llama3.2', messages: [{ role: 'user', content: 'hi' }], stream: false })).json();
-    expect(plain.message).toEqual({ role: 'assistant', content: TWO_CALLS.text });
+    expect(plain.message).toEqual({ role: 'assistant', content: 'Let me look.' });
+    const withText: any = await (await ask(emu, { stream: false })).json();
+    expect(withText.message).toMatchObject({ content: 'Let me look.', tool_calls: [{ function: { name: 'get_weather' } }, { function: { name: 'get_weather' } }] });
     const after: any = await (
       await ask(emu, { stream: false, messages: [{ role: 'user', content: 'weather?' }, { role: 'tool', tool_name: 'get_weather', content: '18' }] })
     ).json();
-    expect(after.message.content).toBe(TWO_CALLS.text);
+    expect(after.message.content).toBe(ANSWER);
     expect(after.message.tool_calls).toBeUndefined();
   });
 
@@ -163,9 +166,9 @@ describe('koboldcpp emulator: tool calls on /v1/chat/completions', () => {
   it('answers in text with tool_choice "none" and after the tool results', async () => {
     emu.setReply(TWO_CALLS);
     const none: any = await (await ask({ tool_choice: 'none' })).json();
-    expect(none.choices[0].message.content).toBe(TWO_CALLS.text);
+    expect(none.choices[0].message.content).toBe(defaultReplyText('KoboldCpp'));
     const after: any = await (await ask({ messages: [{ role: 'user', content: 'w?' }, { role: 'tool', tool_call_id: 'call_1', content: '18' }] })).json();
-    expect(after.choices[0]).toMatchObject({ finish_reason: 'stop', message: { content: TWO_CALLS.text, tool_calls: [] } });
+    expect(after.choices[0]).toMatchObject({ finish_reason: 'stop', message: { content: ANSWER, tool_calls: [] } });
   });
 
   it('fault cut-in-tool-call: the stream stops inside the first arguments chunk', async () => {

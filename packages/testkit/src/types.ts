@@ -40,16 +40,21 @@ export interface ScriptedToolCall {
 }
 
 export interface ScriptedReply {
+  /** The answer's text. With `toolCalls`, the text sent before the calls (none when absent). */
   text?: string;
   /**
-   * Tool calls the reply makes when the request offers tools (and does not
-   * say `tool_choice: "none"`) and its last message is not a tool result. A
-   * turn with calls carries no text; `text` is the answer to the other
-   * requests, e.g. the one that brings the tool results, so an agent loop
-   * driven by one scripted reply ends.
+   * Tool calls the answer makes (two or more: parallel calls). Ollama and
+   * KoboldCpp answer them only when the request offers tools (and, KoboldCpp,
+   * does not say `tool_choice: "none"`), as those servers do.
    */
   toolCalls?: ScriptedToolCall[];
-  /** Reasoning ("thinking") text the backend sends apart from the answer, where it does (vLLM, Ollama). */
+  /**
+   * The reply to a request whose last message is a tool result: the agent's
+   * next turn, so one script drives a whole loop (calls, results, answer).
+   * Default: this reply without its tool calls.
+   */
+  afterToolResults?: ScriptedReply;
+  /** Reasoning ("thinking") text, sent the backend's way before the answer; ignored by backends that send none. */
   reasoning?: string;
   finishReason?: string;
   promptTokens?: number;

@@ -164,7 +164,7 @@ describe('koboldcpp.py answers', () => {
 
 describe('against the emulator', () => {
   const TWO = {
-    text: 'Sunny and 72 °F in Boston; it is 3 pm.',
+    afterToolResults: { text: 'Sunny and 72 °F in Boston; it is 3 pm.' },
     toolCalls: [
       { name: 'get_current_weather', arguments: { location: 'Boston, MA' } },
       { name: 'get_time', arguments: { location: 'Boston, MA' } },
@@ -194,7 +194,7 @@ describe('against the emulator', () => {
     ];
     const stream = kobold.streamCompletion(messages, { tools: [WEATHER, TIME] });
     await events(stream);
-    expect(await stream.result).toMatchObject({ text: TWO.text, finishReason: 'stop' });
+    expect(await stream.result).toMatchObject({ text: TWO.afterToolResults.text, finishReason: 'stop' });
     expect(emulator.lastRequest!.path).toBe('/v1/chat/completions');
   });
 

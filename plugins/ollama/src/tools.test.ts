@@ -158,7 +158,7 @@ describe('the docs examples', () => {
 
 describe('against the emulator', () => {
   const TWO = {
-    text: 'Tokyo: 18 degrees, 9 pm.',
+    afterToolResults: { text: 'Tokyo: 18 degrees, 9 pm.' },
     toolCalls: [
       { name: 'get_weather', arguments: { city: 'Tokyo' } },
       { name: 'get_time', arguments: { city: 'Tokyo' } },
@@ -190,7 +190,7 @@ describe('against the emulator', () => {
       ...first.toolCalls!.map((c): ChatMessage => ({ role: 'tool', toolCallId: c.id, content: '{"ok":true}' })),
     ];
     const answer = await ollama.getCompletion(messages, { tools: [WEATHER, TIME] });
-    expect(answer).toMatchObject({ text: TWO.text, finishReason: 'stop' });
+    expect(answer).toMatchObject({ text: TWO.afterToolResults.text, finishReason: 'stop' });
     expect(answer.toolCalls ?? []).toEqual([]);
     const sent = emulator.lastRequest!.json.messages;
     expect(sent[1].tool_calls.map((c: any) => [c.id, c.function.name, c.function.arguments])).toEqual(

@@ -11,7 +11,7 @@ import routerPlugins from './index.js';
 import { compositeProfile, exampleProfile, hi, rejection } from './__tests__/helpers.js';
 
 const WEATHER: ToolDefinition = { name: 'get_weather', parameters: { type: 'object', properties: { city: { type: 'string' } }, required: ['city'] } };
-const CALL = { toolCalls: [{ name: 'get_weather', arguments: { city: 'Tokyo' } }], text: 'from ollama', reasoning: 'thinking it over' };
+const CALL = { toolCalls: [{ name: 'get_weather', arguments: { city: 'Tokyo' } }], reasoning: 'thinking it over' };
 
 let text: Emulator;
 let tools: Emulator;

@@ -71,8 +71,8 @@ function toolCallReply(ctx: HandlerCtx, scripted: readonly ScriptedToolCall[]): 
   const f = oaiFlavor(ctx);
   const b = body(ctx);
   const model = modelName(ctx);
-  // A turn with calls has no text: the scripted text is the answer once the tools have run.
-  const text = '';
+  // With calls, the text is only what the script gives (content null by default).
+  const text = ctx.reply.text ?? (ctx.reply.chunks ? ctx.reply.chunks.join('') : '');
   const calls = scripted.map((call) => ({
     id: call.id ?? `call_${randomId(5, '0123456789')}`,
     type: 'function',

@@ -99,8 +99,8 @@ function chat(ctx: HandlerCtx): Plan {
   const b = body(ctx);
   const model = modelOf(ctx);
   const calls = toolCalls(ctx, callsFor(ctx));
-  // A turn with calls has no text (content ""): the scripted text is the answer once the tools have run.
-  const reply = calls.length > 0 ? { ...ctx.reply, text: '', chunks: undefined } : ctx.reply;
+  // With calls, the text is only what the script gives (content "" by default).
+  const reply = calls.length > 0 && ctx.reply.text === undefined && !ctx.reply.chunks ? { ...ctx.reply, text: '' } : ctx.reply;
   const { r, stats } = render({ ...ctx, reply }, messagesText(b.messages));
   // A thinking model thinks unless the request says `think: false`.
   const thinking = ctx.reply.reasoning !== undefined && b.think !== false ? ctx.reply.reasoning : undefined;
