@@ -1,6 +1,6 @@
 /** The contract between the generic server and one emulated backend. */
 import type { Plan } from './plan.js';
-import type { BackendKind, EmulatorOptions, RecordedRequest, ScriptedReply } from './types.js';
+import type { BackendKind, EmulatorOptions, RecordedRequest, ScriptedReply, ToolWireReader } from './types.js';
 
 export interface HandlerCtx {
   req: RecordedRequest;
@@ -32,6 +32,8 @@ export interface BackendDef {
   notFound(ctx: HandlerCtx, methodMismatch: boolean): Plan;
   /** Body that should be JSON but is not. */
   invalidBody(ctx: HandlerCtx): Plan;
+  /** How the backend's requests carry tools, when its emulator answers tool calls (`ScriptedReply.toolCalls`). */
+  toolWire?: ToolWireReader;
 }
 
 export function bearerToken(req: RecordedRequest): string | undefined {

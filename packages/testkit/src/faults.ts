@@ -78,29 +78,28 @@ export function faultWire(fault: Fault, plan: Plan): Wire {
       return normal; // non-stream requests: the caller substitutes the backend's 500
     case 'oversized':
       return padTo(normal, plan, fault.bytes);
-    case 'cut-in-tool-call':
-      return cutInToolCall(plan, normal);
+    case 'cut-in-tool-call': {
+      const end = fault.reset ? (plan.type === 'stream' && plan.format.closeDelimited ? 'reset' : 'destroy') : 'end';
+      if (plan.type === 'stream' && plan.toolCallFrame !== undefined) return cutInWholeCall(plan, plan.toolCallFrame, end);
+      if (plan.type === 'stream') {
+        const n = plan.cutInToolCall ?? Math.max(1, Math.floor(plan.frames.length / 2));
+        return streamWire(plan, allFrames(plan).slice(0, n), [], end);
+      }
+      return { ...normal, pieces: [bodyHalf(plan.body)], contentLength: false, end };
+    }
     default:
       return normal;
   }
 }
 
-/**
- * The stream up to the middle of the frame with the first tool call's
- * arguments, then the connection drops; without a tool call, the stream cut
- * after its content frames. A whole body is cut in half.
- */
-function cutInToolCall(plan: Plan, normal: Wire): Wire {
-  if (plan.type === 'body') return { ...normal, pieces: [bodyHalf(plan.body)], contentLength: false, end: 'destroy' };
+/** The stream up to the middle of the arguments of a call that comes whole in one frame, then `end`. */
+function cutInWholeCall(plan: StreamPlan, at: number, end: Wire['end']): Wire {
   const frames = allFrames(plan);
-  const end = plan.format.closeDelimited ? 'reset' : 'destroy';
-  if (plan.toolCallFrame === undefined) return streamWire(plan, plan.frames, [], end);
-  const at = Math.min(plan.toolCallFrame, frames.length - 1);
-  const wire = plan.format.frame(frames[at]!);
-  // In the middle of the arguments, where the frame has them.
+  const index = Math.min(at, frames.length - 1);
+  const wire = plan.format.frame(frames[index]!);
   const args = wire.indexOf('"arguments"');
   const cut = args >= 0 ? args + Math.ceil((wire.length - args) / 2) : Math.max(1, Math.floor(wire.length / 2));
-  return streamWire(plan, frames.slice(0, at), [wire.slice(0, cut)], end);
+  return streamWire(plan, frames.slice(0, index), [wire.slice(0, cut)], end);
 }
 
 /** Make sure the wire carries at least `bytes` bytes (the caller already rendered a huge reply text). */

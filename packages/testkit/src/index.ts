@@ -20,7 +20,13 @@ export type {
   MultipartForm,
   RecordedRequest,
   ScriptedReply,
+  ScriptedToolCall,
+  ToolWireReader,
+  WireAssistantCall,
+  WireToolResult,
 } from './types.js';
+export { startReplayServer, type RecordedAnswer } from './replay.js';
+export { fixtureText, fixtureJson, fixtureSse, fixtureNdjson, fixtureUrl, type FixtureBackend } from './fixtures.js';
 export { parseMultipart, multipartBoundary } from './multipart.js';
 export { wavFile, pcmTone } from './wav.js';
 export { splitIntoChunks, defaultReplyText } from './text.js';
@@ -64,6 +70,7 @@ export type { BackendDef, Handler, HandlerCtx, Route } from './backend.js';
 export { bodyPlan, jsonPlan, streamPlan, PlanError } from './plan.js';
 export type { BodyPlan, Plan, StreamFormat, StreamPlan } from './plan.js';
 export { dataSse, koboldSse } from './sse.js';
+export { chatCompletion, openAIToolWire, type CompatFlavor, type CompatToolFlavor, type ToolStreamStyle } from './backends/openai-compat.js';
 export { ndjson } from './ndjson.js';
 export { renderText, estimateTokens, messagesText, type RenderedText, type TextLimits } from './text.js';
 

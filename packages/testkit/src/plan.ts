@@ -30,9 +30,9 @@ export interface StreamPlan {
   /** Wire text of the backend's in-stream error event(s), including any end marker that follows it. */
   errorWire(message: string): string;
   /**
-   * Index (in `frames` then `tail`) of the frame that carries the first tool
-   * call's arguments, where the stream has tool calls: the `cut-in-tool-call`
-   * fault breaks the stream off in the middle of it.
+   * For a reply whose calls come whole in one frame (Ollama): the index (in
+   * `frames` then `tail`) of the frame with the first call, which the
+   * `cut-in-tool-call` fault breaks off in the middle of its arguments.
    */
   toolCallFrame?: number;
   /**
@@ -41,6 +41,8 @@ export interface StreamPlan {
    * for this long, then every frame at once.
    */
   holdMs?: number;
+  /** For a reply with tool calls: how many frames to send so the stream stops inside the first call's arguments. */
+  cutInToolCall?: number;
 }
 
 export type Plan = BodyPlan | StreamPlan;

@@ -98,9 +98,16 @@ describe('ollama emulator: tools and thinking', () => {
 
   it('fault cut-in-tool-call: the stream breaks off in the middle of the first call', async () => {
     emu.setReply({ reasoning: 'hm', toolCalls: TWO_CALLS.toolCalls });
-    emu.failNext({ kind: 'cut-in-tool-call' });
+    emu.failNext({ kind: 'cut-in-tool-call', reset: true });
     const { text, error } = await readAll(await ask(emu));
     expect(error).toBeDefined();
+    // Without reset, the same bytes and a clean end.
+    emu.failNext({ kind: 'cut-in-tool-call' });
+    const clean = await readAll(await ask(emu));
+    expect(clean.error).toBeUndefined();
+    expect(clean.text.split('\n').map((l) => l.replace(/"created_at":"[^"]*"|call_[a-z0-9]{8}/g, ''))).toEqual(
+      text.split('\n').map((l) => l.replace(/"created_at":"[^"]*"|call_[a-z0-9]{8}/g, '')),
+    );
     const [first, cut] = text.split('\n');
     expect(JSON.parse(first!).message.thinking).toBe('hm');
     expect(cut).toMatch(/"tool_calls":\[\{"id":"call_[a-z0-9]{8}","function":\{"index":0,"name":"get_weather","arguments":\{"[^}]*$/);
@@ -173,7 +180,7 @@ describe('koboldcpp emulator: tool calls on /v1/chat/completions', () => {
 
   it('fault cut-in-tool-call: the stream stops inside the first arguments chunk', async () => {
     emu.setReply(TWO_CALLS);
-    emu.failNext({ kind: 'cut-in-tool-call' });
+    emu.failNext({ kind: 'cut-in-tool-call', reset: true });
     const { text, error } = await readAll(await ask({ stream: true }));
     expect(error).toBeDefined();
     expect(text).not.toContain('[DONE]');

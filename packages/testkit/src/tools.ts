@@ -12,15 +12,6 @@ export function toolCallsOf(reply: ScriptedReply): ScriptedToolCall[] {
   return reply.toolCalls ?? [];
 }
 
-/** The reply with its first tool call's arguments cut in half: invalid JSON (`{"city": "Tok`). */
-export function withInvalidArguments(reply: ScriptedReply): ScriptedReply {
-  const calls = toolCallsOf(reply);
-  if (calls.length === 0) return reply;
-  const text = argumentsText(calls[0]!);
-  const broken = text.slice(0, Math.max(1, Math.floor(text.length / 2)));
-  return { ...reply, toolCalls: [{ ...calls[0]!, arguments: broken }, ...calls.slice(1)] };
-}
-
 /** Whether a request's last message is a tool result (OpenAI, vLLM, Ollama and KoboldCpp all say `role: "tool"`). */
 export function bringsToolResults(req: RecordedRequest): boolean {
   const messages: unknown = req.json?.messages;

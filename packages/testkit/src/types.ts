@@ -25,18 +25,16 @@ export interface RecordedRequest {
 }
 
 /**
- * A tool call an emulator answers with, framed as its backend does (OpenAI-style
- * argument fragments, Ollama's whole calls, KoboldCpp's simulated stream).
+ * A tool call a scripted reply makes. Every emulator that answers tool calls
+ * frames it as its backend does (argument fragments, whole chunks, ids or
+ * none), so one scripted reply tests every plugin the same way.
  */
 export interface ScriptedToolCall {
-  name: string;
-  /**
-   * The arguments: an object, serialised as the backend does, or raw text sent
-   * as it is (e.g. invalid JSON, to see how a plugin copes with it).
-   */
-  arguments: Record<string, unknown> | string;
-  /** The call's id; default: one in the backend's own format (Ollama before 0.12.10 sends none). */
+  /** The call's id; when absent the emulator makes one in its backend's form (or sends none where the backend sends none). */
   id?: string;
+  name: string;
+  /** The arguments: an object, encoded as the backend encodes them, or text sent verbatim (e.g. invalid JSON). */
+  arguments: Record<string, unknown> | string;
 }
 
 export interface ScriptedReply {
@@ -77,10 +75,10 @@ export type Fault =
   | { kind: 'drip'; intervalMs?: number }
   | { kind: 'delay'; ms: number }
   | { kind: 'oversized'; bytes: number }
-  /** The first scripted tool call's arguments arrive as invalid JSON (cut in half). */
+  /** The first scripted tool call's arguments are sent as invalid JSON (half of their text). */
   | { kind: 'invalid-tool-arguments' }
-  /** The stream breaks off in the middle of the first scripted tool call (the connection closes there). */
-  | { kind: 'cut-in-tool-call' };
+  /** The stream stops inside the first tool call's arguments: a clean end without the end marker, or a dropped connection (`reset`). */
+  | { kind: 'cut-in-tool-call'; reset?: boolean };
 
 export interface EmulatorOptions {
   reply?: ScriptedReply;
@@ -96,8 +94,47 @@ export interface EmulatorOptions {
   version?: string;
 }
 
+/** A tool result as a request carried it back to the backend. */
+export interface WireToolResult {
+  /** The id of the call it answers, where the backend's format carries one. */
+  toolCallId?: string;
+  /** The tool's name, where the backend's format carries one. */
+  name?: string;
+  content: string;
+}
+
+/** An assistant turn's tool call as a request carried it back to the backend. */
+export interface WireAssistantCall {
+  id?: string;
+  name: string;
+  arguments: unknown;
+}
+
+/**
+ * Reads what a recorded request says about tools, in the backend's own
+ * format: what the conformance kit needs to check that tools, tool choices and
+ * tool results reach the wire, without knowing the backend. Every emulator
+ * that answers tool calls implements one (`BackendDef.toolWire`).
+ */
+export interface ToolWireReader {
+  /** The names of the tools the request offered (empty when none). */
+  toolNames(req: RecordedRequest): string[];
+  /**
+   * The tool choice the request made, in core's terms (`'auto'`, `'none'`,
+   * `'required'`, `{ type: 'tool', name }`), `undefined` when it made none.
+   * Absent for a backend whose API has no tool choice.
+   */
+  toolChoice?(req: RecordedRequest): 'auto' | 'none' | 'required' | { type: 'tool'; name: string } | undefined;
+  /** The assistant tool calls the request carried back (earlier turns). */
+  assistantCalls(req: RecordedRequest): WireAssistantCall[];
+  /** The tool results the request carried, in the backend's own format (plain user text does not count). */
+  toolResults(req: RecordedRequest): WireToolResult[];
+}
+
 export interface Emulator {
   readonly kind: BackendKind;
+  /** How this backend's requests carry tools (for the conformance kit), when the emulator answers tool calls. */
+  readonly toolWire?: ToolWireReader;
   readonly url: string;
   readonly baseUrl: string;
   readonly requests: RecordedRequest[];

@@ -10,6 +10,7 @@ import {
   type EmbeddingsOptions,
   type EmbeddingsResult,
   type ErrorMessageExtractor,
+  type ProviderCompletion,
   type ProviderContext,
   type ProviderStream,
   type SseEvent,
@@ -25,8 +26,10 @@ import {
   mapChatCompletion,
   mapEmbeddings,
   openAIErrorMessage,
+  pushDelta,
   streamErrorFrom,
   toFinish,
+  toolFields,
   toUsage,
   toWireMessages,
   type WireChatResponse,
@@ -109,6 +112,14 @@ export class OpenAICompatibleProvider<C extends OpenAICompatibleConfig = OpenAIC
     return { frequency_penalty: this.config.frequency_penalty, presence_penalty: this.config.presence_penalty };
   }
 
+  /**
+   * The request fields of the call's `reasoning` setting. The chat API takes an
+   * effort level (`reasoning_effort`) and nothing to switch reasoning on or off.
+   */
+  protected reasoningFields(settings: CallSettings): Record<string, unknown> {
+    return typeof settings.reasoning === 'string' ? { reasoning_effort: settings.reasoning } : {};
+  }
+
   /** Extra result fields read from the answer's choice (e.g. vLLM's `stop_reason`). */
   protected choiceExtras(_choice: WireChoice): Record<string, unknown> {
     return {};
@@ -132,6 +143,8 @@ export class OpenAICompatibleProvider<C extends OpenAICompatibleConfig = OpenAIC
       [this.compat.maxTokensField]: settings.maxTokens,
       stop: settings.stop && settings.stop.length > 0 ? settings.stop : undefined,
       seed: settings.seed,
+      ...toolFields(settings),
+      ...this.reasoningFields(settings),
       ...this.samplingFields(settings),
       ...(stream ? { stream: true, ...(this.compat.streamUsage ? { stream_options: { include_usage: true } } : {}) } : {}),
       ...settings.providerOptions,
@@ -140,7 +153,7 @@ export class OpenAICompatibleProvider<C extends OpenAICompatibleConfig = OpenAIC
 
   // ---- capabilities ----------------------------------------------------------------
 
-  protected override async doCompletion(messages: ChatMessage[], settings: CallSettings): Promise<CompletionResult> {
+  protected override async doCompletion(messages: ChatMessage[], settings: CallSettings): Promise<ProviderCompletion> {
     const url = this.endpoint('chat/completions');
     const { body } = await this.context.http.postJson<WireChatResponse>(url, this.chatBody(messages, settings, false), this.httpOptions(settings));
     const { result, choice } = mapChatCompletion(body, url);
@@ -175,8 +188,8 @@ export class OpenAICompatibleProvider<C extends OpenAICompatibleConfig = OpenAIC
       usage = toUsage(chunk.usage) ?? usage;
       const choice = firstChoice(chunk.choices);
       if (!choice) return; // the usage chunk has `choices: []`
-      const content = choice.delta?.content ?? choice.delta?.refusal;
-      if (typeof content === 'string' && content !== '') deltas.push(content);
+      // The finish chunk may carry a delta too (vLLM: a tool call's last fragment).
+      if (choice.delta) pushDelta(choice.delta, deltas);
       if (choice.finish_reason) finishChoice = choice;
     });
     if (end) return end;

@@ -9,8 +9,8 @@ export { VllmProvider, vllmErrorMessage, type VllmCompletionResult } from './pro
 export default definePlugin({
   apiVersion: PLUGIN_API_VERSION,
   type: 'vllm',
-  description: 'vLLM OpenAI-compatible server (chat completions, embeddings, transcription)',
+  description: 'vLLM OpenAI-compatible server (chat completions with tools and reasoning, embeddings, transcription)',
   configSchema: VllmConfig,
-  capabilities: ['completion', 'streaming', 'embeddings', 'transcription'],
+  capabilities: ['completion', 'streaming', 'embeddings', 'transcription', 'tools', 'reasoning'],
   create: (config, context) => new VllmProvider(config, context),
 });

@@ -8,7 +8,7 @@ import { defaultReplyText, estimateTokens, messagesText, nowSeconds, randomId, r
 import { argumentsText, callsFor } from '../tools.js';
 import type { ScriptedToolCall } from '../types.js';
 import { pcmTone, speechDurationMs, wavFile } from '../wav.js';
-import { chatCompletion, embeddingsResponse, fillUsage, modelList, type CompatFlavor } from './openai-compat.js';
+import { chatCompletion, embeddingsResponse, fillUsage, modelList, openAIToolWire, type CompatFlavor } from './openai-compat.js';
 
 const json = (status: number, v: unknown): BodyPlan => bodyPlan(status, 'application/json', pyJson(v));
 
@@ -180,4 +180,6 @@ export const koboldcppBackend: BackendDef = {
   errorPlan,
   notFound: (ctx) => errorPlan(404, ctx),
   invalidBody: badInput,
+  /** Tools go through /v1/chat/completions, in the OpenAI chat format. */
+  toolWire: openAIToolWire,
 };

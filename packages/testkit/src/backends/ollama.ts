@@ -6,7 +6,7 @@ import { ndjson } from '../ndjson.js';
 import { bodyPlan, PlanError, streamPlan, type BodyPlan, type Plan } from '../plan.js';
 import { defaultReplyText, estimateTokens, messagesText, randomId, renderText, splitIntoChunks, type RenderedText } from '../text.js';
 import { callsFor } from '../tools.js';
-import type { ScriptedToolCall } from '../types.js';
+import type { RecordedRequest, ScriptedToolCall, ToolWireReader, WireAssistantCall, WireToolResult } from '../types.js';
 
 const DEFAULT_MODEL = 'llama3.2';
 const DEFAULT_VERSION = '0.12.10';
@@ -167,6 +167,26 @@ function tags(ctx: HandlerCtx): Plan {
   return json(200, tpl);
 }
 
+/** How /api/chat requests carry tools: OpenAI's `tools`, calls with object arguments, results with `tool_name` (and `tool_call_id`). No tool choice. */
+export const ollamaToolWire: ToolWireReader = {
+  toolNames(req: RecordedRequest): string[] {
+    const tools = req.json?.tools;
+    return Array.isArray(tools) ? tools.map((t: any) => t?.function?.name).filter((n: unknown): n is string => typeof n === 'string') : [];
+  },
+  assistantCalls(req: RecordedRequest): WireAssistantCall[] {
+    const messages: any[] = Array.isArray(req.json?.messages) ? req.json.messages : [];
+    return messages
+      .filter((m) => m?.role === 'assistant' && Array.isArray(m.tool_calls))
+      .flatMap((m) => m.tool_calls.map((c: any) => ({ id: c?.id, name: c?.function?.name, arguments: c?.function?.arguments })));
+  },
+  toolResults(req: RecordedRequest): WireToolResult[] {
+    const messages: any[] = Array.isArray(req.json?.messages) ? req.json.messages : [];
+    return messages
+      .filter((m) => m?.role === 'tool')
+      .map((m) => ({ toolCallId: m.tool_call_id, name: m.tool_name, content: typeof m.content === 'string' ? m.content : JSON.stringify(m.content) }));
+  },
+};
+
 export const ollamaBackend: BackendDef = {
   kind: 'ollama',
   baseSuffix: '',
@@ -182,4 +202,5 @@ export const ollamaBackend: BackendDef = {
   errorPlan,
   notFound: () => bodyPlan(404, 'text/plain', '404 page not found'),
   invalidBody: (ctx) => errorPlan(400, ctx, 'invalid character in request body'),
+  toolWire: ollamaToolWire,
 };

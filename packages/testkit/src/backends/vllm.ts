@@ -4,7 +4,7 @@ import { fixtureJson, fixtureSse, fixtureText } from '../fixtures.js';
 import { jsonPlan, PlanError, type Plan } from '../plan.js';
 import { pyJson } from '../pyjson.js';
 import { randomId } from '../text.js';
-import { chatCompletion, embeddingsResponse, modelList, transcription, type CompatFlavor } from './openai-compat.js';
+import { chatCompletion, embeddingsResponse, modelList, openAIToolWire, transcription, type CompatFlavor } from './openai-compat.js';
 
 const DEFAULT_MODEL = 'Qwen/Qwen2.5-1.5B-Instruct';
 
@@ -57,6 +57,13 @@ export const vllmFlavor: CompatFlavor = {
   model: (m) => (typeof m === 'string' && m ? m : DEFAULT_MODEL),
   streamError,
   error: errorPlan,
+  tools: {
+    callId: () => 'chatcmpl-tool-' + randomId(16, '0123456789abcdef'),
+    argumentsText: pyJson,
+    stream: 'vllm',
+    namedChoiceFinish: 'stop',
+    reasoningField: 'reasoning',
+  },
 };
 
 function checkModel(ctx: HandlerCtx): void {
@@ -92,6 +99,7 @@ export const vllmBackend: BackendDef = {
   /** AuthenticationMiddleware only guards /v1 paths. */
   authorize: (ctx) => (ctx.req.path.startsWith('/v1') && !authorized(ctx) ? errorPlan(401, ctx) : undefined),
   errorPlan,
+  toolWire: openAIToolWire,
   notFound: (_ctx, methodMismatch) =>
     methodMismatch ? jsonPlan(405, compact({ detail: 'Method Not Allowed' })) : jsonPlan(404, compact({ detail: 'Not Found' })),
   invalidBody: (ctx) => errorPlan(400, ctx, 'Invalid JSON body.'),

@@ -33,6 +33,7 @@ import {
 import { pcmTone, wavFile } from '../wav.js';
 import { check, ConformanceError, describeError, fail, numbersIn, sameNumber, settle, show, within } from './assert.js';
 import type { ConformanceCheck, ConformanceEnv, ConformanceOptions } from './types.js';
+import { featureChecks } from './tool-checks.js';
 
 const PROMPT: ChatMessage[] = [{ role: 'user', content: 'Say the conformance sentence.' }];
 /** What the server answers unless a check scripts something else. */
@@ -604,6 +605,10 @@ export function conformanceChecks(plugin: AegisPlugin, options: ConformanceOptio
     },
     { capability: 'transcription', skip: has('transcription') ? undefined : 'the plugin does not declare transcription' },
   );
+
+  // ---- tools and reasoning --------------------------------------------------------------
+
+  featureChecks({ env, who, has, declares: (c) => declared.includes(c), provider, add });
 
   return checks;
 }
