@@ -131,4 +131,39 @@ describe('installed from tarballs', () => {
       locales: ['en'],
     });
   });
+
+  it('the example-com plugin, built for plugin API 1 and unchanged, works beside the new core: text-only messages, tools refused, typed events', async () => {
+    // The installed (built, bundled) plugin and core, driven as an application would.
+    const script = [
+      "import { createAegis, CapabilityNotSupportedError } from '@aegis/core';",
+      "const aegis = createAegis({ configPath: 'backends.yaml', envFile: '.env' });",
+      "const p = await aegis.getProviderForProfile('example_com_default');",
+      "const conversation = [",
+      "  { role: 'user', content: [{ type: 'text', text: 'Weather in Oslo?' }, { type: 'text', text: 'Briefly.' }] },",
+      "  { role: 'assistant', content: '', toolCalls: [{ id: 'c1', name: 'get_weather', arguments: { city: 'Oslo' } }] },",
+      "  { role: 'tool', toolCallId: 'c1', name: 'get_weather', content: '3 degrees' },",
+      "];",
+      "const whole = await p.getCompletion(conversation);",
+      "let refused = false;",
+      "try { await p.getCompletion(conversation, { tools: [{ name: 'get_weather', parameters: { type: 'object' } }] }); }",
+      "catch (e) { refused = CapabilityNotSupportedError.isInstance(e); }",
+      "const events = [];",
+      "for await (const e of p.streamCompletion([{ role: 'user', content: 'Say hello' }]).events()) events.push(e.type);",
+      "console.log(JSON.stringify({ apiVersion: (await import('aegis-provider-example-com')).default.apiVersion, text: whole.text, refused, events: [...new Set(events)] }));",
+            "process.exit(0);",
+    ].join('\n');
+    emulator.reset();
+    const env: Record<string, string | undefined> = { ...process.env };
+    delete env.AEGIS_BACKENDS;
+    delete env.EXAMPLE_COM_API_KEY;
+    const { stdout } = await run(process.execPath, ['--input-type=module', '-e', script], { cwd: app, env });
+    expect(JSON.parse(stdout)).toEqual({ apiVersion: 1, text: 'Hello from the packed plugin.', refused: true, events: ['text-delta', 'finish'] });
+    // The plugin got plain text, as it always did: content parts joined, the call written out, the tool result as text.
+    expect(emulator.requests[0]!.json.prompt).toBe(
+      'Weather in Oslo?\nBriefly.\n\nassistant: [called tool get_weather (id c1) with {"city":"Oslo"}]\n\ntool: 3 degrees',
+    );
+    // The refused call never reached the backend: the first request is the completion, the second the stream.
+    expect(emulator.requests).toHaveLength(2);
+  });
 });
+

@@ -14,6 +14,7 @@ import {
 } from '../index.js';
 import { acmeOptions, acmePlugin } from './__tests__/acme.js';
 import * as broken from './__tests__/broken-plugins.js';
+import * as brokenTools from './__tests__/broken-tools.js';
 
 const KEY = 'ec-kit-key-6f2b8d1e';
 const EXAMPLE_PACKAGE_JSON = new URL('../../../../plugins/example-com/package.json', import.meta.url);
@@ -53,10 +54,27 @@ describe('the conformance kit', () => {
     expect(outcomes.filter((o) => o.status === 'failed')).toEqual([]);
     const skipped = outcomes.filter((o) => o.status === 'skipped');
     expect(skipped.map((o) => o.id).sort()).toEqual(
-      ['embeddings', 'errors.http.embeddings', 'errors.http.speech', 'errors.http.transcription', 'speech', 'transcription'].sort(),
+      [
+        'embeddings',
+        'errors.http.embeddings',
+        'errors.http.speech',
+        'errors.http.transcription',
+        'speech',
+        'transcription',
+        'tools.wire',
+        'tools.call',
+        'tools.stream',
+        'tools.roundtrip',
+        'tools.choice',
+        'tools.invalid-arguments',
+        'tools.stream-cut',
+        'reasoning',
+      ].sort(),
     );
     expect(skipped.every((o) => o.message?.includes('does not declare'))).toBe(true);
-    expect(outcomes.filter((o) => o.status === 'passed').length).toBe(15);
+    // ... and passes the refusal of tools, which it does not declare.
+    expect(outcomes.filter((o) => o.status === 'passed').length).toBe(16);
+    expect(outcomes.find((o) => o.id === 'tools.refused')?.status).toBe('passed');
   });
 
   it('skips the manifest and secret checks when their options are absent', async () => {
@@ -187,6 +205,72 @@ const BREAKAGES: Breakage[] = [
   { check: 'speech', why: 'the audio is empty', plugin: broken.silentSpeech, options: acmeOptions, message: 'getSpeech returned empty audio' },
   { check: 'speech', why: 'the audio has no MIME type', plugin: broken.untypedSpeech, options: acmeOptions, message: 'getSpeech returned the MIME type ""' },
   { check: 'transcription', why: 'the text is not a string', plugin: broken.numericTranscript, options: acmeOptions, message: 'getTranscription returned text 50, not a string' },
+  {
+    check: 'tools.wire',
+    why: 'the tools are never sent',
+    plugin: brokenTools.toolsNotSent,
+    options: brokenTools.openaiOptions,
+    message: 'the request carried the tools []',
+    alsoFails: ['tools.choice'],
+  },
+  {
+    check: 'tools.call',
+    why: 'the calls of an answer are lost',
+    plugin: brokenTools.callsDropped,
+    options: brokenTools.openaiOptions,
+    message: 'getCompletion returned no toolCalls although the server answered 1 tool call(s)',
+    alsoFails: 'slow',
+  },
+  {
+    check: 'tools.stream',
+    why: 'the calls of a stream are lost',
+    plugin: brokenTools.streamedCallsDropped,
+    options: brokenTools.openaiOptions,
+    message: 'streamCompletion returned no toolCalls',
+    alsoFails: 'slow',
+  },
+  {
+    check: 'tools.roundtrip',
+    why: 'tool results are sent as user text',
+    plugin: brokenTools.resultsAsUserText,
+    options: brokenTools.openaiOptions,
+    message: "the request carried 0 tool results in the backend's format, expected 2",
+  },
+  {
+    check: 'tools.choice',
+    why: 'the tool choice is always "auto"',
+    plugin: brokenTools.choiceIgnored,
+    options: brokenTools.openaiOptions,
+    message: 'toolChoice "none" reached the backend as "auto"',
+  },
+  {
+    check: 'tools.invalid-arguments',
+    why: 'invalid arguments are hidden as {}',
+    plugin: brokenTools.lenientArguments,
+    options: brokenTools.openaiOptions,
+    message: 'getCompletion resolved to',
+  },
+  {
+    check: 'tools.stream-cut',
+    why: 'a cut stream ends as if it had finished',
+    plugin: brokenTools.cutStreamHidden,
+    options: brokenTools.openaiOptions,
+    message: 'a stream cut inside a tool call (a clean end without the end marker) was reported as invalid tool arguments',
+    alsoFails: 'slow',
+  },
+  {
+    check: 'tools.refused',
+    why: 'a provider without tools drops them and answers',
+    plugin: brokenTools.toolsSwallowed,
+    message: 'a call with tools resolved to',
+  },
+  {
+    check: 'reasoning',
+    why: 'the reasoning is dropped',
+    plugin: brokenTools.reasoningDropped,
+    options: brokenTools.vllmOptions,
+    message: 'getCompletion returned the reasoning undefined',
+  },
 ];
 
 describe('each check fails on a plugin broken for it', () => {

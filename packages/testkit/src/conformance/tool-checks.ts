@@ -287,6 +287,12 @@ export function featureChecks(scope: FeatureCheckScope): void {
         const what = reset ? 'a dropped connection' : 'a clean end without the end marker';
         check(!outcome.ok, () => `a stream cut inside a tool call (${what}) ended normally with ${show(outcome.ok && outcome.value.toolCalls)}`);
         check(ProviderError.isInstance(outcome.error), () => `a stream cut inside a tool call (${what}) failed with ${describeError(outcome.error)} instead of a ProviderError`);
+        check(
+          !InvalidToolArgumentsError.isInstance(outcome.error),
+          () =>
+            `a stream cut inside a tool call (${what}) was reported as invalid tool arguments (${outcome.error instanceof Error ? outcome.error.message : ''}): ` +
+            'the plugin ended the stream as if it had finished; throw this.truncatedStream(url, marker) when the end marker is missing',
+        );
       }
     },
     { capability: 'tools', skip: toolSkip ?? (streaming ? undefined : 'the plugin does not declare streaming') },
