@@ -50,12 +50,16 @@ export class OllamaProvider extends BackendProvider<OllamaConfig> {
     let calls = 0;
     const end = yield* streamDeltas(readNdjsonBatches(response.body, url), (line, items) => {
       const chunk = checkChunk(line, url);
-      const { content, thinking, tool_calls: toolCalls } = chunk.message ?? {};
-      if (typeof thinking === 'string' && thinking) items.push({ type: 'reasoning', text: thinking });
-      if (typeof content === 'string' && content) items.push(content);
-      const whole = toolCallParts(toolCalls, calls, url);
-      calls += whole.length;
-      items.push(...whole);
+      const message = chunk.message;
+      if (message) {
+        if (typeof message.thinking === 'string' && message.thinking) items.push({ type: 'reasoning', text: message.thinking });
+        if (typeof message.content === 'string' && message.content) items.push(message.content);
+        if (message.tool_calls !== undefined && message.tool_calls !== null) {
+          const whole = toolCallParts(message.tool_calls, calls, url);
+          calls += whole.length;
+          items.push(...whole);
+        }
+      }
       if (chunk.done) return finalOf(chunk, this.config.model);
     });
     if (end) return end;
@@ -75,4 +79,3 @@ export class OllamaProvider extends BackendProvider<OllamaConfig> {
     };
   }
 }
-
