@@ -386,3 +386,79 @@ describe('plugins of the first API (text only)', () => {
     expect(bodies[0].messages.slice(1)).toEqual(conversation.slice(1));
   });
 });
+
+/** Yields every scripted item on its own (no batches), as a hand-written plugin stream may. */
+class OneByOneProvider extends ScriptedProvider {
+  protected override async *doStream(messages: ChatMessage[], s: CallSettings): ProviderStream {
+    const inner = super.doStream(messages, s);
+    for (;;) {
+      const step = await inner.next();
+      if (step.done) return step.value;
+      for (const item of step.value as StreamItem[]) yield item;
+    }
+  }
+}
+
+describe('events()', () => {
+  it('reads a plain text stream as text deltas and a finish with usage', async () => {
+    reply = { events: [['Hel', 'lo'], ['!']], end: { finishReason: 'stop', usage: { completionTokens: 3 } } };
+    const seen = await events(provider(['completion', 'streaming']).streamCompletion(ask).events());
+    expect(seen).toEqual([
+      { type: 'text-delta', text: 'Hel' },
+      { type: 'text-delta', text: 'lo' },
+      { type: 'text-delta', text: '!' },
+      { type: 'finish', finishReason: 'stop', usage: { completionTokens: 3 } },
+    ]);
+  });
+
+  it('takes parts yielded one at a time, not only in batches', async () => {
+    const config = BaseBackendConfig.parse({ profile_name: 'tp', type: 'scripted', max_retries: 0 });
+    const p = new OneByOneProvider(config, {
+      profileName: 'tp',
+      providerType: 'scripted',
+      capabilities: ['completion', 'streaming', 'tools', 'reasoning'],
+      http: client,
+      logger: { debug() {}, info() {}, warn() {}, error() {} },
+      getProvider: () => Promise.reject(new Error('none')),
+    });
+    reply = { events: [[{ type: 'reasoning', text: 'r' }, 'T'], ...parallelFragments] };
+    const stream = p.streamCompletion(ask, { tools: [weather, stock] });
+    const seen = await events(stream.events());
+    expect(seen.slice(0, 2)).toEqual([
+      { type: 'reasoning-delta', text: 'r' },
+      { type: 'text-delta', text: 'T' },
+    ]);
+    const result = await stream.result;
+    expect(result.text).toBe('T');
+    expect(result.reasoning).toBe('r');
+    expect(result.toolCalls!.map((c) => c.arguments)).toEqual([{ city: 'Edinburgh' }, { ticker: 'AAPL' }]);
+  });
+
+  it('a break out of events() closes the stream and rejects result', async () => {
+    reply = { events: [['a'], ['b'], ['c']] };
+    const stream = provider().streamCompletion(ask);
+    for await (const e of stream.events()) {
+      expect(e).toEqual({ type: 'text-delta', text: 'a' });
+      break;
+    }
+    await expect(stream.result).rejects.toThrow('closed by the consumer');
+  });
+
+  it('a stream is read once: events() after iterating fails', async () => {
+    reply = { events: [['a']] };
+    const stream = provider().streamCompletion(ask);
+    for await (const _ of stream) {
+      // drain
+    }
+    await expect(events(stream.events())).rejects.toThrow('iterated only once');
+  });
+});
+
+describe('providers with vision', () => {
+  it('receive content parts as they are', async () => {
+    reply = { completion: { text: 'A cat.', finishReason: 'stop' } };
+    const content = [{ type: 'text' as const, text: 'What is it?' }, { type: 'image' as const, image: 'aGk=', mimeType: 'image/png' }];
+    await provider(['completion', 'vision']).getCompletion([{ role: 'user', content }]);
+    expect(bodies[0].messages[0].content).toEqual(content);
+  });
+});

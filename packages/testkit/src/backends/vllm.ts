@@ -70,6 +70,14 @@ function checkModel(ctx: HandlerCtx): void {
   if (unknownModel(ctx, body(ctx).model ?? ctx.req.form?.fields.model)) throw new PlanError(errorPlan(404, ctx));
 }
 
+/** vLLM refuses an empty tools list (protocol.py validator) with a 400. */
+function checkTools(ctx: HandlerCtx): void {
+  const tools = body(ctx).tools;
+  if (Array.isArray(tools) && tools.length === 0) {
+    throw new PlanError(errorPlan(400, ctx, "[{'type': 'value_error', 'loc': ('body',), 'msg': 'Value error, tools cannot be an empty list'}]"));
+  }
+}
+
 function card(tpl: any, id: string): unknown {
   tpl.id = id;
   tpl.root = id;
@@ -80,7 +88,7 @@ export const vllmBackend: BackendDef = {
   kind: 'vllm',
   baseSuffix: '/v1',
   routes: [
-    { method: 'POST', path: '/v1/chat/completions', handler: (c) => (checkModel(c), chatCompletion(vllmFlavor, c)) },
+    { method: 'POST', path: '/v1/chat/completions', handler: (c) => (checkModel(c), checkTools(c), chatCompletion(vllmFlavor, c)) },
     { method: 'POST', path: '/v1/embeddings', handler: (c) => (checkModel(c), embeddingsResponse(vllmFlavor, c, 1024)) },
     {
       method: 'POST',
