@@ -160,8 +160,11 @@ describe('koboldcpp emulator: tool calls on /v1/chat/completions', () => {
   it('sends nothing until "generation" has ended, then every chunk at once', async () => {
     const slow = await startKoboldCppEmulator({ chunkDelayMs: 30, reply: TWO_CALLS });
     try {
+      const started = Date.now();
       const res = await postJson(`${slow.url}/v1/chat/completions`, { messages: [{ role: 'user', content: 'w?' }], tools: TOOLS, stream: true });
-      // The headers came only after the hold; the body is then already complete.
+      // The headers came only after the hold (30 ms for each of the 14 estimated tokens: a timer never fires that much early).
+      expect(Date.now() - started).toBeGreaterThanOrEqual(400);
+      // The body is then already complete.
       const reader = res.body!.getReader();
       const first = await reader.read();
       expect(new TextDecoder().decode(first.value)).toContain('data: [DONE]');
