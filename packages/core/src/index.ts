@@ -36,7 +36,7 @@ export { StreamAssembler, type EventSink } from './contract/stream-assembler.js'
 export type { ResponseFormat, ResponseFormatSpec } from './contract/response-format.js';
 export type { StreamEvent } from './contract/stream-events.js';
 export type { StreamPart } from './contract/stream-parts.js';
-export type { ModelInfo, TokenCount } from './contract/models.js';
+export type { ModelInfo, TokenCount, TokenCountInput, ListModelsOptions, CountTokensOptions } from './contract/models.js';
 export {
   normalizeFinishReason,
   type CompletionResult,

@@ -12,6 +12,7 @@ export {
 } from './config.js';
 export { OpenAICompatibleProvider, type OpenAICompatibleOptions } from './compatible.js';
 export { OpenAIProvider, speechMimeType } from './provider.js';
+export { mapModelList, type WireModelCard, type WireModelList } from './models.js';
 export {
   badResponse,
   compact,
@@ -47,6 +48,6 @@ export default definePlugin({
   type: 'openai',
   description: 'OpenAI API (chat completions with tools, embeddings, speech, transcription) and OpenAI-compatible servers',
   configSchema: OpenAIConfig,
-  capabilities: ['completion', 'streaming', 'embeddings', 'speech', 'transcription', 'tools'],
+  capabilities: ['completion', 'streaming', 'embeddings', 'speech', 'transcription', 'models', 'tools'],
   create: (config, context) => new OpenAIProvider(config, context),
 });

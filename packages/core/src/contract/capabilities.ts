@@ -28,12 +28,8 @@ export type Capability = (typeof CAPABILITIES)[number];
 /** The capabilities of the first plugin API (API-1): a plugin written for it declares only these. */
 export const API1_CAPABILITIES: readonly Capability[] = ['completion', 'streaming', 'embeddings', 'speech', 'transcription'];
 
-/**
- * The capabilities that are operations, callable through a public provider
- * method today. (`models` and `tokens` are operations too; they join this list
- * with their methods, `listModels` and `countTokens`.)
- */
-export const OPERATION_CAPABILITIES = ['completion', 'streaming', 'embeddings', 'speech', 'transcription'] as const;
+/** The capabilities that are operations: a public provider method each, and a `do*` method a plugin overrides. */
+export const OPERATION_CAPABILITIES = ['completion', 'streaming', 'embeddings', 'speech', 'transcription', 'models', 'tokens'] as const;
 
 /** A capability that is an operation with a public method. */
 export type OperationCapability = (typeof OPERATION_CAPABILITIES)[number];
@@ -79,7 +75,7 @@ export function isCapability(value: unknown): value is Capability {
   return typeof value === 'string' && (CAPABILITIES as readonly string[]).includes(value);
 }
 
-/** True for a capability that is an operation with a public method today. */
+/** True for a capability that is an operation with a public method. */
 export function isOperationCapability(value: unknown): value is OperationCapability {
   return typeof value === 'string' && (OPERATION_CAPABILITIES as readonly string[]).includes(value);
 }

@@ -33,7 +33,7 @@ export interface ToolMessage {
   content: string;
   /** The id of the call it answers. Optional only for plugins and callers of the first plugin API. */
   toolCallId?: string;
-  /** The tool's name (some backends want it with the result, e.g. as `tool_name`). */
+  /** The tool's name (some backends identify a result by the name rather than the call id). */
   name?: string;
 }
 

@@ -1,4 +1,22 @@
 /** What a backend says about its models (capability `models`) and token counts (capability `tokens`). */
+import type { ChatMessage } from './messages.js';
+
+/** Options of `listModels`. */
+export interface ListModelsOptions {
+  signal?: AbortSignal;
+  timeoutMs?: number;
+}
+
+/** Options of `countTokens`. */
+export interface CountTokensOptions {
+  /** The model whose tokenizer counts (default: the profile's). */
+  model?: string;
+  signal?: AbortSignal;
+  timeoutMs?: number;
+}
+
+/** What `countTokens` counts: a text, or a conversation as the provider would send it. */
+export type TokenCountInput = string | ChatMessage[];
 export interface ModelInfo {
   id: string;
   /** The context window in tokens, where the backend reports it. */

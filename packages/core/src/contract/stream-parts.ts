@@ -14,7 +14,7 @@ export type StreamPart =
    */
   | { type: 'tool-call-delta'; index: number; id?: string; name?: string; arguments?: string }
   /**
-   * A whole tool call in one piece (backends that send calls whole, or simulate their stream):
+   * A whole tool call in one piece (backends that send each call whole, or simulate streaming):
    * `arguments` as JSON text or as an already parsed object.
    */
   | { type: 'tool-call'; index: number; id?: string; name: string; arguments: string | Record<string, unknown> };

@@ -13,7 +13,7 @@ export interface ToolDefinition {
   name: string;
   description?: string;
   parameters: JsonSchema | ZodType;
-  /** Ask the backend to follow the schema exactly, where it can (a `strict` flag on the wire). */
+  /** Ask the backend to follow the schema exactly, where it can (a `strict` flag). */
   strict?: boolean;
 }
 
