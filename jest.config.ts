@@ -7,8 +7,8 @@ import type { Config } from 'jest';
 const config: Config = {
   testEnvironment: 'node',
   extensionsToTreatAsEsm: ['.ts'],
-  roots: ['<rootDir>/packages', '<rootDir>/plugins', '<rootDir>/e2e', '<rootDir>/suites', '<rootDir>/bench'],
-  testMatch: ['**/src/**/*.test.ts', '<rootDir>/e2e/**/*.test.ts', '<rootDir>/suites/**/*.test.ts', '<rootDir>/bench/**/*.test.ts'],
+  roots: ['<rootDir>/packages', '<rootDir>/plugins', '<rootDir>/e2e', '<rootDir>/suites', '<rootDir>/bench', '<rootDir>/examples'],
+  testMatch: ['**/src/**/*.test.ts', '<rootDir>/examples/*.test.ts', '<rootDir>/e2e/**/*.test.ts', '<rootDir>/suites/**/*.test.ts', '<rootDir>/bench/**/*.test.ts'],
   testPathIgnorePatterns: ['/node_modules/', '/dist/'],
   modulePathIgnorePatterns: ['<rootDir>/plugins/.*/dist/', '<rootDir>/packages/.*/dist/'],
   moduleNameMapper: {

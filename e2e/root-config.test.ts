@@ -29,8 +29,8 @@ describe('the root backends.yaml', () => {
       .map((p) => [p.name, p.capabilities]);
     // In the order of package.json's dependencies (which npm keeps sorted).
     expect(plugins).toEqual([
-      ['@aegis/provider-koboldcpp', { koboldcpp: ['completion', 'streaming', 'embeddings', 'speech', 'transcription', 'models', 'tokens'] }],
-      ['@aegis/provider-ollama', { ollama: ['completion', 'streaming', 'embeddings', 'models'] }],
+      ['@aegis/provider-koboldcpp', { koboldcpp: ['completion', 'streaming', 'embeddings', 'speech', 'transcription', 'models', 'tokens', 'tools'] }],
+      ['@aegis/provider-ollama', { ollama: ['completion', 'streaming', 'embeddings', 'models', 'tools', 'reasoning'] }],
       ['@aegis/provider-openai', { openai: ['completion', 'streaming', 'embeddings', 'speech', 'transcription', 'models', 'tools'] }],
       ['@aegis/provider-vllm', { vllm: ['completion', 'streaming', 'embeddings', 'transcription', 'models', 'tokens', 'tools', 'reasoning'] }],
       ['aegis-provider-example-com', { example_com: ['completion', 'streaming'] }],

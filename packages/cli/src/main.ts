@@ -147,9 +147,12 @@ export async function main(argv: readonly string[] = process.argv, io: Partial<C
     .requiredOption('-p, --profile <name>', 'profile to use')
     .option('--stream', 'print the answer as it arrives')
     .option('--system <text>', 'system message')
-    .option('--json', 'print {text, finishReason, usage, model} as JSON')
+    .option('--json', 'print the whole result as JSON ({text, toolCalls, reasoning, finishReason, usage, model})')
     .option('--temperature <n>', 'sampling temperature', parseNumber)
     .option('--max-tokens <n>', 'cap on generated tokens', parsePositiveInt)
+    .option('--tools <file>', 'JSON file of tools the model may call ([{name, description, parameters}]); the calls are printed, not run')
+    .option('--tool-choice <choice>', 'auto, none, required, or the name of one tool (with --tools)')
+    .option('--show-reasoning', "print the model's reasoning on stderr, between [reasoning] and [/reasoning]")
     .action(action(() => import('./commands/complete.js')));
 
   program

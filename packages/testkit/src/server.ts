@@ -6,6 +6,7 @@ import type { BackendDef, HandlerCtx } from './backend.js';
 import { customStatusWire, faultWire } from './faults.js';
 import { multipartBoundary, parseMultipart } from './multipart.js';
 import { PlanError, type Plan } from './plan.js';
+import { replyFor } from './tools.js';
 import type { Emulator, EmulatorOptions, Fault, RecordedRequest, ScriptedReply } from './types.js';
 import { planWire, writeWire, type Wire } from './wire.js';
 
@@ -129,7 +130,7 @@ class EmulatorServer implements Emulator {
 
   private async respond(req: RecordedRequest, res: ServerResponse, signal: AbortSignal): Promise<void> {
     const fault = this.faults.shift();
-    const ctx: HandlerCtx = { req, reply: this.reply, options: this.options };
+    const ctx: HandlerCtx = { req, reply: replyFor(req, this.reply), options: this.options };
     const opts = { chunkDelayMs: this.options.chunkDelayMs ?? 0, signal };
     if (!fault) return writeWire(res, planWire(this.plan(ctx)), opts);
     switch (fault.kind) {

@@ -70,10 +70,10 @@ beforeEach(() => {
 });
 
 describe('plugin', () => {
-  it('declares completion, streaming and embeddings', () => {
+  it('declares completion, streaming, embeddings, models, tools and reasoning', () => {
     expect(plugin.type).toBe('ollama');
-    expect([...plugin.capabilities]).toEqual(['completion', 'streaming', 'embeddings', 'models']);
-    expect(p.capabilities).toEqual(['completion', 'streaming', 'embeddings', 'models']);
+    expect([...plugin.capabilities]).toEqual(['completion', 'streaming', 'embeddings', 'models', 'tools', 'reasoning']);
+    expect(p.capabilities).toEqual(['completion', 'streaming', 'embeddings', 'models', 'tools', 'reasoning']);
   });
 });
 

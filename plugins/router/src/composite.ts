@@ -18,6 +18,8 @@ import {
   type ProviderStream,
   type RuntimeExecutionConfig,
   type SpeechOptions,
+  type StreamEvent,
+  type StreamPart,
   type SpeechResult,
   type TokenCount,
   type TokenCountInput,
@@ -26,6 +28,7 @@ import {
 } from '@aegis/core';
 import { describeFailure, describeFailures, MembersFailedError, type MemberFailure } from './errors.js';
 import { DEFAULT_FALLBACK_ON, FallbackPolicy, type FallbackOnEntry } from './fallback-on.js';
+import { featuresOf } from './features.js';
 import type { Member } from './members.js';
 
 /** The composite profiles' config as their provider sees it: `idle_timeout` is always a number (Infinity: not set). */
@@ -150,7 +153,7 @@ export abstract class CompositeProvider<C extends BaseBackendConfig> extends Bac
 
   protected override doCompletion(messages: ChatMessage[], settings: CallSettings): Promise<CompletionResult> {
     const runtime = this.memberRuntime(settings);
-    return this.route('completion', settings, (p) => p.getCompletion(messages, runtime));
+    return this.route('completion', settings, (p) => p.getCompletion(messages, runtime), featuresOf(messages, settings));
   }
 
   protected override doEmbeddings(texts: string[], options: EmbeddingsOptions, settings: CallSettings): Promise<EmbeddingsResult> {
@@ -186,26 +189,30 @@ export abstract class CompositeProvider<C extends BaseBackendConfig> extends Bac
 
   protected override async *doStream(messages: ChatMessage[], settings: CallSettings): ProviderStream {
     const runtime = this.memberRuntime(settings);
-    const remaining = this.candidates('streaming');
+    const remaining = this.candidates('streaming', featuresOf(messages, settings));
     const total = remaining.length;
     const failures: MemberFailure[] = [];
     while (remaining.length > 0 && !(failures.length > 0 && settings.signal.aborted)) {
       const member = this.take(remaining);
       const startedAt = Date.now();
       let stream: CompletionStream | undefined;
-      let deltas: AsyncIterator<string, void, undefined> | undefined;
+      let events: AsyncIterator<StreamEvent, void, undefined> | undefined;
       let delivered = false;
       let finished = false;
       this.started(member);
       try {
         stream = member.provider.streamCompletion(messages, runtime);
-        deltas = stream[Symbol.asyncIterator]();
-        for (let step = await deltas.next(); !step.done; step = await deltas.next()) {
+        // The member's events, passed on as the parts they came from: text, reasoning, whole tool calls.
+        events = stream.events()[Symbol.asyncIterator]();
+        for (let step = await events.next(); !step.done; step = await events.next()) {
+          const part = partOf(step.value);
+          if (part === undefined) continue;
           delivered = true;
-          yield step.value;
+          yield part;
         }
         finished = true;
-        const { text: _concatenatedByCore, ...result } = await stream.result;
+        // Text, reasoning and tool calls came as parts: core puts them together again.
+        const { text: _text, toolCalls: _toolCalls, reasoning: _reasoning, ...result } = await stream.result;
         this.succeeded(member, startedAt);
         return result;
       } catch (error) {
@@ -218,7 +225,7 @@ export abstract class CompositeProvider<C extends BaseBackendConfig> extends Bac
         this.logSwitch(member, error, remaining);
       } finally {
         // The consumer stopped early: close the member's stream, which frees its connection.
-        if (deltas && !finished) await deltas.return?.().catch(() => undefined);
+        if (events && !finished) await events.return?.().catch(() => undefined);
         this.ended(member);
       }
     }
@@ -245,10 +252,24 @@ export abstract class CompositeProvider<C extends BaseBackendConfig> extends Bac
     return !settings.signal.aborted && this.policy.movesOn(error);
   }
 
-  private candidates(capability: Capability): Member[] {
+  /**
+   * The members that have the operation's capability and every feature the
+   * call needs (`tools` when it offers tools, `vision` for images, ...); the
+   * others are skipped. None: CapabilityNotSupportedError naming what is missing.
+   */
+  private candidates(capability: Capability, features: readonly Capability[] = []): Member[] {
     const able = this.members.filter((m) => m.provider.supports(capability));
     if (able.length === 0) throw new CapabilityNotSupportedError(this.type, this.profileName, OPERATION_OF[capability]);
-    return able;
+    const fit = able.filter((m) => features.every((f) => m.provider.supports(f)));
+    if (fit.length === 0) {
+      const missing = features.find((f) => !able.some((m) => m.provider.supports(f))) ?? features[0]!;
+      throw new CapabilityNotSupportedError(this.type, this.profileName, OPERATION_OF[missing]);
+    }
+    if (fit.length < able.length) {
+      const skipped = able.filter((m) => !fit.includes(m)).map((m) => `"${m.name}"`);
+      this.context.logger.debug(`profile "${this.profileName}": skipping ${skipped.join(', ')}: no ${features.join('/')} support`);
+    }
+    return fit;
   }
 
   /** The next member: `pick` among those not cooling down, else the one whose cooldown ends first. */
@@ -263,8 +284,13 @@ export abstract class CompositeProvider<C extends BaseBackendConfig> extends Bac
     return member;
   }
 
-  private async route<T>(capability: Capability, settings: CallSettings, call: (provider: BackendProvider) => Promise<T>): Promise<T> {
-    const remaining = this.candidates(capability);
+  private async route<T>(
+    capability: Capability,
+    settings: CallSettings,
+    call: (provider: BackendProvider) => Promise<T>,
+    features: readonly Capability[] = [],
+  ): Promise<T> {
+    const remaining = this.candidates(capability, features);
     const total = remaining.length;
     const failures: MemberFailure[] = [];
     while (remaining.length > 0 && !(failures.length > 0 && settings.signal.aborted)) {
@@ -316,5 +342,19 @@ export abstract class CompositeProvider<C extends BaseBackendConfig> extends Bac
     this.context.logger.info(
       `profile "${this.profileName}": member "${member.name}" failed (${describeFailure({ profile: member.name, error })}); ${next}`,
     );
+  }
+}
+
+/** What a member's stream event is as a part of this stream (tool-call starts and fragments: the whole call follows). */
+function partOf(event: StreamEvent): string | StreamPart | undefined {
+  switch (event.type) {
+    case 'text-delta':
+      return event.text;
+    case 'reasoning-delta':
+      return { type: 'reasoning', text: event.text };
+    case 'tool-call':
+      return { type: 'tool-call', index: event.index, id: event.toolCall.id, name: event.toolCall.name, arguments: event.toolCall.arguments };
+    default:
+      return undefined;
   }
 }
