@@ -11,6 +11,6 @@ export default definePlugin({
   type: 'ollama',
   description: 'Ollama native API (/api/chat with NDJSON streaming, /api/embed), local or ollama.com cloud',
   configSchema: OllamaConfig,
-  capabilities: ['completion', 'streaming', 'embeddings'],
+  capabilities: ['completion', 'streaming', 'embeddings', 'structured_output', 'vision'],
   create: (config, context) => new OllamaProvider(config, context),
 });

@@ -11,10 +11,13 @@ import {
   type Usage,
 } from '@aegis/core';
 import type { OllamaConfig } from './config.js';
+import { ollamaFormat, ollamaUserContent } from './structured.js';
 
 export interface OllamaMessage {
   role: string;
   content: string;
+  /** Images of a user message, as bare base64. */
+  images?: string[];
   tool_name?: string;
 }
 
@@ -40,10 +43,12 @@ export interface OllamaEmbedResponse {
 type Final = Omit<CompletionResult, 'text'>;
 
 /** Ollama takes the roles as they are (system, user, assistant, tool); a tool message's name is `tool_name`. */
-export function toOllamaMessages(messages: ChatMessage[]): OllamaMessage[] {
-  return messages.map((m) =>
-    m.role === 'tool' && m.name ? { role: m.role, content: m.content, tool_name: m.name } : { role: m.role, content: textOf(m.content) },
-  );
+export function toOllamaMessages(messages: ChatMessage[], owner: { type: string; profile_name: string }): OllamaMessage[] {
+  return messages.map((m) => {
+    if (m.role === 'tool' && m.name) return { role: m.role, content: m.content, tool_name: m.name };
+    if (m.role === 'user') return { role: m.role, ...ollamaUserContent(m.content, owner) };
+    return { role: m.role, content: textOf(m.content) };
+  });
 }
 
 /** `keep_alive` as Ollama parses it: a number is seconds, a string a Go duration (so "300" is sent as 300). */
@@ -76,9 +81,9 @@ export function chatBody(config: OllamaConfig, messages: ChatMessage[], settings
   };
   return withoutUndefined({
     model: config.model,
-    messages: toOllamaMessages(messages),
+    messages: toOllamaMessages(messages, config),
     stream,
-    format: config.format,
+    format: ollamaFormat(settings.responseFormat) ?? config.format,
     think: config.think,
     keep_alive: keepAliveValue(config.keep_alive),
     options: Object.keys(options).length > 0 ? options : undefined,

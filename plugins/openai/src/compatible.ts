@@ -18,6 +18,7 @@ import {
   type Usage,
 } from '@aegis/core';
 import type { MaxTokensField, OpenAICompatibleConfig } from './config.js';
+import { toWireResponseFormat } from './structured.js';
 import {
   badResponse,
   compact,
@@ -132,6 +133,7 @@ export class OpenAICompatibleProvider<C extends OpenAICompatibleConfig = OpenAIC
       [this.compat.maxTokensField]: settings.maxTokens,
       stop: settings.stop && settings.stop.length > 0 ? settings.stop : undefined,
       seed: settings.seed,
+      response_format: toWireResponseFormat(settings.responseFormat),
       ...this.samplingFields(settings),
       ...(stream ? { stream: true, ...(this.compat.streamUsage ? { stream_options: { include_usage: true } } : {}) } : {}),
       ...settings.providerOptions,

@@ -12,6 +12,7 @@ export {
 } from './config.js';
 export { OpenAICompatibleProvider, type OpenAICompatibleOptions } from './compatible.js';
 export { OpenAIProvider, speechMimeType } from './provider.js';
+export { isStrictCompatible, toWireContent, toWireResponseFormat, type WireContentPart, type WireResponseFormat } from './structured.js';
 export {
   badResponse,
   compact,
@@ -36,6 +37,6 @@ export default definePlugin({
   type: 'openai',
   description: 'OpenAI API (chat completions, embeddings, speech, transcription) and OpenAI-compatible servers',
   configSchema: OpenAIConfig,
-  capabilities: ['completion', 'streaming', 'embeddings', 'speech', 'transcription'],
+  capabilities: ['completion', 'streaming', 'embeddings', 'speech', 'transcription', 'structured_output', 'vision'],
   create: (config, context) => new OpenAIProvider(config, context),
 });

@@ -17,11 +17,12 @@ import {
   type ErrorMessageExtractor,
   type Usage,
 } from '@aegis/core';
+import { toWireContent, type WireContentPart } from './structured.js';
 
 /** One message of a chat request. */
 export interface WireMessage {
   role: 'system' | 'user' | 'assistant';
-  content: string;
+  content: string | WireContentPart[];
   name?: string;
 }
 
@@ -65,7 +66,7 @@ export function toWireMessages(messages: ChatMessage[]): WireMessage[] {
     if (m.role === 'tool') {
       return { role: 'user', content: `Tool result${m.name ? ` from ${m.name}` : ''}:\n${m.content}` };
     }
-    const content = textOf(m.content);
+    const content = m.role === 'user' ? toWireContent(m.content) : textOf(m.content);
     return m.name ? { role: m.role, content, name: m.name } : { role: m.role, content };
   });
 }

@@ -11,6 +11,6 @@ export default definePlugin({
   type: 'vllm',
   description: 'vLLM OpenAI-compatible server (chat completions, embeddings, transcription)',
   configSchema: VllmConfig,
-  capabilities: ['completion', 'streaming', 'embeddings', 'transcription'],
+  capabilities: ['completion', 'streaming', 'embeddings', 'transcription', 'structured_output', 'vision'],
   create: (config, context) => new VllmProvider(config, context),
 });

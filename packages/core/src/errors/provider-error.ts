@@ -31,7 +31,9 @@ export type ProviderErrorReason =
   | 'bad_response'
   | 'response_too_large'
   /** A tool call's arguments are not a JSON object (see `InvalidToolArgumentsError`). */
-  | 'invalid_tool_arguments';
+  | 'invalid_tool_arguments'
+  /** An answer asked to be JSON is not, or misses its schema (see `StructuredOutputError`). */
+  | 'invalid_structured_output';
 
 /** The backend failed, answered with an error, or answered with something unusable. */
 export class ProviderError extends AegisError {

@@ -3,6 +3,7 @@ import { authorized, body, type BackendDef, type HandlerCtx, type Route } from '
 import { fixtureJson, fixtureSse, fixtureText } from '../fixtures.js';
 import { bodyPlan, PlanError, streamPlan, type BodyPlan, type Plan } from '../plan.js';
 import { pyJson } from '../pyjson.js';
+import { jsonReplyText } from '../json-sample.js';
 import { dataSse, koboldSse } from '../sse.js';
 import { defaultReplyText, estimateTokens, renderText } from '../text.js';
 import { pcmTone, speechDurationMs, wavFile } from '../wav.js';
@@ -58,7 +59,7 @@ function oaiFlavor(ctx: HandlerCtx): CompatFlavor {
 
 function generate(ctx: HandlerCtx, stream: boolean): Plan {
   const b = body(ctx);
-  const r = renderText(ctx.reply, defaultReplyText('KoboldCpp'), { maxTokens: b.max_length, stop: b.stop_sequence });
+  const r = renderText(ctx.reply, jsonGrammar(b.grammar) ?? defaultReplyText('KoboldCpp'), { maxTokens: b.max_length, stop: b.stop_sequence });
   if (!stream) {
     const tpl = fixtureJson('koboldcpp', 'generate.response.json');
     const res = tpl.results[0];
@@ -127,3 +128,14 @@ export const koboldcppBackend: BackendDef = {
   notFound: (ctx) => errorPlan(404, ctx),
   invalidBody: badInput,
 };
+
+/** The reply of a generation whose `grammar` is a JSON Schema (KoboldCpp converts such a grammar to GBNF), else undefined. */
+function jsonGrammar(grammar: unknown): string | undefined {
+  if (typeof grammar !== 'string') return undefined;
+  try {
+    const schema = JSON.parse(grammar) as unknown;
+    return typeof schema === 'object' && schema !== null ? jsonReplyText(schema) : undefined;
+  } catch {
+    return undefined; // GBNF
+  }
+}

@@ -3,6 +3,7 @@
  * a recorded fixture used as a template: key order and extra fields come from the fixture.
  */
 import { body, type HandlerCtx } from '../backend.js';
+import { jsonReplyText } from '../json-sample.js';
 import { embedText, embeddingInputs, toBase64Floats } from '../embeddings.js';
 import { fixtureJson, fixtureSse, type FixtureBackend } from '../fixtures.js';
 import { bodyPlan, jsonPlan, PlanError, streamPlan, type Plan, type StreamFormat } from '../plan.js';
@@ -53,7 +54,7 @@ export function chatCompletion(f: CompatFlavor, ctx: HandlerCtx): Plan {
   const b = body(ctx);
   if (!Array.isArray(b.messages)) throw new PlanError(f.error(400, ctx, "Missing required parameter: 'messages'."));
   const model = f.model(b.model);
-  const r = renderText(ctx.reply, defaultReplyText(f.label), { maxTokens: b.max_completion_tokens ?? b.max_tokens, stop: b.stop });
+  const r = renderText(ctx.reply, jsonRequested(b) ?? defaultReplyText(f.label), { maxTokens: b.max_completion_tokens ?? b.max_tokens, stop: b.stop });
   const promptTokens = ctx.reply.promptTokens ?? estimateTokens(messagesText(b.messages));
   const created = nowSeconds();
   const full = fixtureJson(f.fixtures, 'chat.completions.response.json');
@@ -149,4 +150,13 @@ export function modelList(f: CompatFlavor, ctx: HandlerCtx, card: (tpl: any, id:
 
 export function chatIdOpenAI(): string {
   return 'chatcmpl-' + randomId(29);
+}
+
+/** The reply of a request that asks for JSON (`response_format`, or vLLM's `structured_outputs.json`), else undefined. */
+function jsonRequested(b: Record<string, any>): string | undefined {
+  const format = b.response_format;
+  if (format?.type === 'json_schema') return jsonReplyText(format.json_schema?.schema);
+  if (format?.type === 'json_object') return jsonReplyText(undefined);
+  if (b.structured_outputs?.json !== undefined) return jsonReplyText(b.structured_outputs.json);
+  return undefined;
 }
