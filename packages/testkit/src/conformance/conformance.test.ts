@@ -53,7 +53,17 @@ describe('the conformance kit', () => {
     expect(outcomes.filter((o) => o.status === 'failed')).toEqual([]);
     const skipped = outcomes.filter((o) => o.status === 'skipped');
     expect(skipped.map((o) => o.id).sort()).toEqual(
-      ['embeddings', 'errors.http.embeddings', 'errors.http.speech', 'errors.http.transcription', 'speech', 'transcription'].sort(),
+      [
+        'embeddings',
+        'errors.http.embeddings',
+        'errors.http.speech',
+        'errors.http.transcription',
+        'speech',
+        'structured_output.mismatch',
+        'structured_output.schema',
+        'transcription',
+        'vision',
+      ].sort(),
     );
     expect(skipped.every((o) => o.message?.includes('does not declare'))).toBe(true);
     expect(outcomes.filter((o) => o.status === 'passed').length).toBe(15);
@@ -187,6 +197,16 @@ const BREAKAGES: Breakage[] = [
   { check: 'speech', why: 'the audio is empty', plugin: broken.silentSpeech, options: acmeOptions, message: 'getSpeech returned empty audio' },
   { check: 'speech', why: 'the audio has no MIME type', plugin: broken.untypedSpeech, options: acmeOptions, message: 'getSpeech returned the MIME type ""' },
   { check: 'transcription', why: 'the text is not a string', plugin: broken.numericTranscript, options: acmeOptions, message: 'getTranscription returned text 50, not a string' },
+  {
+    check: 'structured_output.mismatch',
+    why: 'the answer is replaced',
+    plugin: broken.answerReplaced,
+    options: acmeOptions,
+    message: 'the StructuredOutputError keeps the text "{}"',
+    alsoFails: ['structured_output.schema'],
+  },
+  { check: 'structured_output.schema', why: 'the schema is not sent', plugin: broken.schemaIgnored, options: acmeOptions, message: 'the request did not carry the response schema' },
+  { check: 'vision', why: 'the images are dropped', plugin: broken.imagesDropped, options: acmeOptions, message: 'no request carried the image bytes' },
 ];
 
 describe('each check fails on a plugin broken for it', () => {
