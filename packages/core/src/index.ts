@@ -21,6 +21,8 @@ export { textOf, hasImages, type ContentPart, type TextPart, type ImagePart, typ
 export type { ToolDefinition, ToolSpec, ToolChoice, ToolCall, JsonSchema } from './contract/tools.js';
 export { normalizeTools, checkToolChoice, TOOL_NAME_PATTERN } from './contract/tool-specs.js';
 export { isZodSchema, toJsonSchema } from './contract/json-schema.js';
+export { parseJson } from './contract/structured-output.js';
+export { imageBase64, imageUrl, inlineImage, sniffImageType, type InlineImage } from './contract/images.js';
 export { callFeatures, normalizeResponseFormat, type CallFeatures } from './contract/call-features.js';
 export { messagesFor } from './contract/compat-messages.js';
 export {
@@ -42,6 +44,8 @@ export {
   FINISH_REASON_ALIASES,
   type CallOptions,
   type CompletionResult,
+  type ObjectOptions,
+  type ObjectResult,
   type EmbeddingsOptions,
   type EmbeddingsResult,
   type FinishReason,

@@ -31,6 +31,7 @@ export { parseMultipart, multipartBoundary } from './multipart.js';
 export { wavFile, pcmTone } from './wav.js';
 export { splitIntoChunks, defaultReplyText } from './text.js';
 export { embedText } from './embeddings.js';
+export { jsonReplyText, sampleOf } from './json-sample.js';
 
 const BACKENDS: Record<EmulatorKind, BackendDef> = {
   openai: openaiBackend,

@@ -15,6 +15,7 @@ import {
   normalizeFinishReason,
   ProviderError,
   redactUrl,
+  imageBase64,
   textOf,
   withoutUndefined,
   type CallSettings,
@@ -24,7 +25,9 @@ import {
   type StreamEnd,
   type StreamItem,
   type StreamPart,
+  type ResponseFormatSpec,
   type ToolChoice,
+  type UserContent,
   type Usage,
 } from '@aegis/core';
 import type { KoboldCppConfig } from './config.js';
@@ -35,7 +38,7 @@ export function needsChatEndpoint(messages: readonly ChatMessage[], settings: Ca
   return (settings.tools?.length ?? 0) > 0 || messages.some((m) => m.role === 'tool' || (m.role === 'assistant' && (m.toolCalls?.length ?? 0) > 0));
 }
 
-function wireMessage(m: ChatMessage): Record<string, unknown> {
+function wireMessage(m: ChatMessage, owner: KoboldCppConfig): Record<string, unknown> {
   switch (m.role) {
     case 'assistant':
       return withoutUndefined({
@@ -47,13 +50,35 @@ function wireMessage(m: ChatMessage): Record<string, unknown> {
       });
     case 'tool':
       return withoutUndefined({ role: 'tool', tool_call_id: m.toolCallId, content: m.content });
+    case 'user':
+      return { role: 'user', content: chatContent(m.content, owner) };
     default:
       return { role: m.role, content: textOf(m.content) };
   }
 }
 
+/**
+ * A user message's content on the chat endpoint: the string, or parts with
+ * images as `data:` URLs (the only image URLs this endpoint reads: it ignores
+ * http URLs, so a URL image is refused rather than silently dropped).
+ */
+function chatContent(content: UserContent, owner: KoboldCppConfig): string | Record<string, unknown>[] {
+  if (typeof content === 'string') return content;
+  return content.map((part) => {
+    if (part.type === 'text') return { type: 'text', text: part.text };
+    const { base64, mimeType } = imageBase64(part, owner.type, owner.profile_name);
+    return { type: 'image_url', image_url: { url: `data:${mimeType};base64,${base64}` } };
+  });
+}
+
 function toolChoice(choice: ToolChoice | undefined): unknown {
   return typeof choice === 'object' ? { type: 'function', function: { name: choice.name } } : choice;
+}
+
+/** The call's JSON response format as the chat endpoint's `response_format` (its schema becomes a grammar on the server). */
+function chatResponseFormat(format: ResponseFormatSpec | undefined): unknown {
+  if (!format || format.type !== 'json') return undefined;
+  return format.schema ? { type: 'json_schema', json_schema: { name: format.name ?? 'response', schema: format.schema } } : { type: 'json_object' };
 }
 
 export interface ChatRequest {
@@ -71,7 +96,8 @@ export function chatRequest(messages: readonly ChatMessage[], settings: CallSett
   const stop = mergeStops(c.stop_sequence, settings.stop, []);
   const body = withoutUndefined({
     model: c.model ?? 'koboldcpp',
-    messages: messages.map(wireMessage),
+    messages: messages.map((m) => wireMessage(m, c)),
+    response_format: chatResponseFormat(settings.responseFormat),
     tools: settings.tools?.length
       ? settings.tools.map((t) => ({ type: 'function', function: withoutUndefined({ name: t.name, description: t.description, parameters: t.parameters }) }))
       : undefined,

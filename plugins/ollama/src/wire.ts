@@ -14,11 +14,14 @@ import {
 } from '@aegis/core';
 import type { OllamaConfig } from './config.js';
 import { ollamaTools, toolCallParts, toolNameOf, toWireCalls, type OllamaToolCall } from './tools.js';
+import { ollamaFormat, ollamaUserContent } from './structured.js';
 
 export interface OllamaMessage {
   role: string;
   content: string;
   tool_calls?: OllamaToolCall[];
+  /** Images of a user message, as bare base64. */
+  images?: string[];
   tool_name?: string;
   tool_call_id?: string;
 }
@@ -50,7 +53,7 @@ type Final = Omit<CompletionResult, 'text'>;
  * in `tool_name` (its `name`, else the name of the call it answers) and the
  * call in `tool_call_id` (servers before v0.12.10 ignore it).
  */
-export function toOllamaMessages(messages: ChatMessage[]): OllamaMessage[] {
+export function toOllamaMessages(messages: ChatMessage[], owner: { type: string; profile_name: string }): OllamaMessage[] {
   return messages.map((m, i) => {
     if (m.role === 'tool') {
       return withoutUndefined({ role: m.role, content: m.content, tool_name: toolNameOf(m, messages.slice(0, i)), tool_call_id: m.toolCallId }) as OllamaMessage;
@@ -58,6 +61,7 @@ export function toOllamaMessages(messages: ChatMessage[]): OllamaMessage[] {
     if (m.role === 'assistant' && m.toolCalls && m.toolCalls.length > 0) {
       return { role: m.role, content: m.content, tool_calls: toWireCalls(m) };
     }
+    if (m.role === 'user') return { role: m.role, ...ollamaUserContent(m.content, owner) };
     return { role: m.role, content: textOf(m.content) };
   });
 }
@@ -92,10 +96,10 @@ export function chatBody(config: OllamaConfig, messages: ChatMessage[], settings
   };
   return withoutUndefined({
     model: config.model,
-    messages: toOllamaMessages(messages),
+    messages: toOllamaMessages(messages, config),
     stream,
     tools: ollamaTools(settings),
-    format: config.format,
+    format: ollamaFormat(settings.responseFormat) ?? config.format,
     think: settings.reasoning ?? config.think,
     keep_alive: keepAliveValue(config.keep_alive),
     options: Object.keys(options).length > 0 ? options : undefined,

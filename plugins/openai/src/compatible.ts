@@ -21,6 +21,7 @@ import {
 } from '@aegis/core';
 import type { MaxTokensField, OpenAICompatibleConfig } from './config.js';
 import { mapModelList, type WireModelList } from './models.js';
+import { toWireResponseFormat } from './structured.js';
 import {
   badResponse,
   compact,
@@ -147,6 +148,7 @@ export class OpenAICompatibleProvider<C extends OpenAICompatibleConfig = OpenAIC
       seed: settings.seed,
       ...toolFields(settings),
       ...this.reasoningFields(settings),
+      response_format: toWireResponseFormat(settings.responseFormat),
       ...this.samplingFields(settings),
       ...(stream ? { stream: true, ...(this.compat.streamUsage ? { stream_options: { include_usage: true } } : {}) } : {}),
       ...settings.providerOptions,

@@ -8,6 +8,10 @@ import type { SecretScrubber } from '../secrets/scrubber.js';
 import type { BaseBackendConfig } from './base-config.js';
 import { DO_METHOD_OF, isFeatureCapability, OPERATION_OF, type Capability } from './capabilities.js';
 import { callFeatures, type CallFeatures } from './call-features.js';
+import { structuredCheck, type StructuredCheck } from './structured-output.js';
+import type { ObjectOptions, ObjectResult } from './results.js';
+import type { JsonSchema } from './tools.js';
+import type { z, ZodType } from 'zod';
 import { messagesFor } from './compat-messages.js';
 import { CallDeadline } from './deadline.js';
 import type { Logger } from './logger.js';
@@ -89,7 +93,32 @@ export abstract class BackendProvider<C extends BaseBackendConfig = BaseBackendC
   async getCompletion(messages: ChatMessage[], runtimeConfig: RuntimeExecutionConfig = {}): Promise<CompletionResult> {
     this.require('completion');
     const call = this.prepare(messages, runtimeConfig);
-    return this.run(runtimeConfig, (settings) => this.doCompletion(call.messages, settings).then(normalizeCompletion), call.features);
+    const structured = structuredCheck(runtimeConfig.responseFormat);
+    await structured?.ready();
+    return this.run(
+      runtimeConfig,
+      (settings) =>
+        this.doCompletion(call.messages, settings)
+          .then(normalizeCompletion)
+          .then((result) => (structured ? withObject(result, structured) : result)),
+      call.features,
+    );
+  }
+
+  /**
+   * A JSON object that follows `schema` (a zod schema, whose output type the
+   * result's `object` then has, or a JSON Schema): the completion asked for
+   * it in the backend's own way (capability `structured_output`), parsed and
+   * validated. An answer that is not JSON or misses the schema is a
+   * `StructuredOutputError` holding the raw text and the issues.
+   */
+  async getObject<S extends ZodType>(messages: ChatMessage[], options: ObjectOptions<S>): Promise<ObjectResult<z.output<S>>>;
+  async getObject<T = unknown>(messages: ChatMessage[], options: ObjectOptions<JsonSchema>): Promise<ObjectResult<T>>;
+  async getObject(messages: ChatMessage[], options: ObjectOptions<ZodType | JsonSchema>): Promise<ObjectResult<unknown>> {
+    const { schema, name, description, ...runtime } = options;
+    if (schema === undefined) throw new TypeError('getObject needs a schema (a zod schema or a JSON Schema)');
+    const result = await this.getCompletion(messages, { ...runtime, responseFormat: { type: 'json', schema, name, description } });
+    return result as ObjectResult<unknown>;
   }
 
   /**
@@ -100,7 +129,7 @@ export abstract class BackendProvider<C extends BaseBackendConfig = BaseBackendC
   streamCompletion(messages: ChatMessage[], runtimeConfig: RuntimeExecutionConfig = {}): CompletionStream {
     this.require('streaming');
     const call = this.prepare(messages, runtimeConfig);
-    return new CompletionStream(this.runStream(call.messages, runtimeConfig, call.features));
+    return new CompletionStream(this.runStream(call.messages, runtimeConfig, call.features, structuredCheck(runtimeConfig.responseFormat)));
   }
 
   /**
@@ -307,7 +336,12 @@ export abstract class BackendProvider<C extends BaseBackendConfig = BaseBackendC
    * with the first part: a plain text stream keeps the path it always had,
    * one `typeof` per delta more.
    */
-  private runStream(messages: ChatMessage[], runtime: RuntimeExecutionConfig, features: CallFeatures): AsyncGenerator<string, CompletionResult, undefined> {
+  private runStream(
+    messages: ChatMessage[],
+    runtime: RuntimeExecutionConfig,
+    features: CallFeatures,
+    structured?: StructuredCheck,
+  ): AsyncGenerator<string, CompletionResult, undefined> {
     type Step = IteratorResult<StreamItem | readonly StreamItem[], StreamEnd>;
     type Out = IteratorResult<string, CompletionResult>;
     let state: 'new' | 'open' | 'closed' = 'new';
@@ -376,6 +410,15 @@ export abstract class BackendProvider<C extends BaseBackendConfig = BaseBackendC
             return fail(error);
           }
         }
+        if (structured) {
+          // Asked for JSON: the whole answer is validated once it is complete (the deltas were its partial text).
+          const whole = result;
+          return withObject(whole, structured).then((checked) => {
+            void close();
+            progress?.end(checked);
+            return { value: checked, done: true as const };
+          }, fail);
+        }
         void close();
         progress?.end(result);
         return { value: result, done: true };
@@ -404,6 +447,7 @@ export abstract class BackendProvider<C extends BaseBackendConfig = BaseBackendC
       const { deadline, settings } = call;
       let step: Step;
       try {
+        await structured?.ready();
         for (let attempt = 0; ; attempt++) {
           source = this.doStream(messages, settings);
           try {
@@ -597,4 +641,10 @@ export function implementedCapabilities(provider: BackendProvider): Capability[]
   };
   const completes = overrides('completion') || overrides('streaming');
   return (Object.keys(OPERATION_OF) as Capability[]).filter((c) => (isFeatureCapability(c) ? completes : overrides(c)));
+}
+
+/** The result with its `object`: the answer parsed and validated (a StructuredOutputError otherwise). */
+async function withObject(result: CompletionResult, structured: StructuredCheck): Promise<CompletionResult> {
+  const object = await structured.check(result.text);
+  return Object.defineProperty(result, 'object', { value: object, enumerable: true, configurable: true, writable: true });
 }

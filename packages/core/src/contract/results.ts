@@ -1,5 +1,6 @@
 import type { ProviderError } from '../errors/provider-error.js';
 import type { ToolCall } from './tools.js';
+import type { RuntimeExecutionConfig } from './runtime.js';
 
 /** Why a completion ended, normalised across backends. */
 export type FinishReason = 'stop' | 'length' | 'content_filter' | 'tool_calls' | 'error' | 'other';
@@ -16,6 +17,8 @@ export interface CompletionResult {
   toolCalls?: ToolCall[];
   /** The model's reasoning ("thinking") text, where the backend returns it separately from the answer. */
   reasoning?: string;
+  /** With `responseFormat: { type: 'json' }`: the answer parsed (and validated against the schema, if one was given). */
+  object?: unknown;
   finishReason: FinishReason;
   /** The backend's own finish reason, when it differs from the normalised one. */
   rawFinishReason?: string;
@@ -115,3 +118,15 @@ export function normalizeFinishReason(raw: string | null | undefined, aliases?: 
   if (aliases && Object.hasOwn(aliases, raw)) return aliases[raw]!;
   return Object.hasOwn(FINISH_REASON_ALIASES, raw) ? FINISH_REASON_ALIASES[raw]! : 'other';
 }
+
+/** Options of `getObject`: the schema of the object, its name and description for the backend, and the call's settings. */
+export type ObjectOptions<S> = Omit<RuntimeExecutionConfig, 'responseFormat'> & {
+  /** A zod schema (the result's `object` then has its output type) or a JSON Schema. */
+  schema: S;
+  /** A name for the schema, where the backend takes one (default `response`). */
+  name?: string;
+  description?: string;
+};
+
+/** A completion whose answer is a validated object. */
+export type ObjectResult<T> = CompletionResult & { object: T };

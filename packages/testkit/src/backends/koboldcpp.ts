@@ -3,6 +3,7 @@ import { authorized, body, type BackendDef, type HandlerCtx, type Route } from '
 import { fixtureJson, fixtureSse, fixtureText } from '../fixtures.js';
 import { bodyPlan, PlanError, streamPlan, type BodyPlan, type Plan } from '../plan.js';
 import { pyJson } from '../pyjson.js';
+import { jsonReplyText } from '../json-sample.js';
 import { dataSse, koboldSse } from '../sse.js';
 import { defaultReplyText, estimateTokens, messagesText, nowSeconds, randomId, renderText } from '../text.js';
 import { argumentsText, callsFor } from '../tools.js';
@@ -112,7 +113,7 @@ function chat(ctx: HandlerCtx): Plan {
 
 function generate(ctx: HandlerCtx, stream: boolean): Plan {
   const b = body(ctx);
-  const r = renderText(ctx.reply, defaultReplyText('KoboldCpp'), { maxTokens: b.max_length, stop: b.stop_sequence });
+  const r = renderText(ctx.reply, jsonGrammar(b.grammar) ?? defaultReplyText('KoboldCpp'), { maxTokens: b.max_length, stop: b.stop_sequence });
   if (!stream) {
     const tpl = fixtureJson('koboldcpp', 'generate.response.json');
     const res = tpl.results[0];
@@ -196,3 +197,14 @@ export const koboldcppBackend: BackendDef = {
   /** Tools go through /v1/chat/completions, in the OpenAI chat format. */
   toolWire: openAIToolWire,
 };
+
+/** The reply of a generation whose `grammar` is a JSON Schema (KoboldCpp converts such a grammar to GBNF), else undefined. */
+function jsonGrammar(grammar: unknown): string | undefined {
+  if (typeof grammar !== 'string') return undefined;
+  try {
+    const schema = JSON.parse(grammar) as unknown;
+    return typeof schema === 'object' && schema !== null ? jsonReplyText(schema) : undefined;
+  } catch {
+    return undefined; // GBNF
+  }
+}

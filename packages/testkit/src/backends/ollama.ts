@@ -2,6 +2,7 @@
 import { authorized, body, unknownModel, type BackendDef, type HandlerCtx } from '../backend.js';
 import { embedText, embeddingInputs } from '../embeddings.js';
 import { fixtureJson, fixtureNdjson } from '../fixtures.js';
+import { jsonReplyText } from '../json-sample.js';
 import { ndjson } from '../ndjson.js';
 import { bodyPlan, PlanError, streamPlan, type BodyPlan, type Plan } from '../plan.js';
 import { defaultReplyText, estimateTokens, messagesText, randomId, renderText, splitIntoChunks, type RenderedText } from '../text.js';
@@ -55,7 +56,7 @@ function metrics(promptTokens: number, evalCount: number) {
 
 function render(ctx: HandlerCtx, promptText: string): { r: RenderedText; stats: ReturnType<typeof metrics> } {
   const o = body(ctx).options ?? {};
-  const r = renderText(ctx.reply, defaultReplyText('Ollama'), { maxTokens: o.num_predict, stop: o.stop });
+  const r = renderText(ctx.reply, jsonFormat(body(ctx).format) ?? defaultReplyText('Ollama'), { maxTokens: o.num_predict, stop: o.stop });
   return { r, stats: metrics(ctx.reply.promptTokens ?? estimateTokens(promptText), r.completionTokens) };
 }
 
@@ -214,3 +215,9 @@ export const ollamaBackend: BackendDef = {
   invalidBody: (ctx) => errorPlan(400, ctx, 'invalid character in request body'),
   toolWire: ollamaToolWire,
 };
+
+/** The reply of a request with `format` ("json" or a JSON Schema object), else undefined. */
+function jsonFormat(format: unknown): string | undefined {
+  if (format === 'json') return jsonReplyText(undefined);
+  return typeof format === 'object' && format !== null ? jsonReplyText(format) : undefined;
+}

@@ -13,6 +13,7 @@ import {
   PLUGIN_API_VERSION,
   PLUGIN_KEYWORD,
   ProviderError,
+  StructuredOutputError,
   formatIssue,
   implementedCapabilities,
   isAegisPlugin,
@@ -683,6 +684,71 @@ export function conformanceChecks(plugin: AegisPlugin, options: ConformanceOptio
   // ---- tools and reasoning --------------------------------------------------------------
 
   featureChecks({ env, who, has, declares: (c) => declared.includes(c), provider, add });
+  // ---- structured output and images ---------------------------------------------------
+
+  /** A schema whose property names occur nowhere else, so the kit can find it on the wire in any form. */
+  const schema = {
+    type: 'object',
+    properties: { aegis_conformance_city: { type: 'string' }, aegis_conformance_count: { type: 'integer' } },
+    required: ['aegis_conformance_city', 'aegis_conformance_count'],
+    additionalProperties: false,
+  };
+  const sentText = (): string => env.server.requests.map((r) => r.body.toString('utf8')).join('\n');
+
+  add(
+    'structured_output.schema',
+    'structured output: the schema reaches the backend, the answer comes back parsed as `object`',
+    async () => {
+      env.server.setReply({ text: '{"aegis_conformance_city": "Oslo", "aegis_conformance_count": 2}' });
+      const p = await provider();
+      const outcome = await settle(() => p.getCompletion(PROMPT, { responseFormat: { type: 'json', schema, name: 'conformance' } }));
+      if (!outcome.ok) return fail(`getCompletion with a JSON response format failed: ${describeError(outcome.error)}`, outcome.error);
+      check(
+        sentText().includes('aegis_conformance_city'),
+        "the request did not carry the response schema: map responseFormat.schema onto the backend's structured-output field",
+      );
+      check(
+        JSON.stringify(outcome.value.object) === JSON.stringify({ aegis_conformance_city: 'Oslo', aegis_conformance_count: 2 }),
+        `the result's object is ${show(outcome.value.object)}, not the answer parsed`,
+      );
+    },
+    { capability: 'structured_output', skip: has('structured_output') ? undefined : 'the plugin does not declare structured_output' },
+  );
+
+  add(
+    'structured_output.mismatch',
+    'structured output: an answer that misses the schema is a StructuredOutputError with the raw text',
+    async () => {
+      const raw = '{"aegis_conformance_city": 7}';
+      env.server.setReply({ text: raw });
+      const p = await noRetries();
+      const outcome = await settle(() => p.getCompletion(PROMPT, { responseFormat: { type: 'json', schema } }));
+      if (outcome.ok) return fail(`an answer missing the schema resolved with object ${show(outcome.value.object)}`);
+      check(StructuredOutputError.isInstance(outcome.error), () => `an answer missing the schema failed with ${describeError(outcome.error)} instead of a StructuredOutputError`);
+      check(outcome.error.text.trim() === raw, `the StructuredOutputError keeps the text ${show(outcome.error.text)}, not the answer ${show(raw)}`);
+      check(outcome.error.issues.length >= 2, `the StructuredOutputError lists ${show(outcome.error.issues)}, not each issue`);
+    },
+    { capability: 'structured_output', skip: has('structured_output') ? undefined : 'the plugin does not declare structured_output' },
+  );
+
+  add(
+    'vision',
+    'vision: image bytes reach the backend intact',
+    async () => {
+      // A 1x1 PNG.
+      const png = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==', 'base64');
+      const p = await provider();
+      const messages: ChatMessage[] = [{ role: 'user', content: [{ type: 'text', text: 'Describe it.' }, { type: 'image', image: new Uint8Array(png), mimeType: 'image/png' }] }];
+      const outcome = await settle(() => p.getCompletion(messages));
+      if (!outcome.ok) return fail(`getCompletion with an image failed: ${describeError(outcome.error)}`, outcome.error);
+      const sent = env.server.requests.map((r) => r.body);
+      check(
+        sent.some((body) => body.includes(png) || body.toString('utf8').includes(png.toString('base64'))),
+        'no request carried the image bytes (raw or base64): map image parts onto the backend\'s image field',
+      );
+    },
+    { capability: 'vision', skip: has('vision') ? undefined : 'the plugin does not declare vision' },
+  );
 
   return checks;
 }

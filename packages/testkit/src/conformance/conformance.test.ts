@@ -73,6 +73,9 @@ describe('the conformance kit', () => {
         'tools.invalid-arguments',
         'tools.stream-cut',
         'reasoning',
+        'structured_output.mismatch',
+        'structured_output.schema',
+        'vision',
       ].sort(),
     );
     expect(skipped.every((o) => o.message?.includes('does not declare'))).toBe(true);
@@ -277,6 +280,16 @@ const BREAKAGES: Breakage[] = [
     options: brokenTools.vllmOptions,
     message: 'getCompletion returned the reasoning undefined',
   },
+  {
+    check: 'structured_output.mismatch',
+    why: 'the answer is replaced',
+    plugin: broken.answerReplaced,
+    options: acmeOptions,
+    message: 'the StructuredOutputError keeps the text "{}"',
+    alsoFails: ['structured_output.schema'],
+  },
+  { check: 'structured_output.schema', why: 'the schema is not sent', plugin: broken.schemaIgnored, options: acmeOptions, message: 'the request did not carry the response schema' },
+  { check: 'vision', why: 'the images are dropped', plugin: broken.imagesDropped, options: acmeOptions, message: 'no request carried the image bytes' },
 ];
 
 describe('a backend without some sampling settings', () => {
