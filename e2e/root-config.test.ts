@@ -29,10 +29,10 @@ describe('the root backends.yaml', () => {
       .map((p) => [p.name, p.capabilities]);
     // In the order of package.json's dependencies (which npm keeps sorted).
     expect(plugins).toEqual([
-      ['@aegis/provider-koboldcpp', { koboldcpp: ['completion', 'streaming', 'embeddings', 'speech', 'transcription', 'models', 'tokens', 'tools'] }],
-      ['@aegis/provider-ollama', { ollama: ['completion', 'streaming', 'embeddings', 'models', 'tools', 'reasoning'] }],
-      ['@aegis/provider-openai', { openai: ['completion', 'streaming', 'embeddings', 'speech', 'transcription', 'models', 'tools'] }],
-      ['@aegis/provider-vllm', { vllm: ['completion', 'streaming', 'embeddings', 'transcription', 'models', 'tokens', 'tools', 'reasoning'] }],
+      ['@aegis/provider-koboldcpp', { koboldcpp: ['completion', 'streaming', 'embeddings', 'speech', 'transcription', 'models', 'tokens', 'tools', 'structured_output', 'vision'] }],
+      ['@aegis/provider-ollama', { ollama: ['completion', 'streaming', 'embeddings', 'models', 'tools', 'reasoning', 'structured_output', 'vision'] }],
+      ['@aegis/provider-openai', { openai: ['completion', 'streaming', 'embeddings', 'speech', 'transcription', 'models', 'tools', 'structured_output', 'vision'] }],
+      ['@aegis/provider-vllm', { vllm: ['completion', 'streaming', 'embeddings', 'transcription', 'models', 'tokens', 'tools', 'reasoning', 'structured_output', 'vision'] }],
       ['aegis-provider-example-com', { example_com: ['completion', 'streaming'] }],
     ]);
   });

@@ -479,7 +479,7 @@ describe('transcription', () => {
 
 describe('plugin and config', () => {
   it('declares every capability KoboldCpp offers', () => {
-    expect([...plugin.capabilities].sort()).toEqual(['completion', 'embeddings', 'models', 'speech', 'streaming', 'tokens', 'tools', 'transcription']);
+    expect([...plugin.capabilities].sort()).toEqual(['completion', 'embeddings', 'models', 'speech', 'streaming', 'structured_output', 'tokens', 'tools', 'transcription', 'vision']);
     for (const c of plugin.capabilities) expect(provider.supports(c)).toBe(true);
   });
 

@@ -70,10 +70,11 @@ beforeEach(() => {
 });
 
 describe('plugin', () => {
-  it('declares completion, streaming, embeddings, models, tools and reasoning', () => {
+  it('declares completion, streaming, embeddings, models, tools, reasoning, structured output and vision', () => {
     expect(plugin.type).toBe('ollama');
-    expect([...plugin.capabilities]).toEqual(['completion', 'streaming', 'embeddings', 'models', 'tools', 'reasoning']);
-    expect(p.capabilities).toEqual(['completion', 'streaming', 'embeddings', 'models', 'tools', 'reasoning']);
+    const all = ['completion', 'streaming', 'embeddings', 'models', 'tools', 'reasoning', 'structured_output', 'vision'];
+    expect([...plugin.capabilities]).toEqual(all);
+    expect(p.capabilities).toEqual(all);
   });
 });
 
@@ -214,7 +215,8 @@ describe('options, keep_alive and settings on the wire', () => {
   it('sends format, think, keep_alive seconds and the Bearer key (ollama.com cloud)', async () => {
     const cloud = await h.aegis.getProviderForProfile('cloud');
     const result = await cloud.getCompletion(messages);
-    expect(result.text).toBe(REPLY);
+    // The profile's `format: json` constrains the answer: the emulator answers JSON, as Ollama would.
+    expect(result.text).toBe('{}');
     expect(result.model).toBe('gpt-oss:120b');
     const req = h.cloud.lastRequest!;
     expect(req.headers.authorization).toBe(`Bearer ${API_KEY}`);

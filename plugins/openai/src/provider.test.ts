@@ -260,7 +260,7 @@ describe('capabilities', () => {
   it('declares the five operations and tools', async () => {
     const p = await provider();
     expect(p).toBeInstanceOf(OpenAIProvider);
-    expect([...p.capabilities].sort()).toEqual(['completion', 'embeddings', 'models', 'speech', 'streaming', 'tools', 'transcription']);
+    expect([...p.capabilities].sort()).toEqual(['completion', 'embeddings', 'models', 'speech', 'streaming', 'structured_output', 'tools', 'transcription', 'vision']);
     for (const c of p.capabilities) expect(p.supports(c)).toBe(true);
     // OpenAI offers every capability, so nothing here throws CapabilityNotSupportedError; the vLLM plugin,
     // built on the same code, tests that path (it has no speech).
