@@ -90,7 +90,10 @@ async function main() {
 
   const out = process.env.BENCH_OUT ?? (quick ? '-' : join(BENCH_DIR, 'RESULTS.md'));
   if (out !== '-') {
-    writeFileSync(out, resultsMarkdown({ env, list, settings: SETTINGS, libraries, versions, findings, quick }));
+    // The gateway's section (npm run bench:gateway) is written by its own script: keep it.
+    const previous = (() => { try { return readFileSync(out, 'utf8'); } catch { return ''; } })();
+    const kept = /<!-- gateway-bench:start -->[\s\S]*<!-- gateway-bench:end -->/.exec(previous)?.[0];
+    writeFileSync(out, resultsMarkdown({ env, list, settings: SETTINGS, libraries, versions, findings, quick }) + (kept ? `\n${kept}\n` : ''));
     process.stderr.write(`wrote ${out}\n`);
   }
   if (process.env.BENCH_JSON) {

@@ -50,5 +50,5 @@ describe('npm run bench (quick)', () => {
     const markdown = readFileSync(out, 'utf8');
     expect(markdown).toContain(`Node ${process.version}`);
     expect(markdown).toContain('## Findings');
-  }, 120_000);
+  }, 600_000);
 });

@@ -50,7 +50,17 @@ const RESPONSE_FIELDS = {
     ),
 };
 
-export const BaseBackendConfig = z.object({ ...API1_FIELDS, ...RESPONSE_FIELDS });
+/** How calls are split: fields added after the first plugin API, optional, read with defaults. */
+const CALL_FIELDS = {
+  max_embeddings_per_call: z
+    .number()
+    .int()
+    .positive()
+    .optional()
+    .describe("Most texts in one embeddings request; more are sent as several requests, in order (default: the plugin's limit)"),
+};
+
+export const BaseBackendConfig = z.object({ ...API1_FIELDS, ...RESPONSE_FIELDS, ...CALL_FIELDS });
 
 export type BaseBackendConfig = z.infer<typeof BaseBackendConfig>;
 

@@ -30,7 +30,12 @@ export type ProviderErrorReason =
   | 'stream_error'
   | 'bad_response'
   | 'response_too_large'
-  | 'redirect';
+  /** A tool call's arguments are not a JSON object (see `InvalidToolArgumentsError`). */
+  | 'invalid_tool_arguments'
+  /** A redirect the policy does not follow (to another origin, or from https to http). */
+  | 'redirect'
+  /** An answer asked to be JSON is not, or misses its schema (see `StructuredOutputError`). */
+  | 'invalid_structured_output';
 
 /** The backend failed, answered with an error, or answered with something unusable. */
 export class ProviderError extends AegisError {
