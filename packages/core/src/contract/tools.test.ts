@@ -462,3 +462,19 @@ describe('providers with vision', () => {
     expect(bodies[0].messages[0].content).toEqual(content);
   });
 });
+
+describe('malformed calls', () => {
+  it('a call without a tool name is a bad_response, streamed or not', async () => {
+    reply = {
+      completion: { text: '', finishReason: 'tool_calls', toolCalls: [{ name: '', arguments: '{}' }] },
+      events: [[{ type: 'tool-call-delta', index: 0, id: 'c1', arguments: '{}' }]],
+    };
+    const p = provider();
+    for (const call of [() => p.getCompletion(ask, { tools: [weather] }), () => p.streamCompletion(ask, { tools: [weather] }).result]) {
+      const error = await rejection(call());
+      expect(ProviderError.isInstance(error)).toBe(true);
+      expect((error as ProviderError).reason).toBe('bad_response');
+      expect((error as Error).message).toMatch(/without (a tool name|ever naming its tool)/);
+    }
+  });
+});
