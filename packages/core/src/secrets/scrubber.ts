@@ -45,7 +45,7 @@ export class SecretScrubber {
           /* frozen error: leave it */
         }
       }
-      for (const key of ['bodyExcerpt', 'partialText'] as const) {
+      for (const key of ['bodyExcerpt', 'partialText', 'rawArguments'] as const) {
         const v = (current as unknown as Record<string, unknown>)[key];
         if (typeof v === 'string') (current as unknown as Record<string, unknown>)[key] = this.scrub(v);
       }
