@@ -20,6 +20,8 @@ export { textOf, hasImages, type ContentPart, type TextPart, type ImagePart, typ
 export type { ToolDefinition, ToolSpec, ToolChoice, ToolCall, JsonSchema } from './contract/tools.js';
 export { normalizeTools, checkToolChoice, TOOL_NAME_PATTERN } from './contract/tool-specs.js';
 export { isZodSchema, toJsonSchema } from './contract/json-schema.js';
+export { parseJson } from './contract/structured-output.js';
+export { imageBase64, imageUrl, inlineImage, sniffImageType, type InlineImage } from './contract/images.js';
 export { callFeatures, normalizeResponseFormat, type CallFeatures } from './contract/call-features.js';
 export { messagesFor } from './contract/compat-messages.js';
 export {
@@ -38,7 +40,11 @@ export type { StreamPart } from './contract/stream-parts.js';
 export type { ModelInfo, TokenCount, TokenCountInput, ListModelsOptions, CountTokensOptions } from './contract/models.js';
 export {
   normalizeFinishReason,
+  FINISH_REASON_ALIASES,
+  type CallOptions,
   type CompletionResult,
+  type ObjectOptions,
+  type ObjectResult,
   type EmbeddingsOptions,
   type EmbeddingsResult,
   type FinishReason,
@@ -55,6 +61,8 @@ export { BackendProvider, implementedCapabilities, type ProviderContext } from '
 export { streamDeltas, type ProviderStream, type StreamEnd, type StreamItem, type DeltaStep } from './contract/deltas.js';
 export type { Logger, LogLevel } from './contract/logger.js';
 export { ConsoleLogger, parseLogLevel, type ConsoleLoggerOptions } from './log/console-logger.js';
+export { ScrubbingLogger } from './log/scrubbing-logger.js';
+export { safeForTerminal } from './log/terminal-text.js';
 export * from './http/index.js';
 export * from './plugins/index.js';
 export {
@@ -65,8 +73,20 @@ export {
   type PluginDescription,
   type ProviderDescription,
 } from './plugins/description.js';
-export { secret, isMarkedSecret, secretKeysOf, redactValues, SecretScrubber, REDACTED } from './secrets/index.js';
+export {
+  secret,
+  isMarkedSecret,
+  looksLikeCredential,
+  looksLikeCredentialValue,
+  secretKeysOf,
+  redactValues,
+  redactUrlsIn,
+  SecretScrubber,
+  StreamScrubber,
+  REDACTED,
+} from './secrets/index.js';
 export type { AegisOptions } from './aegis-options.js';
+export { validateSection, type RawSection, type SectionValidation } from './config/sections.js';
 export {
   Aegis,
   createAegis,

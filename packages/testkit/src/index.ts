@@ -31,6 +31,7 @@ export { parseMultipart, multipartBoundary } from './multipart.js';
 export { wavFile, pcmTone } from './wav.js';
 export { splitIntoChunks, defaultReplyText } from './text.js';
 export { embedText } from './embeddings.js';
+export { jsonReplyText, sampleOf } from './json-sample.js';
 
 const BACKENDS: Record<EmulatorKind, BackendDef> = {
   openai: openaiBackend,
@@ -65,7 +66,7 @@ export function startEmulatedBackend(def: BackendDef, options?: EmulatorOptions)
 }
 
 // ---- defining your own emulated backend -------------------------------------------------
-export { authorized, bearerToken, body as requestBody, unknownModel } from './backend.js';
+export { authorized, bearerToken, credentialOf, BEARER, body as requestBody, unknownModel, type AuthPlacement } from './backend.js';
 export type { BackendDef, Handler, HandlerCtx, Route } from './backend.js';
 export { bodyPlan, jsonPlan, streamPlan, PlanError } from './plan.js';
 export type { BodyPlan, Plan, StreamFormat, StreamPlan } from './plan.js';
@@ -87,6 +88,7 @@ export {
   type ConformanceEnv,
   type ConformanceOptions,
   type ConformanceOutcome,
+  type SamplingSetting,
   type ConformanceSession,
   type RunConformanceOptions,
 } from './conformance/index.js';

@@ -6,6 +6,7 @@ import type { BackendDef, HandlerCtx } from './backend.js';
 import { customStatusWire, faultWire } from './faults.js';
 import { multipartBoundary, parseMultipart } from './multipart.js';
 import { PlanError, type Plan } from './plan.js';
+import { replyFor } from './tools.js';
 import type { Emulator, EmulatorOptions, Fault, RecordedRequest, ScriptedReply } from './types.js';
 import { planWire, writeWire, type Wire } from './wire.js';
 
@@ -129,7 +130,7 @@ class EmulatorServer implements Emulator {
 
   private async respond(req: RecordedRequest, res: ServerResponse, signal: AbortSignal): Promise<void> {
     const fault = this.faults.shift();
-    const ctx: HandlerCtx = { req, reply: this.reply, options: this.options };
+    const ctx: HandlerCtx = { req, reply: replyFor(req, this.reply), options: this.options };
     const opts = { chunkDelayMs: this.options.chunkDelayMs ?? 0, signal };
     if (!fault) return writeWire(res, planWire(this.plan(ctx)), opts);
     switch (fault.kind) {
@@ -175,6 +176,11 @@ class EmulatorServer implements Emulator {
 
 export async function startServer(def: BackendDef, options: EmulatorOptions = {}): Promise<Emulator> {
   const server = createServer();
+  // Idle kept-alive connections stay open until the client or close() ends them. Node's default
+  // closes one after 5 s of quiet, and a request the client sends on it at that very moment meets
+  // a reset: a race real backends have too (a retrying call rides it out), but one that made a
+  // test with retries off fail now and then when an earlier test left the emulator idle ~5 s.
+  server.keepAliveTimeout = 0;
   const emu = new EmulatorServer(def, options, server);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

@@ -40,8 +40,18 @@ export interface ScriptedToolCall {
 export interface ScriptedReply {
   /** The answer's text. With `toolCalls`, the text sent before the calls (none when absent). */
   text?: string;
-  /** Tool calls the answer makes (two or more: parallel calls). */
+  /**
+   * Tool calls the answer makes (two or more: parallel calls). Ollama and
+   * KoboldCpp answer them only when the request offers tools (and, KoboldCpp,
+   * does not say `tool_choice: "none"`), as those servers do.
+   */
   toolCalls?: ScriptedToolCall[];
+  /**
+   * The reply to a request whose last message is a tool result: the agent's
+   * next turn, so one script drives a whole loop (calls, results, answer).
+   * Default: this reply without its tool calls.
+   */
+  afterToolResults?: ScriptedReply;
   /** Reasoning ("thinking") text, sent the backend's way before the answer; ignored by backends that send none. */
   reasoning?: string;
   finishReason?: string;
@@ -79,6 +89,11 @@ export interface EmulatorOptions {
   /** Pause between stream frames in ms (default 0: the whole stream is written at once). */
   chunkDelayMs?: number;
   port?: number;
+  /**
+   * The backend version to emulate, where the wire differs between versions.
+   * Ollama: tool calls carry `function.index` from 0.12.6 and an `id` from 0.12.10 (default 0.12.10).
+   */
+  version?: string;
 }
 
 /** A tool result as a request carried it back to the backend. */

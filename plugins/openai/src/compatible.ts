@@ -21,6 +21,7 @@ import {
 } from '@aegis/core';
 import type { MaxTokensField, OpenAICompatibleConfig } from './config.js';
 import { mapModelList, type WireModelList } from './models.js';
+import { toWireResponseFormat } from './structured.js';
 import {
   badResponse,
   compact,
@@ -147,6 +148,7 @@ export class OpenAICompatibleProvider<C extends OpenAICompatibleConfig = OpenAIC
       seed: settings.seed,
       ...toolFields(settings),
       ...this.reasoningFields(settings),
+      response_format: toWireResponseFormat(settings.responseFormat),
       ...this.samplingFields(settings),
       ...(stream ? { stream: true, ...(this.compat.streamUsage ? { stream_options: { include_usage: true } } : {}) } : {}),
       ...settings.providerOptions,
@@ -203,7 +205,7 @@ export class OpenAICompatibleProvider<C extends OpenAICompatibleConfig = OpenAIC
     const model = options.model ?? this.config.embedding_model ?? this.config.model;
     const { body } = await this.context.http.postJson<WireEmbeddingsResponse>(
       url,
-      { model, input: texts, encoding_format: 'float' },
+      { ...compact({ model, input: texts, encoding_format: 'float', dimensions: options.dimensions }), ...options.providerOptions },
       this.httpOptions(settings),
     );
     return mapEmbeddings(body, url);
@@ -230,9 +232,25 @@ export class OpenAICompatibleProvider<C extends OpenAICompatibleConfig = OpenAIC
     if (options.language) form.append('language', options.language);
     if (options.prompt) form.append('prompt', options.prompt);
     form.append('response_format', 'json');
+    appendFormFields(form, options.providerOptions);
     const { body } = await this.context.http.postForm<{ text?: unknown; language?: unknown }>(url, form, this.httpOptions(settings));
     if (!body || typeof body !== 'object' || typeof body.text !== 'string') throw badResponse(url, 'without a text field', body);
     return compact({ text: body.text, language: typeof body.language === 'string' ? body.language : undefined }) as TranscriptionResult;
+  }
+}
+
+/**
+ * A call's `providerOptions` as form fields, last: each replaces a field of
+ * the same name; an array is sent as repeated fields (name them as the
+ * backend does, e.g. `timestamp_granularities[]`); objects as JSON.
+ */
+function appendFormFields(form: FormData, fields: Record<string, unknown> | undefined): void {
+  for (const [name, value] of Object.entries(fields ?? {})) {
+    if (value === undefined) continue;
+    form.delete(name);
+    for (const item of Array.isArray(value) ? value : [value]) {
+      form.append(name, typeof item === 'object' && item !== null ? JSON.stringify(item) : String(item));
+    }
   }
 }
 

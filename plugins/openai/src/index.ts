@@ -13,6 +13,7 @@ export {
 export { OpenAICompatibleProvider, type OpenAICompatibleOptions } from './compatible.js';
 export { OpenAIProvider, speechMimeType } from './provider.js';
 export { mapModelList, type WireModelCard, type WireModelList } from './models.js';
+export { isStrictCompatible, toWireContent, toWireResponseFormat, type WireContentPart, type WireResponseFormat } from './structured.js';
 export {
   badResponse,
   compact,
@@ -48,6 +49,6 @@ export default definePlugin({
   type: 'openai',
   description: 'OpenAI API (chat completions with tools, embeddings, speech, transcription) and OpenAI-compatible servers',
   configSchema: OpenAIConfig,
-  capabilities: ['completion', 'streaming', 'embeddings', 'speech', 'transcription', 'models', 'tools'],
+  capabilities: ['completion', 'streaming', 'embeddings', 'speech', 'transcription', 'models', 'tools', 'structured_output', 'vision'],
   create: (config, context) => new OpenAIProvider(config, context),
 });

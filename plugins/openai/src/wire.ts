@@ -22,6 +22,7 @@ import {
   type ToolSpec,
   type Usage,
 } from '@aegis/core';
+import { toWireContent, type WireContentPart } from './structured.js';
 
 /** One function call as the chat API writes it: `arguments` is JSON text. */
 export interface WireToolCall {
@@ -37,7 +38,8 @@ export interface WireToolCallDelta extends WireToolCall {
 
 /** One message of a chat request. */
 export type WireMessage =
-  | { role: 'system' | 'user'; content: string; name?: string }
+  | { role: 'system'; content: string; name?: string }
+  | { role: 'user'; content: string | WireContentPart[]; name?: string }
   | { role: 'assistant'; content: string | null; name?: string; tool_calls?: WireToolCall[] }
   | { role: 'tool'; content: string; tool_call_id: string };
 
@@ -112,8 +114,8 @@ export function toWireMessages(messages: ChatMessage[]): WireMessage[] {
       if (m.name) message.name = m.name;
       return message;
     }
-    const content = textOf(m.content);
-    return m.name ? { role: m.role, content, name: m.name } : { role: m.role, content };
+    const name = m.name ? { name: m.name } : {};
+    return m.role === 'user' ? { role: 'user', content: toWireContent(m.content), ...name } : { role: m.role, content: textOf(m.content), ...name };
   });
 }
 

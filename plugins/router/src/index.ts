@@ -7,7 +7,8 @@ import { resolveMembers } from './members.js';
 export { BalanceConfig, FallbackConfig, BALANCE_STRATEGIES, type BalanceStrategy } from './config.js';
 export { FallbackProvider } from './fallback.js';
 export { BalanceProvider } from './balance.js';
-export { CompositeProvider, isSwitchable } from './composite.js';
+export { CompositeProvider, isSwitchable, type MemberState } from './composite.js';
+export { FallbackPolicy, failureKind, FAILURE_KINDS, DEFAULT_FALLBACK_ON, FallbackOnEntry, type FailureKind } from './fallback-on.js';
 export { MembersFailedError, type MemberFailure } from './errors.js';
 export type { Member } from './members.js';
 
@@ -23,7 +24,7 @@ const ROUTED_CAPABILITIES = [...OPERATION_CAPABILITIES, ...FEATURE_CAPABILITIES]
 export const fallbackPlugin = definePlugin({
   apiVersion: PLUGIN_API_VERSION,
   type: 'fallback',
-  description: 'Tries other profiles in order until one answers (retryable failures and unsupported operations move on)',
+  description: 'Tries other profiles in order until one answers (the failures in fallback_on and unsupported operations move on; members that keep failing are skipped for a cooldown)',
   configSchema: FallbackConfig,
   capabilities: ROUTED_CAPABILITIES,
   create: async (config, context) =>

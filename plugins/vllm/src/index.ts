@@ -12,6 +12,6 @@ export default definePlugin({
   type: 'vllm',
   description: 'vLLM OpenAI-compatible server (chat completions with tools and reasoning, embeddings, transcription)',
   configSchema: VllmConfig,
-  capabilities: ['completion', 'streaming', 'embeddings', 'transcription', 'models', 'tokens', 'tools', 'reasoning'],
+  capabilities: ['completion', 'streaming', 'embeddings', 'transcription', 'models', 'tokens', 'tools', 'reasoning', 'structured_output', 'vision'],
   create: (config, context) => new VllmProvider(config, context),
 });

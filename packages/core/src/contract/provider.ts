@@ -1,18 +1,23 @@
 import { CapabilityNotSupportedError } from '../errors/capability-error.js';
 import { ProviderError } from '../errors/provider-error.js';
 import type { HttpClient } from '../http/client.js';
-import { backoffDelay, sleep, withRetries } from '../http/retry.js';
+import { backoffDelay, sleep, withRetries, type RetryPolicy } from '../http/retry.js';
 import { redactUrl } from '../http/url.js';
 import { abortedError } from '../http/error-mapping.js';
 import type { SecretScrubber } from '../secrets/scrubber.js';
 import type { BaseBackendConfig } from './base-config.js';
 import { DO_METHOD_OF, isFeatureCapability, OPERATION_OF, type Capability } from './capabilities.js';
 import { callFeatures, type CallFeatures } from './call-features.js';
+import { structuredCheck, type StructuredCheck } from './structured-output.js';
+import type { ObjectOptions, ObjectResult } from './results.js';
+import type { JsonSchema } from './tools.js';
+import type { z, ZodType } from 'zod';
 import { messagesFor } from './compat-messages.js';
 import { CallDeadline } from './deadline.js';
 import type { Logger } from './logger.js';
 import type { ChatMessage } from './messages.js';
 import type {
+  CallOptions,
   CompletionResult,
   EmbeddingsOptions,
   EmbeddingsResult,
@@ -20,6 +25,7 @@ import type {
   SpeechResult,
   TranscriptionOptions,
   TranscriptionResult,
+  Usage,
 } from './results.js';
 import type { CallSettings, RuntimeExecutionConfig } from './runtime.js';
 import type { CountTokensOptions, ListModelsOptions, ModelInfo, TokenCount, TokenCountInput } from './models.js';
@@ -87,7 +93,32 @@ export abstract class BackendProvider<C extends BaseBackendConfig = BaseBackendC
   async getCompletion(messages: ChatMessage[], runtimeConfig: RuntimeExecutionConfig = {}): Promise<CompletionResult> {
     this.require('completion');
     const call = this.prepare(messages, runtimeConfig);
-    return this.run(runtimeConfig, (settings) => this.doCompletion(call.messages, settings).then(normalizeCompletion), call.features);
+    const structured = structuredCheck(runtimeConfig.responseFormat);
+    await structured?.ready();
+    return this.run(
+      runtimeConfig,
+      (settings) =>
+        this.doCompletion(call.messages, settings)
+          .then(normalizeCompletion)
+          .then((result) => (structured ? withObject(result, structured) : result)),
+      call.features,
+    );
+  }
+
+  /**
+   * A JSON object that follows `schema` (a zod schema, whose output type the
+   * result's `object` then has, or a JSON Schema): the completion asked for
+   * it in the backend's own way (capability `structured_output`), parsed and
+   * validated. An answer that is not JSON or misses the schema is a
+   * `StructuredOutputError` holding the raw text and the issues.
+   */
+  async getObject<S extends ZodType>(messages: ChatMessage[], options: ObjectOptions<S>): Promise<ObjectResult<z.output<S>>>;
+  async getObject<T = unknown>(messages: ChatMessage[], options: ObjectOptions<JsonSchema>): Promise<ObjectResult<T>>;
+  async getObject(messages: ChatMessage[], options: ObjectOptions<ZodType | JsonSchema>): Promise<ObjectResult<unknown>> {
+    const { schema, name, description, ...runtime } = options;
+    if (schema === undefined) throw new TypeError('getObject needs a schema (a zod schema or a JSON Schema)');
+    const result = await this.getCompletion(messages, { ...runtime, responseFormat: { type: 'json', schema, name, description } });
+    return result as ObjectResult<unknown>;
   }
 
   /**
@@ -98,24 +129,41 @@ export abstract class BackendProvider<C extends BaseBackendConfig = BaseBackendC
   streamCompletion(messages: ChatMessage[], runtimeConfig: RuntimeExecutionConfig = {}): CompletionStream {
     this.require('streaming');
     const call = this.prepare(messages, runtimeConfig);
-    return new CompletionStream(this.runStream(call.messages, runtimeConfig, call.features));
+    return new CompletionStream(this.runStream(call.messages, runtimeConfig, call.features, structuredCheck(runtimeConfig.responseFormat)));
   }
 
+  /**
+   * Embeddings of `texts`, in order. More texts than the backend takes in one
+   * request (`max_embeddings_per_call`, else the plugin's
+   * `maxEmbeddingsPerCall`) are sent as several requests, one after another,
+   * under one deadline; each request is retried on its own.
+   */
   async getEmbeddings(texts: string[], options: EmbeddingsOptions = {}): Promise<EmbeddingsResult> {
     this.require('embeddings');
     if (!Array.isArray(texts) || texts.some((t) => typeof t !== 'string')) {
       throw new TypeError('getEmbeddings expects an array of strings');
     }
-    if (texts.length === 0) return { embeddings: [] };
-    const result = await this.run(runtimeOf(options), (settings) => this.doEmbeddings(texts, options, settings));
-    if (result.embeddings.length !== texts.length) {
-      throw this.label(
-        new ProviderError(`backend returned ${result.embeddings.length} embeddings for ${texts.length} inputs`, {
-          reason: 'bad_response',
-        }),
-      );
+    const { dimensions } = options;
+    if (dimensions !== undefined && (!Number.isInteger(dimensions) || dimensions <= 0)) {
+      throw new TypeError('getEmbeddings: dimensions must be a positive whole number');
     }
-    return result;
+    if (texts.length === 0) return { embeddings: [] };
+    const limit = this.config.max_embeddings_per_call ?? this.maxEmbeddingsPerCall;
+    const { deadline, settings } = this.begin(runtimeOf(options));
+    try {
+      const parts: EmbeddingsResult[] = [];
+      for (let start = 0; start < texts.length; start += limit) {
+        const batch = start === 0 && texts.length <= limit ? texts : texts.slice(start, start + limit);
+        const part = await withRetries(() => this.doEmbeddings(batch, options, settings), this.retryPolicy(settings, deadline));
+        checkEmbeddings(part, batch.length, dimensions);
+        parts.push(part);
+      }
+      return parts.length === 1 ? parts[0]! : joinEmbeddings(parts);
+    } catch (error) {
+      throw this.label(error);
+    } finally {
+      deadline.dispose();
+    }
   }
 
   async getSpeech(text: string, options: SpeechOptions = {}): Promise<SpeechResult> {
@@ -186,9 +234,27 @@ export abstract class BackendProvider<C extends BaseBackendConfig = BaseBackendC
 
   // ---- helpers for subclasses ----------------------------------------------------
 
-  /** Options for the context's HTTP client that carry this call's signal and idle timeout. */
+  /**
+   * Most texts the backend takes in one embeddings request (a profile's
+   * `max_embeddings_per_call` wins); more are split into several requests.
+   * A plugin whose backend has a limit overrides it.
+   */
+  protected get maxEmbeddingsPerCall(): number {
+    return Number.POSITIVE_INFINITY;
+  }
+
+  /** Options for the context's HTTP client that carry this call's signal and idle timeout, and the profile's read limits and redirect policy. */
   protected requestOptions(settings: CallSettings, headers?: Record<string, string | undefined>) {
-    return { signal: settings.signal, idleTimeoutMs: settings.idleTimeoutMs, headers };
+    const c = this.config;
+    return {
+      signal: settings.signal,
+      idleTimeoutMs: settings.idleTimeoutMs,
+      headers,
+      maxResponseBytes: c.max_response_bytes,
+      maxStreamBytes: c.max_stream_bytes,
+      maxLineBytes: c.max_line_bytes,
+      followRedirects: c.follow_redirects,
+    };
   }
 
   /** The error for a stream that ended without the backend's end marker. */
@@ -227,6 +293,7 @@ export abstract class BackendProvider<C extends BaseBackendConfig = BaseBackendC
       maxRetries: runtime.maxRetries ?? c.max_retries,
       signal: deadline.signal,
       providerOptions: runtime.providerOptions,
+      retryIf: runtime.retryIf,
     };
   }
 
@@ -238,17 +305,22 @@ export abstract class BackendProvider<C extends BaseBackendConfig = BaseBackendC
   private async run<T>(runtime: RuntimeExecutionConfig, attempt: (settings: CallSettings) => Promise<T>, features?: CallFeatures): Promise<T> {
     const { deadline, settings } = this.begin(runtime, features);
     try {
-      return await withRetries(() => attempt(settings), {
-        maxRetries: settings.maxRetries,
-        signal: settings.signal,
-        deadline: deadline.deadline,
-        onRetry: (error, n, delay) => this.logRetry(error, n, delay),
-      });
+      return await withRetries(() => attempt(settings), this.retryPolicy(settings, deadline));
     } catch (error) {
       throw this.label(error);
     } finally {
       deadline.dispose();
     }
+  }
+
+  private retryPolicy(settings: CallSettings, deadline: CallDeadline): RetryPolicy {
+    return {
+      maxRetries: settings.maxRetries,
+      signal: settings.signal,
+      deadline: deadline.deadline,
+      retryIf: settings.retryIf,
+      onRetry: (error, n, delay) => this.logRetry(error, n, delay),
+    };
   }
 
   /**
@@ -264,7 +336,12 @@ export abstract class BackendProvider<C extends BaseBackendConfig = BaseBackendC
    * with the first part: a plain text stream keeps the path it always had,
    * one `typeof` per delta more.
    */
-  private runStream(messages: ChatMessage[], runtime: RuntimeExecutionConfig, features: CallFeatures): AsyncGenerator<string, CompletionResult, undefined> {
+  private runStream(
+    messages: ChatMessage[],
+    runtime: RuntimeExecutionConfig,
+    features: CallFeatures,
+    structured?: StructuredCheck,
+  ): AsyncGenerator<string, CompletionResult, undefined> {
     type Step = IteratorResult<StreamItem | readonly StreamItem[], StreamEnd>;
     type Out = IteratorResult<string, CompletionResult>;
     let state: 'new' | 'open' | 'closed' = 'new';
@@ -333,6 +410,15 @@ export abstract class BackendProvider<C extends BaseBackendConfig = BaseBackendC
             return fail(error);
           }
         }
+        if (structured) {
+          // Asked for JSON: the whole answer is validated once it is complete (the deltas were its partial text).
+          const whole = result;
+          return withObject(whole, structured).then((checked) => {
+            void close();
+            progress?.end(checked);
+            return { value: checked, done: true as const };
+          }, fail);
+        }
         void close();
         progress?.end(result);
         return { value: result, done: true };
@@ -361,6 +447,7 @@ export abstract class BackendProvider<C extends BaseBackendConfig = BaseBackendC
       const { deadline, settings } = call;
       let step: Step;
       try {
+        await structured?.ready();
         for (let attempt = 0; ; attempt++) {
           source = this.doStream(messages, settings);
           try {
@@ -435,6 +522,7 @@ export abstract class BackendProvider<C extends BaseBackendConfig = BaseBackendC
     if (!ProviderError.isInstance(error) || !error.retryable || attempt >= settings.maxRetries || settings.signal.aborted) {
       return undefined;
     }
+    if (settings.retryIf?.(error, attempt) === false) return undefined;
     const delay = backoffDelay(attempt, error);
     return Date.now() + delay >= deadline.deadline ? undefined : delay;
   }
@@ -484,14 +572,42 @@ function withLazyText(result: Omit<CompletionResult, 'text'> & { text?: string }
   }) as CompletionResult;
 }
 
+/** One embeddings request's answer: a vector per text, each of the length asked for. */
+function checkEmbeddings(result: EmbeddingsResult, count: number, dimensions: number | undefined): void {
+  if (result.embeddings.length !== count) {
+    throw new ProviderError(`backend returned ${result.embeddings.length} embeddings for ${count} inputs`, { reason: 'bad_response' });
+  }
+  const wrong = dimensions === undefined ? undefined : result.embeddings.find((v) => v.length !== dimensions);
+  if (wrong) {
+    throw new ProviderError(`asked for embeddings of ${dimensions} dimensions, the backend returned ${wrong.length}`, { reason: 'bad_response' });
+  }
+}
+
+/** The answers of several embeddings requests as one: vectors in order, usage added up. */
+function joinEmbeddings(parts: readonly EmbeddingsResult[]): EmbeddingsResult {
+  const sum = (key: keyof Usage): number | undefined =>
+    parts.every((p) => p.usage?.[key] !== undefined) ? parts.reduce((n, p) => n + p.usage![key]!, 0) : undefined;
+  const usage: Usage = {};
+  for (const key of ['promptTokens', 'completionTokens', 'totalTokens'] as const) {
+    const value = sum(key);
+    if (value !== undefined) usage[key] = value;
+  }
+  const model = parts.find((p) => p.model !== undefined)?.model;
+  return {
+    embeddings: parts.flatMap((p) => p.embeddings),
+    ...(Object.keys(usage).length > 0 ? { usage } : {}),
+    ...(model !== undefined ? { model } : {}),
+  };
+}
+
 /** A step that carries nothing: an empty delta or a batch of them (a stream part is something). */
 function isEmpty(value: StreamItem | readonly StreamItem[]): boolean {
   if (typeof value === 'string') return value === '';
   return Array.isArray(value) && value.every((item) => item === '');
 }
 
-function runtimeOf(options: { signal?: AbortSignal; timeoutMs?: number; providerOptions?: Record<string, unknown> }): RuntimeExecutionConfig {
-  return { signal: options.signal, timeoutMs: options.timeoutMs, providerOptions: options.providerOptions };
+function runtimeOf(options: CallOptions): RuntimeExecutionConfig {
+  return { signal: options.signal, timeoutMs: options.timeoutMs, providerOptions: options.providerOptions, retryIf: options.retryIf };
 }
 
 function checkMessages(messages: ChatMessage[]): void {
@@ -525,4 +641,10 @@ export function implementedCapabilities(provider: BackendProvider): Capability[]
   };
   const completes = overrides('completion') || overrides('streaming');
   return (Object.keys(OPERATION_OF) as Capability[]).filter((c) => (isFeatureCapability(c) ? completes : overrides(c)));
+}
+
+/** The result with its `object`: the answer parsed and validated (a StructuredOutputError otherwise). */
+async function withObject(result: CompletionResult, structured: StructuredCheck): Promise<CompletionResult> {
+  const object = await structured.check(result.text);
+  return Object.defineProperty(result, 'object', { value: object, enumerable: true, configurable: true, writable: true });
 }

@@ -1,3 +1,4 @@
+import type { ProviderError } from '../errors/provider-error.js';
 import type { ResponseFormat, ResponseFormatSpec } from './response-format.js';
 import type { ToolChoice, ToolDefinition, ToolSpec } from './tools.js';
 
@@ -34,6 +35,13 @@ export interface RuntimeExecutionConfig {
   signal?: AbortSignal;
   /** Backend-specific request fields, merged into the request body last. */
   providerOptions?: Record<string, unknown>;
+  /**
+   * Vetoes retrying a retryable failure of this call (return false: fail now).
+   * It never makes a non-retryable failure retried. Composite profiles use it
+   * so that a member whose connection is refused fails at once and the call
+   * moves on to the next member instead of waiting out backoffs.
+   */
+  retryIf?: (error: ProviderError, attempt: number) => boolean;
 }
 
 /** The effective settings of one call: profile defaults overridden by the call's own. */
@@ -56,6 +64,7 @@ export interface CallSettings {
   /** Aborts on the caller's signal or the call's deadline, whichever comes first. */
   signal: AbortSignal;
   providerOptions?: Record<string, unknown>;
+  retryIf?: (error: ProviderError, attempt: number) => boolean;
 }
 
 /**

@@ -3,6 +3,7 @@
  * a recorded fixture used as a template: key order and extra fields come from the fixture.
  */
 import { body, type HandlerCtx } from '../backend.js';
+import { jsonReplyText } from '../json-sample.js';
 import { embedText, embeddingInputs, toBase64Floats } from '../embeddings.js';
 import { fixtureJson, fixtureSse, type FixtureBackend } from '../fixtures.js';
 import { bodyPlan, jsonPlan, PlanError, streamPlan, type Plan, type StreamFormat } from '../plan.js';
@@ -96,7 +97,7 @@ export function chatCompletion(f: CompatFlavor, ctx: HandlerCtx): Plan {
   const reasoning = tf?.reasoningField && ctx.reply.reasoning ? ctx.reply.reasoning : undefined;
   // With calls, the text is only what the script gives (none by default).
   const reply = calls.length > 0 ? { ...ctx.reply, text: ctx.reply.text ?? '', chunks: ctx.reply.text === undefined ? [] : ctx.reply.chunks } : ctx.reply;
-  const r = renderText(reply, defaultReplyText(f.label), { maxTokens: b.max_completion_tokens ?? b.max_tokens, stop: b.stop });
+  const r = renderText(reply, jsonRequested(b) ?? defaultReplyText(f.label), { maxTokens: b.max_completion_tokens ?? b.max_tokens, stop: b.stop });
   const named = typeof b.tool_choice === 'object' && b.tool_choice !== null;
   const finishReason = calls.length > 0 ? (named && tf?.namedChoiceFinish) || 'tool_calls' : r.finishReason;
   const promptTokens = ctx.reply.promptTokens ?? estimateTokens(messagesText(b.messages));
@@ -258,4 +259,13 @@ export function modelList(f: CompatFlavor, ctx: HandlerCtx, card: (tpl: any, id:
 
 export function chatIdOpenAI(): string {
   return 'chatcmpl-' + randomId(29);
+}
+
+/** The reply of a request that asks for JSON (`response_format`, or vLLM's `structured_outputs.json`), else undefined. */
+function jsonRequested(b: Record<string, any>): string | undefined {
+  const format = b.response_format;
+  if (format?.type === 'json_schema') return jsonReplyText(format.json_schema?.schema);
+  if (format?.type === 'json_object') return jsonReplyText(undefined);
+  if (b.structured_outputs?.json !== undefined) return jsonReplyText(b.structured_outputs.json);
+  return undefined;
 }

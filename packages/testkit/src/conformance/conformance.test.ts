@@ -73,6 +73,9 @@ describe('the conformance kit', () => {
         'tools.invalid-arguments',
         'tools.stream-cut',
         'reasoning',
+        'structured_output.mismatch',
+        'structured_output.schema',
+        'vision',
       ].sort(),
     );
     expect(skipped.every((o) => o.message?.includes('does not declare'))).toBe(true);
@@ -277,7 +280,39 @@ const BREAKAGES: Breakage[] = [
     options: brokenTools.vllmOptions,
     message: 'getCompletion returned the reasoning undefined',
   },
+  {
+    check: 'structured_output.mismatch',
+    why: 'the answer is replaced',
+    plugin: broken.answerReplaced,
+    options: acmeOptions,
+    message: 'the StructuredOutputError keeps the text "{}"',
+    alsoFails: ['structured_output.schema'],
+  },
+  { check: 'structured_output.schema', why: 'the schema is not sent', plugin: broken.schemaIgnored, options: acmeOptions, message: 'the request did not carry the response schema' },
+  { check: 'vision', why: 'the images are dropped', plugin: broken.imagesDropped, options: acmeOptions, message: 'no request carried the image bytes' },
 ];
+
+describe('a backend without some sampling settings', () => {
+  it('fails the runtime check by default, with a hint at unsupportedSettings', async () => {
+    const outcome = await outcomeOf(broken.noTemperature, exampleOptions(), 'runtime.override');
+    expect(outcome.status).toBe('failed');
+    expect(outcome.message).toContain('list "temperature" in the conformance options\' unsupportedSettings');
+  });
+
+  it('passes it when it declares it lacks temperature: the check uses max_tokens instead', async () => {
+    const outcomes = await runConformance(broken.noTemperature, exampleOptions({ unsupportedSettings: ['temperature'] }));
+    expect(outcomes.filter((o) => o.status === 'failed')).toEqual([]);
+    expect(outcomes.find((o) => o.id === 'runtime.override')).toMatchObject({ status: 'passed', name: expect.stringContaining('max_tokens') });
+  });
+
+  it('skips it when the backend takes none of the settings, and refuses an unknown one', async () => {
+    const none = await outcomeOf(broken.noTemperature, exampleOptions({ unsupportedSettings: ['temperature', 'max_tokens', 'top_p', 'seed'] }), 'runtime.override');
+    expect(none).toMatchObject({ status: 'skipped', message: expect.stringContaining('unsupportedSettings') });
+    await expect(runConformance(broken.noTemperature, exampleOptions({ unsupportedSettings: ['temprature' as 'temperature'] }))).rejects.toThrow(
+      /unsupportedSettings: unknown setting "temprature"/,
+    );
+  });
+});
 
 describe('each check fails on a plugin broken for it', () => {
   it('covers every check of the kit', async () => {
