@@ -1,11 +1,12 @@
-import fs from 'node:fs';
 import path from 'node:path';
 import { ConfigurationError, type ConfigIssue } from '../errors/index.js';
 import { loadEnvFile, mergeEnv } from './env-file.js';
+import { ExpansionBudget, MAX_CONFIG_FILE_BYTES } from './limits.js';
 import { defaultEnvFileLabel } from './interpolate.js';
 import { locateConfigFile } from './locate.js';
 import { displayPath } from './paths.js';
 import { sortIssues } from './sort-issues.js';
+import { readLimitedFile, tooLargeMessage } from './read-limited.js';
 import type { LoadConfigOptions, LoadedConfig, PluginSpec, RawProfile } from './types.js';
 import { parseYamlSource, readStructure } from './yaml-source.js';
 import { convertNode, pathKey } from './yaml-values.js';
@@ -28,12 +29,7 @@ export function loadConfig(options: LoadConfigOptions = {}): LoadedConfig {
   const env = mergeEnv(processEnv, envFile.values);
   const shown = displayPath(file, cwd);
 
-  let text: string;
-  try {
-    text = fs.readFileSync(file, 'utf8');
-  } catch (error) {
-    throw new ConfigurationError(`cannot read ${shown}: ${(error as Error).message}`, { cause: error });
-  }
+  const text = readLimitedFile(file, MAX_CONFIG_FILE_BYTES, shown);
 
   const envFileLabel = envFile.file ? displayPath(envFile.file, cwd) : defaultEnvFileLabel(path.basename(file));
   const loaded = parseSource(text, { file, displayFile: shown, env, envFileLabel });
@@ -54,6 +50,7 @@ export function parseConfigText(
   env: Record<string, string | undefined>,
   envFileLabel?: string,
 ): LoadedConfig {
+  if (text.length > MAX_CONFIG_FILE_BYTES) throw new ConfigurationError(tooLargeMessage(file, MAX_CONFIG_FILE_BYTES));
   return parseSource(text, {
     file: path.resolve(file),
     displayFile: file,
@@ -72,6 +69,8 @@ interface SourceOptions {
 function parseSource(text: string, options: SourceOptions): LoadedConfig {
   const source = parseYamlSource(text, options.displayFile);
   const structure = readStructure(source, options.env);
+  // One budget for the whole file: an alias bomb spread over many profiles is stopped all the same.
+  const budget = new ExpansionBudget();
   const baseDir = path.dirname(options.file);
 
   const toSpec = (p: { spec: string; line: number }): PluginSpec => ({ spec: p.spec, file: options.displayFile, line: p.line, baseDir });
@@ -83,6 +82,7 @@ function parseSource(text: string, options: SourceOptions): LoadedConfig {
       env: options.env,
       envFileLabel: options.envFileLabel,
       profile: node.name,
+      budget,
     });
     const issues: ConfigIssue[] = [...node.issues, ...converted.issues];
     const { fieldPositions, valuePositions } = converted;
