@@ -10,6 +10,5 @@ import * as tsyringe from 'tsyringe';
 import yaml from 'yaml';
 import dotenv from 'dotenv';
 import validatePackageName from 'validate-npm-package-name';
-import safeRegex from 'safe-regex2';
 
-export { tsyringe, yaml, dotenv, validatePackageName, safeRegex };
+export { tsyringe, yaml, dotenv, validatePackageName };

@@ -257,12 +257,14 @@ export abstract class BackendProvider<C extends BaseBackendConfig = BaseBackendC
           received.add(step.value);
           return tooLong() ?? { value: step.value, done: false };
         }
-      } else {
+      } else if (isBatch(step.value)) {
         batch = step.value;
         index = 0;
         received.addBatch(batch);
         const out = tooLong() ?? fromBatch();
         if (out) return out;
+      } else {
+        return fail(badDelta(step.value));
       }
       return source!.next().then(onStep, fail);
     };
@@ -390,9 +392,25 @@ function withLazyText(result: Omit<CompletionResult, 'text'> & { text?: string }
   }) as CompletionResult;
 }
 
-/** A step that carries no text: an empty delta or a batch of them. */
+/** A step that carries no text: an empty delta or a batch of them (anything else is left to `onStep` to refuse). */
 function isEmpty(value: string | readonly string[]): boolean {
-  return typeof value === 'string' ? value === '' : value.every((text) => text === '');
+  return typeof value === 'string' ? value === '' : Array.isArray(value) && value.every((text) => text === '');
+}
+
+/** A batch of deltas: an array of strings (a plugin's stream is plugin code: checked, not trusted). */
+function isBatch(value: unknown): value is readonly string[] {
+  if (!Array.isArray(value)) return false;
+  for (let i = 0; i < value.length; i++) if (typeof value[i] !== 'string') return false;
+  return true;
+}
+
+/** The error for a plugin stream that yields something other than text. */
+function badDelta(value: unknown): ProviderError {
+  const kind = value === null ? 'null' : Array.isArray(value) ? 'an array holding something other than strings' : `a ${typeof value}`;
+  return new ProviderError(`the provider's stream yielded ${kind} where a text delta (a string, or an array of strings) was expected: a bug in the plugin`, {
+    reason: 'bad_response',
+    retryable: false,
+  });
 }
 
 function runtimeOf(options: { signal?: AbortSignal; timeoutMs?: number; providerOptions?: Record<string, unknown> }): RuntimeExecutionConfig {

@@ -193,8 +193,9 @@ export class ProviderFactory {
       secrets: this.secrets,
       getProvider: (name) => this.providerFor(name, profileName),
     };
+    let provider: unknown;
     try {
-      return await plugin.create(config, context);
+      provider = await plugin.create(config, context);
     } catch (error) {
       if (ConfigurationError.isInstance(error)) throw this.located(profileName, error);
       if (PluginError.isInstance(error)) throw error;
@@ -205,6 +206,13 @@ export class ProviderFactory {
         cause: error,
       });
     }
+    if (!isProvider(provider)) {
+      throw new PluginError(
+        `plugin for type "${plugin.type}" returned ${kindOf(provider)} from create() for profile "${profileName}", not a provider (an instance of a BackendProvider subclass)`,
+        { kind: 'invalid_plugin', type: plugin.type },
+      );
+    }
+    return provider;
   }
 
   /**
@@ -234,4 +242,22 @@ function fieldPath(field: string): (string | number)[] {
 
 function cycleMessage(cycle: readonly string[]): string {
   return `profiles refer to each other in a cycle: ${cycle.join(' → ')}`;
+}
+
+/**
+ * True for what a provider is: an object with the contract's public methods.
+ * Not `instanceof`: a plugin may extend the BackendProvider of another installed copy of core.
+ */
+function isProvider(value: unknown): value is BackendProvider {
+  if (typeof value !== 'object' || value === null) return false;
+  const v = value as Record<string, unknown>;
+  return ['getCompletion', 'streamCompletion', 'getEmbeddings', 'supports'].every((method) => typeof v[method] === 'function');
+}
+
+function kindOf(value: unknown): string {
+  if (value === null) return 'null';
+  if (value === undefined) return 'nothing (undefined)';
+  if (Array.isArray(value)) return 'an array';
+  if (typeof value === 'object') return 'an object without the provider methods (getCompletion, streamCompletion, ...)';
+  return `a ${typeof value}`;
 }

@@ -22,6 +22,8 @@ export interface DiscoveryOptions {
   /** `allow_plugins:` of backends.yaml: when set, only these packages and paths are loaded. */
   allow?: readonly PluginSpecEntry[];
   codePlugins?: readonly AegisPlugin[];
+  /** How long importing one plugin may take (default: DEFAULT_PLUGIN_IMPORT_TIMEOUT_MS of source.ts). */
+  importTimeoutMs?: number;
 }
 
 export interface BlockedSource {
@@ -103,7 +105,7 @@ export function discoverPlugins(options: DiscoveryOptions): DiscoveryResult {
       }
     }
     const declaredAt = origin && { file: origin.file, line: origin.line };
-    accept(packageSource(info, local ? 'path' : 'package', declaredAt));
+    accept(packageSource(info, local ? 'path' : 'package', declaredAt, options.importTimeoutMs));
   };
 
   const app = appRoot ? readPackageJson(appRoot) : undefined;
@@ -131,7 +133,7 @@ export function discoverPlugins(options: DiscoveryOptions): DiscoveryResult {
         if (existsSync(join(real, 'package.json'))) addPackageDir(real, entry, true);
         else issues.push({ ...where(entry), message: `local plugin directory "${entry.spec}" has no package.json` });
       } else {
-        accept(fileSource(real, entry.spec, { file: entry.file, line: entry.line }));
+        accept(fileSource(real, entry.spec, { file: entry.file, line: entry.line }, options.importTimeoutMs));
       }
     } else if (!isPackageName(entry.spec)) {
       issues.push({
