@@ -5,8 +5,8 @@
  * naming the file and line, never a hang or a crash. docs/security.md lists them.
  */
 
-/** Largest `backends.yaml` read (bytes). A config of 10,000 profiles is about 1 MiB. */
-export const MAX_CONFIG_FILE_BYTES = 8 * 1024 * 1024;
+/** Largest `backends.yaml` read (bytes). A config of 10,000 profiles is about 1 MiB; real ones are a few KiB. */
+export const MAX_CONFIG_FILE_BYTES = 2 * 1024 * 1024;
 /** Largest env file read (bytes). */
 export const MAX_ENV_FILE_BYTES = 1024 * 1024;
 /** Most values (list items, mapping entries) that aliases (`*name`) may expand to, in the whole file. */

@@ -89,7 +89,8 @@ function parseSource(text: string, options: SourceOptions): LoadedConfig {
     return {
       name: node.name,
       type: node.type,
-      values: converted.value as Record<string, unknown>,
+      // Always a mapping (readStructure only passes mappings): a value left unexpanded is null, never the profile.
+      values: (converted.value ?? {}) as Record<string, unknown>,
       file: options.displayFile,
       line: node.line,
       locate(fieldPath) {

@@ -82,9 +82,14 @@ export function convertNode(source: YamlSource, node: unknown, options: ConvertO
     if (path.length > 0) issue.field = formatFieldPath(path);
     return issue;
   };
-  /** The first time a limit is passed: one issue, and nothing more is expanded. */
+  /**
+   * A limit is passed: nothing more is expanded in the file, and each profile
+   * left with unexpanded values says so once (it is unusable, never silently partial).
+   */
+  let reported = false;
   const exhausted = (pos: Position | undefined, path: FieldPath, message: string): null => {
-    if (!budget.exhausted) out.issues.push(issueAt(pos, path, message));
+    if (!reported) out.issues.push(issueAt(pos, path, message));
+    reported = true;
     budget.exhausted = true;
     return null;
   };
@@ -93,7 +98,6 @@ export function convertNode(source: YamlSource, node: unknown, options: ConvertO
   const visit = (raw: unknown, path: (string | number)[], depth: number, viaAlias: boolean): unknown => {
     const ownPos = positionOf(source, raw as Node);
     if (ownPos) out.valuePositions.set(pathKey(path), ownPos);
-    if (budget.exhausted) return null;
     let node = raw;
     if (isAlias(node)) {
       node = resolveAlias(source, node);
@@ -104,7 +108,8 @@ export function convertNode(source: YamlSource, node: unknown, options: ConvertO
       viaAlias = true;
     }
     if (node === null || node === undefined) return null;
-    if (viaAlias && !budget.aliasValue()) {
+    // Once a limit is passed, nothing more is expanded (the rest of the file is still read as written).
+    if (viaAlias && (budget.exhausted || !budget.aliasValue())) {
       return exhausted(ownPos, path, `the aliases ("*name") of this file expand to more than ${budget.maxAliasValues} values; an alias may name a list of aliases only a few times (a "billion laughs" file?)`);
     }
     if (active.has(node)) {
@@ -128,7 +133,7 @@ export function convertNode(source: YamlSource, node: unknown, options: ConvertO
       }
       // A value reached through an alias is a copy; one with references is a new string.
       const added = viaAlias ? result.value.length : Math.max(0, result.value.length - value.length);
-      if (added > 0 && !budget.addChars(added)) return exhausted(pos, path, expansionMessage(budget.maxChars));
+      if (added > 0 && (budget.exhausted || !budget.addChars(added))) return exhausted(pos, path, expansionMessage(budget.maxChars));
       for (const v of result.substituted) out.substitutedValues.push(v);
       for (const name of result.missing) out.issues.push(issueAt(pos, path, missingVariableMessage(name, options.envFileLabel)));
       if (result.malformed) out.issues.push(issueAt(pos, path, MALFORMED_REFERENCE_MESSAGE));
