@@ -94,8 +94,11 @@ export function convertNode(source: YamlSource, node: unknown, options: ConvertO
     return null;
   };
 
-  /** `viaAlias`: the value is reached through an alias, so it counts against the alias budget. */
-  const visit = (raw: unknown, path: (string | number)[], depth: number, viaAlias: boolean): unknown => {
+  /**
+   * `alias`: the outermost alias (`*name`) this value is reached through, if any: the
+   * value counts against the alias budget, and a passed limit is reported at that alias.
+   */
+  const visit = (raw: unknown, path: (string | number)[], depth: number, alias: { pos?: Position; path: FieldPath } | undefined): unknown => {
     const ownPos = positionOf(source, raw as Node);
     if (ownPos) out.valuePositions.set(pathKey(path), ownPos);
     let node = raw;
@@ -105,12 +108,13 @@ export function convertNode(source: YamlSource, node: unknown, options: ConvertO
         out.issues.push(issueAt(ownPos, path, `the alias "*${(raw as { source: string }).source}" names no anchor ("&${(raw as { source: string }).source}") defined before it`));
         return null;
       }
-      viaAlias = true;
+      alias ??= { pos: ownPos, path };
     }
+    const viaAlias = alias !== undefined;
     if (node === null || node === undefined) return null;
     // Once a limit is passed, nothing more is expanded (the rest of the file is still read as written).
     if (viaAlias && (budget.exhausted || !budget.aliasValue())) {
-      return exhausted(ownPos, path, `the aliases ("*name") of this file expand to more than ${budget.maxAliasValues} values; an alias may name a list of aliases only a few times (a "billion laughs" file?)`);
+      return exhausted(alias!.pos, alias!.path, `the aliases ("*name") of this file expand to more than ${budget.maxAliasValues} values; an alias may name a list of aliases only a few times (a "billion laughs" file?)`);
     }
     if (active.has(node)) {
       out.issues.push(issueAt(ownPos, path, 'this alias ("*name") refers to a value that contains the alias itself: the value would be infinite'));
@@ -133,7 +137,7 @@ export function convertNode(source: YamlSource, node: unknown, options: ConvertO
       }
       // A value reached through an alias is a copy; one with references is a new string.
       const added = viaAlias ? result.value.length : Math.max(0, result.value.length - value.length);
-      if (added > 0 && (budget.exhausted || !budget.addChars(added))) return exhausted(pos, path, expansionMessage(budget.maxChars));
+      if (added > 0 && (budget.exhausted || !budget.addChars(added))) return exhausted(alias?.pos ?? pos, alias?.path ?? path, expansionMessage(budget.maxChars));
       for (const v of result.substituted) out.substitutedValues.push(v);
       for (const name of result.missing) out.issues.push(issueAt(pos, path, missingVariableMessage(name, options.envFileLabel)));
       if (result.malformed) out.issues.push(issueAt(pos, path, MALFORMED_REFERENCE_MESSAGE));
@@ -146,7 +150,7 @@ export function convertNode(source: YamlSource, node: unknown, options: ConvertO
           const itemPath = [...path, index];
           const pos = positionOf(source, item as Node);
           if (pos) out.fieldPositions.set(pathKey(itemPath), pos);
-          return visit(item, itemPath, depth + 1, viaAlias);
+          return visit(item, itemPath, depth + 1, alias);
         });
       }
       if (isMap(node)) {
@@ -169,7 +173,7 @@ export function convertNode(source: YamlSource, node: unknown, options: ConvertO
           }
           firstLines.set(key, keyPos?.line);
           if (keyPos) out.fieldPositions.set(pathKey(fieldPath), keyPos);
-          const value = visit(pair.value, fieldPath, depth + 1, viaAlias);
+          const value = visit(pair.value, fieldPath, depth + 1, alias);
           // defineProperty: a key named "__proto__" stays an ordinary (unknown) field.
           Object.defineProperty(obj, key, { value, enumerable: true, writable: true, configurable: true });
         }
@@ -182,7 +186,7 @@ export function convertNode(source: YamlSource, node: unknown, options: ConvertO
     }
   };
 
-  out.value = visit(node, [], 0, false);
+  out.value = visit(node, [], 0, undefined);
   return out;
 }
 
