@@ -38,7 +38,7 @@ export interface ChildLimits {
 /** Runs `aegis <args>` from the built bundle in a child process with `cwd`, under a memory and time bound. */
 export function runCliChild(args: string[], cwd: string, env: Record<string, string> = {}, limits: ChildLimits = {}): Promise<ChildResult> {
   if (!existsSync(CLI_BIN)) throw new Error(`the built CLI is missing (${CLI_BIN}): run \`npm run build\` first`);
-  const { maxOldSpaceMb = 256, killAfterMs = 90_000 } = limits;
+  const { maxOldSpaceMb = 256, killAfterMs = CHILD_KILL_AFTER_MS } = limits;
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [`--max-old-space-size=${maxOldSpaceMb}`, CLI_BIN, ...args], {
       cwd,
@@ -64,6 +64,14 @@ export function runCliChild(args: string[], cwd: string, env: Record<string, str
     });
   });
 }
+
+/**
+ * When a child CLI is killed: far above the second or two the fixed code needs
+ * on a loaded 2-core machine; a test that runs a child gives itself {@link CHILD_TEST_TIMEOUT_MS}.
+ */
+export const CHILD_KILL_AFTER_MS = 60_000;
+/** Jest timeout of a test that runs child CLIs: room for the kill timer of two runs. */
+export const CHILD_TEST_TIMEOUT_MS = 150_000;
 
 const dirs: string[] = [];
 

@@ -13,7 +13,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from '@jest/globals';
 import { expectNoCanary, expectNoCanaryInCliOutputs, runCli } from './helpers.js';
-import { hostileLayout, linkCore, linkIn, removeHostileLayouts, runCliChild, writeIn } from './hostile-helpers.js';
+import { CHILD_TEST_TIMEOUT_MS, hostileLayout, linkCore, linkIn, removeHostileLayouts, runCliChild } from './hostile-helpers.js';
 
 afterAll(() => {
   expectNoCanaryInCliOutputs();
@@ -214,7 +214,7 @@ describe('hostile shipped descriptions (validate --no-import)', () => {
     expect(text).toContain('profile "evil"');
     expect(text).toContain('the regular expression /^(a+)+$/ of its shipped config schema ran for more than 1000 ms on a value');
     expect(existsSync(join(root, 'project/described/IMPORTED'))).toBe(false);
-  });
+  }, CHILD_TEST_TIMEOUT_MS);
 
   it('a real pattern still validates from the description (the guard changes nothing else)', async () => {
     const files = describedPlugin('regex_t', baseSchema({ model: { type: 'string', pattern: '^[a-z]+-\\d+$' } }));
