@@ -27,10 +27,10 @@ describe('the root backends.yaml', () => {
       .map((p) => [p.name, p.capabilities]);
     // In the order of package.json's dependencies (which npm keeps sorted).
     expect(plugins).toEqual([
-      ['@aegis/provider-koboldcpp', { koboldcpp: ['completion', 'streaming', 'embeddings', 'speech', 'transcription'] }],
-      ['@aegis/provider-ollama', { ollama: ['completion', 'streaming', 'embeddings'] }],
-      ['@aegis/provider-openai', { openai: ['completion', 'streaming', 'embeddings', 'speech', 'transcription'] }],
-      ['@aegis/provider-vllm', { vllm: ['completion', 'streaming', 'embeddings', 'transcription'] }],
+      ['@aegis/provider-koboldcpp', { koboldcpp: ['completion', 'streaming', 'embeddings', 'speech', 'transcription', 'models', 'tokens'] }],
+      ['@aegis/provider-ollama', { ollama: ['completion', 'streaming', 'embeddings', 'models'] }],
+      ['@aegis/provider-openai', { openai: ['completion', 'streaming', 'embeddings', 'speech', 'transcription', 'models'] }],
+      ['@aegis/provider-vllm', { vllm: ['completion', 'streaming', 'embeddings', 'transcription', 'models', 'tokens'] }],
       ['aegis-provider-example-com', { example_com: ['completion', 'streaming'] }],
     ]);
   });

@@ -136,6 +136,21 @@ export async function main(argv: readonly string[] = process.argv, io: Partial<C
     .action(action(() => import('./commands/embed.js')));
 
   program
+    .command('models')
+    .description("list the models of a profile's backend, with their context length")
+    .requiredOption('-p, --profile <name>', 'profile to use')
+    .option('--json', 'print JSON')
+    .action(action(() => import('./commands/models.js')));
+
+  program
+    .command('tokens')
+    .description("count the tokens of a text with the backend's tokenizer")
+    .argument('[text...]', 'the text (default: read all of stdin)')
+    .requiredOption('-p, --profile <name>', 'profile to use')
+    .option('--json', 'print {tokens, exact, ids, model} as JSON')
+    .action(action(() => import('./commands/tokens.js')));
+
+  program
     .command('speak')
     .description('turn a text into speech and write the audio to a file')
     .argument('[text...]', 'the text (default: read all of stdin)')

@@ -3,7 +3,13 @@ import './cjs.js';
 export { z } from 'zod';
 export * from './errors/index.js';
 export { CAPABILITIES, OPERATION_OF, isCapability, type Capability } from './contract/capabilities.js';
-export type { ChatMessage, ChatRole } from './contract/messages.js';
+export type { ChatMessage, ChatRole, SystemMessage, UserMessage, AssistantMessage, ToolMessage } from './contract/messages.js';
+export { textOf, hasImages, type ContentPart, type TextPart, type ImagePart, type UserContent } from './contract/content.js';
+export type { ToolDefinition, ToolSpec, ToolChoice, ToolCall, JsonSchema } from './contract/tools.js';
+export type { ResponseFormat, ResponseFormatSpec } from './contract/response-format.js';
+export type { StreamEvent } from './contract/stream-events.js';
+export type { StreamPart } from './contract/stream-parts.js';
+export type { ModelInfo, TokenCount, TokenCountInput, ListModelsOptions, CountTokensOptions } from './contract/models.js';
 export {
   normalizeFinishReason,
   type CompletionResult,
@@ -16,7 +22,7 @@ export {
   type TranscriptionResult,
   type Usage,
 } from './contract/results.js';
-export { runtimeFromSettings, type RuntimeExecutionConfig, type CallSettings } from './contract/runtime.js';
+export { runtimeFromSettings, type RuntimeExecutionConfig, type CallSettings, type ReasoningSetting } from './contract/runtime.js';
 export { BaseBackendConfig } from './contract/base-config.js';
 export { CompletionStream } from './contract/stream.js';
 export { BackendProvider, implementedCapabilities, type ProviderContext } from './contract/provider.js';

@@ -52,6 +52,8 @@ export interface EmulatorOptions {
   reply?: ScriptedReply;
   apiKey?: string;
   models?: string[];
+  /** The context length the backend reports for its models (default: the fixture's). */
+  contextLength?: number;
   /** Pause between stream frames in ms (default 0: the whole stream is written at once). */
   chunkDelayMs?: number;
   port?: number;

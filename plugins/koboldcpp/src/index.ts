@@ -12,6 +12,6 @@ export default definePlugin({
   type: 'koboldcpp',
   description: 'KoboldCpp native API: prompt generation with instruct templates, SSE streaming, embeddings, TTS, Whisper',
   configSchema: KoboldCppConfig,
-  capabilities: ['completion', 'streaming', 'embeddings', 'speech', 'transcription'],
+  capabilities: ['completion', 'streaming', 'embeddings', 'speech', 'transcription', 'models', 'tokens'],
   create: (config, context) => new KoboldCppProvider(config, context),
 });

@@ -444,7 +444,7 @@ describe('transcription', () => {
 
 describe('plugin and config', () => {
   it('declares every capability KoboldCpp offers', () => {
-    expect([...plugin.capabilities].sort()).toEqual(['completion', 'embeddings', 'speech', 'streaming', 'transcription']);
+    expect([...plugin.capabilities].sort()).toEqual(['completion', 'embeddings', 'models', 'speech', 'streaming', 'tokens', 'transcription']);
     for (const c of plugin.capabilities) expect(provider.supports(c)).toBe(true);
   });
 

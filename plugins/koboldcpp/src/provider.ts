@@ -6,8 +6,13 @@ import {
   readSseBatches,
   redactUrl,
   streamDeltas,
+  textOf,
   type CallSettings,
   type ChatMessage,
+  type CountTokensOptions,
+  type ModelInfo,
+  type TokenCount,
+  type TokenCountInput,
   type CompletionResult,
   type EmbeddingsOptions,
   type EmbeddingsResult,
@@ -23,6 +28,8 @@ import type { KoboldCppConfig } from './config.js';
 import { generationRequest } from './request.js';
 import { cutAtStop, StopTrimmer } from './stop.js';
 import { koboldPiece } from './stream.js';
+import { contextLengthOf, modelInfo, modelNameOf, tokenCountOf, type ModelResponse, type TokenCountResponse, type ValueResponse } from './models.js';
+import { buildPrompt, resolveTemplate } from './prompt.js';
 
 interface GenerateResult {
   text?: unknown;
@@ -130,6 +137,29 @@ export class KoboldCppProvider extends BackendProvider<KoboldCppConfig> {
     const { body } = await this.context.http.postJson<{ text?: unknown }>(url, request, this.options(settings));
     if (typeof body?.text !== 'string') throw badResponse(url, 'answered without text');
     return { text: body.text };
+  }
+
+  /** The one model the server runs, with its real context size. */
+  protected override async doListModels(settings: CallSettings): Promise<ModelInfo[]> {
+    const url = this.url('/api/v1/model');
+    const model = await this.context.http.getJson<ModelResponse>(url, this.options(settings));
+    const name = modelNameOf(model.body);
+    if (!name) throw badResponse(url, 'answered without the model name in "result"');
+    const context = await this.context.http.getJson<ValueResponse>(this.url('/api/extra/true_max_context_length'), this.options(settings));
+    return [modelInfo(name, contextLengthOf(context.body))];
+  }
+
+  /** Counts a text, or a conversation rendered with the profile's instruct template (what a completion sends). */
+  protected override async doCountTokens(input: TokenCountInput, _options: CountTokensOptions, settings: CallSettings): Promise<TokenCount> {
+    const url = this.url('/api/extra/tokencount');
+    const prompt =
+      typeof input === 'string'
+        ? input
+        : buildPrompt(input.map((m) => ({ ...m, content: textOf(m.content) }) as ChatMessage), resolveTemplate(this.config.instruct, this.config.instruct_tags));
+    const { body } = await this.context.http.postJson<TokenCountResponse>(url, { prompt }, this.options(settings));
+    const count = tokenCountOf(body, this.config.model);
+    if (!count) throw badResponse(url, 'answered without a token count in "value"');
+    return count;
   }
 
   // ---- helpers -----------------------------------------------------------------

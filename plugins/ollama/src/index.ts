@@ -4,6 +4,7 @@ import { OllamaProvider } from './provider.js';
 
 export { OllamaConfig, OllamaModelOptions } from './config.js';
 export { OllamaProvider } from './provider.js';
+export { modelInfoOf, modelNamesOf, type OllamaShowResponse, type OllamaTagsResponse } from './models.js';
 
 /** The plugin object: what `aegis` imports when a profile has `type: ollama`. */
 export default definePlugin({
@@ -11,6 +12,6 @@ export default definePlugin({
   type: 'ollama',
   description: 'Ollama native API (/api/chat with NDJSON streaming, /api/embed), local or ollama.com cloud',
   configSchema: OllamaConfig,
-  capabilities: ['completion', 'streaming', 'embeddings'],
+  capabilities: ['completion', 'streaming', 'embeddings', 'models'],
   create: (config, context) => new OllamaProvider(config, context),
 });

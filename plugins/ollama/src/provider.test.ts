@@ -72,8 +72,8 @@ beforeEach(() => {
 describe('plugin', () => {
   it('declares completion, streaming and embeddings', () => {
     expect(plugin.type).toBe('ollama');
-    expect([...plugin.capabilities]).toEqual(['completion', 'streaming', 'embeddings']);
-    expect(p.capabilities).toEqual(['completion', 'streaming', 'embeddings']);
+    expect([...plugin.capabilities]).toEqual(['completion', 'streaming', 'embeddings', 'models']);
+    expect(p.capabilities).toEqual(['completion', 'streaming', 'embeddings', 'models']);
   });
 });
 

@@ -1,6 +1,7 @@
 import {
   BackendProvider,
   joinUrl,
+  ProviderError,
   readNdjsonBatches,
   streamDeltas,
   type CallSettings,
@@ -8,9 +9,11 @@ import {
   type CompletionResult,
   type EmbeddingsOptions,
   type EmbeddingsResult,
+  type ModelInfo,
   type ProviderStream,
 } from '@aegis/core';
 import type { OllamaConfig } from './config.js';
+import { mapLimited, modelInfoOf, modelNamesOf, SHOW_CONCURRENCY, type OllamaShowResponse, type OllamaTagsResponse } from './models.js';
 import { chatBody, checkChunk, completionOf, embedBody, embeddingsOf, finalOf, type OllamaEmbedResponse } from './wire.js';
 
 /** Provider for Ollama's native API: /api/chat (NDJSON streaming) and /api/embed. */
@@ -61,5 +64,22 @@ export class OllamaProvider extends BackendProvider<OllamaConfig> {
       usage: typeof tokens === 'number' ? { promptTokens: tokens, totalTokens: tokens } : undefined,
       model: typeof model === 'string' && model ? model : request.model,
     };
+  }
+
+  /** `/api/tags`, then `/api/show` per model for its context length and capabilities (a model gone in between keeps its name only). */
+  protected override async doListModels(settings: CallSettings): Promise<ModelInfo[]> {
+    const tagsUrl = this.url('/api/tags');
+    const { body } = await this.context.http.getJson<OllamaTagsResponse>(tagsUrl, this.requestOptions(settings, this.headers()));
+    const names = modelNamesOf(body, tagsUrl);
+    const showUrl = this.url('/api/show');
+    return mapLimited(names, SHOW_CONCURRENCY, async (name) => {
+      try {
+        const show = await this.context.http.postJson<OllamaShowResponse>(showUrl, { model: name }, this.requestOptions(settings, this.headers()));
+        return modelInfoOf(name, show.body);
+      } catch (error) {
+        if (ProviderError.isInstance(error) && error.status === 404) return modelInfoOf(name, undefined);
+        throw error;
+      }
+    });
   }
 }

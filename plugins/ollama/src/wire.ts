@@ -3,6 +3,7 @@ import {
   normalizeFinishReason,
   ProviderError,
   redactUrl,
+  textOf,
   withoutUndefined,
   type CallSettings,
   type ChatMessage,
@@ -41,7 +42,7 @@ type Final = Omit<CompletionResult, 'text'>;
 /** Ollama takes the roles as they are (system, user, assistant, tool); a tool message's name is `tool_name`. */
 export function toOllamaMessages(messages: ChatMessage[]): OllamaMessage[] {
   return messages.map((m) =>
-    m.role === 'tool' && m.name ? { role: m.role, content: m.content, tool_name: m.name } : { role: m.role, content: m.content },
+    m.role === 'tool' && m.name ? { role: m.role, content: m.content, tool_name: m.name } : { role: m.role, content: textOf(m.content) },
   );
 }
 

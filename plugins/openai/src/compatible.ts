@@ -10,6 +10,7 @@ import {
   type EmbeddingsOptions,
   type EmbeddingsResult,
   type ErrorMessageExtractor,
+  type ModelInfo,
   type ProviderContext,
   type ProviderStream,
   type SseEvent,
@@ -18,6 +19,7 @@ import {
   type Usage,
 } from '@aegis/core';
 import type { MaxTokensField, OpenAICompatibleConfig } from './config.js';
+import { mapModelList, type WireModelList } from './models.js';
 import {
   badResponse,
   compact,
@@ -192,6 +194,12 @@ export class OpenAICompatibleProvider<C extends OpenAICompatibleConfig = OpenAIC
       this.httpOptions(settings),
     );
     return mapEmbeddings(body, url);
+  }
+
+  protected override async doListModels(settings: CallSettings): Promise<ModelInfo[]> {
+    const url = this.endpoint('models');
+    const { body } = await this.context.http.getJson<WireModelList>(url, this.httpOptions(settings));
+    return mapModelList(body, url);
   }
 
   protected override async doTranscription(

@@ -12,6 +12,7 @@ export {
 } from './config.js';
 export { OpenAICompatibleProvider, type OpenAICompatibleOptions } from './compatible.js';
 export { OpenAIProvider, speechMimeType } from './provider.js';
+export { mapModelList, type WireModelCard, type WireModelList } from './models.js';
 export {
   badResponse,
   compact,
@@ -36,6 +37,6 @@ export default definePlugin({
   type: 'openai',
   description: 'OpenAI API (chat completions, embeddings, speech, transcription) and OpenAI-compatible servers',
   configSchema: OpenAIConfig,
-  capabilities: ['completion', 'streaming', 'embeddings', 'speech', 'transcription'],
+  capabilities: ['completion', 'streaming', 'embeddings', 'speech', 'transcription', 'models'],
   create: (config, context) => new OpenAIProvider(config, context),
 });

@@ -211,7 +211,7 @@ describe('capabilities', () => {
   it('declares all five', async () => {
     const p = await provider();
     expect(p).toBeInstanceOf(OpenAIProvider);
-    expect([...p.capabilities].sort()).toEqual(['completion', 'embeddings', 'speech', 'streaming', 'transcription']);
+    expect([...p.capabilities].sort()).toEqual(['completion', 'embeddings', 'models', 'speech', 'streaming', 'transcription']);
     for (const c of p.capabilities) expect(p.supports(c)).toBe(true);
     // OpenAI offers every capability, so nothing here throws CapabilityNotSupportedError; the vLLM plugin,
     // built on the same code, tests that path (it has no speech).

@@ -10,6 +10,7 @@ import {
   normalizeFinishReason,
   ProviderError,
   redactUrl,
+  textOf,
   withoutUndefined,
   type ChatMessage,
   type CompletionResult,
@@ -64,7 +65,8 @@ export function toWireMessages(messages: ChatMessage[]): WireMessage[] {
     if (m.role === 'tool') {
       return { role: 'user', content: `Tool result${m.name ? ` from ${m.name}` : ''}:\n${m.content}` };
     }
-    return m.name ? { role: m.role, content: m.content, name: m.name } : { role: m.role, content: m.content };
+    const content = textOf(m.content);
+    return m.name ? { role: m.role, content, name: m.name } : { role: m.role, content };
   });
 }
 

@@ -10,13 +10,17 @@ import {
   type ChatMessage,
   type CompletionResult,
   type CompletionStream,
+  type CountTokensOptions,
   type EmbeddingsOptions,
   type EmbeddingsResult,
+  type ModelInfo,
   type ProviderContext,
   type ProviderStream,
   type RuntimeExecutionConfig,
   type SpeechOptions,
   type SpeechResult,
+  type TokenCount,
+  type TokenCountInput,
   type TranscriptionOptions,
   type TranscriptionResult,
 } from '@aegis/core';
@@ -76,6 +80,16 @@ export abstract class CompositeProvider<C extends BaseBackendConfig> extends Bac
   protected override doEmbeddings(texts: string[], options: EmbeddingsOptions, settings: CallSettings): Promise<EmbeddingsResult> {
     const { timeoutMs: _deadlineIsInTheSignal, ...rest } = options;
     return this.route('embeddings', settings, (p) => p.getEmbeddings(texts, { ...rest, signal: settings.signal }));
+  }
+
+  /** The models of the first member that lists them. */
+  protected override doListModels(settings: CallSettings): Promise<ModelInfo[]> {
+    return this.route('models', settings, (p) => p.listModels({ signal: settings.signal }));
+  }
+
+  /** The count of the first member that counts (members may tokenize differently: route to the one you will call). */
+  protected override doCountTokens(input: TokenCountInput, options: CountTokensOptions, settings: CallSettings): Promise<TokenCount> {
+    return this.route('tokens', settings, (p) => p.countTokens(input, { model: options.model, signal: settings.signal }));
   }
 
   protected override doSpeech(text: string, options: SpeechOptions, settings: CallSettings): Promise<SpeechResult> {

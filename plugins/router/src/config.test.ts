@@ -18,7 +18,7 @@ function setup(lines: string[]) {
 }
 
 describe('the package', () => {
-  it('exports an array of the two plugins, each declaring all five capabilities', () => {
+  it('exports an array of the two plugins, each declaring every capability', () => {
     expect(routerPlugins.map((p) => p.type)).toEqual(['fallback', 'balance']);
     expect(routerPlugins).toEqual([fallbackPlugin, balancePlugin]);
     for (const plugin of routerPlugins) expect([...plugin.capabilities]).toEqual([...CAPABILITIES]);

@@ -4,6 +4,7 @@ import { VllmProvider } from './provider.js';
 
 export { VllmConfig, VLLM_BASE_URL } from './config.js';
 export { VllmProvider, vllmErrorMessage, type VllmCompletionResult } from './provider.js';
+export { serverRoot, tokenizeBody, tokenCountOf, type WireTokenizeResponse } from './tokens.js';
 
 /** The plugin object: what `aegis` imports when a profile has `type: vllm`. */
 export default definePlugin({
@@ -11,6 +12,6 @@ export default definePlugin({
   type: 'vllm',
   description: 'vLLM OpenAI-compatible server (chat completions, embeddings, transcription)',
   configSchema: VllmConfig,
-  capabilities: ['completion', 'streaming', 'embeddings', 'transcription'],
+  capabilities: ['completion', 'streaming', 'embeddings', 'transcription', 'models', 'tokens'],
   create: (config, context) => new VllmProvider(config, context),
 });

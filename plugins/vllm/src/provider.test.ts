@@ -183,7 +183,7 @@ describe('transcription', () => {
 
 describe('capabilities', () => {
   it('declares completion, streaming, embeddings and transcription', async () => {
-    expect([...(await provider()).capabilities].sort()).toEqual(['completion', 'embeddings', 'streaming', 'transcription']);
+    expect([...(await provider()).capabilities].sort()).toEqual(['completion', 'embeddings', 'models', 'streaming', 'tokens', 'transcription']);
   });
 
   it('throws CapabilityNotSupportedError for speech, without calling the server', async () => {

@@ -1,6 +1,10 @@
 import {
   defaultErrorMessage,
+  joinUrl,
   type CallSettings,
+  type CountTokensOptions,
+  type TokenCount,
+  type TokenCountInput,
   type CompletionResult,
   type ErrorMessageExtractor,
   type ProviderContext,
@@ -14,6 +18,7 @@ import {
   type WireChoice,
 } from '@aegis/provider-openai';
 import type { VllmConfig } from './config.js';
+import { serverRoot, tokenCountOf, tokenizeBody, type WireTokenizeResponse } from './tokens.js';
 
 /** A vLLM completion: the core result plus the stop string or token id that ended it (vLLM's `stop_reason`). */
 export interface VllmCompletionResult extends CompletionResult {
@@ -59,6 +64,14 @@ export class VllmProvider extends OpenAICompatibleProvider<VllmConfig> {
   protected override choiceExtras(choice: WireChoice): Partial<VllmCompletionResult> {
     const stop = choice.stop_reason;
     return typeof stop === 'string' || typeof stop === 'number' ? { providerMetadata: { stopReason: stop } } : {};
+  }
+
+  /** `POST /tokenize` at the server root: counted by the served model's tokenizer. */
+  protected override async doCountTokens(input: TokenCountInput, options: CountTokensOptions, settings: CallSettings): Promise<TokenCount> {
+    const url = joinUrl(serverRoot(this.config.base_url), 'tokenize');
+    const model = options.model ?? this.config.model;
+    const { body } = await this.context.http.postJson<WireTokenizeResponse>(url, tokenizeBody(model, input), this.httpOptions(settings));
+    return tokenCountOf(body, url, model);
   }
 
   /** Older vLLM sent a mid-stream error in the flat shape: `data: {"object": "error", "message", ...}`. */

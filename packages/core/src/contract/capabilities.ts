@@ -1,5 +1,5 @@
 /** What a provider can do. A plugin declares the subset its backend offers. */
-export const CAPABILITIES = ['completion', 'streaming', 'embeddings', 'speech', 'transcription'] as const;
+export const CAPABILITIES = ['completion', 'streaming', 'embeddings', 'speech', 'transcription', 'models', 'tokens'] as const;
 export type Capability = (typeof CAPABILITIES)[number];
 
 /** The public operation that needs each capability, for error messages. */
@@ -9,6 +9,8 @@ export const OPERATION_OF: Record<Capability, string> = {
   embeddings: 'getEmbeddings',
   speech: 'getSpeech',
   transcription: 'getTranscription',
+  models: 'listModels',
+  tokens: 'countTokens',
 };
 
 export function isCapability(value: unknown): value is Capability {

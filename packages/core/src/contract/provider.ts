@@ -20,6 +20,7 @@ import type {
   TranscriptionResult,
 } from './results.js';
 import type { CallSettings, RuntimeExecutionConfig } from './runtime.js';
+import type { CountTokensOptions, ListModelsOptions, ModelInfo, TokenCount, TokenCountInput } from './models.js';
 import { CompletionStream, REPORTS_PROGRESS, type ReportingSource, type StreamProgress } from './stream.js';
 import { ReceivedText } from './received-text.js';
 import type { ProviderStream, StreamEnd } from './deltas.js';
@@ -111,6 +112,22 @@ export abstract class BackendProvider<C extends BaseBackendConfig = BaseBackendC
     return this.run(runtimeOf(options), (settings) => this.doTranscription(audio, options, settings));
   }
 
+  /** The backend's models, with what it reports of each (context length, capabilities). */
+  async listModels(options: ListModelsOptions = {}): Promise<ModelInfo[]> {
+    this.require('models');
+    return this.run(runtimeOf(options), (settings) => this.doListModels(settings));
+  }
+
+  /**
+   * The number of tokens of a text, or of a conversation as this provider
+   * would send it, counted by the backend with the model's tokenizer.
+   */
+  async countTokens(input: TokenCountInput, options: CountTokensOptions = {}): Promise<TokenCount> {
+    this.require('tokens');
+    if (typeof input !== 'string') checkMessages(input);
+    return this.run(runtimeOf(options), (settings) => this.doCountTokens(input, options, settings));
+  }
+
   // ---- what a plugin overrides -------------------------------------------------
 
   protected doCompletion(_messages: ChatMessage[], _settings: CallSettings): Promise<CompletionResult> {
@@ -136,6 +153,14 @@ export abstract class BackendProvider<C extends BaseBackendConfig = BaseBackendC
     _settings: CallSettings,
   ): Promise<TranscriptionResult> {
     throw this.unsupported('transcription');
+  }
+
+  protected doListModels(_settings: CallSettings): Promise<ModelInfo[]> {
+    throw this.unsupported('models');
+  }
+
+  protected doCountTokens(_input: TokenCountInput, _options: CountTokensOptions, _settings: CallSettings): Promise<TokenCount> {
+    throw this.unsupported('tokens');
   }
 
   // ---- helpers for subclasses ----------------------------------------------------
@@ -433,6 +458,8 @@ export function implementedCapabilities(provider: BackendProvider): Capability[]
     embeddings: 'doEmbeddings',
     speech: 'doSpeech',
     transcription: 'doTranscription',
+    models: 'doListModels',
+    tokens: 'doCountTokens',
   };
   return (Object.keys(methods) as Capability[]).filter((c) => self[methods[c]] !== base[methods[c]]);
 }

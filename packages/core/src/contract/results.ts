@@ -1,3 +1,5 @@
+import type { ToolCall } from './tools.js';
+
 /** Why a completion ended, normalised across backends. */
 export type FinishReason = 'stop' | 'length' | 'content_filter' | 'tool_calls' | 'error' | 'other';
 
@@ -9,6 +11,10 @@ export interface Usage {
 
 export interface CompletionResult {
   text: string;
+  /** The tool calls of this turn (none: absent or empty). Append them to the conversation as an assistant message's `toolCalls`. */
+  toolCalls?: ToolCall[];
+  /** The model's reasoning ("thinking") text, where the backend returns it separately from the answer. */
+  reasoning?: string;
   finishReason: FinishReason;
   /** The backend's own finish reason, when it differs from the normalised one. */
   rawFinishReason?: string;

@@ -1,3 +1,9 @@
+import type { ResponseFormat, ResponseFormatSpec } from './response-format.js';
+import type { ToolChoice, ToolDefinition, ToolSpec } from './tools.js';
+
+/** Ask for the model's reasoning: on/off, or an effort level where the backend takes one. */
+export type ReasoningSetting = boolean | 'low' | 'medium' | 'high';
+
 /**
  * Per-call settings. Each one overrides the profile's default for that call only.
  * Sampling fields a backend does not understand are ignored by its provider.
@@ -8,6 +14,16 @@ export interface RuntimeExecutionConfig {
   topP?: number;
   stop?: string[];
   seed?: number;
+  /** Functions the model may call (capability `tools`). */
+  tools?: ToolDefinition[];
+  /** Whether and which tool the model must call (default: the backend's, usually `auto`). */
+  toolChoice?: ToolChoice;
+  /** Whether the model may call several tools in one turn, where the backend lets one choose. */
+  parallelToolCalls?: boolean;
+  /** Ask for JSON, optionally following a schema (capability `structured_output`). */
+  responseFormat?: ResponseFormat;
+  /** Ask for (or switch off) the model's reasoning, where the backend lets one choose (capability `reasoning`). */
+  reasoning?: ReasoningSetting;
   /** Deadline for the whole call, retries included, in milliseconds. */
   timeoutMs?: number;
   /** Fail when the backend sends no byte for this long, in milliseconds. */
@@ -27,6 +43,13 @@ export interface CallSettings {
   topP?: number;
   stop?: string[];
   seed?: number;
+  /** The call's tools, their parameters as JSON Schema. */
+  tools?: ToolSpec[];
+  toolChoice?: ToolChoice;
+  parallelToolCalls?: boolean;
+  /** The call's response format, its schema as JSON Schema. */
+  responseFormat?: ResponseFormatSpec;
+  reasoning?: ReasoningSetting;
   timeoutMs: number;
   idleTimeoutMs: number;
   maxRetries: number;

@@ -98,6 +98,17 @@ function version(ctx: HandlerCtx): Plan {
   return json(200, v);
 }
 
+/** `/api/extra/tokencount`: `{"value", "ids"}` with illustrative ids, `{"value": -1}` and 400 without a prompt. */
+function tokencount(ctx: HandlerCtx): Plan {
+  const prompt = body(ctx).prompt;
+  if (typeof prompt !== 'string') return json(400, { value: -1 });
+  const tpl = fixtureJson('koboldcpp', 'tokencount.response.json');
+  const count = estimateTokens(prompt);
+  tpl.value = count;
+  tpl.ids = Array.from({ length: count }, (_, i) => tpl.ids[i % tpl.ids.length]);
+  return json(200, tpl);
+}
+
 const routes: Route[] = [
   { method: 'POST', path: '/api/v1/generate', handler: (c) => generate(c, false) },
   { method: 'POST', path: '/api/latest/generate', handler: (c) => generate(c, false) },
@@ -105,7 +116,9 @@ const routes: Route[] = [
   { method: 'GET', path: '/api/v1/model', handler: (c) => json(200, { result: authorized(c) ? modelName(c) : 'koboldcpp/protected-model' }) },
   { method: 'GET', path: '/api/extra/version', handler: version },
   { method: 'GET', path: '/api/v1/info/version', handler: () => json(200, { result: '1.2.5' }) },
-  { method: 'GET', path: '/api/extra/true_max_context_length', handler: () => json(200, { value: 4096 }) },
+  { method: 'GET', path: '/api/extra/true_max_context_length', handler: (c) => json(200, { value: c.options.contextLength ?? 4096 }) },
+  { method: 'POST', path: '/api/extra/tokencount', handler: tokencount },
+  { method: 'POST', path: '/api/extra/tokenize', handler: tokencount },
   { method: 'POST', path: '/api/extra/tts', handler: tts },
   { method: 'POST', path: '/v1/audio/speech', handler: tts },
   { method: 'POST', path: '/api/extra/transcribe', handler: transcribe, body: 'any' },

@@ -105,6 +105,15 @@ function embed(ctx: HandlerCtx): Plan {
   return json(200, tpl);
 }
 
+/** `/api/show`: the fixture, renamed, with the configured context length under `<architecture>.context_length`. */
+function show(ctx: HandlerCtx): Plan {
+  checkModel(ctx);
+  const tpl = fixtureJson('ollama', 'show.response.json');
+  const arch = tpl.model_info['general.architecture'];
+  if (ctx.options.contextLength !== undefined) tpl.model_info[`${arch}.context_length`] = ctx.options.contextLength;
+  return json(200, tpl);
+}
+
 function tags(ctx: HandlerCtx): Plan {
   const tpl = fixtureJson('ollama', 'tags.response.json');
   const models = ctx.options.models;
@@ -120,6 +129,7 @@ export const ollamaBackend: BackendDef = {
     { method: 'POST', path: '/api/generate', handler: generate },
     { method: 'POST', path: '/api/embed', handler: embed },
     { method: 'GET', path: '/api/tags', handler: tags },
+    { method: 'POST', path: '/api/show', handler: show },
     { method: 'GET', path: '/api/version', handler: () => json(200, { version: '0.12.6' }) },
     { method: 'GET', path: '/', handler: () => bodyPlan(200, 'text/plain; charset=utf-8', 'Ollama is running') },
   ],

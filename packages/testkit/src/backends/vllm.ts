@@ -3,8 +3,8 @@ import { authorized, body, unknownModel, type BackendDef, type HandlerCtx } from
 import { fixtureJson, fixtureSse, fixtureText } from '../fixtures.js';
 import { jsonPlan, PlanError, type Plan } from '../plan.js';
 import { pyJson } from '../pyjson.js';
-import { randomId } from '../text.js';
-import { chatCompletion, embeddingsResponse, modelList, transcription, type CompatFlavor } from './openai-compat.js';
+import { estimateTokens, messagesText, randomId } from '../text.js';
+import { chatCompletion, embeddingsResponse, transcription, type CompatFlavor } from './openai-compat.js';
 
 const DEFAULT_MODEL = 'Qwen/Qwen2.5-1.5B-Instruct';
 
@@ -69,6 +69,32 @@ function card(tpl: any, id: string): unknown {
   return tpl;
 }
 
+/** `/v1/models`: one card per configured model (or the fixture's), `max_model_len` the configured context length if any. */
+function models(ctx: HandlerCtx): Plan {
+  const res = fixtureJson('vllm', 'models.response.json');
+  const ids: string[] = ctx.options.models?.length ? ctx.options.models : [res.data[0].id];
+  const length = ctx.options.contextLength;
+  res.data = ids.map((id) => ({ ...(card(structuredClone(res.data[0]), id) as object), ...(length !== undefined ? { max_model_len: length } : {}) }));
+  return jsonPlan(200, vllmFlavor.body(res));
+}
+
+/**
+ * `POST /tokenize` (server root): the completion form (`prompt`) or the chat
+ * form (`messages`), answered as `TokenizeResponse` with illustrative ids.
+ */
+function tokenize(ctx: HandlerCtx): Plan {
+  checkModel(ctx);
+  const b = body(ctx);
+  const text = typeof b.prompt === 'string' ? b.prompt : Array.isArray(b.messages) ? messagesText(b.messages) : undefined;
+  if (text === undefined) return errorPlan(400, ctx, 'Either prompt or messages must be given.');
+  const tpl = fixtureJson('vllm', 'tokenize.response.json');
+  const count = estimateTokens(text) + (Array.isArray(b.messages) ? 3 * b.messages.length : 0);
+  tpl.count = count;
+  tpl.tokens = Array.from({ length: count }, (_, i) => tpl.tokens[i % tpl.tokens.length]);
+  if (ctx.options.contextLength !== undefined) tpl.max_model_len = ctx.options.contextLength;
+  return jsonPlan(200, vllmFlavor.body(tpl));
+}
+
 export const vllmBackend: BackendDef = {
   kind: 'vllm',
   baseSuffix: '/v1',
@@ -85,7 +111,8 @@ export const vllmBackend: BackendDef = {
         return transcription(vllmFlavor, c, (text) => ({ text, usage: { type: 'duration', seconds } }));
       },
     },
-    { method: 'GET', path: '/v1/models', handler: (c) => modelList(vllmFlavor, c, card) },
+    { method: 'GET', path: '/v1/models', handler: models },
+    { method: 'POST', path: '/tokenize', handler: tokenize },
     { method: 'GET', path: '/health', handler: () => ({ type: 'body', status: 200, headers: {}, body: '' }) }, // empty Response()
     { method: 'GET', path: '/version', handler: () => jsonPlan(200, compact({ version: '0.11.0' })) },
   ],

@@ -71,6 +71,8 @@ const DO_METHOD: Record<Capability, string> = {
   embeddings: 'doEmbeddings',
   speech: 'doSpeech',
   transcription: 'doTranscription',
+  models: 'doListModels',
+  tokens: 'doCountTokens',
 };
 
 interface Streamed {
@@ -143,6 +145,10 @@ export function conformanceChecks(plugin: AegisPlugin, options: ConformanceOptio
         return provider.getSpeech('Conformance.');
       case 'transcription':
         return provider.getTranscription(audio, { mimeType: audioMimeType });
+      case 'models':
+        return provider.listModels();
+      case 'tokens':
+        return provider.countTokens('Conformance.');
     }
   };
   const profileError = (error: unknown): never =>
@@ -607,6 +613,56 @@ export function conformanceChecks(plugin: AegisPlugin, options: ConformanceOptio
       );
     },
     { capability: 'transcription', skip: has('transcription') ? undefined : 'the plugin does not declare transcription' },
+  );
+
+  // ---- models and token counts ---------------------------------------------------------
+
+  add(
+    'models',
+    'models: lists the backend\'s models, each with an id (and a positive context length where reported)',
+    async () => {
+      const p = await provider();
+      const outcome = await settle(() => p.listModels());
+      if (!outcome.ok) return fail(`listModels failed: ${describeError(outcome.error)}`, outcome.error);
+      const models = outcome.value as unknown;
+      check(env.server.requests.length > 0, 'listModels made no request to the server: list what the backend reports, never a built-in list');
+      check(Array.isArray(models) && models.length > 0, `listModels returned ${show(models)}, not a non-empty array of ModelInfo`);
+      models.forEach((m: unknown, i) => {
+        check(isObject(m) && typeof m.id === 'string' && m.id !== '', `model ${i} is ${show(m)}, not a ModelInfo with an id`);
+        check(
+          m.contextLength === undefined || (Number.isInteger(m.contextLength) && (m.contextLength as number) > 0),
+          `model "${m.id}" has contextLength ${show(m.contextLength)}: leave it out when the backend does not report one`,
+        );
+        check(
+          m.capabilities === undefined || (Array.isArray(m.capabilities) && m.capabilities.every((c) => typeof c === 'string')),
+          `model "${m.id}" has capabilities ${show(m.capabilities)}, not a list of strings`,
+        );
+      });
+      const ids = models.map((m: { id: string }) => m.id);
+      check(new Set(ids).size === ids.length, `listModels returned the same id twice: ${ids.join(', ')}`);
+    },
+    { capability: 'models', skip: has('models') ? undefined : 'the plugin does not declare models' },
+  );
+
+  add(
+    'tokens',
+    'tokens: counts a text and a conversation exactly, more text never fewer tokens',
+    async () => {
+      const p = await provider();
+      const short = await settle(() => p.countTokens('alpha'));
+      if (!short.ok) return fail(`countTokens of a text failed: ${describeError(short.error)}`, short.error);
+      const long = await settle(() => p.countTokens('alpha beta gamma delta epsilon zeta eta theta iota kappa'));
+      if (!long.ok) return fail(`countTokens of a longer text failed: ${describeError(long.error)}`, long.error);
+      for (const [what, count] of [['a text', short.value], ['a longer text', long.value]] as const) {
+        check(isObject(count) && Number.isInteger(count.tokens) && (count.tokens as number) >= 0, `countTokens of ${what} returned ${show(count)}, not a TokenCount`);
+        check(count.exact === true, `countTokens of ${what} says exact: ${show(count.exact)}; declare tokens only where the backend counts exactly`);
+      }
+      check(long.value.tokens > short.value.tokens, `countTokens counted ${long.value.tokens} tokens for a longer text than one of ${short.value.tokens}`);
+      const chat = await settle(() => p.countTokens(PROMPT));
+      if (!chat.ok) return fail(`countTokens of a conversation failed: ${describeError(chat.error)}`, chat.error);
+      check(Number.isInteger(chat.value.tokens) && chat.value.tokens > 0, `countTokens of a conversation returned ${show(chat.value)}`);
+    },
+    { capability: 'tokens', skip: has('tokens') ? undefined : 'the plugin does not declare tokens' },
   );
 
   return checks;

@@ -53,7 +53,18 @@ describe('the conformance kit', () => {
     expect(outcomes.filter((o) => o.status === 'failed')).toEqual([]);
     const skipped = outcomes.filter((o) => o.status === 'skipped');
     expect(skipped.map((o) => o.id).sort()).toEqual(
-      ['embeddings', 'errors.http.embeddings', 'errors.http.speech', 'errors.http.transcription', 'speech', 'transcription'].sort(),
+      [
+        'embeddings',
+        'errors.http.embeddings',
+        'errors.http.models',
+        'errors.http.speech',
+        'errors.http.tokens',
+        'errors.http.transcription',
+        'models',
+        'speech',
+        'tokens',
+        'transcription',
+      ].sort(),
     );
     expect(skipped.every((o) => o.message?.includes('does not declare'))).toBe(true);
     expect(outcomes.filter((o) => o.status === 'passed').length).toBe(15);
@@ -187,6 +198,8 @@ const BREAKAGES: Breakage[] = [
   { check: 'speech', why: 'the audio is empty', plugin: broken.silentSpeech, options: acmeOptions, message: 'getSpeech returned empty audio' },
   { check: 'speech', why: 'the audio has no MIME type', plugin: broken.untypedSpeech, options: acmeOptions, message: 'getSpeech returned the MIME type ""' },
   { check: 'transcription', why: 'the text is not a string', plugin: broken.numericTranscript, options: acmeOptions, message: 'getTranscription returned text 50, not a string' },
+  { check: 'models', why: 'the list is built in', plugin: broken.builtInModelList, options: acmeOptions, message: 'listModels made no request to the server', alsoFails: ['errors.http.models'] },
+  { check: 'tokens', why: 'the count is a guess', plugin: broken.guessedTokens, options: acmeOptions, message: 'countTokens counted 4 tokens for a longer text than one of 4', alsoFails: ['errors.http.tokens'] },
 ];
 
 describe('each check fails on a plugin broken for it', () => {

@@ -13,15 +13,20 @@ import {
   PLUGIN_API_VERSION,
   readSse,
   secret,
+  textOf,
   z,
   type CallSettings,
   type ChatMessage,
   type CompletionResult,
+  type CountTokensOptions,
   type EmbeddingsOptions,
   type EmbeddingsResult,
+  type ModelInfo,
   type ProviderStream,
   type SpeechOptions,
   type SpeechResult,
+  type TokenCount,
+  type TokenCountInput,
   type TranscriptionOptions,
   type TranscriptionResult,
 } from '@aegis/core';
@@ -87,6 +92,17 @@ function transcribe(ctx: HandlerCtx): Plan {
   return jsonPlan(200, JSON.stringify({ text: ctx.reply.transcription ?? 'hello' }));
 }
 
+function models(): Plan {
+  return jsonPlan(200, JSON.stringify({ models: [{ name: 'acme-large', context: 32768 }, { name: 'acme-small' }] }));
+}
+
+/** Acme counts one token per word. */
+function count(ctx: HandlerCtx): Plan {
+  const text = requestBody(ctx).text;
+  if (typeof text !== 'string') invalid('"text" must be a string');
+  return jsonPlan(200, JSON.stringify({ tokens: (text as string).split(/\s+/).filter(Boolean).length }));
+}
+
 export const acmeBackend: BackendDef = {
   kind: 'acme',
   baseSuffix: '',
@@ -95,6 +111,8 @@ export const acmeBackend: BackendDef = {
     { method: 'POST', path: '/v1/embed', handler: embed },
     { method: 'POST', path: '/v1/speak', handler: speak },
     { method: 'POST', path: '/v1/transcribe', handler: transcribe, body: 'any' },
+    { method: 'GET', path: '/v1/models', handler: models },
+    { method: 'POST', path: '/v1/count', handler: count },
   ],
   authorize: (ctx) => (authorized(ctx) ? undefined : acmeError(401, 'bad token')),
   errorPlan: (status, _ctx, message) => acmeError(status, message),
@@ -113,7 +131,7 @@ export const AcmeConfig = BaseBackendConfig.extend({
 });
 export type AcmeConfig = z.infer<typeof AcmeConfig>;
 
-const prompt = (messages: ChatMessage[]): string => messages.map((m) => m.content).join('\n');
+const prompt = (messages: ChatMessage[]): string => messages.map((m) => textOf(m.content)).join('\n');
 
 export class AcmeProvider extends BackendProvider<AcmeConfig> {
   protected url(path: string): string {
@@ -167,13 +185,24 @@ export class AcmeProvider extends BackendProvider<AcmeConfig> {
     const { body } = await this.context.http.postForm<{ text: string }>(this.url('/v1/transcribe'), form, this.options(settings));
     return { text: body.text };
   }
+
+  protected override async doListModels(settings: CallSettings): Promise<ModelInfo[]> {
+    const { body } = await this.context.http.getJson<{ models: { name: string; context?: number }[] }>(this.url('/v1/models'), this.options(settings));
+    return body.models.map((m) => (m.context ? { id: m.name, contextLength: m.context } : { id: m.name }));
+  }
+
+  protected override async doCountTokens(input: TokenCountInput, _options: CountTokensOptions, settings: CallSettings): Promise<TokenCount> {
+    const text = typeof input === 'string' ? input : prompt(input);
+    const { body } = await this.context.http.postJson<{ tokens: number }>(this.url('/v1/count'), { text }, this.options(settings));
+    return { tokens: body.tokens, exact: true };
+  }
 }
 
 export const acmePlugin = definePlugin({
   apiVersion: PLUGIN_API_VERSION,
   type: 'acme',
   configSchema: AcmeConfig,
-  capabilities: ['completion', 'streaming', 'embeddings', 'speech', 'transcription'],
+  capabilities: ['completion', 'streaming', 'embeddings', 'speech', 'transcription', 'models', 'tokens'],
   create: (config, context) => new AcmeProvider(config, context),
 });
 

@@ -17,6 +17,8 @@ import {
   type EmbeddingsOptions,
   type EmbeddingsResult,
   type FinishReason,
+  type ModelInfo,
+  type TokenCount,
   type ProviderContext,
   type ProviderStream,
   type SpeechOptions,
@@ -50,7 +52,7 @@ export function acmeVariant(Provider: ProviderClass<AcmeConfig>): AegisPlugin {
     apiVersion: PLUGIN_API_VERSION,
     type: 'acme',
     configSchema: AcmeConfig,
-    capabilities: ['completion', 'streaming', 'embeddings', 'speech', 'transcription'],
+    capabilities: ['completion', 'streaming', 'embeddings', 'speech', 'transcription', 'models', 'tokens'],
     create: (config, context) => new Provider(config, context),
   });
 }
@@ -268,3 +270,19 @@ class NumericTranscript extends AcmeProvider {
   }
 }
 export const numericTranscript = acmeVariant(NumericTranscript);
+
+class BuiltInModelList extends AcmeProvider {
+  protected override async doListModels(): Promise<ModelInfo[]> {
+    return [{ id: 'acme-large' }];
+  }
+}
+/** Lists models from a built-in list instead of asking the backend. */
+export const builtInModelList = acmeVariant(BuiltInModelList);
+
+class GuessedTokens extends AcmeProvider {
+  protected override async doCountTokens(): Promise<TokenCount> {
+    return { tokens: 4, exact: true };
+  }
+}
+/** Presents a guess as an exact count. */
+export const guessedTokens = acmeVariant(GuessedTokens);
