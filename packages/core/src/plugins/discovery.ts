@@ -121,14 +121,17 @@ export function discoverPlugins(options: DiscoveryOptions): DiscoveryResult {
     if (isPathSpec(entry.spec)) {
       const target = resolve(base, entry.spec);
       const real = realPath(target);
-      if (real === undefined) {
-        issues.push({ ...where(entry), message: `local plugin "${entry.spec}" not found (looked at ${target})` });
-      } else if (isOutside(real, projectDir) && !allowedPlaces.has(real)) {
-        const via = real !== target ? ` (it leads to ${real})` : '';
+      // Where it leads; a path that does not exist is judged as written (nothing outside is named as missing).
+      const place = real ?? target;
+      const outside = real !== undefined ? isOutside(real, projectDir) : isOutside(target, projectDir) && isOutside(target, resolve(appRoot ?? base));
+      if (outside && !allowedPlaces.has(place)) {
+        const via = place !== target ? ` (it leads to ${place})` : '';
         issues.push({
           ...where(entry),
           message: `local plugin "${entry.spec}"${via} is outside the project directory (${projectDir}); list it under allow_plugins to load it`,
         });
+      } else if (real === undefined) {
+        issues.push({ ...where(entry), message: `local plugin "${entry.spec}" not found (looked at ${target})` });
       } else if (statSync(real).isDirectory()) {
         if (existsSync(join(real, 'package.json'))) addPackageDir(real, entry, true);
         else issues.push({ ...where(entry), message: `local plugin directory "${entry.spec}" has no package.json` });
