@@ -159,7 +159,7 @@ export class ProviderFactory {
     // Without a usable `type` there is no plugin to ask: the type problem is the whole story.
     if (profile.issues.some((issue) => issue.field === 'type')) throw new ConfigurationError(profile.issues);
     const plugin = await this.pluginFor(profile);
-    const secretKeys = secretKeysOf(plugin.configSchema);
+    const secretKeys = secretKeysOfSchema(plugin.configSchema);
     for (const key of secretKeys) this.secrets.add(profile.values[key]);
     const result = validateProfile(profile, plugin.configSchema);
     if (!result.ok) throw new ConfigurationError(result.issues);
@@ -260,4 +260,12 @@ function kindOf(value: unknown): string {
   if (Array.isArray(value)) return 'an array';
   if (typeof value === 'object') return 'an object without the provider methods (getCompletion, streamCompletion, ...)';
   return `a ${typeof value}`;
+}
+
+/** secretKeysOf, once per schema: a file of thousands of profiles of one type walks the schema once. */
+const secretKeysCache = new WeakMap<object, Set<string>>();
+function secretKeysOfSchema(schema: AegisPlugin['configSchema']): Set<string> {
+  let keys = secretKeysCache.get(schema);
+  if (!keys) secretKeysCache.set(schema, (keys = secretKeysOf(schema)));
+  return keys;
 }
