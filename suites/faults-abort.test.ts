@@ -8,6 +8,11 @@
  * the test's own. KoboldCpp keeps generating after a client has gone, so its
  * plugin sends a best-effort POST /api/extra/abort when a call is cancelled:
  * that request completes normally and its socket stays in the keep-alive pool.
+ *
+ * "At once" is measured against what the call would otherwise wait for, and
+ * everything else is far away: the deadline and idle timeout are 120 s, the
+ * Retry-After 60 s, the slow emulators' next frame SLOW_GAP_MS. AT_ONCE_MS sits
+ * well below all of them, so a loaded machine cannot make a correct abort look late.
  */
 import { afterEach, describe, expect, it } from '@jest/globals';
 import { ProviderError, type ChatMessage } from '@aegis/core';
@@ -28,9 +33,11 @@ import {
 } from './helpers.js';
 
 const messages: ChatMessage[] = [{ role: 'user', content: 'Tell me a story' }];
-const VARIANTS = { call: { max_retries: 2, timeout: 10, idle_timeout: 10 } };
-/** How soon after abort() the call must have failed. */
-const AT_ONCE_MS = 100;
+const VARIANTS = { call: { max_retries: 2, timeout: 120, idle_timeout: 120 } };
+/** The gap between two frames of the slow emulators (the next thing a stream would wait for). */
+const SLOW_GAP_MS = 2000;
+/** How soon after abort() the call must have failed: half of the shortest other wait. */
+const AT_ONCE_MS = SLOW_GAP_MS / 2;
 
 const fleets: Fleet[] = [];
 async function fleet(options = {}): Promise<Fleet> {
@@ -45,7 +52,7 @@ afterEach(async () => {
 });
 
 async function arrived(emulator: Emulator, path: string, count = 1): Promise<void> {
-  if (!(await eventually(() => requestsTo(emulator, path) >= count, 2000))) throw new Error(`no request to ${path} arrived`);
+  if (!(await eventually(() => requestsTo(emulator, path) >= count))) throw new Error(`no request to ${path} arrived`);
 }
 
 /**
@@ -57,9 +64,15 @@ async function expectSocketFreed(kind: Kind, emulator: Emulator): Promise<void> 
   const kept = kind === 'koboldcpp' ? 1 : 0;
   // KoboldCpp's server-side abort is sent in the background: wait for it too.
   const abortArrived = () => kind !== 'koboldcpp' || emulator.lastRequest?.path === '/api/extra/abort';
-  await eventually(async () => (await openConnections(emulator)) <= kept && emulator.connectionCount === 1 + kept && abortArrived(), 300);
+  await eventually(async () => (await openConnections(emulator)) <= kept && emulator.connectionCount === 1 + kept && abortArrived());
   expect({ open: await openConnections(emulator), total: emulator.connectionCount }).toEqual({ open: kept, total: 1 + kept });
   if (kind === 'koboldcpp') expect(emulator.lastRequest?.path).toBe('/api/extra/abort');
+}
+
+/** The 503 has been read and the call is waiting to retry: it logged the retry it waits for. */
+async function waiting(f: Fleet, kind: Kind): Promise<void> {
+  const logged = () => f.inst.logger.lines.some((l) => l.includes(`profile "${kind}_call": retry 1 in 60000 ms`));
+  if (!(await eventually(logged))) throw new Error(`${kind}: the call never started waiting to retry`);
 }
 
 function expectAborted(error: unknown, kind: Kind): asserts error is ProviderError {
@@ -77,14 +90,13 @@ describe('an AbortSignal stops the call at once', () => {
       const call = timed((await f.provider(kind, 'call')).getCompletion(messages, { signal: controller.signal }));
       await arrived(emu, TARGETS[kind].completionPath);
       controller.abort();
-      const { ms, error } = await call;
+      const { error } = await call;
       expectAborted(error, kind);
-      expect(ms).toBeLessThan(2000);
       await expectSocketFreed(kind, emu);
     });
   });
 
-  it('before the response: the rejection follows abort() within 100 ms', async () => {
+  it('before the response: the rejection follows abort() at once', async () => {
     const f = await fleet();
     await forEachKind(KINDS, async (kind) => {
       const emu = f.emulators[kind];
@@ -97,11 +109,12 @@ describe('an AbortSignal stops the call at once', () => {
       const error = await providerError(call);
       expect(performance.now() - start).toBeLessThan(AT_ONCE_MS);
       expectAborted(error, kind);
+      await expectSocketFreed(kind, emu);
     });
   });
 
   it('mid-stream: the stream fails at once with the text so far, and frees the socket', async () => {
-    const f = await fleet({ chunkDelayMs: 300 });
+    const f = await fleet({ chunkDelayMs: SLOW_GAP_MS });
     await forEachKind(KINDS, async (kind) => {
       const emu = f.emulators[kind];
       const controller = new AbortController();
@@ -120,15 +133,14 @@ describe('an AbortSignal stops the call at once', () => {
     });
   });
 
-  it('during the wait before a retry (503 with Retry-After 5): at once, as aborted, with no further request', async () => {
+  it('during the wait before a retry (503 with Retry-After 60): at once, as aborted, with no further request', async () => {
     const f = await fleet();
     await forEachKind(KINDS, async (kind) => {
       const emu = f.emulators[kind];
-      emu.failNext({ kind: 'status', status: 503, retryAfter: '5' });
+      emu.failNext({ kind: 'status', status: 503, retryAfter: '60' });
       const controller = new AbortController();
       const call = timed((await f.provider(kind, 'call')).getCompletion(messages, { signal: controller.signal }));
-      await arrived(emu, TARGETS[kind].completionPath);
-      await new Promise((resolve) => setTimeout(resolve, 30)); // the 503 has been read: the call is waiting
+      await waiting(f, kind);
       const start = performance.now();
       controller.abort();
       const { error } = await call;
@@ -142,12 +154,11 @@ describe('an AbortSignal stops the call at once', () => {
     const f = await fleet();
     await forEachKind(KINDS, async (kind) => {
       const emu = f.emulators[kind];
-      emu.failNext({ kind: 'status', status: 503, retryAfter: '5' });
+      emu.failNext({ kind: 'status', status: 503, retryAfter: '60' });
       const controller = new AbortController();
       const stream = (await f.provider(kind, 'call')).streamCompletion(messages, { signal: controller.signal });
       const next = timed(stream[Symbol.asyncIterator]().next());
-      await arrived(emu, TARGETS[kind].streamPath);
-      await new Promise((resolve) => setTimeout(resolve, 30));
+      await waiting(f, kind);
       const start = performance.now();
       controller.abort();
       const { error } = await next;
@@ -175,7 +186,7 @@ describe('an AbortSignal stops the call at once', () => {
 
 describe('a consumer that stops reading', () => {
   it('closes the stream: the socket is freed and the result says the stream was not finished', async () => {
-    const f = await fleet({ chunkDelayMs: 300 });
+    const f = await fleet({ chunkDelayMs: SLOW_GAP_MS });
     await forEachKind(KINDS, async (kind) => {
       const emu = f.emulators[kind];
       const stream = (await f.provider(kind, 'call')).streamCompletion(messages);

@@ -37,9 +37,10 @@ const urlOf = (kind: Kind, stream = false) => `${fleet.emulators[kind].url}${str
 
 beforeAll(async () => {
   fleet = await startFleet({
-    plain: { max_retries: 0, timeout: 5, idle_timeout: 5 },
-    retrying: { max_retries: 3, timeout: 5, idle_timeout: 5 },
-    deadline: { max_retries: 2, timeout: 0.3, idle_timeout: 10 },
+    plain: { max_retries: 0, timeout: 60, idle_timeout: 60 },
+    retrying: { max_retries: 3, timeout: 60, idle_timeout: 60 },
+    // Long enough for the request to reach the emulator first, whatever the load; the idle timeout is far beyond it.
+    deadline: { max_retries: 2, timeout: 1, idle_timeout: 60 },
     refused: { max_retries: 0 },
   });
 });
@@ -88,14 +89,17 @@ describe('aegis complete against failing backends', () => {
     });
   });
 
-  it('a server that never answers: exit 2 with a timeout at about the profile deadline', async () => {
+  it("a server that never answers: exit 2 with a timeout, no earlier than the profile's deadline", async () => {
     await forEachKind(KINDS, async (kind) => {
       fleet.emulators[kind].failNext({ kind: 'hang' });
       const { ms, value } = await timed(aegis('complete', '-p', `${kind}_deadline`, 'hi'));
       expect(value!.code).toBe(2);
       expect(value!.stdout).toBe('');
+      // The message says the deadline ended it (the idle timeout is 60 s away).
       expect(value!.stderr).toContain(`aegis: profile "${kind}_deadline" (${kind}): POST ${urlOf(kind)}: no complete answer before the call's deadline (timeout)`);
-      expect(ms).toBeLessThan(300 + 300);
+      expect(ms).toBeGreaterThanOrEqual(1000 - 20);
+      // (KoboldCpp's background abort request, if any, was written before the CLI closed its
+      // instance: it lands before the next test's freshEmulators is quiet.)
     });
   });
 
@@ -180,14 +184,15 @@ describe('Ctrl-C', () => {
     emu.failNext({ kind: 'hang' });
     const listeners = process.listenerCount('SIGINT');
     const running = aegis('complete', '-p', 'ollama_plain', 'hi');
-    await eventually(() => requestsTo(emu, '/api/chat') === 1, 2000);
+    await eventually(() => requestsTo(emu, '/api/chat') === 1);
     const start = performance.now();
     process.emit('SIGINT');
     const result = await running;
-    expect(performance.now() - start).toBeLessThan(100);
+    // At once: nothing else would end this call before the profile's 60 s deadline.
+    expect(performance.now() - start).toBeLessThan(5000);
     expect(result.code).toBe(130);
     expect(result.stderr).toContain('interrupted');
     expect(process.listenerCount('SIGINT')).toBe(listeners);
-    expect(await eventually(async () => (await openConnections(emu)) === 0, 300)).toBe(true);
+    expect(await eventually(async () => (await openConnections(emu)) === 0)).toBe(true);
   });
 });

@@ -183,13 +183,32 @@ export function openConnections(emulator: Emulator): Promise<number> {
   return new Promise((resolve, reject) => server.getConnections((e, n) => (e ? reject(e) : resolve(n))));
 }
 
-/** Waits until `check` holds, polling every 5 ms, for at most `ms`. Returns whether it held. */
-export async function eventually(check: () => boolean | Promise<boolean>, ms = 500): Promise<boolean> {
+/**
+ * Waits until `check` holds, polling every 5 ms, for at most `ms`. Returns whether it held.
+ * `ms` is a ceiling for a loaded machine, not a measure: a check that holds returns at once,
+ * so the default is generous (it only costs time when the test fails anyway).
+ */
+export async function eventually(check: () => boolean | Promise<boolean>, ms = 10_000): Promise<boolean> {
   const until = Date.now() + ms;
   for (;;) {
     if (await check()) return true;
     if (Date.now() > until) return false;
     await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}
+
+/**
+ * KoboldCpp keeps generating after its client has gone, so its plugin sends a
+ * best-effort `POST /api/extra/abort` in the background after a cancelled call
+ * (deadline, idle timeout, abort). Waits until `count` of them have reached the
+ * emulator: a scenario that cancels a KoboldCpp call ends only when its abort has
+ * landed, or that late request would take the next test's queued fault (under
+ * load it can arrive long after the call failed). Nothing to wait for with other kinds.
+ */
+export async function abortsArrived(kind: Kind, emulator: Emulator, count = 1): Promise<void> {
+  if (kind !== 'koboldcpp') return;
+  if (!(await eventually(() => requestsTo(emulator, '/api/extra/abort') >= count))) {
+    throw new Error(`the KoboldCpp plugin sent ${requestsTo(emulator, '/api/extra/abort')} POST /api/extra/abort after the cancelled call, expected ${count}`);
   }
 }
 
@@ -269,6 +288,10 @@ export interface ProfileSettings {
   timeout?: number;
   idle_timeout?: number;
   max_retries?: number;
+  max_response_bytes?: number;
+  max_stream_bytes?: number;
+  max_line_bytes?: number;
+  follow_redirects?: 'same_origin' | 'never' | 'cross_origin';
 }
 
 /** One profile of `target`'s type whose base_url is `${urlVariable}`. */

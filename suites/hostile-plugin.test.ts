@@ -160,12 +160,12 @@ describe('plugins that break the contract', () => {
     linkCore(project);
     const nums = await runCli(['complete', '-p', 'nums', '--stream', 'hi'], project);
     expect(nums.code).not.toBe(0);
-    expect(outputOf(nums)).toContain('profile "nums" (number_deltas): the provider\'s stream yielded a number where a text delta');
+    expect(outputOf(nums)).toContain('profile "nums" (number_deltas): a provider\'s stream yielded 42, which is neither text nor a stream part');
     expect(nums.stdout).toContain('fine so far');
     const objs = await runCli(['complete', '-p', 'objs', '--stream', 'hi'], project);
     expect(objs.code).not.toBe(0);
     const text = outputOf(objs);
-    expect(text).toContain('yielded an array holding something other than strings');
+    expect(text).toContain('profile "objs" (object_deltas): a provider\'s stream yielded {"text":"x"}, which is neither text nor a stream part');
     expect(text).not.toContain('is not a function');
   });
 

@@ -6,6 +6,10 @@
  * is lost: with 5% of the requests answered 503 (Retry-After 0) every call
  * still succeeds, and the emulator saw exactly 1,000 + the injected failures.
  * Streams that end normally must reuse connections the same way.
+ *
+ * Nothing here is timed: the profiles' deadline and idle timeout (LOAD_SETTINGS)
+ * and the tests' own timeout are minutes, so a loaded machine only makes the
+ * run slower, never a call fail.
  */
 import { afterEach, describe, expect, it } from '@jest/globals';
 import type { ChatMessage, CompletionResult } from '@aegis/core';
@@ -15,6 +19,9 @@ import { CANARY, instance, type Instance, type Kind, profileYaml, removeTempProj
 const CALLS = 1000;
 const MAX_SOCKETS = 64;
 const messages: ChatMessage[] = [{ role: 'user', content: 'Count for me' }];
+/** Every call starts at once and waits its turn for one of 64 sockets: its deadline must cover the whole batch. */
+const LOAD_SETTINGS = { max_retries: 3, timeout: 240, idle_timeout: 240 };
+const TEST_TIMEOUT_MS = 300_000;
 
 let emulator: Emulator | undefined;
 let inst: Instance | undefined;
@@ -29,7 +36,7 @@ afterEach(async () => {
 
 async function setUp(kind: Kind): Promise<{ chunks: string[] }> {
   emulator = await startEmulator(kind, { apiKey: CANARY });
-  inst = instance(profileYaml(TARGETS[kind], 'busy', 'URL', { max_retries: 3, timeout: 30, idle_timeout: 30 }), { URL: TARGETS[kind].baseUrl(emulator) });
+  inst = instance(profileYaml(TARGETS[kind], 'busy', 'URL', LOAD_SETTINGS), { URL: TARGETS[kind].baseUrl(emulator) });
   return { chunks: splitIntoChunks(defaultReplyText(TARGETS[kind].label)) };
 }
 
@@ -45,7 +52,7 @@ async function fireAll(): Promise<PromiseSettledResult<CompletionResult>[]> {
   );
 }
 
-// One profile, of the Ollama plugin. (Under --detectOpenHandles, jest's async hooks make each 1,000-call run take seconds.)
+// One profile, of the Ollama plugin (the HTTP agent and the retries are core's, the same for every plugin).
 describe.each(['ollama'] as Kind[])('%s: 1,000 concurrent completions through one profile', (kind) => {
   it('all succeed with the right text, over at most 64 reused connections', async () => {
     const { chunks } = await setUp(kind);
@@ -60,7 +67,7 @@ describe.each(['ollama'] as Kind[])('%s: 1,000 concurrent completions through on
     expect(emulator!.requests).toHaveLength(CALLS);
     expect(emulator!.connectionCount).toBeGreaterThan(0);
     expect(emulator!.connectionCount).toBeLessThanOrEqual(MAX_SOCKETS);
-  });
+  }, TEST_TIMEOUT_MS);
 
   it('with 5% of the requests answered 503 (Retry-After 0): all still succeed, and every failure was retried once', async () => {
     const { chunks } = await setUp(kind);
@@ -76,11 +83,11 @@ describe.each(['ollama'] as Kind[])('%s: 1,000 concurrent completions through on
     expect(emulator!.requests).toHaveLength(CALLS + injected);
     expect(emulator!.connectionCount).toBeLessThanOrEqual(MAX_SOCKETS);
     expect(inst!.logger.lines.filter((l) => l.includes('retry 1 in 0 ms'))).toHaveLength(injected);
-  });
+  }, TEST_TIMEOUT_MS);
 });
 
 it('streams too: 200 concurrent Ollama streams through one profile, each whole, over reused connections', async () => {
-  const fleet = await startFleet({ busy: { max_retries: 3, timeout: 30, idle_timeout: 30 } }, {}, ['ollama']);
+  const fleet = await startFleet({ busy: LOAD_SETTINGS }, {}, ['ollama']);
   try {
     const provider = await fleet.provider('ollama', 'busy');
     const reply = defaultReplyText('Ollama');
@@ -97,4 +104,4 @@ it('streams too: 200 concurrent Ollama streams through one profile, each whole, 
   } finally {
     await fleet.close();
   }
-});
+}, TEST_TIMEOUT_MS);

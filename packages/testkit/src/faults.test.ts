@@ -109,9 +109,8 @@ describe('connection faults', () => {
     const hanging = postJson(`${emu.baseUrl}/chat/completions`, chat);
     const streaming = postJson(`${emu.baseUrl}/chat/completions`, stream).then((r) => readAll(r));
     while (emu.requests.length < 2) await new Promise((r) => setTimeout(r, 5));
-    const t0 = Date.now();
+    // Without the release, close() would wait for the hanging request forever (the test's timeout).
     await emu.close();
-    expect(Date.now() - t0).toBeLessThan(1000);
     await expect(hanging).rejects.toThrow();
     expect((await streaming).error).toBeDefined();
   });

@@ -76,14 +76,13 @@ describe('openai emulator', () => {
     expect(body.choices[0]).toMatchObject({ message: { content: 'alpha beta' }, finish_reason: 'stop' });
   });
 
-  it('streams thousands of deltas quickly', async () => {
+  it('streams thousands of deltas, every one in order', async () => {
     const chunks = Array.from({ length: 2000 }, (_, i) => ` w${i}`);
     emu.setReply({ chunks });
-    const t0 = Date.now();
+    // How fast is bench/'s business: here, that thousands of deltas all arrive, in order.
     const text = await (await postJson(`${emu.baseUrl}/chat/completions`, { ...chat, stream: true })).text();
     const deltas = sseData(text).map((c) => c.choices[0]?.delta?.content).filter((c) => c);
     expect(deltas).toEqual(chunks);
-    expect(Date.now() - t0).toBeLessThan(2000);
   });
 
   it('returns deterministic embeddings, one per input', async () => {

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
-import { createAegis, ProviderError, type Aegis, type BackendProvider, type ChatMessage } from '@aegis/core';
+import { CapabilityNotSupportedError, createAegis, ProviderError, type Aegis, type BackendProvider, type ChatMessage } from '@aegis/core';
 import { pcmTone, startKoboldCppEmulator, wavFile, type Emulator, type RecordedRequest } from '@aegis/testkit';
 import plugin from './index.js';
 
@@ -91,8 +91,21 @@ const posts = (path: string): RecordedRequest[] => emulator.requests.filter((r) 
 
 /** The abort request is sent in the background (the cancelled call does not wait for it): wait until it arrives. */
 async function abortRequests(count = 1): Promise<RecordedRequest[]> {
-  for (let i = 0; i < 200 && posts('/api/extra/abort').length < count; i++) await new Promise((r) => setTimeout(r, 5));
+  // A ceiling of 10 s for a loaded machine; it returns as soon as the request is there.
+  for (let i = 0; i < 2000 && posts('/api/extra/abort').length < count; i++) await new Promise((r) => setTimeout(r, 5));
   return posts('/api/extra/abort');
+}
+
+/**
+ * Aborts once the generation request has reached the server (a fixed delay could
+ * fire before it arrives on a loaded machine, and then there is no genkey to stop).
+ */
+function abortOnArrival(controller: AbortController, path: string): void {
+  const poll = (): void => {
+    if (posts(path).length > 0) controller.abort();
+    else setTimeout(poll, 5);
+  };
+  poll();
 }
 
 describe('completion', () => {
@@ -340,7 +353,7 @@ describe('errors', () => {
   it('aborts through the AbortSignal and stops the generation on the server', async () => {
     emulator.failNext({ kind: 'hang' });
     const controller = new AbortController();
-    setTimeout(() => controller.abort(), 50);
+    abortOnArrival(controller, '/api/v1/generate');
     const e = await failure(provider.getCompletion(chat, { signal: controller.signal }));
     expect(e.reason).toBe('aborted');
     const genkey = posts('/api/v1/generate')[0]!.json.genkey;
@@ -350,7 +363,7 @@ describe('errors', () => {
   it('aborts a stream through the AbortSignal', async () => {
     emulator.failNext({ kind: 'hang' });
     const controller = new AbortController();
-    setTimeout(() => controller.abort(), 50);
+    abortOnArrival(controller, '/api/extra/generate/stream');
     const e = await failure(provider.streamCompletion(chat, { signal: controller.signal }).result);
     expect(e.reason).toBe('aborted');
     expect(await abortRequests()).toHaveLength(1);
@@ -370,6 +383,18 @@ describe('embeddings', () => {
     expect(request.path).toBe('/api/extra/embeddings');
     expect(request.json).toEqual({ input: ['alpha', 'beta'] });
     expect(request.headers.authorization).toBe(`Bearer ${PASSWORD}`);
+  });
+
+  it('merges providerOptions into the body last', async () => {
+    await provider.getEmbeddings(['alpha'], { providerOptions: { truncate: true } });
+    expect(emulator.lastRequest!.json).toEqual({ input: ['alpha'], truncate: true });
+  });
+
+  it('refuses dimensions (its API has no such field) before sending anything', async () => {
+    const e = await provider.getEmbeddings(['alpha'], { dimensions: 64 }).catch((error: unknown) => error);
+    expect(CapabilityNotSupportedError.isInstance(e)).toBe(true);
+    expect((e as Error).message).toContain('does not support embeddings with `dimensions`');
+    expect(emulator.requests).toHaveLength(0);
   });
 
   it('explains a 404 as a server without an embeddings model', async () => {
@@ -410,6 +435,11 @@ describe('speech', () => {
     expect(emulator.lastRequest?.json).toEqual({ input: 'Hi', voice: 'cheery' });
   });
 
+  it('merges providerOptions into the body last', async () => {
+    await provider.getSpeech('Hi', { voice: 'cheery', providerOptions: { seed: 42, voice: 'sleepy' } });
+    expect(emulator.lastRequest?.json).toEqual({ input: 'Hi', voice: 'sleepy', seed: 42 });
+  });
+
   it('maps errors of the TTS endpoint', async () => {
     emulator.failNext({ kind: 'status', status: 503 });
     const e = await failure(provider.getSpeech('Hi'));
@@ -435,6 +465,11 @@ describe('transcription', () => {
     expect(emulator.lastRequest?.json).toMatchObject({ langcode: 'de', prompt: 'Namen: Kobo' });
   });
 
+  it('merges providerOptions into the body last', async () => {
+    await provider.getTranscription(new Uint8Array(audio), { language: 'de', providerOptions: { suppress_non_speech: true, langcode: 'fr' } });
+    expect(emulator.lastRequest?.json).toMatchObject({ langcode: 'fr', suppress_non_speech: true });
+  });
+
   it('encodes only the bytes of a view into a larger buffer', async () => {
     const big = Buffer.concat([Buffer.from('junk'), audio, Buffer.from('junk')]);
     await provider.getTranscription(new Uint8Array(big.buffer, big.byteOffset + 4, audio.length));
@@ -444,7 +479,7 @@ describe('transcription', () => {
 
 describe('plugin and config', () => {
   it('declares every capability KoboldCpp offers', () => {
-    expect([...plugin.capabilities].sort()).toEqual(['completion', 'embeddings', 'models', 'speech', 'streaming', 'tokens', 'transcription']);
+    expect([...plugin.capabilities].sort()).toEqual(['completion', 'embeddings', 'models', 'speech', 'streaming', 'structured_output', 'tokens', 'tools', 'transcription', 'vision']);
     for (const c of plugin.capabilities) expect(provider.supports(c)).toBe(true);
   });
 

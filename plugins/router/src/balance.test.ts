@@ -1,8 +1,8 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, jest } from '@jest/globals';
 import { ProviderError, type Aegis } from '@aegis/core';
 import { startExampleComEmulator, type Emulator } from '@aegis/testkit';
 import { BalanceProvider, MembersFailedError } from './index.js';
-import { aegisFor, compositeProfile, exampleProfile, hi, KEY, rejection, sleep } from './__tests__/helpers.js';
+import { aegisFor, compositeProfile, exampleProfile, hi, KEY, rejection } from './__tests__/helpers.js';
 
 let r1: Emulator;
 let r2: Emulator;
@@ -37,6 +37,28 @@ beforeEach(() => {
   r2.setReply({ text: 'r2', chunks: ['r', '2'] });
 });
 
+afterEach(() => {
+  jest.useRealTimers();
+});
+
+/** Everything but Date: timers, ticks and the event loop stay real. */
+const REAL_TIMERS = [
+  'hrtime',
+  'nextTick',
+  'performance',
+  'queueMicrotask',
+  'requestAnimationFrame',
+  'cancelAnimationFrame',
+  'requestIdleCallback',
+  'cancelIdleCallback',
+  'setImmediate',
+  'clearImmediate',
+  'setInterval',
+  'clearInterval',
+  'setTimeout',
+  'clearTimeout',
+] as const;
+
 const counts = () => [r1.requests.length, r2.requests.length];
 
 async function complete(profile: string, n: number): Promise<string[]> {
@@ -56,12 +78,15 @@ describe('type: balance', () => {
   });
 
   it('least_in_flight sends calls to the replica with fewer calls in flight', async () => {
-    r1.failNext({ kind: 'delay', ms: 400 });
-    const slow = aegis.getCompletion('lif', hi);
-    await sleep(20);
+    // r1's call stays in flight until the test ends it (no delay that a loaded machine could outlast).
+    r1.failNext({ kind: 'hang' });
+    const controller = new AbortController();
+    const slow = rejection(aegis.getCompletion('lif', hi, { signal: controller.signal }));
+    while (r1.requests.length === 0) await new Promise((resolve) => setImmediate(resolve));
     expect(await complete('lif', 3)).toEqual(['r2', 'r2', 'r2']);
-    expect((await slow).text).toBe('r1');
     expect(counts()).toEqual([1, 3]);
+    controller.abort();
+    expect(await slow).toMatchObject({ reason: 'aborted' });
   });
 
   it('least_in_flight spreads like round robin when nothing is in flight', async () => {
@@ -69,6 +94,9 @@ describe('type: balance', () => {
   });
 
   it('takes a replica that failed with a retryable error out for the cooldown, and back after it', async () => {
+    // The cooldown reads the clock: only Date is faked (timers and sockets stay real), so the
+    // 0.2 s pass when the test says so, not when a busy machine lets them.
+    jest.useFakeTimers({ doNotFake: [...REAL_TIMERS] });
     r1.failNext({ kind: 'status', status: 503 });
     // The failing call goes on to the other replica.
     expect(await complete('short', 1)).toEqual(['r2']);
@@ -77,9 +105,12 @@ describe('type: balance', () => {
     expect(provider.replicas()[0]!.coolingDownForMs).toBeGreaterThan(0);
     expect(await complete('short', 3)).toEqual(['r2', 'r2', 'r2']);
     expect(counts()).toEqual([1, 4]);
-    await sleep(250);
+    jest.setSystemTime(Date.now() + 199);
+    expect(await complete('short', 1)).toEqual(['r2']);
+    jest.setSystemTime(Date.now() + 1);
+    expect(provider.replicas()[0]!.coolingDownForMs).toBe(0);
     expect((await complete('short', 2)).sort()).toEqual(['r1', 'r2']);
-    expect(counts()).toEqual([2, 5]);
+    expect(counts()).toEqual([2, 6]);
   });
 
   it('when every replica is cooling down, uses the one whose cooldown ends first', async () => {

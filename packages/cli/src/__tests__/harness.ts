@@ -158,6 +158,8 @@ export interface RunOptions {
   cwd: string;
   stdin?: string;
   plugins?: AegisPlugin[];
+  /** The environment the CLI sees (default: empty). */
+  env?: Record<string, string | undefined>;
   /** Called once the run has started, with the captured stdout (for interrupting it). */
   during?: (stdout: Capture) => Promise<void>;
 }
@@ -170,16 +172,16 @@ export async function run(args: string[], options: RunOptions): Promise<RunResul
   const running = main(['node', 'aegis', ...args], { stdout, stderr, stdin }, {
     plugins: options.plugins ?? PLUGINS,
     cwd: options.cwd,
-    env: {},
+    env: options.env ?? {},
   });
   if (options.during) await options.during(stdout);
   const code = await running;
   return { code, stdout: stdout.text, stderr: stderr.text };
 }
 
-/** Waits until `check` is true (polling), or fails after a while. */
+/** Waits until `check` is true (polling), or fails after a while (10 s or more: a ceiling for a loaded machine, reached only by a failing test). */
 export async function waitFor(check: () => boolean, what: string): Promise<void> {
-  for (let i = 0; i < 500; i++) {
+  for (let i = 0; i < 1000; i++) {
     if (check()) return;
     await new Promise((resolve) => setTimeout(resolve, 10));
   }

@@ -9,6 +9,7 @@ import { sortIssues } from './sort-issues.js';
 import { readLimitedFile, tooLargeMessage } from './read-limited.js';
 import type { LoadConfigOptions, LoadedConfig, PluginSpec, RawProfile } from './types.js';
 import { parseYamlSource, readStructure } from './yaml-source.js';
+import { readSection } from './sections.js';
 import { convertNode, pathKey } from './yaml-values.js';
 
 export type { LoadConfigOptions, LoadedConfig, PluginSpec, RawProfile } from './types.js';
@@ -111,6 +112,9 @@ function parseSource(text: string, options: SourceOptions): LoadedConfig {
     plugins,
     allowPlugins,
     profiles,
+    sections: Object.fromEntries(
+      structure.sections.map((entry) => [entry.name, readSection(source, entry, { env: options.env, envFileLabel: options.envFileLabel })]),
+    ),
     issues: sortIssues(structure.issues),
   };
 }

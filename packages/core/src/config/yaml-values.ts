@@ -139,7 +139,7 @@ export function convertNode(source: YamlSource, node: unknown, options: ConvertO
       const added = viaAlias ? result.value.length : Math.max(0, result.value.length - value.length);
       if (added > 0 && (budget.exhausted || !budget.addChars(added))) return exhausted(alias?.pos ?? pos, alias?.path ?? path, expansionMessage(budget.maxChars));
       for (const v of result.substituted) out.substitutedValues.push(v);
-      for (const name of result.missing) out.issues.push(issueAt(pos, path, missingVariableMessage(name, options.envFileLabel)));
+      for (const name of result.missing) out.issues.push({ ...issueAt(pos, path, missingVariableMessage(name, options.envFileLabel)), variable: name });
       if (result.malformed) out.issues.push(issueAt(pos, path, MALFORMED_REFERENCE_MESSAGE));
       return result.value;
     }

@@ -46,7 +46,7 @@ export class PluginCatalog {
         codePlugins: this.options.plugins,
         importTimeoutMs: importTimeout(this.options),
       });
-      this.state = { registry: new PluginRegistry(sources, blocked), blocked, issues };
+      this.state = { registry: new PluginRegistry(sources, blocked, this.options.knownPlugins), blocked, issues };
     }
     return this.state;
   }

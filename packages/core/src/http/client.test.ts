@@ -27,6 +27,9 @@ beforeAll(async () => {
     sockets.add(s);
     s.on('close', () => sockets.delete(s));
   });
+  // Idle kept-alive connections stay open: a request reusing one just as Node's 5 s
+  // keep-alive timeout closed it would meet a reset (suites/README.md, "Timing").
+  server.keepAliveTimeout = 0;
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 });
@@ -121,15 +124,18 @@ describe('HttpClient', () => {
       let n = 0;
       const t = setInterval(() => {
         res.write(n === 0 ? '{"a":' : ' ');
-        if (++n === 6) {
+        if (++n === 30) {
           clearInterval(t);
           res.end('1}');
         }
-      }, 80);
+      }, 40);
     });
-    // 6 × 80 ms = ~480 ms in all, but never 150 ms of silence.
-    const res = await client.postJson(`${base}/slow`, {}, { idleTimeoutMs: 150 });
+    // 30 × 40 ms = 1.2 s in all, longer than the idle timeout, but never near 1 s of silence
+    // (a gap 25 times shorter: a loaded machine cannot stretch one into a timeout).
+    const started = performance.now();
+    const res = await client.postJson(`${base}/slow`, {}, { idleTimeoutMs: 1000 });
     expect(res.body).toEqual({ a: 1 });
+    expect(performance.now() - started).toBeGreaterThan(1000);
   });
 
   it('stops at once on abort, as not retryable', async () => {

@@ -5,7 +5,8 @@
  */
 import http from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { setTimeout as realTimeout } from 'node:timers';
+import { afterAll, afterEach, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import { HttpClient } from './client.js';
 import { readNdjson, readNdjsonBatches } from './ndjson.js';
 import { readSse, readSseBatches } from './sse.js';
@@ -158,7 +159,7 @@ describe('HttpClient bodies and streams', () => {
           res.writeHead(200, { 'content-type': 'application/x-ndjson' });
           res.write(Array.from({ length: 300 }, (_, i) => JSON.stringify({ i, done: i === 299 }) + '\n').join(''));
           // The body's end (chunked encoding's last chunk) a moment after the end marker.
-          if (req.url === '/ndjson-late-end') setTimeout(() => res.end(), 10);
+          if (req.url === '/ndjson-late-end') realTimeout(() => res.end(), 10);
           else res.end();
         } else if (req.url === '/endless') {
           res.writeHead(200, { 'content-type': 'application/x-ndjson' });
@@ -168,7 +169,7 @@ describe('HttpClient bodies and streams', () => {
         } else if (req.url === '/cut') {
           res.writeHead(200, { 'content-type': 'application/json', 'content-length': '100' });
           res.write('{"partial":');
-          setTimeout(() => res.socket?.destroy(), 20);
+          realTimeout(() => res.socket?.destroy(), 20);
         } else {
           res.writeHead(200, { 'content-type': 'application/json' }).end('{"ok":true}');
         }
@@ -179,6 +180,9 @@ describe('HttpClient bodies and streams', () => {
       sockets.add(s);
       s.on('close', () => sockets.delete(s));
     });
+    // Idle kept-alive connections stay open: a request reusing one just as Node's 5 s
+    // keep-alive timeout closed it would meet a reset (suites/README.md, "Timing").
+    server.keepAliveTimeout = 0;
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   });
@@ -189,22 +193,49 @@ describe('HttpClient bodies and streams', () => {
     await new Promise((r) => server.close(r));
   });
 
+  // The grace after a reader stops is a timer (client.ts, DRAIN_GRACE_MS = 50): it is faked
+  // here (setTimeout only: sockets, intervals and setImmediate stay real), so it fires when a
+  // test advances it, never because a loaded machine was slow to read the body's end.
+  afterEach(() => {
+    jest.useRealTimers();
+  });
+  const fakeGraceTimer = () =>
+    jest.useFakeTimers({
+      doNotFake: ['Date', 'hrtime', 'nextTick', 'performance', 'queueMicrotask', 'setImmediate', 'clearImmediate', 'setInterval', 'clearInterval'],
+    });
+
+  /** Polls (on real setImmediate turns, 10 s at most) until `check` holds. */
+  async function until(check: () => boolean, what: string): Promise<void> {
+    const end = performance.now() + 10_000;
+    while (!check()) {
+      if (performance.now() > end) throw new Error(`never happened: ${what}`);
+      await new Promise((r) => setImmediate(r));
+    }
+  }
+  /** Kept-alive sockets back in the client's pool (the agent is private: read for the test). */
+  const pooled = (): number => {
+    const agent = (client as unknown as { agent?: { http: http.Agent } }).agent?.http;
+    return Object.values(agent?.freeSockets ?? {}).reduce((n, list) => n + (list?.length ?? 0), 0);
+  };
+
   it('keeps the connection of a stream read up to its end marker, a moment before the body ends', async () => {
+    fakeGraceTimer();
     const before = opened;
     for (let n = 0; n < 5; n++) {
       const response = await client.postStream(`${base}/ndjson`, {});
       for await (const line of readNdjson<{ done: boolean }>(response.body, `${base}/ndjson`)) if (line.done) break;
-      await new Promise((r) => setTimeout(r, 5));
+      await until(() => pooled() === 1, 'the socket went back to the pool');
     }
     expect(opened - before).toBe(1);
     expect((await client.postJson(`${base}/json`, {})).body).toEqual({ ok: true });
   });
 
   it('keeps it too when the body ends a few milliseconds after the end marker was read', async () => {
+    fakeGraceTimer();
     const read = async (): Promise<void> => {
       const response = await client.postStream(`${base}/ndjson-late-end`, {});
       for await (const line of readNdjson<{ done: boolean }>(response.body, `${base}/ndjson`)) if (line.done) break;
-      await new Promise((r) => setTimeout(r, 30));
+      await until(() => pooled() === 1, 'the socket went back to the pool once the body ended');
     };
     await read();
     const before = opened;
@@ -212,11 +243,14 @@ describe('HttpClient bodies and streams', () => {
     expect(opened - before).toBe(0);
   });
 
-  it('closes a body that goes on after its reader stopped, within a short grace', async () => {
+  it('closes a body that goes on after its reader stopped, once the short grace (50 ms) has passed', async () => {
+    fakeGraceTimer();
     const response = await client.postStream(`${base}/endless`, {});
     for await (const line of readNdjson<{ done: boolean }>(response.body, `${base}/endless`)) if (line.done) break;
     const open = sockets.size;
-    await new Promise((r) => setTimeout(r, 200));
+    await until(() => jest.getTimerCount() > 0, 'the grace timer started');
+    jest.advanceTimersByTime(50);
+    await until(() => sockets.size === open - 1, 'the server saw the connection closed');
     expect(sockets.size).toBe(open - 1);
   });
 
@@ -228,5 +262,26 @@ describe('HttpClient bodies and streams', () => {
     expect(ProviderError.isInstance(e)).toBe(true);
     expect((e as ProviderError).reason).toBe('connection');
     expect((e as ProviderError).retryable).toBe(true);
+  });
+});
+
+describe('decoding (string_decoder)', () => {
+  async function* bytesOf(bytes: Uint8Array, step: number): AsyncGenerator<Uint8Array> {
+    for (let i = 0; i < bytes.length; i += step) yield bytes.subarray(i, i + step);
+  }
+
+  it('completes characters cut between chunks and drops a leading BOM, in both readers', async () => {
+    const text = '\ufeff{"t":"€ 中文 😀"}\n{"t":"ü"}';
+    const bytes = new TextEncoder().encode(text);
+    for (const step of [1, 2, 3, 5]) {
+      const { values, error } = await collect(readNdjson<{ t: string }>(bytesOf(bytes, step), 'http://x/'));
+      expect(error).toBeUndefined();
+      expect(values.map((v) => v.t)).toEqual(['€ 中文 😀', 'ü']);
+    }
+    const sse = new TextEncoder().encode('\ufeffdata: €😀\n\ndata: 中\n\n');
+    for (const step of [1, 2, 3]) {
+      const { values } = await collect(readSse(bytesOf(sse, step)));
+      expect(values.map((e) => e.data)).toEqual(['€😀', '中']);
+    }
   });
 });
