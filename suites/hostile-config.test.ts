@@ -128,15 +128,21 @@ describe('deep nesting gets its own message', () => {
 describe('variables are only the environment\'s own entries', () => {
   it.each(['__proto__', 'constructor', 'toString', 'hasOwnProperty'])('${%s} is an unset variable, not a member of Object', async (name) => {
     const dir = tempProject(`- profile_name: proto\n  type: openai\n  model: gpt-4o-mini\n  api_key: "Bearer \${${name}}"\n`);
-    const { code, stdout } = await runCli(['validate'], dir);
+    // An unset variable is a warning by default and an error with --strict; either way never a value.
+    const plain = await runCli(['validate'], dir);
+    expect(plain.stdout).toContain(`backends.yaml:4:12: profile "proto", field "api_key": not usable here: set ${name}`);
+    const { code, stdout } = await runCli(['validate', '--strict'], dir);
     expect(code).toBe(1);
     expect(stdout).toContain(`backends.yaml:4:12: profile "proto", field "api_key": environment variable "${name}" is not set`);
-    expect(stdout).not.toContain('[object Object]');
+    expect(plain.stdout + stdout).not.toContain('[object Object]');
+    const complete = await runCli(['complete', '-p', 'proto', 'hi'], dir);
+    expect(complete.code).not.toBe(0);
+    expect(complete.stderr).toContain(`environment variable "${name}" is not set`);
   });
 
   it('a .env line "__proto__=x" pollutes nothing and defines nothing', async () => {
     const dir = tempProject(`- profile_name: p\n  type: ollama\n  model: \${__proto__}\n`, { envLines: ['__proto__=polluted-model', 'constructor=x'] });
-    const { code, stdout } = await runCli(['validate'], dir);
+    const { code, stdout } = await runCli(['validate', '--strict'], dir);
     expect(code).toBe(1);
     expect(stdout).toContain('backends.yaml:3:10: profile "p", field "model": environment variable "__proto__" is not set');
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
