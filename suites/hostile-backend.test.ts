@@ -63,6 +63,9 @@ interface Hostile {
 
 function listen(server: http.Server | https.Server, state: Omit<Hostile, 'url' | 'close'>, scheme: string): Promise<Hostile> {
   const sockets = new Set<Socket>();
+  // Idle kept-alive connections stay open: a request reusing one just as Node's 5 s
+  // keep-alive timeout closed it would meet a reset (suites/README.md, "Timing").
+  server.keepAliveTimeout = 0;
   server.on('connection', (s: Socket) => {
     sockets.add(s);
     s.on('close', () => sockets.delete(s));
