@@ -7,14 +7,15 @@ import type { Config } from 'jest';
 const config: Config = {
   testEnvironment: 'node',
   extensionsToTreatAsEsm: ['.ts'],
-  roots: ['<rootDir>/packages', '<rootDir>/plugins', '<rootDir>/e2e', '<rootDir>/suites', '<rootDir>/bench'],
-  testMatch: ['**/src/**/*.test.ts', '<rootDir>/e2e/**/*.test.ts', '<rootDir>/suites/**/*.test.ts', '<rootDir>/bench/**/*.test.ts'],
+  roots: ['<rootDir>/packages', '<rootDir>/plugins', '<rootDir>/e2e', '<rootDir>/suites', '<rootDir>/bench', '<rootDir>/examples'],
+  testMatch: ['**/src/**/*.test.ts', '<rootDir>/examples/*.test.ts', '<rootDir>/e2e/**/*.test.ts', '<rootDir>/suites/**/*.test.ts', '<rootDir>/bench/**/*.test.ts'],
   testPathIgnorePatterns: ['/node_modules/', '/dist/'],
   modulePathIgnorePatterns: ['<rootDir>/plugins/.*/dist/', '<rootDir>/packages/.*/dist/'],
   moduleNameMapper: {
     '^@aegis/core$': '<rootDir>/packages/core/src/index.ts',
     '^@aegis/testkit$': '<rootDir>/packages/testkit/src/index.ts',
     '^@aegis/cli$': '<rootDir>/packages/cli/src/index.ts',
+    '^@aegis/gateway$': '<rootDir>/packages/gateway/src/index.ts',
     '^@aegis/provider-([a-z0-9-]+)$': '<rootDir>/plugins/$1/src/index.ts',
     '^aegis-provider-example-com$': '<rootDir>/plugins/example-com/src/index.ts',
     '^(\\.{1,2}/.*)\\.js$': '$1',

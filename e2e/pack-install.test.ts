@@ -6,7 +6,7 @@
  * Needs the packages built (`npm test` runs `tsc -b` first).
  */
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -16,7 +16,7 @@ import { startExampleComEmulator, type Emulator } from '@aegis/testkit';
 
 const run = promisify(execFile);
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const PACKAGES = ['packages/core', 'packages/cli', 'plugins/example-com'];
+const PACKAGES = ['packages/core', 'packages/gateway', 'packages/cli', 'plugins/example-com'];
 const SECRET = 'ec-e2e-canary-5a4b3c2d1e';
 
 let work: string;
@@ -75,6 +75,12 @@ afterAll(async () => {
 });
 
 describe('installed from tarballs', () => {
+  it('`npm install` links the `aegis` bin to the committed launcher', async () => {
+    const { stdout, code } = await aegis('--version');
+    expect(code).toBe(0);
+    expect(stdout.trim()).toMatch(/^\d+\.\d+\.\d+/);
+  });
+
   it('`aegis complete` gets a completion through the installed plugin, with the key from .env', async () => {
     const { stdout, stderr, code } = await aegis('complete', '-p', 'example_com_default', 'Say hello');
     expect({ code, stderr }).toEqual({ code: 0, stderr: '' });
@@ -89,6 +95,36 @@ describe('installed from tarballs', () => {
     expect(stdout).toBe('Hello from the packed plugin.\n');
   });
 
+  it('`aegis serve` answers an OpenAI-style request through the installed plugin', async () => {
+    const { spawn } = await import('node:child_process');
+    const env = { ...process.env };
+    delete env.AEGIS_BACKENDS;
+    delete env.EXAMPLE_COM_API_KEY;
+    const child = spawn(join(app, 'node_modules', '.bin', 'aegis'), ['serve', '--port', '0'], { cwd: app, env, stdio: ['ignore', 'ignore', 'pipe'] });
+    try {
+      let err = '';
+      const url = await new Promise<string>((resolve, reject) => {
+        child.stderr!.on('data', (d: Buffer) => {
+          err += d.toString();
+          const match = /on (http:\/\/\S+)\/v1/.exec(err);
+          if (match) resolve(match[1]!);
+        });
+        child.once('exit', (code) => reject(new Error(`aegis serve exited (${code}): ${err}`)));
+      });
+      const response = await fetch(`${url}/v1/chat/completions`, {
+        method: 'POST',
+        body: JSON.stringify({ model: 'example_com_default', messages: [{ role: 'user', content: 'Say hello' }] }),
+      });
+      const body = (await response.json()) as { choices: { message: { content: string } }[] };
+      expect(body.choices[0]!.message.content).toBe('Hello from the packed plugin.');
+      expect(err).not.toContain(SECRET);
+    } finally {
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      child.kill('SIGTERM');
+      await exited;
+    }
+  });
+
   it('`aegis plugins` finds the plugin from the application dependencies', async () => {
     const { stdout, code } = await aegis('plugins', '--json');
     expect(code).toBe(0);
@@ -99,13 +135,17 @@ describe('installed from tarballs', () => {
   it('`aegis profiles` and `aegis validate` report the missing variable with file:line, and never print the secret', async () => {
     const profiles = await aegis('profiles', '--json');
     expect(profiles.stdout).not.toContain(SECRET);
-    const validate = await aegis('validate');
-    expect(validate.code).toBe(1);
-    const output = validate.stdout + validate.stderr;
+    // Not set here: a warning and exit 0; --strict makes it an error.
+    const validate = await aegis('validate', '--no-strict');
+    expect(validate.code).toBe(0);
+    expect(validate.stdout).toContain('warning: backends.yaml:10:12: profile "needs_missing_var", field "api_key": not usable here: set NOT_SET_ANYWHERE');
+    const strict = await aegis('validate', '--strict');
+    expect(strict.code).toBe(1);
+    const output = strict.stdout + strict.stderr;
     expect(output).toContain('backends.yaml:10');
     expect(output).toContain('profile "needs_missing_var"');
     expect(output).toContain('NOT_SET_ANYWHERE');
-    expect(output).not.toContain(SECRET);
+    expect(output + validate.stdout).not.toContain(SECRET);
   });
 
   it('an unknown profile is one clear line and a non-zero exit, without a stack trace', async () => {
@@ -114,6 +154,15 @@ describe('installed from tarballs', () => {
     expect(stderr).toContain('no profile named "example_com_defualt"');
     expect(stderr).toContain('Did you mean "example_com_default"?');
     expect(stderr).not.toMatch(/\n\s+at /);
+  });
+
+  it('`--verbose` stacks name only files the installed packages ship (no unpublished src/*.ts)', async () => {
+    const { stderr, code } = await aegis('--verbose', 'complete', '-p', 'no_such_profile', 'hi');
+    expect(code).toBe(1);
+    const files = [...stderr.matchAll(/\(?(?:file:\/\/)?(\/[^\s()]+?):\d+:\d+\)?$/gm)].map((m) => m[1]!);
+    expect(files.filter((f) => f.includes('/@aegis/')).length).toBeGreaterThan(3);
+    expect(files.filter((f) => f.endsWith('.ts'))).toEqual([]);
+    expect(files.filter((f) => !existsSync(f))).toEqual([]);
   });
 
   it('the installed core is the bundled file, and its classes keep their names (errors are named after them)', async () => {
@@ -131,4 +180,39 @@ describe('installed from tarballs', () => {
       locales: ['en'],
     });
   });
+
+  it('the example-com plugin, built for plugin API 1 and unchanged, works beside the new core: text-only messages, tools refused, typed events', async () => {
+    // The installed (built, bundled) plugin and core, driven as an application would.
+    const script = [
+      "import { createAegis, CapabilityNotSupportedError } from '@aegis/core';",
+      "const aegis = createAegis({ configPath: 'backends.yaml', envFile: '.env' });",
+      "const p = await aegis.getProviderForProfile('example_com_default');",
+      "const conversation = [",
+      "  { role: 'user', content: [{ type: 'text', text: 'Weather in Oslo?' }, { type: 'text', text: 'Briefly.' }] },",
+      "  { role: 'assistant', content: '', toolCalls: [{ id: 'c1', name: 'get_weather', arguments: { city: 'Oslo' } }] },",
+      "  { role: 'tool', toolCallId: 'c1', name: 'get_weather', content: '3 degrees' },",
+      "];",
+      "const whole = await p.getCompletion(conversation);",
+      "let refused = false;",
+      "try { await p.getCompletion(conversation, { tools: [{ name: 'get_weather', parameters: { type: 'object' } }] }); }",
+      "catch (e) { refused = CapabilityNotSupportedError.isInstance(e); }",
+      "const events = [];",
+      "for await (const e of p.streamCompletion([{ role: 'user', content: 'Say hello' }]).events()) events.push(e.type);",
+      "console.log(JSON.stringify({ apiVersion: (await import('aegis-provider-example-com')).default.apiVersion, text: whole.text, refused, events: [...new Set(events)] }));",
+            "process.exit(0);",
+    ].join('\n');
+    emulator.reset();
+    const env: Record<string, string | undefined> = { ...process.env };
+    delete env.AEGIS_BACKENDS;
+    delete env.EXAMPLE_COM_API_KEY;
+    const { stdout } = await run(process.execPath, ['--input-type=module', '-e', script], { cwd: app, env });
+    expect(JSON.parse(stdout)).toEqual({ apiVersion: 1, text: 'Hello from the packed plugin.', refused: true, events: ['text-delta', 'finish'] });
+    // The plugin got plain text, as it always did: content parts joined, the call written out, the tool result as text.
+    expect(emulator.requests[0]!.json.prompt).toBe(
+      'Weather in Oslo?\nBriefly.\n\nassistant: [called tool get_weather (id c1) with {"city":"Oslo"}]\n\ntool: 3 degrees',
+    );
+    // The refused call never reached the backend: the first request is the completion, the second the stream.
+    expect(emulator.requests).toHaveLength(2);
+  });
 });
+

@@ -14,10 +14,17 @@
  * - each plugin → dist/bundle.js, its own modules only (@aegis/core and any
  *   other package stay imports, so every plugin shares the one core).
  * - @aegis/cli → dist/bundle/bin.js with commander, a chunk per command
- *   (loaded when run, as before), @aegis/core outside.
+ *   (loaded when run, as before), @aegis/core and @aegis/gateway (loaded
+ *   only by `aegis serve`, tsc's output as it is) outside.
+ *
+ * Source maps ship beside each bundle and map it to the JavaScript modules it
+ * was built from (tsc's dist/ modules, and the libraries' own files), all of
+ * which ship in the packages: a `--verbose` stack names files a user has,
+ * never the TypeScript sources, which are not published. esbuild would
+ * otherwise follow tsc's own maps on to src/*.ts.
  */
 import { build } from 'esbuild';
-import { readdirSync, rmSync } from 'node:fs';
+import { readFileSync, readdirSync, rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('../', import.meta.url));
@@ -36,6 +43,17 @@ const englishOnly = {
   },
 };
 
+/** Loads every JavaScript input without its `sourceMappingURL`, so the bundle's map stops at the shipped .js files. */
+const shippedFilesOnly = {
+  name: 'map-to-shipped-files',
+  setup(b) {
+    b.onLoad({ filter: /\.[cm]?js$/ }, (args) => ({
+      contents: readFileSync(args.path, 'utf8').replace(/^\/\/# sourceMappingURL=.*$/gm, ''),
+      loader: 'js',
+    }));
+  },
+};
+
 const common = {
   bundle: true,
   format: 'esm',
@@ -47,6 +65,7 @@ const common = {
   sourcesContent: false,
   legalComments: 'external',
   logLevel: 'warning',
+  plugins: [shippedFilesOnly],
 };
 // CommonJS libraries inside an ES module: their `require` of Node's own modules needs a real one.
 const requireBanner = {
@@ -63,7 +82,7 @@ const builds = [
     entryPoints: [`${root}packages/core/dist/index.js`],
     outdir: `${root}packages/core/dist/bundle`,
     splitting: true,
-    plugins: [englishOnly],
+    plugins: [englishOnly, shippedFilesOnly],
     banner: requireBanner,
   }),
   build({
@@ -71,7 +90,7 @@ const builds = [
     entryPoints: [`${root}packages/cli/dist/bin.js`],
     outdir: `${root}packages/cli/dist/bundle`,
     splitting: true,
-    external: ['@aegis/core'],
+    external: ['@aegis/core', '@aegis/gateway'],
     banner: requireBanner,
   }),
   ...readdirSync(`${root}plugins`).map((name) =>

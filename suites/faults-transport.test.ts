@@ -53,6 +53,7 @@ beforeAll(async () => {
   fleet = await startFleet({
     plain: { max_retries: 0, timeout: 60, idle_timeout: 60 },
     retrying: { max_retries: 3, timeout: 60, idle_timeout: 60 },
+    capped: { max_retries: 3, timeout: 60, idle_timeout: 60, max_response_bytes: 1024 * 1024 },
     deadline: { max_retries: 2, timeout: DEADLINE_MS / 1000, idle_timeout: 60 },
     idle: { max_retries: 0, timeout: 60, idle_timeout: 0.15 },
     idle_retrying: { max_retries: 1, timeout: 60, idle_timeout: LIVE_IDLE_MS / 1000 },
@@ -301,12 +302,12 @@ describe('broken bodies', () => {
     });
   });
 
-  it('an answer over the size limit (64 MiB by default) is refused with response_too_large, not retried', async () => {
-    // A 200 with a custom body: the emulator's `oversized` fault renders its text word by word, far slower at this size.
-    const body = Buffer.alloc(64 * 1024 * 1024 + 1024, 0x78);
+  it('an answer over the profile\'s size limit (max_response_bytes) is refused with response_too_large, not retried', async () => {
+    // A 200 with a custom body (the default limit, 256 MiB, is attacked in hostile-backend.test.ts).
+    const body = Buffer.alloc(1024 * 1024 + 1024, 0x78);
     await forEachKind(['ollama'], async (kind) => {
       fleet.emulators[kind].failNext({ kind: 'status', status: 200, body });
-      const e = await providerError(completion(kind, 'retrying'));
+      const e = await providerError(completion(kind, 'capped'));
       expect(e).toMatchObject({ reason: 'response_too_large', retryable: false, status: 200, url: urlOf(kind) });
       expect(completions(kind)).toBe(1);
     });

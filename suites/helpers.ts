@@ -288,6 +288,10 @@ export interface ProfileSettings {
   timeout?: number;
   idle_timeout?: number;
   max_retries?: number;
+  max_response_bytes?: number;
+  max_stream_bytes?: number;
+  max_line_bytes?: number;
+  follow_redirects?: 'same_origin' | 'never' | 'cross_origin';
 }
 
 /** One profile of `target`'s type whose base_url is `${urlVariable}`. */

@@ -17,10 +17,11 @@ import { concurrencyBench } from './benches/concurrency.mjs';
 import { coldStartBench } from './benches/cold-start.mjs';
 import { discoveryBench } from './benches/discovery.mjs';
 import { memoryBench } from './benches/memory.mjs';
+import { parsingBench } from './benches/parsing.mjs';
 
 const quick = process.env.BENCH_QUICK === '1' || process.env.BENCH_QUICK === 'true';
 
-export const TARGETS = { completion: 1.05, stream: 1.1, throughput: 0.9, coldStartMs: 150, discoveryFlat: 1.1 };
+export const TARGETS = { completion: 1.05, stream: 1.1, throughput: 0.9, coldStartMs: 150, discoveryFlat: 1.1, linePerMbGrowth: 2 };
 
 const SETTINGS = quick
   ? {
@@ -33,6 +34,7 @@ const SETTINGS = quick
       firstCompletion: { runs: 1 },
       discovery: { sizes: [0, 100, 1000], iterations: 3, warmup: 1 },
       memory: { profiles: 100, requests: 200, inFlight: 100 },
+      parsing: { decode: { iterations: 4, warmup: 1 }, lineRuns: 1 },
     }
   : {
       completion: { iterations: 3000, warmup: 300 },
@@ -44,6 +46,7 @@ const SETTINGS = quick
       firstCompletion: { runs: 15 },
       discovery: { sizes: [0, 100, 1000], iterations: 300, warmup: 20 },
       memory: { profiles: 100, requests: 1000, inFlight: 100 },
+      parsing: { decode: { iterations: 400, warmup: 40 }, lineRuns: 5 },
     };
 
 const BENCHES = {
@@ -53,6 +56,7 @@ const BENCHES = {
   coldStart: coldStartBench,
   discovery: discoveryBench,
   memory: memoryBench,
+  parsing: parsingBench,
 };
 
 async function main() {
@@ -86,7 +90,10 @@ async function main() {
 
   const out = process.env.BENCH_OUT ?? (quick ? '-' : join(BENCH_DIR, 'RESULTS.md'));
   if (out !== '-') {
-    writeFileSync(out, resultsMarkdown({ env, list, settings: SETTINGS, libraries, versions, findings, quick }));
+    // The gateway's section (npm run bench:gateway) is written by its own script: keep it.
+    const previous = (() => { try { return readFileSync(out, 'utf8'); } catch { return ''; } })();
+    const kept = /<!-- gateway-bench:start -->[\s\S]*<!-- gateway-bench:end -->/.exec(previous)?.[0];
+    writeFileSync(out, resultsMarkdown({ env, list, settings: SETTINGS, libraries, versions, findings, quick }) + (kept ? `\n${kept}\n` : ''));
     process.stderr.write(`wrote ${out}\n`);
   }
   if (process.env.BENCH_JSON) {

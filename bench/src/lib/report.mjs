@@ -83,6 +83,23 @@ export function rows(results, targets, { judge = true } = {}) {
     add('8', `RSS after creating ${m.profiles} profiles' providers`, mb(aegis.afterProviders.rss), '—', `+${mb(aegis.afterProviders.rss - aegis.imported.rss)} over import (heap ${mb(aegis.afterProviders.heapUsed)})`);
     add('8', `RSS after ${m.requests.toLocaleString('en-US')} requests, ${m.inFlight} in flight`, mb(aegis.afterRequests.rss), mb(got.afterRequests.rss), `AEGIS +${mb(aegis.afterRequests.rss - aegis.afterProviders.rss)}, got +${mb(got.afterRequests.rss - got.imported.rss)} during the run (heap ${mb(aegis.afterRequests.heapUsed)} vs ${mb(got.afterRequests.heapUsed)})`);
   }
+  const p = results.parsing;
+  if (p) {
+    const r = p.decode.ratios.textDecoder.total;
+    add('9', `decoding the ${p.chunks.toLocaleString('en-US')} chunks of an SSE stream: string_decoder (core's readers) vs TextDecoder (stream: true)`, ms(p.decode.absolute.stringDecoder.total.median), ms(p.decode.absolute.textDecoder.total.median), x(r));
+    const sizes = Object.keys(p.lines).map(Number);
+    const perMb = sizes.map((mb) => p.lines[mb].median / mb);
+    const growth = perMb.at(-1) / perMb[0];
+    add(
+      '9',
+      `one NDJSON line of ${sizes.join(' / ')} MB in 64 KiB chunks through readNdjson`,
+      sizes.map((mb) => ms(p.lines[mb].median)).join(' / '),
+      '—',
+      `${perMb.map((v) => ms(v)).join(' / ')} per MB; ×${growth.toFixed(2)} from the shortest to the longest`,
+      `linear (per MB ×≤ ${targets.linePerMbGrowth})`,
+      verdict(growth <= targets.linePerMbGrowth),
+    );
+  }
   return out;
 }
 

@@ -16,8 +16,12 @@ export interface CommandContext {
   readonly err: RedactingWriter;
   readonly stdin: NodeJS.ReadableStream;
   readonly cwd: string;
+  /** The environment the CLI runs in (`process.env` unless embedded). */
+  readonly env: Record<string, string | undefined>;
   readonly verbose: boolean;
   aegis(): Promise<Aegis>;
+  /** A new instance with the same options, reading backends.yaml and .env again (for reloads). */
+  freshAegis(): Promise<Aegis>;
 }
 
 /** A path given on the command line, resolved against the working directory. */

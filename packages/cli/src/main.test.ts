@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from '@jest/globals';
 import { BACKENDS, run, SECRET, tempProject, waitFor } from './__tests__/harness.js';
+import { KNOWN_PLUGINS } from './known-plugins.js';
 
 const dirs: string[] = [];
 function project(...args: Parameters<typeof tempProject>): string {
@@ -29,6 +30,25 @@ const BROKEN = `${BACKENDS}- profile_name: broken
   type: nosuchtype
 `;
 
+describe('the catalog of known plugins', () => {
+  it('is exactly the types the plugin packages of this repository provide', () => {
+    const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '../../..');
+    const fromManifests: Record<string, string> = {};
+    for (const dir of fs.readdirSync(path.join(root, 'plugins'))) {
+      const pkg = JSON.parse(fs.readFileSync(path.join(root, 'plugins', dir, 'package.json'), 'utf8')) as { name: string; aegis: { providers: string[] } };
+      for (const type of pkg.aegis.providers) fromManifests[type] = pkg.name;
+    }
+    expect(KNOWN_PLUGINS).toEqual(fromManifests);
+  });
+
+  it('names the real package for a known type that is not installed, and suggests an installed type for a typo', async () => {
+    const result = await run(['validate'], { cwd: project(`${BACKENDS}- profile_name: v\n  type: vlm\n- profile_name: m\n  type: memm\n`) });
+    expect(result.stdout).toContain('unknown provider type "vlm": no installed plugin provides it.');
+    expect(result.stdout).toContain('Did you mean "vllm"? It is provided by the plugin package @aegis/provider-vllm: npm install @aegis/provider-vllm');
+    expect(result.stdout).toMatch(/unknown provider type "memm"\. Did you mean "mem"\? Installed types: mem, textonly\.\n/);
+  });
+});
+
 describe('aegis plugins', () => {
   it('lists each plugin with its types and capabilities', async () => {
     const result = await run(['plugins'], { cwd: project() });
@@ -38,6 +58,20 @@ describe('aegis plugins', () => {
     expect(lines.find((l) => l.includes(' mem '))).toMatch(/mem\s+completion, streaming, embeddings, speech, transcription$/);
     expect(lines.find((l) => l.includes(' textonly '))).toMatch(/textonly\s+completion$/);
     expect(result.stderr).toBe('');
+  });
+
+  it('says why none was found: a package with the keyword but no "aegis" manifest, run in its own directory', async () => {
+    const dir = project(BACKENDS, {
+      'package.json': JSON.stringify({ name: 'aegis-provider-acme', version: '0.1.0', keywords: ['aegis-provider'] }),
+    });
+    const result = await run(['plugins'], { cwd: dir, plugins: [] });
+    expect(result.code).toBe(0);
+    expect(result.stderr).toContain('aegis: no provider plugins found');
+    expect(result.stderr).toContain('aegis-provider-acme (package.json) has the "aegis-provider" keyword but no "aegis" manifest: add "aegis": { "apiVersion": 1');
+    expect(result.stderr).toContain('is a plugin package itself');
+    const plain = await run(['plugins'], { cwd: project(BACKENDS, { 'package.json': '{"name":"app"}' }), plugins: [] });
+    expect(plain.stderr).toContain('Install one, e.g. npm install @aegis/provider-openai');
+    expect(plain.stderr).not.toContain('keyword');
   });
 
   it('prints JSON with --json', async () => {
@@ -122,10 +156,62 @@ describe('aegis validate', () => {
     expect(result.code).toBe(1);
     expect(result.stdout.trimEnd().split('\n')).toEqual([
       'backends.yaml:14:3: profile "broken", field "temprature": unknown field "temprature"; did you mean "temperature"?',
-      expect.stringMatching(/^backends\.yaml:16:3: profile "ghost", field "type": unknown provider type "nosuchtype"\. Installed types: .*mem/),
+      expect.stringMatching(/^backends\.yaml:16:3: profile "ghost", field "type": unknown provider type "nosuchtype": no installed plugin provides it\. Installed types: .*mem/),
       'backends.yaml: 2 problems (2 of 4 profiles unusable)',
     ]);
     expectNoSecret(result);
+  });
+
+  describe('a ${VAR} that is not set here', () => {
+    const UNSET = `${BACKENDS}- profile_name: cloud
+  type: mem
+  api_key: \${CLOUD_KEY}
+`;
+    const warning =
+      'warning: backends.yaml:13:12: profile "cloud", field "api_key": not usable here: set CLOUD_KEY (in the environment or in .env)';
+
+    it('is a warning naming the variable, and exit 0', async () => {
+      const result = await run(['validate'], { cwd: project(UNSET) });
+      expect(result).toEqual({
+        code: 0,
+        stdout: `${warning}\nbackends.yaml: 3 profiles, no problems; 1 not usable here until CLOUD_KEY is set (--strict makes that an error)\n`,
+        stderr: '',
+      });
+    });
+
+    it('is an error with --strict, and with CI=true unless --no-strict', async () => {
+      const error = 'backends.yaml:13:12: profile "cloud", field "api_key": environment variable "CLOUD_KEY" is not set';
+      for (const [args, env] of [
+        [['validate', '--strict'], {}],
+        [['validate'], { CI: 'true' }],
+        [['validate', '--no-import'], { CI: '1' }],
+      ] as const) {
+        const result = await run([...args], { cwd: project(UNSET), env });
+        expect(result.code).toBe(1);
+        expect(result.stdout).toContain(error);
+        expect(result.stdout).not.toContain('warning:');
+      }
+      const relaxed = await run(['validate', '--no-strict'], { cwd: project(UNSET), env: { CI: 'true' } });
+      expect(relaxed.code).toBe(0);
+      expect(relaxed.stdout).toContain(warning);
+      const notCi = await run(['validate'], { cwd: project(UNSET), env: { CI: 'false' } });
+      expect(notCi.code).toBe(0);
+    });
+
+    it('only for a secret: an unset variable in another field is an error', async () => {
+      const result = await run(['validate'], { cwd: project(`${BACKENDS}- profile_name: far\n  type: mem\n  description: \${WHERE_NOT_SET}\n`) });
+      expect(result.code).toBe(1);
+      expect(result.stdout).toContain('profile "far", field "description": environment variable "WHERE_NOT_SET" is not set');
+      expect(result.stdout).not.toContain('warning:');
+    });
+
+    it('does not hide the real problems of the file', async () => {
+      const result = await run(['validate'], { cwd: project(`${UNSET}  temprature: 1\n`) });
+      expect(result.code).toBe(1);
+      expect(result.stdout).toContain(warning);
+      expect(result.stdout).toContain('unknown field "temprature"');
+      expect(result.stdout).toMatch(/1 problem \(1 of 3 profiles unusable\); 1 not usable here until CLOUD_KEY is set/);
+    });
   });
 
   it('reports YAML syntax errors the same way', async () => {

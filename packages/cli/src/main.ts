@@ -1,6 +1,7 @@
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import type { Aegis, AegisPlugin } from '@aegis/core';
 import type { CommandContext, GlobalOptions } from './context.js';
+import { KNOWN_PLUGINS } from './known-plugins.js';
 import { RedactingWriter } from './output.js';
 import { CLI_VERSION } from './version.js';
 
@@ -33,11 +34,13 @@ type Runner = (ctx: CommandContext, ...args: any[]) => Promise<number>; // eslin
  */
 export async function main(argv: readonly string[] = process.argv, io: Partial<CliIo> = {}, options: MainOptions = {}): Promise<number> {
   const streams: CliIo = { stdout: process.stdout, stderr: process.stderr, stdin: process.stdin, ...io };
-  // Every byte printed goes through the instance's secret scrubber, once there is an instance.
+  // Every byte printed goes through the instance's secret scrubber, once there is an instance, then is made terminal-safe.
   let aegis: Aegis | undefined;
-  const redact = (text: string) => (aegis ? aegis.redact(text) : text);
-  const out = new RedactingWriter(streams.stdout, redact);
-  const err = new RedactingWriter(streams.stderr, redact);
+  // Instances made by `freshAegis` (aegis serve's reload): what is printed is scrubbed with the newest one's secrets.
+  const others: Aegis[] = [];
+  const scrubber = () => (others.at(-1) ?? aegis)?.secrets;
+  const out = new RedactingWriter(streams.stdout, scrubber);
+  const err = new RedactingWriter(streams.stderr, scrubber);
   const env = options.env ?? process.env;
   const cwd = options.cwd ?? process.cwd();
   let verbose = false;
@@ -48,25 +51,34 @@ export async function main(argv: readonly string[] = process.argv, io: Partial<C
     err,
     stdin: streams.stdin,
     cwd,
+    env,
     verbose,
     async aegis() {
-      if (!aegis) {
-        const { createAegis, ConsoleLogger, parseLogLevel } = await import('@aegis/core');
-        const level = globals.verbose ? 'debug' : parseLogLevel(env.AEGIS_LOG_LEVEL, 'warn');
-        aegis = createAegis({
-          configPath: globals.config,
-          envFile: globals.envFile,
-          cwd,
-          env,
-          plugins: options.plugins,
-          discover: options.discover,
-          // Core's log lines go to the CLI's stderr writer, so they are scrubbed like everything else.
-          logger: new ConsoleLogger(level, { write: (line) => err.line(line), prefix: 'aegis:' }),
-        });
-      }
+      aegis ??= await newAegis(globals);
       return aegis;
     },
+    async freshAegis() {
+      const fresh = await newAegis(globals);
+      others.push(fresh);
+      return fresh;
+    },
   });
+
+  const newAegis = async (globals: GlobalOptions): Promise<Aegis> => {
+    const { createAegis, ConsoleLogger, parseLogLevel } = await import('@aegis/core');
+    const level = globals.verbose ? 'debug' : parseLogLevel(env.AEGIS_LOG_LEVEL, 'warn');
+    return createAegis({
+      configPath: globals.config,
+      envFile: globals.envFile,
+      cwd,
+      env,
+      plugins: options.plugins,
+      discover: options.discover,
+      knownPlugins: KNOWN_PLUGINS,
+      // Core's log lines go to the CLI's stderr writer, so they are scrubbed like everything else.
+      logger: new ConsoleLogger(level, { write: (line) => err.line(line), prefix: 'aegis:' }),
+    });
+  };
 
   /** An action that imports its command module only when it runs. */
   const action =
@@ -75,7 +87,7 @@ export async function main(argv: readonly string[] = process.argv, io: Partial<C
       const command = args[args.length - 1] as Command;
       const globals = command.optsWithGlobals<GlobalOptions>();
       verbose = globals.verbose === true;
-      // The packages ship bundled: a stack trace then names the TypeScript sources (their maps ship too).
+      // The packages ship bundled: with their maps, a stack trace names the shipped dist/ modules the bundles were built from.
       if (verbose) process.setSourceMapsEnabled(true);
       const { run } = await load();
       // commander passes: the positional arguments, the command's options, the command.
@@ -113,6 +125,19 @@ export async function main(argv: readonly string[] = process.argv, io: Partial<C
     .command('validate')
     .description('check backends.yaml and print every problem (exit 1 if there is any)')
     .option('--no-import', 'check profiles against the config schemas plugins ship, without running plugin code')
+    .option('--strict', 'a secret whose ${VAR} is not set is an error too (the default when CI=true)')
+    .option('--no-strict', 'a secret whose ${VAR} is not set is a warning, even on CI')
+    .addHelpText(
+      'after',
+      [
+        '',
+        'A profile whose secret comes from a ${VAR} not set here (say api_key: ${OPENAI_API_KEY}) is',
+        '"not usable here": a warning naming the variable, exit 0. With --strict, or when CI=true',
+        '(unless --no-strict), it is an error and the exit code is 1. Every other problem, an unset',
+        'variable in a field that is not a secret (base_url, type) included, is always an error.',
+        '',
+      ].join('\n'),
+    )
     .action(action(() => import('./commands/validate.js')));
 
   program
@@ -122,9 +147,13 @@ export async function main(argv: readonly string[] = process.argv, io: Partial<C
     .requiredOption('-p, --profile <name>', 'profile to use')
     .option('--stream', 'print the answer as it arrives')
     .option('--system <text>', 'system message')
-    .option('--json', 'print {text, finishReason, usage, model} as JSON')
+    .option('--json', 'print the whole result as JSON ({text, toolCalls, reasoning, finishReason, usage, model})')
     .option('--temperature <n>', 'sampling temperature', parseNumber)
     .option('--max-tokens <n>', 'cap on generated tokens', parsePositiveInt)
+    .option('--tools <file>', 'JSON file of tools the model may call ([{name, description, parameters}]); the calls are printed, not run')
+    .option('--tool-choice <choice>', 'auto, none, required, or the name of one tool (with --tools)')
+    .option('--show-reasoning', "print the model's reasoning on stderr, between [reasoning] and [/reasoning]")
+    .option('--image <file>', 'an image file to send with the prompt (repeat for several; profiles whose plugin declares vision)', collect, [] as string[])
     .action(action(() => import('./commands/complete.js')));
 
   program
@@ -175,6 +204,13 @@ export async function main(argv: readonly string[] = process.argv, io: Partial<C
     .option('-o, --output <file>', 'write to a file instead of stdout')
     .action(action(() => import('./commands/schema.js')));
 
+  program
+    .command('serve')
+    .description('serve the profiles as an OpenAI-compatible API (chat, embeddings, audio, models)')
+    .option('--port <n>', 'port to listen on', parsePort, 4000)
+    .option('--host <address>', 'address to listen on (anything but loopback needs keys in the gateway: section)', '127.0.0.1')
+    .action(action(() => import('./commands/serve.js')));
+
   const plugin = program.command('plugin').description('work on provider plugins');
   plugin
     .command('describe')
@@ -195,6 +231,7 @@ export async function main(argv: readonly string[] = process.argv, io: Partial<C
   } finally {
     try {
       aegis?.close();
+      for (const other of others) other.close();
     } catch {
       // nothing left to do
     }
@@ -224,8 +261,19 @@ function parseNumber(value: string): number {
   return n;
 }
 
+function parsePort(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError('expected a port number (0-65535).');
+  return n;
+}
+
 function parsePositiveInt(value: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError('expected a positive whole number.');
   return n;
+}
+
+/** Collects a repeatable option's values. */
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
 }

@@ -1,60 +1,67 @@
-/**
- * Everything the CLI prints goes through a RedactingWriter, which passes the
- * text through the Aegis instance's secret scrubber before it reaches the
- * stream. Commands never scrub on their own: they only write.
- */
-
-export type Redactor = (text: string) => string;
+import { safeForTerminal } from './terminal-text.js';
 
 /**
- * How much scrubbed text a writer may hold back while waiting for the end of a
- * word. A secret split across two writes (two stream deltas) is still removed
- * as long as it has no whitespace in it or is shorter than this.
+ * Everything the CLI prints goes through a RedactingWriter: it removes every
+ * secret the Aegis instance knows, then makes the text safe for a terminal
+ * (control characters escaped). Commands never scrub or escape on their own:
+ * they only write, so no command can forget it.
  */
-const HOLD_BACK = 256;
+
+/** What a writer needs of core's SecretScrubber (structurally: this module does not load core). */
+export interface Scrubber {
+  /** A whole text: known secrets, pieces of them at cuts, URL credentials. */
+  scrub(text: string): string;
+  createStreamScrubber(): PieceScrubber;
+}
+
+export interface PieceScrubber {
+  write(piece: string): string;
+  end(): string;
+}
+
+/** The scrubber in force now: none before the Aegis instance exists (nothing is known then). */
+export type ScrubberSource = () => Scrubber | undefined;
 
 export class RedactingWriter {
-  private pending = '';
+  private pieces?: PieceScrubber;
+  private piecesOf?: Scrubber;
 
-  /** `redact` is asked on every write, so the scrubber can be installed after the writer is made. */
+  /** `scrubber` is asked on every write, so the instance can be created after the writer is made. */
   constructor(
     private readonly stream: NodeJS.WritableStream,
-    private readonly redact: Redactor,
+    private readonly scrubber: ScrubberSource,
   ) {}
 
   /**
-   * Writes text. Text up to the last whitespace is written at once; a trailing
-   * partial word is held back (at most HOLD_BACK characters) until more text
-   * or `flush()`, so a secret arriving in pieces is scrubbed whole.
+   * Writes a piece of a text (a streamed delta). It is shown at once, except
+   * an end that could be the start of a known secret: that waits for the next
+   * write (or `flush()`), so a secret arriving in pieces is removed whole.
    */
   write(text: string): void {
     if (text === '') return;
-    const scrubbed = this.redact(this.pending + text);
-    const lastSpace = lastWhitespace(scrubbed);
-    const cut = Math.max(lastSpace + 1, scrubbed.length - HOLD_BACK);
-    this.pending = scrubbed.slice(cut);
-    if (cut > 0) this.stream.write(scrubbed.slice(0, cut));
+    const scrubber = this.scrubber();
+    if (scrubber !== this.piecesOf) {
+      this.flush();
+      this.piecesOf = scrubber;
+      this.pieces = scrubber?.createStreamScrubber();
+    }
+    this.emit(this.pieces ? this.pieces.write(text) : text);
   }
 
-  /** Writes one line (a newline is added). */
+  /** Writes one whole line (a newline is added): scrubbed as a whole text first, URLs included. */
   line(text = ''): void {
-    this.write(text + '\n');
+    const scrubber = this.scrubber();
+    this.write((scrubber ? scrubber.scrub(text) : text) + '\n');
   }
 
   /** Writes whatever is held back. */
   flush(): void {
-    if (this.pending === '') return;
-    const rest = this.redact(this.pending);
-    this.pending = '';
-    this.stream.write(rest);
+    if (this.pieces) this.emit(this.pieces.end());
   }
-}
 
-function lastWhitespace(text: string): number {
-  for (let i = text.length - 1; i >= 0; i--) {
-    if (/\s/.test(text[i]!)) return i;
+  private emit(text: string): void {
+    if (text !== '') this.stream.write(safeForTerminal(text));
   }
-  return -1;
 }
 
 /** Prints a value as indented JSON (or on one line with `compact`). */
@@ -64,7 +71,8 @@ export function printJson(out: RedactingWriter, value: unknown, compact = false)
 
 /** Lines of a plain-text table: columns padded to their widest cell, the last one left unpadded. */
 export function formatTable(headers: readonly string[], rows: readonly (readonly string[])[]): string[] {
-  const cells = [headers, ...rows].map((row) => headers.map((_, i) => oneLine(row[i] ?? '')));
+  // Escaped before measuring, so that a cell with control characters does not shift the columns.
+  const cells = [headers, ...rows].map((row) => headers.map((_, i) => safeForTerminal(oneLine(row[i] ?? ''))));
   const widths = headers.map((_, i) => Math.max(...cells.map((row) => row[i]!.length)));
   return cells.map((row) =>
     row

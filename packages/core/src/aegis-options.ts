@@ -13,6 +13,14 @@ export interface AegisOptions {
   env?: Record<string, string | undefined>;
   /** Plugins passed in code (for bundlers, or to override an installed one). */
   plugins?: AegisPlugin[];
+  /**
+   * Plugin packages one can install, by the provider type each provides
+   * (`{ acme: 'aegis-provider-acme' }`). Only used to explain an unknown
+   * type: when it is one of these (or close to one), the message names the
+   * package to install. Core names no package of its own; the `aegis` CLI
+   * passes its catalog of the first-party plugins.
+   */
+  knownPlugins?: Readonly<Record<string, string>>;
   /** Skip discovery of installed plugin packages (only `plugins` and `plugins:` in backends.yaml). */
   discover?: boolean;
   logger?: Logger;

@@ -12,10 +12,12 @@ import { PluginCatalog } from './di/plugin-catalog.js';
 import { ProviderFactory, type ResolvedConfig } from './di/provider-factory.js';
 import { TOKENS } from './di/tokens.js';
 import type { ConfigIssue } from './errors/configuration-error.js';
+import type { RawSection } from './config/sections.js';
 import { ConfigurationError } from './errors/configuration-error.js';
 import { HttpClient } from './http/client.js';
 import { ConsoleLogger, parseLogLevel } from './log/console-logger.js';
-import { redactValues, secretKeysOf } from './secrets/secret-fields.js';
+import { ScrubbingLogger } from './log/scrubbing-logger.js';
+import { looksLikeCredential, redactValues, secretKeysOf } from './secrets/secret-fields.js';
 import { SecretScrubber } from './secrets/scrubber.js';
 import type { PluginSource } from './plugins/source.js';
 import type { AegisPlugin } from './plugins/define-plugin.js';
@@ -32,6 +34,8 @@ export interface ProfileSummary {
   issues: ConfigIssue[];
   /** The profile's values with every secret replaced by `***`. */
   values: Record<string, unknown>;
+  /** The fields that hold secrets: those the plugin marks secret, and credential-named ones. */
+  secretFields: string[];
 }
 
 export interface PluginSummary {
@@ -56,9 +60,8 @@ export class Aegis {
   constructor(options: AegisOptions = {}) {
     const env = options.env ?? process.env;
     const secrets = new SecretScrubber();
-    const logger =
-      options.logger ??
-      new ConsoleLogger(options.logLevel ?? parseLogLevel(env.AEGIS_LOG_LEVEL), { scrub: (text) => secrets.scrub(text) });
+    // Whatever logger is used, everything handed to it is scrubbed first.
+    const logger = new ScrubbingLogger(options.logger ?? new ConsoleLogger(options.logLevel ?? parseLogLevel(env.AEGIS_LOG_LEVEL)), secrets);
     this.container = tsyringe.container.createChildContainer();
     this.container.register(TOKENS.Options, { useValue: { ...options, env } });
     this.container.register(TOKENS.Secrets, { useValue: secrets });
@@ -91,6 +94,16 @@ export class Aegis {
     return this.configService.profileNames();
   }
 
+  /**
+   * A top-level section of backends.yaml that another package owns (the
+   * gateway's `gateway:`): located and interpolated, not validated (see
+   * `validateSection`); undefined when the file has none. Values from the
+   * environment may be secrets: never print them.
+   */
+  configSection(name: string): RawSection | undefined {
+    return this.configService.config.sections?.[name];
+  }
+
   /** The validated configuration of a profile (defaults applied, `${VAR}` resolved). Contains secrets: do not print it; use `profiles()`. */
   getBackendConfig(profileName: string): Promise<ResolvedConfig> {
     return this.factory.getBackendConfig(profileName);
@@ -118,15 +131,17 @@ export class Aegis {
       config.profiles.map(async (profile) => {
         const { plugin, issues } = await this.factory.check(profile.name);
         const secretKeys = plugin ? secretKeysOf(plugin.configSchema) : new Set<string>();
+        const values = redactValues(profile.values, secretKeys);
         return {
           name: profile.name,
           type: profile.type,
           file: profile.file,
           line: profile.line,
-          description: typeof profile.values.description === 'string' ? profile.values.description : undefined,
+          description: typeof values.description === 'string' ? values.description : undefined,
           usable: issues.length === 0,
           issues,
-          values: redactValues(profile.values, secretKeys),
+          values,
+          secretFields: Object.keys(profile.values).filter((key) => secretKeys.has(key) || looksLikeCredential(key)),
         };
       }),
     );
@@ -204,7 +219,15 @@ export class Aegis {
 
   /** Removes every secret this instance knows from a text. */
   redact(text: string): string {
-    return this.container.resolve<SecretScrubber>(TOKENS.Secrets).scrub(text);
+    return this.secrets.scrub(text);
+  }
+
+  /**
+   * The instance's secret scrubber: every secret of its configuration. Use
+   * `secrets.createStreamScrubber()` to scrub text sent on in pieces (SSE, a terminal).
+   */
+  get secrets(): SecretScrubber {
+    return this.container.resolve<SecretScrubber>(TOKENS.Secrets);
   }
 
   /** Closes kept-alive connections. */

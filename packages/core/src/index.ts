@@ -2,17 +2,50 @@ import './cjs.js';
 
 export { z } from 'zod';
 export * from './errors/index.js';
-export { CAPABILITIES, OPERATION_OF, isCapability, type Capability } from './contract/capabilities.js';
+export {
+  CAPABILITIES,
+  API1_CAPABILITIES,
+  OPERATION_CAPABILITIES,
+  FEATURE_CAPABILITIES,
+  OPERATION_OF,
+  DO_METHOD_OF,
+  isCapability,
+  isOperationCapability,
+  isFeatureCapability,
+  type Capability,
+  type OperationCapability,
+  type FeatureCapability,
+} from './contract/capabilities.js';
 export type { ChatMessage, ChatRole, SystemMessage, UserMessage, AssistantMessage, ToolMessage } from './contract/messages.js';
 export { textOf, hasImages, type ContentPart, type TextPart, type ImagePart, type UserContent } from './contract/content.js';
 export type { ToolDefinition, ToolSpec, ToolChoice, ToolCall, JsonSchema } from './contract/tools.js';
+export { normalizeTools, checkToolChoice, TOOL_NAME_PATTERN } from './contract/tool-specs.js';
+export { isZodSchema, toJsonSchema } from './contract/json-schema.js';
+export { parseJson } from './contract/structured-output.js';
+export { imageBase64, imageUrl, inlineImage, sniffImageType, type InlineImage } from './contract/images.js';
+export { callFeatures, normalizeResponseFormat, type CallFeatures } from './contract/call-features.js';
+export { messagesFor } from './contract/compat-messages.js';
+export {
+  generateToolCallId,
+  parseToolArguments,
+  toToolCall,
+  completeToolCalls,
+  normalizeCompletion,
+  type ToolCallInput,
+  type ProviderCompletion,
+} from './contract/tool-calls.js';
+export { StreamAssembler, type EventSink } from './contract/stream-assembler.js';
 export type { ResponseFormat, ResponseFormatSpec } from './contract/response-format.js';
 export type { StreamEvent } from './contract/stream-events.js';
 export type { StreamPart } from './contract/stream-parts.js';
 export type { ModelInfo, TokenCount, TokenCountInput, ListModelsOptions, CountTokensOptions } from './contract/models.js';
 export {
   normalizeFinishReason,
+  FINISH_REASON_ALIASES,
+  type CallOptions,
   type CompletionResult,
+  type ObjectOptions,
+  type ObjectResult,
   type EmbeddingsOptions,
   type EmbeddingsResult,
   type FinishReason,
@@ -26,9 +59,11 @@ export { runtimeFromSettings, type RuntimeExecutionConfig, type CallSettings, ty
 export { BaseBackendConfig } from './contract/base-config.js';
 export { CompletionStream } from './contract/stream.js';
 export { BackendProvider, implementedCapabilities, type ProviderContext } from './contract/provider.js';
-export { streamDeltas, type ProviderStream, type StreamEnd, type DeltaStep } from './contract/deltas.js';
+export { streamDeltas, type ProviderStream, type StreamEnd, type StreamItem, type DeltaStep } from './contract/deltas.js';
 export type { Logger, LogLevel } from './contract/logger.js';
 export { ConsoleLogger, parseLogLevel, type ConsoleLoggerOptions } from './log/console-logger.js';
+export { ScrubbingLogger } from './log/scrubbing-logger.js';
+export { safeForTerminal } from './log/terminal-text.js';
 export * from './http/index.js';
 export * from './plugins/index.js';
 export {
@@ -39,8 +74,20 @@ export {
   type PluginDescription,
   type ProviderDescription,
 } from './plugins/description.js';
-export { secret, isMarkedSecret, secretKeysOf, redactValues, SecretScrubber, REDACTED } from './secrets/index.js';
+export {
+  secret,
+  isMarkedSecret,
+  looksLikeCredential,
+  looksLikeCredentialValue,
+  secretKeysOf,
+  redactValues,
+  redactUrlsIn,
+  SecretScrubber,
+  StreamScrubber,
+  REDACTED,
+} from './secrets/index.js';
 export type { AegisOptions } from './aegis-options.js';
+export { validateSection, type RawSection, type SectionValidation } from './config/sections.js';
 export {
   Aegis,
   createAegis,

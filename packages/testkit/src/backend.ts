@@ -1,6 +1,6 @@
 /** The contract between the generic server and one emulated backend. */
 import type { Plan } from './plan.js';
-import type { BackendKind, EmulatorOptions, RecordedRequest, ScriptedReply } from './types.js';
+import type { BackendKind, EmulatorOptions, RecordedRequest, ScriptedReply, ToolWireReader } from './types.js';
 
 export interface HandlerCtx {
   req: RecordedRequest;
@@ -32,18 +32,44 @@ export interface BackendDef {
   notFound(ctx: HandlerCtx, methodMismatch: boolean): Plan;
   /** Body that should be JSON but is not. */
   invalidBody(ctx: HandlerCtx): Plan;
+  /** How the backend's requests carry tools, when its emulator answers tool calls (`ScriptedReply.toolCalls`). */
+  toolWire?: ToolWireReader;
 }
 
 export function bearerToken(req: RecordedRequest): string | undefined {
-  const h = req.headers['authorization'];
-  const v = Array.isArray(h) ? h[0] : h;
-  const m = v ? /^Bearer\s+(.+)$/i.exec(v.trim()) : null;
-  return m ? m[1] : undefined;
+  return credentialOf(req, BEARER);
 }
 
-/** True when no key is configured or the request carries `Authorization: Bearer <key>`. */
-export function authorized(ctx: HandlerCtx): boolean {
-  return ctx.options.apiKey === undefined || bearerToken(ctx.req) === ctx.options.apiKey;
+/**
+ * Where a backend expects its key: a header (`x-api-key`, `api-key`), with an
+ * optional scheme word before the key (`Bearer`, `Token`, `Basic`), or a
+ * query parameter (`?key=`).
+ */
+export type AuthPlacement = { header: string; scheme?: string } | { query: string };
+
+/** `Authorization: Bearer <key>`, the default. */
+export const BEARER: AuthPlacement = { header: 'authorization', scheme: 'Bearer' };
+
+/** The key a request carries where `auth` says (undefined when absent or in another form). */
+export function credentialOf(req: RecordedRequest, auth: AuthPlacement = BEARER): string | undefined {
+  if ('query' in auth) {
+    const value = new URL(req.url, 'http://emulator.invalid').searchParams.get(auth.query);
+    return value ?? undefined;
+  }
+  const h = req.headers[auth.header.toLowerCase()];
+  const value = (Array.isArray(h) ? h[0] : h)?.trim();
+  if (!value) return undefined;
+  if (!auth.scheme) return value;
+  const m = /^(\S+)\s+(.+)$/.exec(value);
+  return m && m[1]!.toLowerCase() === auth.scheme.toLowerCase() ? m[2] : undefined;
+}
+
+/**
+ * True when no key is configured or the request carries it where `auth` says
+ * (default `Authorization: Bearer <key>`): `authorized(ctx, { header: 'x-api-key' })`.
+ */
+export function authorized(ctx: HandlerCtx, auth: AuthPlacement = BEARER): boolean {
+  return ctx.options.apiKey === undefined || credentialOf(ctx.req, auth) === ctx.options.apiKey;
 }
 
 /** The request JSON body as an object (empty object if absent). */

@@ -78,9 +78,28 @@ export function faultWire(fault: Fault, plan: Plan): Wire {
       return normal; // non-stream requests: the caller substitutes the backend's 500
     case 'oversized':
       return padTo(normal, plan, fault.bytes);
+    case 'cut-in-tool-call': {
+      const end = fault.reset ? (plan.type === 'stream' && plan.format.closeDelimited ? 'reset' : 'destroy') : 'end';
+      if (plan.type === 'stream' && plan.toolCallFrame !== undefined) return cutInWholeCall(plan, plan.toolCallFrame, end);
+      if (plan.type === 'stream') {
+        const n = plan.cutInToolCall ?? Math.max(1, Math.floor(plan.frames.length / 2));
+        return streamWire(plan, allFrames(plan).slice(0, n), [], end);
+      }
+      return { ...normal, pieces: [bodyHalf(plan.body)], contentLength: false, end };
+    }
     default:
       return normal;
   }
+}
+
+/** The stream up to the middle of the arguments of a call that comes whole in one frame, then `end`. */
+function cutInWholeCall(plan: StreamPlan, at: number, end: Wire['end']): Wire {
+  const frames = allFrames(plan);
+  const index = Math.min(at, frames.length - 1);
+  const wire = plan.format.frame(frames[index]!);
+  const args = wire.indexOf('"arguments"');
+  const cut = args >= 0 ? args + Math.ceil((wire.length - args) / 2) : Math.max(1, Math.floor(wire.length / 2));
+  return streamWire(plan, frames.slice(0, index), [wire.slice(0, cut)], end);
 }
 
 /** Make sure the wire carries at least `bytes` bytes (the caller already rendered a huge reply text). */

@@ -20,11 +20,18 @@ export type {
   MultipartForm,
   RecordedRequest,
   ScriptedReply,
+  ScriptedToolCall,
+  ToolWireReader,
+  WireAssistantCall,
+  WireToolResult,
 } from './types.js';
+export { startReplayServer, type RecordedAnswer } from './replay.js';
+export { fixtureText, fixtureJson, fixtureSse, fixtureNdjson, fixtureUrl, type FixtureBackend } from './fixtures.js';
 export { parseMultipart, multipartBoundary } from './multipart.js';
 export { wavFile, pcmTone } from './wav.js';
 export { splitIntoChunks, defaultReplyText } from './text.js';
 export { embedText } from './embeddings.js';
+export { jsonReplyText, sampleOf } from './json-sample.js';
 
 const BACKENDS: Record<EmulatorKind, BackendDef> = {
   openai: openaiBackend,
@@ -59,11 +66,12 @@ export function startEmulatedBackend(def: BackendDef, options?: EmulatorOptions)
 }
 
 // ---- defining your own emulated backend -------------------------------------------------
-export { authorized, bearerToken, body as requestBody, unknownModel } from './backend.js';
+export { authorized, bearerToken, credentialOf, BEARER, body as requestBody, unknownModel, type AuthPlacement } from './backend.js';
 export type { BackendDef, Handler, HandlerCtx, Route } from './backend.js';
 export { bodyPlan, jsonPlan, streamPlan, PlanError } from './plan.js';
 export type { BodyPlan, Plan, StreamFormat, StreamPlan } from './plan.js';
 export { dataSse, koboldSse } from './sse.js';
+export { chatCompletion, openAIToolWire, type CompatFlavor, type CompatToolFlavor, type ToolStreamStyle } from './backends/openai-compat.js';
 export { ndjson } from './ndjson.js';
 export { renderText, estimateTokens, messagesText, type RenderedText, type TextLimits } from './text.js';
 
@@ -80,6 +88,7 @@ export {
   type ConformanceEnv,
   type ConformanceOptions,
   type ConformanceOutcome,
+  type SamplingSetting,
   type ConformanceSession,
   type RunConformanceOptions,
 } from './conformance/index.js';

@@ -29,6 +29,20 @@ export interface StreamPlan {
   tail: string[];
   /** Wire text of the backend's in-stream error event(s), including any end marker that follows it. */
   errorWire(message: string): string;
+  /**
+   * For a reply whose calls come whole in one frame (Ollama): the index (in
+   * `frames` then `tail`) of the frame with the first call, which the
+   * `cut-in-tool-call` fault breaks off in the middle of its arguments.
+   */
+  toolCallFrame?: number;
+  /**
+   * A stream sent only after the backend has generated the whole answer
+   * (KoboldCpp's simulated tool-call stream): nothing, not even the headers,
+   * for this long, then every frame at once.
+   */
+  holdMs?: number;
+  /** For a reply with tool calls: how many frames to send so the stream stops inside the first call's arguments. */
+  cutInToolCall?: number;
 }
 
 export type Plan = BodyPlan | StreamPlan;

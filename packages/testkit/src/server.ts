@@ -6,6 +6,7 @@ import type { BackendDef, HandlerCtx } from './backend.js';
 import { customStatusWire, faultWire } from './faults.js';
 import { multipartBoundary, parseMultipart } from './multipart.js';
 import { PlanError, type Plan } from './plan.js';
+import { replyFor } from './tools.js';
 import type { Emulator, EmulatorOptions, Fault, RecordedRequest, ScriptedReply } from './types.js';
 import { planWire, writeWire, type Wire } from './wire.js';
 
@@ -55,6 +56,10 @@ class EmulatorServer implements Emulator {
       socket.on('close', () => this.sockets.delete(socket));
     });
     server.on('request', (req, res) => this.onRequest(req, res));
+  }
+
+  get toolWire() {
+    return this.def.toolWire;
   }
 
   get kind() {
@@ -125,7 +130,7 @@ class EmulatorServer implements Emulator {
 
   private async respond(req: RecordedRequest, res: ServerResponse, signal: AbortSignal): Promise<void> {
     const fault = this.faults.shift();
-    const ctx: HandlerCtx = { req, reply: this.reply, options: this.options };
+    const ctx: HandlerCtx = { req, reply: replyFor(req, this.reply), options: this.options };
     const opts = { chunkDelayMs: this.options.chunkDelayMs ?? 0, signal };
     if (!fault) return writeWire(res, planWire(this.plan(ctx)), opts);
     switch (fault.kind) {
@@ -148,6 +153,11 @@ class EmulatorServer implements Emulator {
         return writeWire(res, planWire(this.plan(ctx)), opts);
       case 'drip':
         return writeWire(res, planWire(this.plan(ctx)), { ...opts, dripMs: fault.intervalMs ?? 10 });
+      case 'invalid-tool-arguments': {
+        const calls = ctx.reply.toolCalls ?? [];
+        const broken = calls.map((c, i) => (i === 0 ? { ...c, arguments: halfArguments(c.arguments) } : c));
+        return writeWire(res, planWire(this.plan({ ...ctx, reply: { ...ctx.reply, toolCalls: broken } })), opts);
+      }
       case 'oversized': {
         const big: HandlerCtx = { ...ctx, reply: { ...ctx.reply, text: 'x'.repeat(fault.bytes), chunks: undefined } };
         return writeWire(res, faultWire(fault, this.plan(big)), opts);
@@ -181,4 +191,10 @@ export async function startServer(def: BackendDef, options: EmulatorOptions = {}
   });
   emu.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   return emu;
+}
+
+/** Half of a call's arguments as JSON text: never valid JSON (an object's text cut before its closing brace). */
+function halfArguments(args: Record<string, unknown> | string): string {
+  const text = typeof args === 'string' ? args : JSON.stringify(args);
+  return text.slice(0, Math.max(1, Math.floor(text.length / 2)));
 }

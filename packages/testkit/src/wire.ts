@@ -15,6 +15,8 @@ export interface Wire {
    * 'reset' sends a TCP RST instead (needed when the body is close-delimited, where a FIN looks like a clean end).
    */
   end: 'end' | 'destroy' | 'reset';
+  /** Wait this long before the status line, then write every piece at once (a stream simulated after generation). */
+  holdMs?: number;
 }
 
 export interface WriteOptions {
@@ -39,6 +41,7 @@ export function planWire(plan: Plan): Wire {
     contentLength: false,
     closeDelimited: format.closeDelimited,
     end: 'end',
+    ...(plan.holdMs !== undefined ? { holdMs: plan.holdMs } : {}),
   };
 }
 
@@ -65,6 +68,15 @@ function flushWrite(res: ServerResponse, data: string | Buffer): Promise<void> {
 
 export async function writeWire(res: ServerResponse, wire: Wire, opts: WriteOptions): Promise<void> {
   const stopped = (): boolean => opts.signal.aborted || res.destroyed;
+  if (wire.holdMs !== undefined) {
+    try {
+      await sleep(wire.holdMs, undefined, { signal: opts.signal });
+    } catch {
+      return; // aborted while "generating"
+    }
+    if (stopped()) return;
+    opts = { ...opts, chunkDelayMs: 0 };
+  }
   res.statusCode = wire.status;
   for (const [k, v] of Object.entries(wire.headers)) res.setHeader(k, v);
   if (wire.contentLength) res.setHeader('content-length', wireBytes(wire));

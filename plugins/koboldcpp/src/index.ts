@@ -12,6 +12,6 @@ export default definePlugin({
   type: 'koboldcpp',
   description: 'KoboldCpp native API: prompt generation with instruct templates, SSE streaming, embeddings, TTS, Whisper',
   configSchema: KoboldCppConfig,
-  capabilities: ['completion', 'streaming', 'embeddings', 'speech', 'transcription', 'models', 'tokens'],
+  capabilities: ['completion', 'streaming', 'embeddings', 'speech', 'transcription', 'models', 'tokens', 'tools', 'structured_output', 'vision'],
   create: (config, context) => new KoboldCppProvider(config, context),
 });

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
-import { createAegis, ProviderError, type Aegis, type BackendProvider, type ChatMessage } from '@aegis/core';
+import { CapabilityNotSupportedError, createAegis, ProviderError, type Aegis, type BackendProvider, type ChatMessage } from '@aegis/core';
 import { pcmTone, startKoboldCppEmulator, wavFile, type Emulator, type RecordedRequest } from '@aegis/testkit';
 import plugin from './index.js';
 
@@ -385,6 +385,18 @@ describe('embeddings', () => {
     expect(request.headers.authorization).toBe(`Bearer ${PASSWORD}`);
   });
 
+  it('merges providerOptions into the body last', async () => {
+    await provider.getEmbeddings(['alpha'], { providerOptions: { truncate: true } });
+    expect(emulator.lastRequest!.json).toEqual({ input: ['alpha'], truncate: true });
+  });
+
+  it('refuses dimensions (its API has no such field) before sending anything', async () => {
+    const e = await provider.getEmbeddings(['alpha'], { dimensions: 64 }).catch((error: unknown) => error);
+    expect(CapabilityNotSupportedError.isInstance(e)).toBe(true);
+    expect((e as Error).message).toContain('does not support embeddings with `dimensions`');
+    expect(emulator.requests).toHaveLength(0);
+  });
+
   it('explains a 404 as a server without an embeddings model', async () => {
     emulator.failNext({ kind: 'status', status: 404 });
     const e = await failure(provider.getEmbeddings(['alpha']));
@@ -423,6 +435,11 @@ describe('speech', () => {
     expect(emulator.lastRequest?.json).toEqual({ input: 'Hi', voice: 'cheery' });
   });
 
+  it('merges providerOptions into the body last', async () => {
+    await provider.getSpeech('Hi', { voice: 'cheery', providerOptions: { seed: 42, voice: 'sleepy' } });
+    expect(emulator.lastRequest?.json).toEqual({ input: 'Hi', voice: 'sleepy', seed: 42 });
+  });
+
   it('maps errors of the TTS endpoint', async () => {
     emulator.failNext({ kind: 'status', status: 503 });
     const e = await failure(provider.getSpeech('Hi'));
@@ -448,6 +465,11 @@ describe('transcription', () => {
     expect(emulator.lastRequest?.json).toMatchObject({ langcode: 'de', prompt: 'Namen: Kobo' });
   });
 
+  it('merges providerOptions into the body last', async () => {
+    await provider.getTranscription(new Uint8Array(audio), { language: 'de', providerOptions: { suppress_non_speech: true, langcode: 'fr' } });
+    expect(emulator.lastRequest?.json).toMatchObject({ langcode: 'fr', suppress_non_speech: true });
+  });
+
   it('encodes only the bytes of a view into a larger buffer', async () => {
     const big = Buffer.concat([Buffer.from('junk'), audio, Buffer.from('junk')]);
     await provider.getTranscription(new Uint8Array(big.buffer, big.byteOffset + 4, audio.length));
@@ -457,7 +479,7 @@ describe('transcription', () => {
 
 describe('plugin and config', () => {
   it('declares every capability KoboldCpp offers', () => {
-    expect([...plugin.capabilities].sort()).toEqual(['completion', 'embeddings', 'models', 'speech', 'streaming', 'tokens', 'transcription']);
+    expect([...plugin.capabilities].sort()).toEqual(['completion', 'embeddings', 'models', 'speech', 'streaming', 'structured_output', 'tokens', 'tools', 'transcription', 'vision']);
     for (const c of plugin.capabilities) expect(provider.supports(c)).toBe(true);
   });
 

@@ -1,5 +1,6 @@
 import {
   BackendProvider,
+  CapabilityNotSupportedError,
   joinUrl,
   normalizeFinishReason,
   ProviderError,
@@ -14,16 +15,19 @@ import {
   type TokenCount,
   type TokenCountInput,
   type CompletionResult,
+  type ProviderCompletion,
   type EmbeddingsOptions,
   type EmbeddingsResult,
   type FinishReason,
   type ProviderStream,
+  type StreamEnd,
   type SpeechOptions,
   type SpeechResult,
   type TranscriptionOptions,
   type TranscriptionResult,
   type Usage,
 } from '@aegis/core';
+import { chatAnswer, chatRequest, chatStreamStep, needsChatEndpoint } from './chat.js';
 import type { KoboldCppConfig } from './config.js';
 import { generationRequest } from './request.js';
 import { cutAtStop, StopTrimmer } from './stop.js';
@@ -49,7 +53,8 @@ const ABORT_TIMEOUT_MS = 2000;
 
 /** Provider for KoboldCpp's native API: prompt-based generation, SSE streaming, embeddings, TTS and Whisper. */
 export class KoboldCppProvider extends BackendProvider<KoboldCppConfig> {
-  protected override async doCompletion(messages: ChatMessage[], settings: CallSettings): Promise<CompletionResult> {
+  protected override async doCompletion(messages: ChatMessage[], settings: CallSettings): Promise<ProviderCompletion> {
+    if (needsChatEndpoint(messages, settings)) return this.chatCompletion(messages, settings);
     const url = this.url('/api/v1/generate');
     const request = generationRequest(messages, settings, this.config);
     const { body } = await this.stoppingOnCancel(request.genkey, settings, () =>
@@ -66,6 +71,7 @@ export class KoboldCppProvider extends BackendProvider<KoboldCppConfig> {
   }
 
   protected override async *doStream(messages: ChatMessage[], settings: CallSettings): ProviderStream {
+    if (needsChatEndpoint(messages, settings)) return yield* this.chatStream(messages, settings);
     const url = this.url('/api/extra/generate/stream');
     const request = generationRequest(messages, settings, this.config);
     let settled = false;
@@ -92,11 +98,13 @@ export class KoboldCppProvider extends BackendProvider<KoboldCppConfig> {
     }
   }
 
-  protected override async doEmbeddings(texts: string[], _options: EmbeddingsOptions, settings: CallSettings): Promise<EmbeddingsResult> {
+  protected override async doEmbeddings(texts: string[], options: EmbeddingsOptions, settings: CallSettings): Promise<EmbeddingsResult> {
+    // KoboldCpp's embeddings API has no field for the vector length: refuse rather than answer with full-length vectors.
+    if (options.dimensions !== undefined) throw new CapabilityNotSupportedError(this.type, this.profileName, 'embeddings with `dimensions`');
     const url = this.url('/api/extra/embeddings');
     let body: EmbeddingsResponse;
     try {
-      ({ body } = await this.context.http.postJson<EmbeddingsResponse>(url, { input: texts }, this.options(settings)));
+      ({ body } = await this.context.http.postJson<EmbeddingsResponse>(url, { input: texts, ...options.providerOptions }, this.options(settings)));
     } catch (error) {
       if (ProviderError.isInstance(error) && error.status === 404) throw noEmbeddingsModel(url, error);
       throw error;
@@ -117,7 +125,11 @@ export class KoboldCppProvider extends BackendProvider<KoboldCppConfig> {
 
   protected override async doSpeech(text: string, options: SpeechOptions, settings: CallSettings): Promise<SpeechResult> {
     const url = this.url('/api/extra/tts');
-    const response = await this.context.http.postForBytes(url, { input: text, voice: options.voice ?? this.config.voice }, this.options(settings));
+    const response = await this.context.http.postForBytes(
+      url,
+      { input: text, voice: options.voice ?? this.config.voice, ...options.providerOptions },
+      this.options(settings),
+    );
     const type = String(response.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
     if (/json|html|^text\//.test(type)) {
       throw badResponse(url, `answered with ${type} instead of audio: ${Buffer.from(response.body).toString('utf8').slice(0, 200)}`);
@@ -133,6 +145,7 @@ export class KoboldCppProvider extends BackendProvider<KoboldCppConfig> {
       prompt: options.prompt ?? '',
       langcode: options.language ?? this.config.transcription_language,
       suppress_non_speech: this.config.suppress_non_speech,
+      ...options.providerOptions,
     };
     const { body } = await this.context.http.postJson<{ text?: unknown }>(url, request, this.options(settings));
     if (typeof body?.text !== 'string') throw badResponse(url, 'answered without text');
@@ -160,6 +173,52 @@ export class KoboldCppProvider extends BackendProvider<KoboldCppConfig> {
     const count = tokenCountOf(body, this.config.model);
     if (!count) throw badResponse(url, 'answered without a token count in "value"');
     return count;
+  }
+
+  // ---- tool calls: the OpenAI-compatible chat endpoint ---------------------------
+
+  private async chatCompletion(messages: ChatMessage[], settings: CallSettings): Promise<ProviderCompletion> {
+    const url = this.url('/v1/chat/completions');
+    const request = chatRequest(messages, settings, this.config, false);
+    const { body } = await this.stoppingOnCancel(request.genkey, settings, () =>
+      this.context.http.postJson<unknown>(url, request.body, this.options(settings)),
+    );
+    // Core parses the arguments (a json.dumps string) and reports invalid JSON.
+    const { result, calls } = chatAnswer(body, url, this.config.model);
+    return calls.length > 0 ? { ...result, toolCalls: calls.map(({ id, name, arguments: args }) => ({ id, name, arguments: args })) } : result;
+  }
+
+  /**
+   * The chat endpoint's stream. With tools KoboldCpp sends nothing until
+   * generation has ended (the idle timeout must allow for that), then the
+   * calls, each in a header chunk and one chunk with all its arguments.
+   */
+  private async *chatStream(messages: ChatMessage[], settings: CallSettings): ProviderStream {
+    const url = this.url('/v1/chat/completions');
+    const request = chatRequest(messages, settings, this.config, true);
+    let settled = false;
+    try {
+      const response = await this.context.http.postStream(url, request.body, this.options(settings));
+      let end: StreamEnd | undefined;
+      const done = yield* streamDeltas(readSseBatches(response.body), (event, items) => {
+        if (event.data.trim() === '' || (event.event && event.event !== 'message')) return;
+        if (event.data.trim() === '[DONE]') {
+          if (!end) throw this.truncatedStream(url, 'a chunk with a finish_reason');
+          return end;
+        }
+        end ??= chatStreamStep(event.data, url, items, this.config.model);
+        settled ||= end !== undefined;
+      });
+      if (done) return done;
+      // The server closed the connection: complete only if the finish chunk came.
+      if (end) return end;
+      throw this.truncatedStream(url, 'data: [DONE]');
+    } catch (error) {
+      settled ||= !this.cancelled(error, settings);
+      throw error;
+    } finally {
+      if (!settled) this.stopGeneration(request.genkey);
+    }
   }
 
   // ---- helpers -----------------------------------------------------------------

@@ -1,8 +1,9 @@
 /** The body of a KoboldCpp generation request (`/api/v1/generate` and `/api/extra/generate/stream`). */
 import { randomBytes } from 'node:crypto';
-import { withoutUndefined, type CallSettings, type ChatMessage } from '@aegis/core';
+import { textOf, withoutUndefined, type CallSettings, type ChatMessage } from '@aegis/core';
 import type { KoboldCppConfig } from './config.js';
 import { buildPrompt, mergeStops, resolveTemplate, turnEndStops } from './prompt.js';
+import { koboldGrammar, koboldImages } from './structured.js';
 
 export interface GenerationRequest {
   body: Record<string, unknown>;
@@ -16,7 +17,7 @@ export function generationRequest(messages: readonly ChatMessage[], settings: Ca
   const template = resolveTemplate(c.instruct, c.instruct_tags);
   const genkey = `aegis-${randomBytes(8).toString('hex')}`;
   const body: Record<string, unknown> = withoutUndefined({
-    prompt: buildPrompt(messages, template),
+    prompt: buildPrompt(messages.map(asText), template),
     memory: c.memory,
     max_length: settings.maxTokens ?? c.max_length,
     max_context_length: c.max_context_length,
@@ -36,7 +37,8 @@ export function generationRequest(messages: readonly ChatMessage[], settings: Ca
     mirostat: c.mirostat,
     mirostat_tau: c.mirostat_tau,
     mirostat_eta: c.mirostat_eta,
-    grammar: c.grammar,
+    grammar: koboldGrammar(settings.responseFormat) ?? c.grammar,
+    images: koboldImages(messages, c),
     banned_tokens: c.banned_tokens,
     stop_sequence: mergeStops(c.stop_sequence, settings.stop, turnEndStops(template)),
     trim_stop: c.trim_stop,
@@ -45,4 +47,9 @@ export function generationRequest(messages: readonly ChatMessage[], settings: Ca
   });
   const stops = Array.isArray(body.stop_sequence) ? body.stop_sequence.filter((s): s is string => typeof s === 'string' && s !== '') : [];
   return { body, genkey: String(body.genkey ?? genkey), trimStops: body.trim_stop === false ? [] : stops };
+}
+
+/** A message with its content as text (images travel in `images`, not in the prompt). */
+function asText(m: ChatMessage): ChatMessage {
+  return m.role === 'user' && typeof m.content !== 'string' ? { ...m, content: textOf(m.content) } : m;
 }

@@ -12,6 +12,6 @@ export default definePlugin({
   type: 'ollama',
   description: 'Ollama native API (/api/chat with NDJSON streaming, /api/embed), local or ollama.com cloud',
   configSchema: OllamaConfig,
-  capabilities: ['completion', 'streaming', 'embeddings', 'models'],
+  capabilities: ['completion', 'streaming', 'embeddings', 'models', 'tools', 'reasoning', 'structured_output', 'vision'],
   create: (config, context) => new OllamaProvider(config, context),
 });

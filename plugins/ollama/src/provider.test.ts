@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
-import { CapabilityNotSupportedError, type BackendProvider, type ChatMessage } from '@aegis/core';
+import { CapabilityNotSupportedError, type BackendProvider, type ChatMessage, type ProviderError } from '@aegis/core';
 import { defaultReplyText, splitIntoChunks } from '@aegis/testkit';
 import { API_KEY, collect, startHarness, type Harness } from './__tests__/harness.js';
 import plugin from './index.js';
@@ -70,10 +70,11 @@ beforeEach(() => {
 });
 
 describe('plugin', () => {
-  it('declares completion, streaming and embeddings', () => {
+  it('declares completion, streaming, embeddings, models, tools, reasoning, structured output and vision', () => {
     expect(plugin.type).toBe('ollama');
-    expect([...plugin.capabilities]).toEqual(['completion', 'streaming', 'embeddings', 'models']);
-    expect(p.capabilities).toEqual(['completion', 'streaming', 'embeddings', 'models']);
+    const all = ['completion', 'streaming', 'embeddings', 'models', 'tools', 'reasoning', 'structured_output', 'vision'];
+    expect([...plugin.capabilities]).toEqual(all);
+    expect(p.capabilities).toEqual(all);
   });
 });
 
@@ -214,7 +215,8 @@ describe('options, keep_alive and settings on the wire', () => {
   it('sends format, think, keep_alive seconds and the Bearer key (ollama.com cloud)', async () => {
     const cloud = await h.aegis.getProviderForProfile('cloud');
     const result = await cloud.getCompletion(messages);
-    expect(result.text).toBe(REPLY);
+    // The profile's `format: json` constrains the answer: the emulator answers JSON, as Ollama would.
+    expect(result.text).toBe('{}');
     expect(result.model).toBe('gpt-oss:120b');
     const req = h.cloud.lastRequest!;
     expect(req.headers.authorization).toBe(`Bearer ${API_KEY}`);
@@ -247,6 +249,19 @@ describe('embeddings (POST /api/embed)', () => {
     expect(req.path).toBe('/api/embed');
     expect(req.json).toEqual({ model: 'nomic-embed-text', input: ['Why is the sky blue?', 'Why is grass green?'], keep_alive: 300 });
     expect(req.headers.authorization).toBe(`Bearer ${API_KEY}`);
+  });
+
+  it('sends dimensions, and providerOptions last', async () => {
+    const result = await p.getEmbeddings(['a', 'b'], { dimensions: 12, providerOptions: { truncate: false, keep_alive: 0 } });
+    expect(result.embeddings.map((v) => v.length)).toEqual([12, 12]);
+    expect(h.local.lastRequest!.json).toEqual({ model: 'llama3.2', input: ['a', 'b'], dimensions: 12, keep_alive: 0, truncate: false });
+  });
+
+  it('vectors of another length than asked for are an error, not a silent answer', async () => {
+    h.local.failNext({ kind: 'status', status: 200, body: { model: 'llama3.2', embeddings: [[0.1, 0.2, 0.3]] } });
+    const e = (await p.getEmbeddings(['a'], { dimensions: 12 }).catch((error: unknown) => error)) as ProviderError;
+    expect(e.reason).toBe('bad_response');
+    expect(e.message).toContain('asked for embeddings of 12 dimensions, the backend returned 3');
   });
 
   it('falls back to model without embedding_model; options.model overrides both', async () => {

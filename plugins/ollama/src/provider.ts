@@ -6,7 +6,7 @@ import {
   streamDeltas,
   type CallSettings,
   type ChatMessage,
-  type CompletionResult,
+  type ProviderCompletion,
   type EmbeddingsOptions,
   type EmbeddingsResult,
   type ModelInfo,
@@ -14,6 +14,7 @@ import {
 } from '@aegis/core';
 import type { OllamaConfig } from './config.js';
 import { mapLimited, modelInfoOf, modelNamesOf, SHOW_CONCURRENCY, type OllamaShowResponse, type OllamaTagsResponse } from './models.js';
+import { toolCallParts } from './tools.js';
 import { chatBody, checkChunk, completionOf, embedBody, embeddingsOf, finalOf, type OllamaEmbedResponse } from './wire.js';
 
 /** Provider for Ollama's native API: /api/chat (NDJSON streaming) and /api/embed. */
@@ -26,7 +27,7 @@ export class OllamaProvider extends BackendProvider<OllamaConfig> {
     return { authorization: this.config.api_key ? `Bearer ${this.config.api_key}` : undefined };
   }
 
-  protected override async doCompletion(messages: ChatMessage[], settings: CallSettings): Promise<CompletionResult> {
+  protected override async doCompletion(messages: ChatMessage[], settings: CallSettings): Promise<ProviderCompletion> {
     const url = this.url('/api/chat');
     const { body } = await this.context.http.postJson<unknown>(
       url,
@@ -36,6 +37,12 @@ export class OllamaProvider extends BackendProvider<OllamaConfig> {
     return completionOf(body, url, this.config.model);
   }
 
+  /**
+   * The NDJSON stream: `thinking` pieces (first, with `content: ""`) as
+   * reasoning parts, `content` as text deltas, each tool call (whole, in one
+   * line) as a whole tool-call part; the `"done": true` line ends it. What one
+   * network chunk carries is handed on as one batch.
+   */
   protected override async *doStream(messages: ChatMessage[], settings: CallSettings): ProviderStream {
     const url = this.url('/api/chat');
     const response = await this.context.http.postStream(
@@ -43,10 +50,19 @@ export class OllamaProvider extends BackendProvider<OllamaConfig> {
       chatBody(this.config, messages, settings, true),
       this.requestOptions(settings, this.headers()),
     );
-    const end = yield* streamDeltas(readNdjsonBatches(response.body, url), (line, deltas) => {
+    let calls = 0;
+    const end = yield* streamDeltas(readNdjsonBatches(response.body, url), (line, items) => {
       const chunk = checkChunk(line, url);
-      const content = chunk.message?.content;
-      if (typeof content === 'string' && content) deltas.push(content);
+      const message = chunk.message;
+      if (message) {
+        if (typeof message.thinking === 'string' && message.thinking) items.push({ type: 'reasoning', text: message.thinking });
+        if (typeof message.content === 'string' && message.content) items.push(message.content);
+        if (message.tool_calls !== undefined && message.tool_calls !== null) {
+          const whole = toolCallParts(message.tool_calls, calls, url);
+          calls += whole.length;
+          items.push(...whole);
+        }
+      }
       if (chunk.done) return finalOf(chunk, this.config.model);
     });
     if (end) return end;
@@ -55,14 +71,14 @@ export class OllamaProvider extends BackendProvider<OllamaConfig> {
 
   protected override async doEmbeddings(texts: string[], options: EmbeddingsOptions, settings: CallSettings): Promise<EmbeddingsResult> {
     const url = this.url('/api/embed');
-    const request = embedBody(this.config, texts, options.model);
+    const request = embedBody(this.config, texts, options);
     const { body } = await this.context.http.postJson<unknown>(url, request, this.requestOptions(settings, this.headers()));
     const embeddings = embeddingsOf(body, url);
     const { model, prompt_eval_count: tokens } = body as OllamaEmbedResponse;
     return {
       embeddings,
       usage: typeof tokens === 'number' ? { promptTokens: tokens, totalTokens: tokens } : undefined,
-      model: typeof model === 'string' && model ? model : request.model,
+      model: typeof model === 'string' && model ? model : String(request.model),
     };
   }
 

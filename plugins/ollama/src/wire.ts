@@ -8,21 +8,29 @@ import {
   type CallSettings,
   type ChatMessage,
   type CompletionResult,
+  type EmbeddingsOptions,
+  type ProviderCompletion,
   type Usage,
 } from '@aegis/core';
 import type { OllamaConfig } from './config.js';
+import { ollamaTools, toolCallParts, toolNameOf, toWireCalls, type OllamaToolCall } from './tools.js';
+import { ollamaFormat, ollamaUserContent } from './structured.js';
 
 export interface OllamaMessage {
   role: string;
   content: string;
+  tool_calls?: OllamaToolCall[];
+  /** Images of a user message, as bare base64. */
+  images?: string[];
   tool_name?: string;
+  tool_call_id?: string;
 }
 
 /** A /api/chat answer (stream: false), or one NDJSON line of a stream. */
 export interface OllamaChatChunk {
   model?: string;
   created_at?: string;
-  message?: { role?: string; content?: string; thinking?: string };
+  message?: { role?: string; content?: string; thinking?: string; tool_calls?: unknown };
   done?: boolean;
   done_reason?: string;
   prompt_eval_count?: number;
@@ -39,11 +47,23 @@ export interface OllamaEmbedResponse {
 
 type Final = Omit<CompletionResult, 'text'>;
 
-/** Ollama takes the roles as they are (system, user, assistant, tool); a tool message's name is `tool_name`. */
-export function toOllamaMessages(messages: ChatMessage[]): OllamaMessage[] {
-  return messages.map((m) =>
-    m.role === 'tool' && m.name ? { role: m.role, content: m.content, tool_name: m.name } : { role: m.role, content: textOf(m.content) },
-  );
+/**
+ * Ollama takes the roles as they are (system, user, assistant, tool). An
+ * assistant turn's calls go back as `tool_calls`; a tool result names its tool
+ * in `tool_name` (its `name`, else the name of the call it answers) and the
+ * call in `tool_call_id` (servers before v0.12.10 ignore it).
+ */
+export function toOllamaMessages(messages: ChatMessage[], owner: { type: string; profile_name: string }): OllamaMessage[] {
+  return messages.map((m, i) => {
+    if (m.role === 'tool') {
+      return withoutUndefined({ role: m.role, content: m.content, tool_name: toolNameOf(m, messages.slice(0, i)), tool_call_id: m.toolCallId }) as OllamaMessage;
+    }
+    if (m.role === 'assistant' && m.toolCalls && m.toolCalls.length > 0) {
+      return { role: m.role, content: m.content, tool_calls: toWireCalls(m) };
+    }
+    if (m.role === 'user') return { role: m.role, ...ollamaUserContent(m.content, owner) };
+    return { role: m.role, content: textOf(m.content) };
+  });
 }
 
 /** `keep_alive` as Ollama parses it: a number is seconds, a string a Go duration (so "300" is sent as 300). */
@@ -76,22 +96,26 @@ export function chatBody(config: OllamaConfig, messages: ChatMessage[], settings
   };
   return withoutUndefined({
     model: config.model,
-    messages: toOllamaMessages(messages),
+    messages: toOllamaMessages(messages, config),
     stream,
-    format: config.format,
-    think: config.think,
+    tools: ollamaTools(settings),
+    format: ollamaFormat(settings.responseFormat) ?? config.format,
+    think: settings.reasoning ?? config.think,
     keep_alive: keepAliveValue(config.keep_alive),
     options: Object.keys(options).length > 0 ? options : undefined,
     ...extra,
   });
 }
 
-export function embedBody(config: OllamaConfig, texts: string[], model: string | undefined) {
+/** The `/api/embed` body: model, input, `dimensions` when asked for, keep_alive, then the call's `providerOptions` last. */
+export function embedBody(config: OllamaConfig, texts: string[], options: EmbeddingsOptions = {}) {
   const keepAlive = keepAliveValue(config.keep_alive);
   return {
-    model: model ?? config.embedding_model ?? config.model,
+    model: options.model ?? config.embedding_model ?? config.model,
     input: texts,
+    ...(options.dimensions !== undefined ? { dimensions: options.dimensions } : {}),
     ...(keepAlive !== undefined ? { keep_alive: keepAlive } : {}),
+    ...options.providerOptions,
   };
 }
 
@@ -129,11 +153,19 @@ export function streamError(url: string, error: unknown): ProviderError {
 }
 
 /** Checks a non-streamed /api/chat answer and maps it to the core result. */
-export function completionOf(body: unknown, url: string, fallbackModel: string): CompletionResult {
+export function completionOf(body: unknown, url: string, fallbackModel: string): ProviderCompletion {
   if (!isRecord(body) || !isRecord(body.message) || typeof body.message.content !== 'string') {
     throw badResponse(url, 'without message.content', body);
   }
-  return { text: body.message.content, ...finalOf(body as OllamaChatChunk, fallbackModel) };
+  const { thinking, tool_calls: calls } = body.message;
+  // Core gives a call without an id one, parses string arguments, and makes the finish reason (Ollama's "stop") 'tool_calls'.
+  const toolCalls = toolCallParts(calls, 0, url).map(({ id, name, arguments: args }) => withoutUndefined({ id, name, arguments: args }));
+  return withoutUndefined({
+    text: body.message.content,
+    toolCalls: toolCalls.length > 0 ? toolCalls : undefined,
+    reasoning: typeof thinking === 'string' && thinking !== '' ? thinking : undefined,
+    ...finalOf(body as OllamaChatChunk, fallbackModel),
+  }) as ProviderCompletion;
 }
 
 /** Checks one NDJSON line of a /api/chat stream. */

@@ -11,6 +11,7 @@ import {
   type EmbeddingsResult,
   type ErrorMessageExtractor,
   type ModelInfo,
+  type ProviderCompletion,
   type ProviderContext,
   type ProviderStream,
   type SseEvent,
@@ -20,6 +21,7 @@ import {
 } from '@aegis/core';
 import type { MaxTokensField, OpenAICompatibleConfig } from './config.js';
 import { mapModelList, type WireModelList } from './models.js';
+import { toWireResponseFormat } from './structured.js';
 import {
   badResponse,
   compact,
@@ -27,8 +29,10 @@ import {
   mapChatCompletion,
   mapEmbeddings,
   openAIErrorMessage,
+  pushDelta,
   streamErrorFrom,
   toFinish,
+  toolFields,
   toUsage,
   toWireMessages,
   type WireChatResponse,
@@ -111,6 +115,14 @@ export class OpenAICompatibleProvider<C extends OpenAICompatibleConfig = OpenAIC
     return { frequency_penalty: this.config.frequency_penalty, presence_penalty: this.config.presence_penalty };
   }
 
+  /**
+   * The request fields of the call's `reasoning` setting. The chat API takes an
+   * effort level (`reasoning_effort`) and nothing to switch reasoning on or off.
+   */
+  protected reasoningFields(settings: CallSettings): Record<string, unknown> {
+    return typeof settings.reasoning === 'string' ? { reasoning_effort: settings.reasoning } : {};
+  }
+
   /** Extra result fields read from the answer's choice (e.g. vLLM's `stop_reason`). */
   protected choiceExtras(_choice: WireChoice): Record<string, unknown> {
     return {};
@@ -134,6 +146,9 @@ export class OpenAICompatibleProvider<C extends OpenAICompatibleConfig = OpenAIC
       [this.compat.maxTokensField]: settings.maxTokens,
       stop: settings.stop && settings.stop.length > 0 ? settings.stop : undefined,
       seed: settings.seed,
+      ...toolFields(settings),
+      ...this.reasoningFields(settings),
+      response_format: toWireResponseFormat(settings.responseFormat),
       ...this.samplingFields(settings),
       ...(stream ? { stream: true, ...(this.compat.streamUsage ? { stream_options: { include_usage: true } } : {}) } : {}),
       ...settings.providerOptions,
@@ -142,7 +157,7 @@ export class OpenAICompatibleProvider<C extends OpenAICompatibleConfig = OpenAIC
 
   // ---- capabilities ----------------------------------------------------------------
 
-  protected override async doCompletion(messages: ChatMessage[], settings: CallSettings): Promise<CompletionResult> {
+  protected override async doCompletion(messages: ChatMessage[], settings: CallSettings): Promise<ProviderCompletion> {
     const url = this.endpoint('chat/completions');
     const { body } = await this.context.http.postJson<WireChatResponse>(url, this.chatBody(messages, settings, false), this.httpOptions(settings));
     const { result, choice } = mapChatCompletion(body, url);
@@ -177,8 +192,8 @@ export class OpenAICompatibleProvider<C extends OpenAICompatibleConfig = OpenAIC
       usage = toUsage(chunk.usage) ?? usage;
       const choice = firstChoice(chunk.choices);
       if (!choice) return; // the usage chunk has `choices: []`
-      const content = choice.delta?.content ?? choice.delta?.refusal;
-      if (typeof content === 'string' && content !== '') deltas.push(content);
+      // The finish chunk may carry a delta too (vLLM: a tool call's last fragment).
+      if (choice.delta) pushDelta(choice.delta, deltas);
       if (choice.finish_reason) finishChoice = choice;
     });
     if (end) return end;
@@ -190,7 +205,7 @@ export class OpenAICompatibleProvider<C extends OpenAICompatibleConfig = OpenAIC
     const model = options.model ?? this.config.embedding_model ?? this.config.model;
     const { body } = await this.context.http.postJson<WireEmbeddingsResponse>(
       url,
-      { model, input: texts, encoding_format: 'float' },
+      { ...compact({ model, input: texts, encoding_format: 'float', dimensions: options.dimensions }), ...options.providerOptions },
       this.httpOptions(settings),
     );
     return mapEmbeddings(body, url);
@@ -217,9 +232,25 @@ export class OpenAICompatibleProvider<C extends OpenAICompatibleConfig = OpenAIC
     if (options.language) form.append('language', options.language);
     if (options.prompt) form.append('prompt', options.prompt);
     form.append('response_format', 'json');
+    appendFormFields(form, options.providerOptions);
     const { body } = await this.context.http.postForm<{ text?: unknown; language?: unknown }>(url, form, this.httpOptions(settings));
     if (!body || typeof body !== 'object' || typeof body.text !== 'string') throw badResponse(url, 'without a text field', body);
     return compact({ text: body.text, language: typeof body.language === 'string' ? body.language : undefined }) as TranscriptionResult;
+  }
+}
+
+/**
+ * A call's `providerOptions` as form fields, last: each replaces a field of
+ * the same name; an array is sent as repeated fields (name them as the
+ * backend does, e.g. `timestamp_granularities[]`); objects as JSON.
+ */
+function appendFormFields(form: FormData, fields: Record<string, unknown> | undefined): void {
+  for (const [name, value] of Object.entries(fields ?? {})) {
+    if (value === undefined) continue;
+    form.delete(name);
+    for (const item of Array.isArray(value) ? value : [value]) {
+      form.append(name, typeof item === 'object' && item !== null ? JSON.stringify(item) : String(item));
+    }
   }
 }
 

@@ -13,18 +13,30 @@ export {
 export { OpenAICompatibleProvider, type OpenAICompatibleOptions } from './compatible.js';
 export { OpenAIProvider, speechMimeType } from './provider.js';
 export { mapModelList, type WireModelCard, type WireModelList } from './models.js';
+export { isStrictCompatible, toWireContent, toWireResponseFormat, type WireContentPart, type WireResponseFormat } from './structured.js';
 export {
   badResponse,
   compact,
   firstChoice,
+  fromWireToolCalls,
   mapChatCompletion,
   mapEmbeddings,
   openAIErrorMessage,
+  pushDelta,
+  reasoningOf,
   streamErrorFrom,
   toFinish,
+  toolFields,
   toUsage,
   toWireMessages,
+  toWireToolChoice,
+  toWireTools,
+  type WireAnswer,
   type WireChatResponse,
+  type WireTool,
+  type WireToolCall,
+  type WireToolCallDelta,
+  type WireToolChoice,
   type WireChoice,
   type WireEmbeddingsResponse,
   type WireMessage,
@@ -35,8 +47,8 @@ export {
 export default definePlugin({
   apiVersion: PLUGIN_API_VERSION,
   type: 'openai',
-  description: 'OpenAI API (chat completions, embeddings, speech, transcription) and OpenAI-compatible servers',
+  description: 'OpenAI API (chat completions with tools, embeddings, speech, transcription) and OpenAI-compatible servers',
   configSchema: OpenAIConfig,
-  capabilities: ['completion', 'streaming', 'embeddings', 'speech', 'transcription', 'models'],
+  capabilities: ['completion', 'streaming', 'embeddings', 'speech', 'transcription', 'models', 'tools', 'structured_output', 'vision'],
   create: (config, context) => new OpenAIProvider(config, context),
 });

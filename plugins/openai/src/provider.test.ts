@@ -35,6 +35,7 @@ beforeAll(async () => {
         headers: { 'X-Trace': 'trace-1' },
       },
       { ...base, profile_name: 'compat', max_tokens_field: 'max_tokens', max_tokens: 5 },
+      { ...base, profile_name: 'batched', max_embeddings_per_call: 2 },
       { ...base, profile_name: 'retrying', max_retries: 1 },
       { ...base, profile_name: 'bad-key', api_key: 'sk-wrong-key-000000000000' },
       { ...base, profile_name: 'unknown-model', model: 'gpt-nope' },
@@ -150,6 +151,37 @@ describe('embeddings', () => {
     expect(emu.lastRequest!.json).toEqual({ model: 'text-embedding-3-small', input: ['first text', 'second text'], encoding_format: 'float' });
   });
 
+  it('sends dimensions, and providerOptions last (they win)', async () => {
+    const result = await (await provider()).getEmbeddings(['x', 'y'], { dimensions: 64, providerOptions: { user: 'u-1', encoding_format: 'base64x' } });
+    expect(result.embeddings.map((v) => v.length)).toEqual([64, 64]);
+    expect(emu.lastRequest!.json).toEqual({
+      model: 'text-embedding-3-small',
+      input: ['x', 'y'],
+      encoding_format: 'base64x',
+      dimensions: 64,
+      user: 'u-1',
+    });
+  });
+
+  it('splits a batch larger than max_embeddings_per_call into several requests, keeping the order', async () => {
+    const texts = ['one', 'two', 'three', 'four', 'five'];
+    const whole = await (await provider()).getEmbeddings(texts);
+    emu.reset();
+    emu.setReply({});
+    const split = await (await provider('batched')).getEmbeddings(texts);
+    expect(emu.requests.map((r) => r.json.input)).toEqual([['one', 'two'], ['three', 'four'], ['five']]);
+    expect(split.embeddings).toEqual(whole.embeddings);
+    expect(split.usage?.promptTokens).toBe(whole.usage?.promptTokens);
+  });
+
+  it('sends at most 2,048 texts per request by default (the API limit)', async () => {
+    emu.setReply({ embeddingDimension: 2 });
+    const texts = Array.from({ length: 2049 }, (_, i) => `t${i}`);
+    const result = await (await provider()).getEmbeddings(texts);
+    expect(result.embeddings).toHaveLength(2049);
+    expect(emu.requests.map((r) => (r.json.input as string[]).length)).toEqual([2048, 1]);
+  });
+
   it('uses the model given per call', async () => {
     emu.setReply({ embeddingDimension: 8 });
     const result = await (await provider()).getEmbeddings(['x'], { model: 'gpt-4o-mini' });
@@ -173,6 +205,11 @@ describe('speech', () => {
     expect(result.mimeType).toBe('audio/wav');
     expect(Buffer.from(result.audio.subarray(0, 4)).toString('ascii')).toBe('RIFF');
     expect(emu.lastRequest!.json).toEqual({ model: 'gpt-4o-mini-tts', input: 'Hi', voice: 'nova', response_format: 'wav', speed: 1.25 });
+  });
+
+  it('merges providerOptions into the body last', async () => {
+    await (await provider()).getSpeech('Hi', { voice: 'nova', providerOptions: { instructions: 'cheerful', voice: 'coral' } });
+    expect(emu.lastRequest!.json).toEqual({ model: 'gpt-4o-mini-tts', input: 'Hi', voice: 'coral', instructions: 'cheerful' });
   });
 
   it('takes the MIME type from the content-type, else from the format', () => {
@@ -199,6 +236,18 @@ describe('transcription', () => {
     expect(req.form!.files.file!.data.equals(audio)).toBe(true);
   });
 
+  it('sends providerOptions as form fields, last: replacing a field, arrays as repeated fields', async () => {
+    emu.setReply({ transcription: 'ok' });
+    await (await provider()).getTranscription(new Uint8Array([1, 2, 3]), {
+      providerOptions: { temperature: 0.2, response_format: 'verbose_json', 'timestamp_granularities[]': ['word', 'segment'] },
+    });
+    const fields = emu.lastRequest!.form!.fields as Record<string, unknown>;
+    expect(fields).toMatchObject({ model: 'whisper-1', temperature: '0.2', response_format: 'verbose_json' });
+    const raw = emu.lastRequest!.body.toString('latin1');
+    expect(raw.match(/name="timestamp_granularities\[\]"\r\n\r\n(\w+)/g)?.map((m) => m.split('\r\n\r\n')[1])).toEqual(['word', 'segment']);
+    expect(raw.match(/name="response_format"/g)).toHaveLength(1);
+  });
+
   it('names the file after the MIME type, or as told', async () => {
     await (await provider()).getTranscription(new Uint8Array([1, 2, 3]), { mimeType: 'audio/mpeg' });
     expect(emu.lastRequest!.form!.files.file).toMatchObject({ filename: 'audio.mp3', contentType: 'audio/mpeg' });
@@ -208,10 +257,10 @@ describe('transcription', () => {
 });
 
 describe('capabilities', () => {
-  it('declares all five', async () => {
+  it('declares the five operations and tools', async () => {
     const p = await provider();
     expect(p).toBeInstanceOf(OpenAIProvider);
-    expect([...p.capabilities].sort()).toEqual(['completion', 'embeddings', 'models', 'speech', 'streaming', 'transcription']);
+    expect([...p.capabilities].sort()).toEqual(['completion', 'embeddings', 'models', 'speech', 'streaming', 'structured_output', 'tools', 'transcription', 'vision']);
     for (const c of p.capabilities) expect(p.supports(c)).toBe(true);
     // OpenAI offers every capability, so nothing here throws CapabilityNotSupportedError; the vLLM plugin,
     // built on the same code, tests that path (it has no speech).

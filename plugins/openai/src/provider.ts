@@ -35,17 +35,25 @@ export class OpenAIProvider extends OpenAICompatibleProvider<OpenAIConfig> {
     };
   }
 
+  /** OpenAI's embeddings endpoint takes at most 2,048 inputs per request. */
+  protected override get maxEmbeddingsPerCall(): number {
+    return 2048;
+  }
+
   protected override async doSpeech(text: string, options: SpeechOptions, settings: CallSettings): Promise<SpeechResult> {
     const url = this.endpoint('audio/speech');
     const response = await this.context.http.postForBytes(
       url,
-      compact({
-        model: options.model ?? this.config.speech_model,
-        input: text,
-        voice: options.voice ?? this.config.voice,
-        response_format: options.format,
-        speed: options.speed,
-      }),
+      {
+        ...compact({
+          model: options.model ?? this.config.speech_model,
+          input: text,
+          voice: options.voice ?? this.config.voice,
+          response_format: options.format,
+          speed: options.speed,
+        }),
+        ...options.providerOptions,
+      },
       this.httpOptions(settings),
     );
     if (response.body.length === 0) throw badResponse(url, 'with no audio');

@@ -15,15 +15,42 @@ import {
   type ChatMessage,
   type CompletionResult,
   type ErrorMessageExtractor,
+  type ProviderCompletion,
+  type StreamItem,
+  type ToolCallInput,
+  type ToolChoice,
+  type ToolSpec,
   type Usage,
 } from '@aegis/core';
+import { toWireContent, type WireContentPart } from './structured.js';
+
+/** One function call as the chat API writes it: `arguments` is JSON text. */
+export interface WireToolCall {
+  id?: string;
+  type?: 'function';
+  function?: { name?: string; arguments?: string | null };
+}
+
+/** A piece of a streamed call: `index` says which call; the first piece has `id` and the name. */
+export interface WireToolCallDelta extends WireToolCall {
+  index?: number;
+}
 
 /** One message of a chat request. */
-export interface WireMessage {
-  role: 'system' | 'user' | 'assistant';
-  content: string;
-  name?: string;
+export type WireMessage =
+  | { role: 'system'; content: string; name?: string }
+  | { role: 'user'; content: string | WireContentPart[]; name?: string }
+  | { role: 'assistant'; content: string | null; name?: string; tool_calls?: WireToolCall[] }
+  | { role: 'tool'; content: string; tool_call_id: string };
+
+/** One tool of a chat request. */
+export interface WireTool {
+  type: 'function';
+  function: { name: string; description?: string; parameters: Record<string, unknown>; strict?: boolean };
 }
+
+/** `tool_choice` on the wire. */
+export type WireToolChoice = 'auto' | 'none' | 'required' | { type: 'function'; function: { name: string } };
 
 export interface WireUsage {
   prompt_tokens?: number | null;
@@ -31,10 +58,19 @@ export interface WireUsage {
   total_tokens?: number | null;
 }
 
+/** What a message and a stream delta may carry. `reasoning` (vLLM now) and `reasoning_content` (older vLLM, DeepSeek) are the model's thinking. */
+export interface WireAnswer {
+  role?: string;
+  content?: string | null;
+  refusal?: string | null;
+  reasoning?: string | null;
+  reasoning_content?: string | null;
+}
+
 export interface WireChoice {
   index?: number;
-  message?: { role?: string; content?: string | null; refusal?: string | null } | null;
-  delta?: { role?: string; content?: string | null; refusal?: string | null } | null;
+  message?: (WireAnswer & { tool_calls?: WireToolCall[] | null }) | null;
+  delta?: (WireAnswer & { tool_calls?: WireToolCallDelta[] | null }) | null;
   finish_reason?: string | null;
   /** vLLM: the stop string or token id that ended the answer (null at end of sequence). */
   stop_reason?: string | number | null;
@@ -56,18 +92,93 @@ export interface WireEmbeddingsResponse {
 }
 
 /**
- * Core messages to OpenAI chat messages. A core `tool` message has no
- * `tool_call_id`, which OpenAI requires for the `tool` role, so it is sent as a
- * user message that says which tool answered.
+ * Core messages to chat API messages. An assistant message's `toolCalls` become
+ * `tool_calls` (arguments as JSON text; `content` null when the turn was only
+ * calls), a `tool` message with its `toolCallId` becomes a `tool` message with
+ * `tool_call_id`. A `tool` message without the id (written for the first
+ * plugin API) cannot be a `tool` message, which the API requires to name the
+ * call, so it is sent as a user message that says which tool answered.
  */
 export function toWireMessages(messages: ChatMessage[]): WireMessage[] {
-  return messages.map((m) => {
+  return messages.map((m): WireMessage => {
     if (m.role === 'tool') {
+      if (m.toolCallId) return { role: 'tool', content: m.content, tool_call_id: m.toolCallId };
       return { role: 'user', content: `Tool result${m.name ? ` from ${m.name}` : ''}:\n${m.content}` };
     }
-    const content = textOf(m.content);
-    return m.name ? { role: m.role, content, name: m.name } : { role: m.role, content };
+    if (m.role === 'assistant' && m.toolCalls && m.toolCalls.length > 0) {
+      const message: WireMessage = {
+        role: 'assistant',
+        content: m.content ? m.content : null,
+        tool_calls: m.toolCalls.map((c) => ({ id: c.id, type: 'function', function: { name: c.name, arguments: JSON.stringify(c.arguments) } })),
+      };
+      if (m.name) message.name = m.name;
+      return message;
+    }
+    const name = m.name ? { name: m.name } : {};
+    return m.role === 'user' ? { role: 'user', content: toWireContent(m.content), ...name } : { role: m.role, content: textOf(m.content), ...name };
   });
+}
+
+/** The call's tools as the chat API's `tools`. */
+export function toWireTools(tools: readonly ToolSpec[] | undefined): WireTool[] | undefined {
+  if (!tools || tools.length === 0) return undefined;
+  return tools.map((t) => ({
+    type: 'function',
+    function: withoutUndefined({ name: t.name, description: t.description, parameters: t.parameters, strict: t.strict }) as WireTool['function'],
+  }));
+}
+
+/** The call's tool choice as the chat API's `tool_choice`. */
+export function toWireToolChoice(choice: ToolChoice | undefined): WireToolChoice | undefined {
+  if (choice === undefined || typeof choice === 'string') return choice;
+  return { type: 'function', function: { name: choice.name } };
+}
+
+/** The request fields of the call's tools: `tools`, `tool_choice`, `parallel_tool_calls` (none without tools). */
+export function toolFields(settings: { tools?: ToolSpec[]; toolChoice?: ToolChoice; parallelToolCalls?: boolean }): Record<string, unknown> {
+  const tools = toWireTools(settings.tools);
+  if (!tools) return {};
+  return withoutUndefined({ tools, tool_choice: toWireToolChoice(settings.toolChoice), parallel_tool_calls: settings.parallelToolCalls });
+}
+
+/** A message's tool calls for core (which adds missing ids and parses the arguments). */
+export function fromWireToolCalls(calls: WireToolCall[] | null | undefined): ToolCallInput[] | undefined {
+  if (!Array.isArray(calls) || calls.length === 0) return undefined;
+  return calls.map((c) => ({
+    id: typeof c?.id === 'string' && c.id ? c.id : undefined,
+    name: String(c?.function?.name ?? ''),
+    arguments: typeof c?.function?.arguments === 'string' ? c.function.arguments : undefined,
+  }));
+}
+
+/** The reasoning text of a message or delta: `reasoning`, else the older `reasoning_content`. */
+export function reasoningOf(answer: WireAnswer | null | undefined): string | undefined {
+  const text = answer?.reasoning ?? answer?.reasoning_content;
+  return typeof text === 'string' ? text : undefined;
+}
+
+/**
+ * Pushes what one stream delta carries, in the order it means: its reasoning,
+ * its text, then its tool-call fragments (one part per entry, by `index`).
+ */
+export function pushDelta(delta: NonNullable<WireChoice['delta']>, items: StreamItem[]): void {
+  const reasoning = reasoningOf(delta);
+  if (reasoning) items.push({ type: 'reasoning', text: reasoning });
+  const content = delta.content ?? delta.refusal;
+  if (typeof content === 'string' && content !== '') items.push(content);
+  const calls = delta.tool_calls;
+  if (Array.isArray(calls)) {
+    for (let i = 0; i < calls.length; i++) {
+      const c = calls[i]!;
+      items.push({
+        type: 'tool-call-delta',
+        index: typeof c.index === 'number' ? c.index : i,
+        id: typeof c.id === 'string' && c.id ? c.id : undefined,
+        name: typeof c.function?.name === 'string' && c.function.name ? c.function.name : undefined,
+        arguments: typeof c.function?.arguments === 'string' ? c.function.arguments : undefined,
+      });
+    }
+  }
 }
 
 /** A copy without the keys whose value is undefined (so the wire shows only what was set). */
@@ -108,7 +219,7 @@ export function firstChoice(choices: WireChoice[]): WireChoice | undefined {
 }
 
 /** Maps a non-streamed `chat.completion` body; throws `bad_response` when it has no answer. */
-export function mapChatCompletion(body: WireChatResponse, url: string): { result: CompletionResult; choice: WireChoice } {
+export function mapChatCompletion(body: WireChatResponse, url: string): { result: ProviderCompletion; choice: WireChoice } {
   const choices = body && typeof body === 'object' ? body.choices : undefined;
   const choice = Array.isArray(choices) ? firstChoice(choices) : undefined;
   const message = choice?.message;
@@ -121,10 +232,12 @@ export function mapChatCompletion(body: WireChatResponse, url: string): { result
     choice,
     result: compact({
       text: content ?? refusal ?? '',
+      toolCalls: fromWireToolCalls(message.tool_calls),
+      reasoning: reasoningOf(message) || undefined,
       ...toFinish(choice.finish_reason),
       usage: toUsage(body.usage),
       model: typeof body.model === 'string' ? body.model : undefined,
-    }) as CompletionResult,
+    }) as ProviderCompletion,
   };
 }
 

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
-import { CAPABILITIES, ConfigurationError } from '@aegis/core';
+import { ConfigurationError, FEATURE_CAPABILITIES, OPERATION_CAPABILITIES } from '@aegis/core';
 import routerPlugins, { balancePlugin, fallbackPlugin } from './index.js';
 import { aegisFor, compositeProfile, exampleProfile, rejection } from './__tests__/helpers.js';
 
@@ -21,7 +21,7 @@ describe('the package', () => {
   it('exports an array of the two plugins, each declaring every capability', () => {
     expect(routerPlugins.map((p) => p.type)).toEqual(['fallback', 'balance']);
     expect(routerPlugins).toEqual([fallbackPlugin, balancePlugin]);
-    for (const plugin of routerPlugins) expect([...plugin.capabilities]).toEqual([...CAPABILITIES]);
+    for (const plugin of routerPlugins) expect([...plugin.capabilities]).toEqual([...OPERATION_CAPABILITIES, ...FEATURE_CAPABILITIES]);
   });
 });
 

@@ -13,6 +13,7 @@ beforeAll(async () => {
   a = await startExampleComEmulator({ apiKey: KEY });
   b = await startExampleComEmulator({ apiKey: KEY });
   const closed = await closedPortUrl();
+  // cooldown: 0 keeps one test's failures from changing the next one's order (cooldowns: fallback-cooldown.test.ts).
   ({ aegis, dispose } = aegisFor([
     ...exampleProfile('a', a.url),
     ...exampleProfile('b', b.url),
@@ -22,17 +23,17 @@ beforeAll(async () => {
     ...exampleProfile('wrong_key', a.url).map((l) => l.replace(KEY, 'not-the-key')),
     '- profile_name: embedder',
     '  type: fake_embedder',
-    ...compositeProfile('chain', 'fallback', ['a', 'b']),
-    ...compositeProfile('down_first', 'fallback', ['down', 'b']),
-    ...compositeProfile('a_then_down', 'fallback', ['a', 'down']),
-    ...compositeProfile('retrying_first', 'fallback', ['a_retrying', 'b']),
-    ...compositeProfile('key_first', 'fallback', ['wrong_key', 'b']),
-    ...compositeProfile('text_only', 'fallback', ['a', 'b']),
-    ...compositeProfile('embeds', 'fallback', ['a', 'embedder']),
-    ...compositeProfile('nested', 'fallback', ['text_only', 'embedder']),
-    ...compositeProfile('impatient_first', 'fallback', ['a_impatient', 'b']),
+    ...compositeProfile('chain', 'fallback', ['a', 'b'], 'cooldown: 0'),
+    ...compositeProfile('down_first', 'fallback', ['down', 'b'], 'cooldown: 0'),
+    ...compositeProfile('a_then_down', 'fallback', ['a', 'down'], 'cooldown: 0'),
+    ...compositeProfile('retrying_first', 'fallback', ['a_retrying', 'b'], 'cooldown: 0'),
+    ...compositeProfile('key_first', 'fallback', ['wrong_key', 'b'], 'cooldown: 0'),
+    ...compositeProfile('text_only', 'fallback', ['a', 'b'], 'cooldown: 0'),
+    ...compositeProfile('embeds', 'fallback', ['a', 'embedder'], 'cooldown: 0'),
+    ...compositeProfile('nested', 'fallback', ['text_only', 'embedder'], 'cooldown: 0'),
+    ...compositeProfile('impatient_first', 'fallback', ['a_impatient', 'b'], 'cooldown: 0'),
     // 1 s, not less: it is handed to b too, whose answer must come within it whatever the load.
-    ...compositeProfile('impatient_chain', 'fallback', ['a', 'b'], 'idle_timeout: 1'),
+    ...compositeProfile('impatient_chain', 'fallback', ['a', 'b'], 'idle_timeout: 1', 'cooldown: 0'),
   ]));
 });
 
@@ -129,7 +130,7 @@ describe('type: fallback, one-shot calls', () => {
 });
 
 describe('type: fallback, capabilities', () => {
-  it('declares every capability', async () => {
+  it('declares every operation and every completion feature', async () => {
     const chain = await aegis.getProviderForProfile('chain');
     expect([...chain.capabilities].sort()).toEqual([...CAPABILITIES].sort());
   });

@@ -10,8 +10,8 @@ export { serverRoot, tokenizeBody, tokenCountOf, type WireTokenizeResponse } fro
 export default definePlugin({
   apiVersion: PLUGIN_API_VERSION,
   type: 'vllm',
-  description: 'vLLM OpenAI-compatible server (chat completions, embeddings, transcription)',
+  description: 'vLLM OpenAI-compatible server (chat completions with tools and reasoning, embeddings, transcription)',
   configSchema: VllmConfig,
-  capabilities: ['completion', 'streaming', 'embeddings', 'transcription', 'models', 'tokens'],
+  capabilities: ['completion', 'streaming', 'embeddings', 'transcription', 'models', 'tokens', 'tools', 'reasoning', 'structured_output', 'vision'],
   create: (config, context) => new VllmProvider(config, context),
 });

@@ -182,8 +182,8 @@ describe('transcription', () => {
 });
 
 describe('capabilities', () => {
-  it('declares completion, streaming, embeddings and transcription', async () => {
-    expect([...(await provider()).capabilities].sort()).toEqual(['completion', 'embeddings', 'models', 'streaming', 'tokens', 'transcription']);
+  it('declares completion, streaming, embeddings, transcription, models, tokens, tools, reasoning, structured output and vision', async () => {
+    expect([...(await provider()).capabilities].sort()).toEqual(['completion', 'embeddings', 'models', 'reasoning', 'streaming', 'structured_output', 'tokens', 'tools', 'transcription', 'vision']);
   });
 
   it('throws CapabilityNotSupportedError for speech, without calling the server', async () => {

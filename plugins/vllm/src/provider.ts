@@ -61,6 +61,20 @@ export class VllmProvider extends OpenAICompatibleProvider<VllmConfig> {
     };
   }
 
+  /**
+   * vLLM's reasoning switches: `false` drops the reasoning (`include_reasoning:
+   * false`) and asks the chat template not to think (`enable_thinking`, read
+   * by Qwen3-style templates; others ignore it), `true` asks it to think, a
+   * level is `reasoning_effort`. The call's own `chat_template_kwargs` in
+   * `providerOptions` still win, as they come last.
+   */
+  protected override reasoningFields(settings: CallSettings): Record<string, unknown> {
+    const r = settings.reasoning;
+    if (r === false) return { include_reasoning: false, chat_template_kwargs: { enable_thinking: false } };
+    if (r === true) return { chat_template_kwargs: { enable_thinking: true } };
+    return super.reasoningFields(settings);
+  }
+
   protected override choiceExtras(choice: WireChoice): Partial<VllmCompletionResult> {
     const stop = choice.stop_reason;
     return typeof stop === 'string' || typeof stop === 'number' ? { providerMetadata: { stopReason: stop } } : {};

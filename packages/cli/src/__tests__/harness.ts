@@ -158,6 +158,8 @@ export interface RunOptions {
   cwd: string;
   stdin?: string;
   plugins?: AegisPlugin[];
+  /** The environment the CLI sees (default: empty). */
+  env?: Record<string, string | undefined>;
   /** Called once the run has started, with the captured stdout (for interrupting it). */
   during?: (stdout: Capture) => Promise<void>;
 }
@@ -170,7 +172,7 @@ export async function run(args: string[], options: RunOptions): Promise<RunResul
   const running = main(['node', 'aegis', ...args], { stdout, stderr, stdin }, {
     plugins: options.plugins ?? PLUGINS,
     cwd: options.cwd,
-    env: {},
+    env: options.env ?? {},
   });
   if (options.during) await options.during(stdout);
   const code = await running;

@@ -1,4 +1,6 @@
-import type { PluginSummary } from '@aegis/core';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { findAppRoot, PLUGIN_API_VERSION, PLUGIN_KEYWORD, type PluginSummary } from '@aegis/core';
 import type { CommandContext } from '../context.js';
 import { formatTable, printJson } from '../output.js';
 
@@ -15,7 +17,7 @@ export async function run(ctx: CommandContext, options: PluginsOptions): Promise
     return 0;
   }
   if (plugins.length === 0) {
-    ctx.err.line('aegis: no provider plugins installed; install one, e.g. npm install @aegis/provider-openai');
+    for (const line of nothingFound(ctx.cwd)) ctx.err.line(line);
     return 0;
   }
   const withErrors = plugins.some((p) => p.error);
@@ -39,4 +41,36 @@ function rowsOf(plugin: PluginSummary, withErrors: boolean): string[][] {
     if (withErrors) row.push(index === 0 ? (plugin.error ?? '') : '');
     return row;
   });
+}
+
+/**
+ * Why no plugin was found, and what to do. Plugins are found among the
+ * dependencies of the application's package.json: run in a plugin package's
+ * own directory, that finds nothing, and a package with the keyword but no
+ * manifest is not announced properly.
+ */
+function nothingFound(cwd: string): string[] {
+  const root = findAppRoot(cwd);
+  let pkg: { name?: unknown; keywords?: unknown; aegis?: unknown } | undefined;
+  try {
+    pkg = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')) as typeof pkg;
+  } catch {
+    pkg = undefined;
+  }
+  const name = typeof pkg?.name === 'string' ? pkg.name : 'the package here';
+  const where = path.relative(cwd, path.join(root, 'package.json')) || 'package.json';
+  const hasKeyword = Array.isArray(pkg?.keywords) && pkg.keywords.includes(PLUGIN_KEYWORD);
+  const lines = ['aegis: no provider plugins found among the dependencies of the application (its package.json) or under "plugins:" in backends.yaml.'];
+  if (hasKeyword && pkg?.aegis === undefined) {
+    lines.push(
+      `  ${name} (${where}) has the "${PLUGIN_KEYWORD}" keyword but no "aegis" manifest: add ` +
+        `"aegis": { "apiVersion": ${PLUGIN_API_VERSION}, "providers": ["<type>"] } to its package.json, so it is announced without importing it.`,
+    );
+  }
+  if (hasKeyword || pkg?.aegis !== undefined) {
+    lines.push(`  ${name} is a plugin package itself: to try it from here, list it in a backends.yaml beside it, under "plugins: [.]".`);
+  } else {
+    lines.push('  Install one, e.g. npm install @aegis/provider-openai');
+  }
+  return lines;
 }

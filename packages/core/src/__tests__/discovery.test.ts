@@ -25,7 +25,7 @@ describe('plugin discovery and loading', () => {
     expect(result.text).toBe('alpha_t says: ping (t=0.25)');
   });
 
-  it('an unknown type lists the installed types and the npm install command', async () => {
+  it('an unknown type lists the installed types, and never makes a package name up from it', async () => {
     app = makeApp({ 'aegis-provider-alpha2': '1' });
     installPlugin(app, 'aegis-provider-alpha2', ['alpha2']);
     app.write('backends.yaml', profiles('- profile_name: x', '  type: mystery_llm'));
@@ -34,9 +34,33 @@ describe('plugin discovery and loading', () => {
     expect(PluginError.isInstance(error)).toBe(true);
     const message = (error as Error).message;
     expect(message).toContain('backends.yaml:2: profile "x"'); // the line of `type:`
-    expect(message).toContain('unknown provider type "mystery_llm"');
+    expect(message).toContain('unknown provider type "mystery_llm": no installed plugin provides it');
     expect(message).toContain('Installed types: alpha2');
-    expect(message).toContain('npm install @aegis/provider-mystery-llm');
+    expect(message).not.toMatch(/mystery-llm|npm install/);
+    expect(message).toContain('list a local plugin under "plugins:"');
+  });
+
+  it('a typo of an installed type suggests that type and names no package', async () => {
+    app = makeApp({ 'aegis-provider-ollama': '1' });
+    installPlugin(app, 'aegis-provider-ollama', ['ollama']);
+    app.write('backends.yaml', profiles('- profile_name: x', '  type: ollamma'));
+    const known = { ollama: '@aegis/provider-ollama', vllm: '@aegis/provider-vllm' };
+    const error = (await createAegis({ cwd: app.dir, env: {}, knownPlugins: known }).getProviderForProfile('x').catch((e: unknown) => e)) as Error;
+    expect(error.message).toContain('unknown provider type "ollamma". Did you mean "ollama"? Installed types: ollama.');
+    expect(error.message).not.toMatch(/npm install|ollamma\b.*provider-|provider-ollamma/);
+  });
+
+  it('a known plugin that is not installed (or a typo of one) is named by its real package', async () => {
+    app = makeApp({ 'aegis-provider-ollama': '1' });
+    installPlugin(app, 'aegis-provider-ollama', ['ollama']);
+    app.write('backends.yaml', profiles('- profile_name: x', '  type: vllm', '- profile_name: y', '  type: vlm'));
+    const aegis = createAegis({ cwd: app.dir, env: {}, knownPlugins: { ollama: '@aegis/provider-ollama', vllm: '@aegis/provider-vllm' } });
+    const exact = (await aegis.getProviderForProfile('x').catch((e: unknown) => e)) as Error;
+    expect(exact.message).toContain('unknown provider type "vllm": no installed plugin provides it.');
+    expect(exact.message).toContain('It is provided by the plugin package @aegis/provider-vllm: npm install @aegis/provider-vllm');
+    const typo = (await aegis.getProviderForProfile('y').catch((e: unknown) => e)) as Error;
+    expect(typo.message).toContain('Did you mean "vllm"? It is provided by the plugin package @aegis/provider-vllm: npm install @aegis/provider-vllm');
+    expect(typo.message).not.toContain('provider-vlm');
   });
 
   it('a misspelt type gets a did-you-mean', async () => {

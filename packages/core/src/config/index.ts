@@ -15,3 +15,4 @@ export { interpolateString, missingVariableMessage, type InterpolationResult, ty
 export { parseYamlSource, readStructure, suggest, type YamlSource, type Position, type ConfigStructure } from './yaml-source.js';
 export { formatFieldPath } from './yaml-values.js';
 export { displayPath } from './paths.js';
+export { validateSection, type RawSection, type SectionValidation } from './sections.js';

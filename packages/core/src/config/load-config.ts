@@ -8,6 +8,7 @@ import { displayPath } from './paths.js';
 import { sortIssues } from './sort-issues.js';
 import type { LoadConfigOptions, LoadedConfig, PluginSpec, RawProfile } from './types.js';
 import { parseYamlSource, readStructure } from './yaml-source.js';
+import { readSection } from './sections.js';
 import { convertNode, pathKey } from './yaml-values.js';
 
 export type { LoadConfigOptions, LoadedConfig, PluginSpec, RawProfile } from './types.js';
@@ -110,6 +111,9 @@ function parseSource(text: string, options: SourceOptions): LoadedConfig {
     plugins,
     allowPlugins,
     profiles,
+    sections: Object.fromEntries(
+      structure.sections.map((entry) => [entry.name, readSection(source, entry, { env: options.env, envFileLabel: options.envFileLabel })]),
+    ),
     issues: sortIssues(structure.issues),
   };
 }

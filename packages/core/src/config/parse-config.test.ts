@@ -28,6 +28,22 @@ describe('parseConfigText: YAML syntax', () => {
     expect(error.message).toContain(`${FILE}:4:`);
   });
 
+  it('a key indented further than the key above points at the line to fix, once', () => {
+    for (const [text, line, column, above] of [
+      ['- profile_name: a\n  type: ollama\n    model: llama3.2\n  keep_alive: 5m\n', 3, 5, 2],
+      ['profiles:\n  - profile_name: a\n    type: ollama\n\n      model: llama3.2\n', 5, 7, 3],
+    ] as const) {
+      const error = syntaxError(text);
+      expect(messages(error.issues)).toEqual([
+        `${FILE}:${line}:${column}: YAML syntax error: this line is indented further than the key on line ${above}, which already has a value, so it cannot be read; indent it like the keys around it (or, for a nested mapping, leave the value of the key above empty)`,
+      ]);
+    }
+    // A second "key:" on one line is another problem, reported where it is.
+    expect(messages(syntaxError('- profile_name: a\n  type: b: c\n').issues)).toEqual([
+      `${FILE}:2:9: YAML syntax error: a nested mapping is not allowed here: a line has a second "key:" in it, or the next line is indented further; quote a value that contains ": "`,
+    ]);
+  });
+
   it('does not quote the offending source line (it may hold a secret)', () => {
     const error = syntaxError('- profile_name: a\n  api_key: "sk-canary-123\n');
     expect(error.message).not.toContain('sk-canary-123');
@@ -225,7 +241,7 @@ describe('parseConfigText: structure', () => {
 
   it('reports an unknown top-level key without a close match', () => {
     const config = parseConfigText('settings: {}\nprofiles: []\n', FILE, {});
-    expect(messages(config.issues)).toEqual([`${FILE}:1:1: unknown top-level key "settings"; allowed: plugins, allow_plugins, profiles`]);
+    expect(messages(config.issues)).toEqual([`${FILE}:1:1: unknown top-level key "settings"; allowed: plugins, allow_plugins, profiles, gateway`]);
   });
 
   it('reports a root that is neither a list nor a mapping', () => {
@@ -253,7 +269,7 @@ describe('parseConfigText: structure', () => {
     expect(messages(config.issues)).toEqual([
       `${FILE}:1:1: unknown top-level key "profile"; did you mean "profiles"?`,
       `${FILE}:1:1: no "profiles:" list; expected a list of profiles (- profile_name: ...) or a mapping with "profiles:" (and optionally "plugins:")`,
-      `${FILE}:2:1: unknown top-level key "type"; allowed: plugins, allow_plugins, profiles`,
+      `${FILE}:2:1: unknown top-level key "type"; allowed: plugins, allow_plugins, profiles, gateway`,
     ]);
   });
 

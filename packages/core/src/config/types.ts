@@ -1,4 +1,5 @@
 import type { ConfigIssue } from '../errors/index.js';
+import type { RawSection } from './sections.js';
 
 export interface LoadConfigOptions {
   /** Explicit config file (`--config`). Else `AEGIS_BACKENDS`, else `<cwd>/backends.yaml`. */
@@ -57,6 +58,8 @@ export interface LoadedConfig {
   allowPlugins?: PluginSpec[];
   /** Profiles that have a usable, unique name, in file order; each may still carry `issues`. */
   profiles: RawProfile[];
+  /** Top-level sections other packages own (`gateway:`), by key, when present. */
+  sections?: Record<string, RawSection>;
   /** File-level problems: bad root, bad plugins list, unknown top-level keys, entries without a usable name, duplicate names. */
   issues: ConfigIssue[];
 }

@@ -75,11 +75,24 @@ export interface ConfigStructure {
   /** The `allow_plugins:` list, when there is one: only these plugin packages and paths may be loaded. */
   allowPlugins?: PluginEntry[];
   profiles: ProfileNode[];
+  /** Optional top-level sections other packages own (see SECTION_KEYS), as written. */
+  sections: SectionNode[];
   /** File-level problems: bad root, bad plugins list, unusable or duplicate profile entries. */
   issues: ConfigIssue[];
 }
 
-export const TOP_LEVEL_KEYS = ['plugins', 'allow_plugins', 'profiles'] as const;
+/** A top-level section core only locates: its owner (another package) validates it. */
+export interface SectionNode {
+  name: string;
+  node: unknown;
+  line: number;
+  column: number;
+}
+
+/** Top-level sections owned by other packages (the gateway's); core accepts and locates them, nothing more. */
+export const SECTION_KEYS = ['gateway'] as const;
+
+export const TOP_LEVEL_KEYS = ['plugins', 'allow_plugins', 'profiles', ...SECTION_KEYS] as const;
 
 const ROOT_EXPECTED =
   'expected a list of profiles (- profile_name: ...) or a mapping with "profiles:" (and optionally "plugins:")';
@@ -98,7 +111,7 @@ export function readStructure(source: YamlSource, env?: EnvLookup): ConfigStruct
     const pos = positionOf(source, node as Node);
     return pos ? { file, line: pos.line, column: pos.column } : { file };
   };
-  const result: ConfigStructure = { plugins: [], profiles: [], issues };
+  const result: ConfigStructure = { plugins: [], profiles: [], sections: [], issues };
   const root = deref(source, source.doc.contents);
 
   if (root === null || root === undefined || (isScalar(root) && root.value === null)) {
@@ -134,6 +147,8 @@ export function readStructure(source: YamlSource, env?: EnvLookup): ConfigStruct
       } else if (key === 'profiles') {
         sawProfiles = true;
         profilesNode = pair.value;
+      } else if ((SECTION_KEYS as readonly string[]).includes(key)) {
+        result.sections.push({ name: key, node: pair.value, ...(positionOf(source, pair.key as Node) ?? { line: 1, column: 1 }) });
       } else {
         keyIssues.push({ ...at(pair.key), message: unknownTopLevelKeyMessage(key) });
       }

@@ -21,6 +21,9 @@ const PREFIX = 'YAML syntax error: ';
  *   swallowed are dropped.
  * - A line indented with a tab is reported once, at the tab, and the follow-on
  *   errors it causes are dropped.
+ * - A key indented further than the key above it (whose value is on its own
+ *   line) is reported once, at the line to fix, not as the one or two errors
+ *   the parser gives for the line above.
  * - Errors with the same message on the same line are reported once.
  */
 export function syntaxIssues(errors: readonly YAMLError[], doc: Document, text: string, lineCounter: LineCounter, file: string): ConfigIssue[] {
@@ -40,6 +43,15 @@ export function syntaxIssues(errors: readonly YAMLError[], doc: Document, text: 
     const range = openingOf(scalars, text, quote, error.pos[0]);
     if (range) swallowed.push(range);
     located.push({ offset: range ? range[0] : error.pos[0], message: unclosedQuoteMessage(quote) });
+  }
+  for (const error of errors) {
+    if (relocated.has(error) || !IMPLICIT_KEY_CODES.has(error.code)) continue;
+    const over = overIndentedLineAfter(text, error.pos[0]);
+    if (!over) continue;
+    relocated.add(error);
+    // What the parser says about the line above is a consequence of this line's indentation.
+    swallowed.push([over.aboveStart, over.end]);
+    located.push({ offset: over.offset, message: overIndentedMessage(lineCounter.linePos(over.aboveStart).line) });
   }
   const flows = flowCollections(doc);
   for (const error of errors) {
@@ -169,6 +181,45 @@ function openingOf(scalars: readonly ScalarRange[], text: string, quote: Quote, 
   const exact = candidates.find((s) => s.end === offset);
   const found = exact ?? candidates.filter((s) => s.end >= offset - 1).pop();
   return found ? [found.start, Math.max(found.end, offset)] : undefined;
+}
+
+/** The errors the parser gives when a line is indented further than the `key: value` line above it. */
+const IMPLICIT_KEY_CODES = new Set(['BLOCK_AS_IMPLICIT_KEY', 'MULTILINE_IMPLICIT_KEY']);
+
+function overIndentedMessage(aboveLine: number): string {
+  return (
+    `this line is indented further than the key on line ${aboveLine}, which already has a value, so it cannot be read; ` +
+    'indent it like the keys around it (or, for a nested mapping, leave the value of the key above empty)'
+  );
+}
+
+/**
+ * For an error at `offset` on a `key: value` line: the next line with content,
+ * when it holds a key and is indented further than that key (so the parser
+ * took it as the continuation of the value). Undefined when that is not what
+ * happened.
+ */
+function overIndentedLineAfter(text: string, offset: number): { offset: number; end: number; aboveStart: number } | undefined {
+  const aboveStart = text.lastIndexOf('\n', offset - 1) + 1;
+  let aboveEnd = text.indexOf('\n', aboveStart);
+  if (aboveEnd === -1) return undefined;
+  const above = /^((?:[ ]*-[ ]+)*[ ]*)[^\s#'"][^:#]*:[ ]+[^\s#]/.exec(text.slice(aboveStart, aboveEnd));
+  if (!above) return undefined;
+  const keyColumn = above[1]!.length;
+  for (let start = aboveEnd + 1; start < text.length; ) {
+    let end = text.indexOf('\n', start);
+    if (end === -1) end = text.length;
+    const line = text.slice(start, end).replace(/\r$/, '');
+    const content = line.trimStart();
+    if (content !== '' && !content.startsWith('#')) {
+      const indent = line.length - content.length;
+      if (indent <= keyColumn || /^\t/.test(line) || !/^[^\s#'"\-][^:#]*:(\s|$)/.test(content)) return undefined;
+      return { offset: start + indent, end, aboveStart };
+    }
+    aboveEnd = end;
+    start = end + 1;
+  }
+  return undefined;
 }
 
 interface TabLine {

@@ -99,7 +99,7 @@ export function convertNode(source: YamlSource, node: unknown, options: ConvertO
       const result = interpolateString(value, options.env);
       out.substitutedValues.push(...result.substituted);
       const pos = positionOf(source, node as Node) ?? ownPos;
-      for (const name of result.missing) out.issues.push(issueAt(pos, path, missingVariableMessage(name, options.envFileLabel)));
+      for (const name of result.missing) out.issues.push({ ...issueAt(pos, path, missingVariableMessage(name, options.envFileLabel)), variable: name });
       if (result.malformed) out.issues.push(issueAt(pos, path, MALFORMED_REFERENCE_MESSAGE));
       return result.value;
     }

@@ -1,22 +1,32 @@
-import type { CompletionResult } from './results.js';
+import type { StreamPart } from './stream-parts.js';
+import type { ProviderCompletion } from './tool-calls.js';
 
-/** How a plugin's stream ends: the final result, without the text (core concatenates the deltas). */
-export type StreamEnd = Omit<CompletionResult, 'text'> & { text?: string };
+/**
+ * How a plugin's stream ends: the final result, without the text (core
+ * concatenates the deltas) and usually without tool calls or reasoning (core
+ * assembles them from the parts the stream yielded; calls put here are added
+ * after those).
+ */
+export type StreamEnd = Omit<ProviderCompletion, 'text'> & { text?: string };
+
+/** One item a plugin's stream yields: a text delta, or a `StreamPart` (reasoning, a tool call or a piece of one). */
+export type StreamItem = string | StreamPart;
 
 /**
  * What a plugin's stream yields: text deltas one at a time, or several at once
  * (an array: the deltas parsed out of one network chunk, which costs one async
  * step instead of one per delta); they reach the caller one by one either way.
- * Its return value is the final result.
+ * Besides text (plugin API 1) it may yield `StreamPart`s, alone or inside a
+ * batch, in the order the backend sent them. Its return value is the final result.
  */
-export type ProviderStream = AsyncGenerator<string | readonly string[], StreamEnd, undefined>;
+export type ProviderStream = AsyncGenerator<StreamItem | readonly StreamItem[], StreamEnd, undefined>;
 
 /**
  * Reads one parsed item of a stream (an SSE event, an NDJSON line): pushes the
- * text deltas it carries to `deltas`, returns the final result if the item
- * ends the stream, and throws if it reports an error.
+ * text deltas (and stream parts) it carries to `deltas`, returns the final
+ * result if the item ends the stream, and throws if it reports an error.
  */
-export type DeltaStep<I> = (item: I, deltas: string[]) => StreamEnd | undefined | void;
+export type DeltaStep<I> = (item: I, deltas: StreamItem[]) => StreamEnd | undefined | void;
 
 /**
  * Turns batches of parsed items (`readSseBatches`, `readNdjsonBatches`) into a
@@ -34,9 +44,9 @@ export type DeltaStep<I> = (item: I, deltas: string[]) => StreamEnd | undefined 
 export async function* streamDeltas<I>(
   batches: AsyncIterable<readonly I[]>,
   step: DeltaStep<I>,
-): AsyncGenerator<readonly string[], StreamEnd | undefined, undefined> {
+): AsyncGenerator<readonly StreamItem[], StreamEnd | undefined, undefined> {
   for await (const batch of batches) {
-    const deltas: string[] = [];
+    const deltas: StreamItem[] = [];
     let end: StreamEnd | undefined | void;
     try {
       for (let i = 0; i < batch.length && !end; i++) end = step(batch[i]!, deltas);

@@ -1,10 +1,13 @@
 /** What a backend says about its models (capability `models`) and token counts (capability `tokens`). */
 import type { ChatMessage } from './messages.js';
+import type { ProviderError } from '../errors/provider-error.js';
 
 /** Options of `listModels`. */
 export interface ListModelsOptions {
   signal?: AbortSignal;
   timeoutMs?: number;
+  /** Vetoes retrying a retryable failure (see `RuntimeExecutionConfig.retryIf`). */
+  retryIf?: (error: ProviderError, attempt: number) => boolean;
 }
 
 /** Options of `countTokens`. */
@@ -13,6 +16,8 @@ export interface CountTokensOptions {
   model?: string;
   signal?: AbortSignal;
   timeoutMs?: number;
+  /** Vetoes retrying a retryable failure (see `RuntimeExecutionConfig.retryIf`). */
+  retryIf?: (error: ProviderError, attempt: number) => boolean;
 }
 
 /** What `countTokens` counts: a text, or a conversation as the provider would send it. */

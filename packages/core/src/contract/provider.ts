@@ -1,16 +1,23 @@
 import { CapabilityNotSupportedError } from '../errors/capability-error.js';
 import { ProviderError } from '../errors/provider-error.js';
 import type { HttpClient } from '../http/client.js';
-import { backoffDelay, sleep, withRetries } from '../http/retry.js';
+import { backoffDelay, sleep, withRetries, type RetryPolicy } from '../http/retry.js';
 import { redactUrl } from '../http/url.js';
 import { abortedError } from '../http/error-mapping.js';
 import type { SecretScrubber } from '../secrets/scrubber.js';
 import type { BaseBackendConfig } from './base-config.js';
-import { OPERATION_OF, type Capability } from './capabilities.js';
+import { DO_METHOD_OF, isFeatureCapability, OPERATION_OF, type Capability } from './capabilities.js';
+import { callFeatures, type CallFeatures } from './call-features.js';
+import { structuredCheck, type StructuredCheck } from './structured-output.js';
+import type { ObjectOptions, ObjectResult } from './results.js';
+import type { JsonSchema } from './tools.js';
+import type { z, ZodType } from 'zod';
+import { messagesFor } from './compat-messages.js';
 import { CallDeadline } from './deadline.js';
 import type { Logger } from './logger.js';
 import type { ChatMessage } from './messages.js';
 import type {
+  CallOptions,
   CompletionResult,
   EmbeddingsOptions,
   EmbeddingsResult,
@@ -18,12 +25,16 @@ import type {
   SpeechResult,
   TranscriptionOptions,
   TranscriptionResult,
+  Usage,
 } from './results.js';
 import type { CallSettings, RuntimeExecutionConfig } from './runtime.js';
 import type { CountTokensOptions, ListModelsOptions, ModelInfo, TokenCount, TokenCountInput } from './models.js';
-import { CompletionStream, REPORTS_PROGRESS, type ReportingSource, type StreamProgress } from './stream.js';
+import { CompletionStream, EMITS_EVENTS, REPORTS_PROGRESS, type EventSource, type ReportingSource, type StreamProgress } from './stream.js';
 import { ReceivedText } from './received-text.js';
-import type { ProviderStream, StreamEnd } from './deltas.js';
+import type { ProviderStream, StreamEnd, StreamItem } from './deltas.js';
+import { StreamAssembler, type EventSink } from './stream-assembler.js';
+import type { StreamPart } from './stream-parts.js';
+import { normalizeCompletion, type ProviderCompletion } from './tool-calls.js';
 
 export type { ProviderStream } from './deltas.js';
 
@@ -73,33 +84,86 @@ export abstract class BackendProvider<C extends BaseBackendConfig = BaseBackendC
     return this.capabilities.includes(capability);
   }
 
+  /**
+   * A completion. Tools, a JSON response format or images the provider's
+   * capabilities do not cover are a CapabilityNotSupportedError, and malformed
+   * tools a TypeError, before any request. Tool calls in the result have ids
+   * and parsed arguments, and `finishReason: 'tool_calls'`.
+   */
   async getCompletion(messages: ChatMessage[], runtimeConfig: RuntimeExecutionConfig = {}): Promise<CompletionResult> {
     this.require('completion');
-    checkMessages(messages);
-    return this.run(runtimeConfig, (settings) => this.doCompletion(messages, settings));
+    const call = this.prepare(messages, runtimeConfig);
+    const structured = structuredCheck(runtimeConfig.responseFormat);
+    await structured?.ready();
+    return this.run(
+      runtimeConfig,
+      (settings) =>
+        this.doCompletion(call.messages, settings)
+          .then(normalizeCompletion)
+          .then((result) => (structured ? withObject(result, structured) : result)),
+      call.features,
+    );
   }
 
+  /**
+   * A JSON object that follows `schema` (a zod schema, whose output type the
+   * result's `object` then has, or a JSON Schema): the completion asked for
+   * it in the backend's own way (capability `structured_output`), parsed and
+   * validated. An answer that is not JSON or misses the schema is a
+   * `StructuredOutputError` holding the raw text and the issues.
+   */
+  async getObject<S extends ZodType>(messages: ChatMessage[], options: ObjectOptions<S>): Promise<ObjectResult<z.output<S>>>;
+  async getObject<T = unknown>(messages: ChatMessage[], options: ObjectOptions<JsonSchema>): Promise<ObjectResult<T>>;
+  async getObject(messages: ChatMessage[], options: ObjectOptions<ZodType | JsonSchema>): Promise<ObjectResult<unknown>> {
+    const { schema, name, description, ...runtime } = options;
+    if (schema === undefined) throw new TypeError('getObject needs a schema (a zod schema or a JSON Schema)');
+    const result = await this.getCompletion(messages, { ...runtime, responseFormat: { type: 'json', schema, name, description } });
+    return result as ObjectResult<unknown>;
+  }
+
+  /**
+   * A streamed completion: iterate it for the text deltas, read `events()` for
+   * typed events (reasoning, tool calls, finish), `result` for the whole.
+   * Checked as `getCompletion` is, before any request.
+   */
   streamCompletion(messages: ChatMessage[], runtimeConfig: RuntimeExecutionConfig = {}): CompletionStream {
     this.require('streaming');
-    checkMessages(messages);
-    return new CompletionStream(this.runStream(messages, runtimeConfig));
+    const call = this.prepare(messages, runtimeConfig);
+    return new CompletionStream(this.runStream(call.messages, runtimeConfig, call.features, structuredCheck(runtimeConfig.responseFormat)));
   }
 
+  /**
+   * Embeddings of `texts`, in order. More texts than the backend takes in one
+   * request (`max_embeddings_per_call`, else the plugin's
+   * `maxEmbeddingsPerCall`) are sent as several requests, one after another,
+   * under one deadline; each request is retried on its own.
+   */
   async getEmbeddings(texts: string[], options: EmbeddingsOptions = {}): Promise<EmbeddingsResult> {
     this.require('embeddings');
     if (!Array.isArray(texts) || texts.some((t) => typeof t !== 'string')) {
       throw new TypeError('getEmbeddings expects an array of strings');
     }
-    if (texts.length === 0) return { embeddings: [] };
-    const result = await this.run(runtimeOf(options), (settings) => this.doEmbeddings(texts, options, settings));
-    if (result.embeddings.length !== texts.length) {
-      throw this.label(
-        new ProviderError(`backend returned ${result.embeddings.length} embeddings for ${texts.length} inputs`, {
-          reason: 'bad_response',
-        }),
-      );
+    const { dimensions } = options;
+    if (dimensions !== undefined && (!Number.isInteger(dimensions) || dimensions <= 0)) {
+      throw new TypeError('getEmbeddings: dimensions must be a positive whole number');
     }
-    return result;
+    if (texts.length === 0) return { embeddings: [] };
+    const limit = this.config.max_embeddings_per_call ?? this.maxEmbeddingsPerCall;
+    const { deadline, settings } = this.begin(runtimeOf(options));
+    try {
+      const parts: EmbeddingsResult[] = [];
+      for (let start = 0; start < texts.length; start += limit) {
+        const batch = start === 0 && texts.length <= limit ? texts : texts.slice(start, start + limit);
+        const part = await withRetries(() => this.doEmbeddings(batch, options, settings), this.retryPolicy(settings, deadline));
+        checkEmbeddings(part, batch.length, dimensions);
+        parts.push(part);
+      }
+      return parts.length === 1 ? parts[0]! : joinEmbeddings(parts);
+    } catch (error) {
+      throw this.label(error);
+    } finally {
+      deadline.dispose();
+    }
   }
 
   async getSpeech(text: string, options: SpeechOptions = {}): Promise<SpeechResult> {
@@ -130,7 +194,12 @@ export abstract class BackendProvider<C extends BaseBackendConfig = BaseBackendC
 
   // ---- what a plugin overrides -------------------------------------------------
 
-  protected doCompletion(_messages: ChatMessage[], _settings: CallSettings): Promise<CompletionResult> {
+  /**
+   * The completion itself. Tool calls may be returned as the backend sent them
+   * (`ToolCallInput`: id optional, arguments as JSON text); core adds ids,
+   * parses the arguments and sets the finish reason.
+   */
+  protected doCompletion(_messages: ChatMessage[], _settings: CallSettings): Promise<ProviderCompletion | CompletionResult> {
     throw this.unsupported('completion');
   }
 
@@ -165,9 +234,27 @@ export abstract class BackendProvider<C extends BaseBackendConfig = BaseBackendC
 
   // ---- helpers for subclasses ----------------------------------------------------
 
-  /** Options for the context's HTTP client that carry this call's signal and idle timeout. */
+  /**
+   * Most texts the backend takes in one embeddings request (a profile's
+   * `max_embeddings_per_call` wins); more are split into several requests.
+   * A plugin whose backend has a limit overrides it.
+   */
+  protected get maxEmbeddingsPerCall(): number {
+    return Number.POSITIVE_INFINITY;
+  }
+
+  /** Options for the context's HTTP client that carry this call's signal and idle timeout, and the profile's read limits and redirect policy. */
   protected requestOptions(settings: CallSettings, headers?: Record<string, string | undefined>) {
-    return { signal: settings.signal, idleTimeoutMs: settings.idleTimeoutMs, headers };
+    const c = this.config;
+    return {
+      signal: settings.signal,
+      idleTimeoutMs: settings.idleTimeoutMs,
+      headers,
+      maxResponseBytes: c.max_response_bytes,
+      maxStreamBytes: c.max_stream_bytes,
+      maxLineBytes: c.max_line_bytes,
+      followRedirects: c.follow_redirects,
+    };
   }
 
   /** The error for a stream that ended without the backend's end marker. */
@@ -182,9 +269,20 @@ export abstract class BackendProvider<C extends BaseBackendConfig = BaseBackendC
 
   // ---- the call machinery --------------------------------------------------------
 
-  private settings(runtime: RuntimeExecutionConfig, deadline: CallDeadline): CallSettings {
+  /** Checks a completion call's messages and features against the capabilities; the messages in the form the provider takes. */
+  private prepare(messages: ChatMessage[], runtime: RuntimeExecutionConfig): { messages: ChatMessage[]; features: CallFeatures } {
+    checkMessages(messages);
+    const supports = (c: Capability) => this.supports(c);
+    const features = callFeatures(messages, runtime, supports, (c) => {
+      throw this.unsupported(c);
+    });
+    return { messages: messagesFor(messages, supports), features };
+  }
+
+  private settings(runtime: RuntimeExecutionConfig, deadline: CallDeadline, features?: CallFeatures): CallSettings {
     const c = this.config;
     return {
+      ...features,
       temperature: runtime.temperature ?? c.temperature,
       maxTokens: runtime.maxTokens ?? c.max_tokens,
       topP: runtime.topP ?? c.top_p,
@@ -195,28 +293,34 @@ export abstract class BackendProvider<C extends BaseBackendConfig = BaseBackendC
       maxRetries: runtime.maxRetries ?? c.max_retries,
       signal: deadline.signal,
       providerOptions: runtime.providerOptions,
+      retryIf: runtime.retryIf,
     };
   }
 
-  private begin(runtime: RuntimeExecutionConfig): { deadline: CallDeadline; settings: CallSettings } {
+  private begin(runtime: RuntimeExecutionConfig, features?: CallFeatures): { deadline: CallDeadline; settings: CallSettings } {
     const deadline = new CallDeadline(runtime.timeoutMs ?? this.config.timeout * 1000, runtime.signal);
-    return { deadline, settings: this.settings(runtime, deadline) };
+    return { deadline, settings: this.settings(runtime, deadline, features) };
   }
 
-  private async run<T>(runtime: RuntimeExecutionConfig, attempt: (settings: CallSettings) => Promise<T>): Promise<T> {
-    const { deadline, settings } = this.begin(runtime);
+  private async run<T>(runtime: RuntimeExecutionConfig, attempt: (settings: CallSettings) => Promise<T>, features?: CallFeatures): Promise<T> {
+    const { deadline, settings } = this.begin(runtime, features);
     try {
-      return await withRetries(() => attempt(settings), {
-        maxRetries: settings.maxRetries,
-        signal: settings.signal,
-        deadline: deadline.deadline,
-        onRetry: (error, n, delay) => this.logRetry(error, n, delay),
-      });
+      return await withRetries(() => attempt(settings), this.retryPolicy(settings, deadline));
     } catch (error) {
       throw this.label(error);
     } finally {
       deadline.dispose();
     }
+  }
+
+  private retryPolicy(settings: CallSettings, deadline: CallDeadline): RetryPolicy {
+    return {
+      maxRetries: settings.maxRetries,
+      signal: settings.signal,
+      deadline: deadline.deadline,
+      retryIf: settings.retryIf,
+      onRetry: (error, n, delay) => this.logRetry(error, n, delay),
+    };
   }
 
   /**
@@ -227,9 +331,18 @@ export abstract class BackendProvider<C extends BaseBackendConfig = BaseBackendC
    * stream (bench/RESULTS.md). It behaves as the generator it replaces: nothing
    * starts before the first `next()`, the end or an error disposes of the
    * deadline, and `return()` closes the plugin's stream (freeing its socket).
+   *
+   * Stream parts (reasoning, tool calls) go to a `StreamAssembler`, created
+   * with the first part: a plain text stream keeps the path it always had,
+   * one `typeof` per delta more.
    */
-  private runStream(messages: ChatMessage[], runtime: RuntimeExecutionConfig): AsyncGenerator<string, CompletionResult, undefined> {
-    type Step = IteratorResult<string | readonly string[], StreamEnd>;
+  private runStream(
+    messages: ChatMessage[],
+    runtime: RuntimeExecutionConfig,
+    features: CallFeatures,
+    structured?: StructuredCheck,
+  ): AsyncGenerator<string, CompletionResult, undefined> {
+    type Step = IteratorResult<StreamItem | readonly StreamItem[], StreamEnd>;
     type Out = IteratorResult<string, CompletionResult>;
     let state: 'new' | 'open' | 'closed' = 'new';
     let call: { deadline: CallDeadline; settings: CallSettings } | undefined;
@@ -237,8 +350,11 @@ export abstract class BackendProvider<C extends BaseBackendConfig = BaseBackendC
     const received = new ReceivedText();
     let progress: StreamProgress | undefined;
     // The deltas of a batch the plugin yielded, handed out one per `next()` without an async step.
-    let batch: readonly string[] = [];
+    let batch: readonly StreamItem[] = [];
     let index = 0;
+    // Tool calls and reasoning, from the first part on; events go to the sink while `events()` reads them.
+    let parts: StreamAssembler | undefined;
+    let sink: EventSink | undefined;
 
     const close = async (): Promise<void> => {
       state = 'closed';
@@ -256,12 +372,27 @@ export abstract class BackendProvider<C extends BaseBackendConfig = BaseBackendC
       throw labelled;
     };
     const tooLong = (): Promise<never> | undefined => (received.length > MAX_STREAM_TEXT ? fail(this.tooLong()) : undefined);
+    /** Takes a stream part; an unusable one (a whole call with invalid arguments, too much of it) ends the stream. */
+    const takePart = (part: StreamPart): Promise<never> | undefined => {
+      try {
+        parts ??= new StreamAssembler(sink);
+        parts.add(part);
+      } catch (error) {
+        return fail(error);
+      }
+      return parts.size > MAX_STREAM_TEXT ? fail(this.tooLong()) : undefined;
+    };
     /** The next non-empty delta of the batch at hand, if there is one (an abort stops it, as it stops the socket). */
     const fromBatch = (): Out | Promise<Out> | undefined => {
       if (call!.deadline.aborted) return fail(abortedError(call!.settings.signal));
       while (index < batch.length) {
-        const text = batch[index++]!;
-        if (text) return { value: text, done: false };
+        const item = batch[index++]!;
+        if (typeof item === 'string') {
+          if (item) return { value: item, done: false };
+        } else {
+          const failed = takePart(item);
+          if (failed) return failed;
+        }
       }
       return undefined;
     };
@@ -271,7 +402,23 @@ export abstract class BackendProvider<C extends BaseBackendConfig = BaseBackendC
       if (step.done) {
         source = undefined;
         const handed = index;
-        const result = withLazyText({ ...step.value }, () => received.text(handed));
+        let result = withLazyText({ ...step.value } as StreamEnd & Pick<CompletionResult, 'toolCalls'>, () => received.text(handed));
+        if (parts || step.value.toolCalls) {
+          try {
+            result = parts ? parts.finish(result) : normalizeCompletion(result);
+          } catch (error) {
+            return fail(error);
+          }
+        }
+        if (structured) {
+          // Asked for JSON: the whole answer is validated once it is complete (the deltas were its partial text).
+          const whole = result;
+          return withObject(whole, structured).then((checked) => {
+            void close();
+            progress?.end(checked);
+            return { value: checked, done: true as const };
+          }, fail);
+        }
         void close();
         progress?.end(result);
         return { value: result, done: true };
@@ -282,21 +429,25 @@ export abstract class BackendProvider<C extends BaseBackendConfig = BaseBackendC
           received.add(step.value);
           return tooLong() ?? { value: step.value, done: false };
         }
-      } else {
-        batch = step.value;
+      } else if (Array.isArray(step.value)) {
+        batch = step.value as readonly StreamItem[];
         index = 0;
         received.addBatch(batch);
         const out = tooLong() ?? fromBatch();
         if (out) return out;
+      } else {
+        const failed = takePart(step.value as StreamPart);
+        if (failed) return failed;
       }
       return source!.next().then(onStep, fail);
     };
     /** Opens the plugin's stream, retrying until its first delta: retrying is safe only until a delta was handed out. */
     const start = async (): Promise<IteratorResult<string, CompletionResult>> => {
-      call = this.begin(runtime);
+      call = this.begin(runtime, features);
       const { deadline, settings } = call;
       let step: Step;
       try {
+        await structured?.ready();
         for (let attempt = 0; ; attempt++) {
           source = this.doStream(messages, settings);
           try {
@@ -352,6 +503,11 @@ export abstract class BackendProvider<C extends BaseBackendConfig = BaseBackendC
       progress = p;
       return () => received.text(index);
     };
+    // `stream.events()` subscribes here: the parts' events go to it from then on.
+    (iterator as EventSource)[EMITS_EVENTS] = (listener) => {
+      sink = listener;
+      parts?.listen(listener);
+    };
     return iterator;
   }
 
@@ -366,6 +522,7 @@ export abstract class BackendProvider<C extends BaseBackendConfig = BaseBackendC
     if (!ProviderError.isInstance(error) || !error.retryable || attempt >= settings.maxRetries || settings.signal.aborted) {
       return undefined;
     }
+    if (settings.retryIf?.(error, attempt) === false) return undefined;
     const delay = backoffDelay(attempt, error);
     return Date.now() + delay >= deadline.deadline ? undefined : delay;
   }
@@ -415,33 +572,79 @@ function withLazyText(result: Omit<CompletionResult, 'text'> & { text?: string }
   }) as CompletionResult;
 }
 
-/** A step that carries no text: an empty delta or a batch of them. */
-function isEmpty(value: string | readonly string[]): boolean {
-  return typeof value === 'string' ? value === '' : value.every((text) => text === '');
+/** One embeddings request's answer: a vector per text, each of the length asked for. */
+function checkEmbeddings(result: EmbeddingsResult, count: number, dimensions: number | undefined): void {
+  if (result.embeddings.length !== count) {
+    throw new ProviderError(`backend returned ${result.embeddings.length} embeddings for ${count} inputs`, { reason: 'bad_response' });
+  }
+  const wrong = dimensions === undefined ? undefined : result.embeddings.find((v) => v.length !== dimensions);
+  if (wrong) {
+    throw new ProviderError(`asked for embeddings of ${dimensions} dimensions, the backend returned ${wrong.length}`, { reason: 'bad_response' });
+  }
 }
 
-function runtimeOf(options: { signal?: AbortSignal; timeoutMs?: number; providerOptions?: Record<string, unknown> }): RuntimeExecutionConfig {
-  return { signal: options.signal, timeoutMs: options.timeoutMs, providerOptions: options.providerOptions };
+/** The answers of several embeddings requests as one: vectors in order, usage added up. */
+function joinEmbeddings(parts: readonly EmbeddingsResult[]): EmbeddingsResult {
+  const sum = (key: keyof Usage): number | undefined =>
+    parts.every((p) => p.usage?.[key] !== undefined) ? parts.reduce((n, p) => n + p.usage![key]!, 0) : undefined;
+  const usage: Usage = {};
+  for (const key of ['promptTokens', 'completionTokens', 'totalTokens'] as const) {
+    const value = sum(key);
+    if (value !== undefined) usage[key] = value;
+  }
+  const model = parts.find((p) => p.model !== undefined)?.model;
+  return {
+    embeddings: parts.flatMap((p) => p.embeddings),
+    ...(Object.keys(usage).length > 0 ? { usage } : {}),
+    ...(model !== undefined ? { model } : {}),
+  };
+}
+
+/** A step that carries nothing: an empty delta or a batch of them (a stream part is something). */
+function isEmpty(value: StreamItem | readonly StreamItem[]): boolean {
+  if (typeof value === 'string') return value === '';
+  return Array.isArray(value) && value.every((item) => item === '');
+}
+
+function runtimeOf(options: CallOptions): RuntimeExecutionConfig {
+  return { signal: options.signal, timeoutMs: options.timeoutMs, providerOptions: options.providerOptions, retryIf: options.retryIf };
 }
 
 function checkMessages(messages: ChatMessage[]): void {
   if (!Array.isArray(messages) || messages.length === 0) {
     throw new TypeError('messages must be a non-empty array of { role, content }');
   }
+  for (let i = 0; i < messages.length; i++) {
+    const m = messages[i] as Partial<ChatMessage> | undefined;
+    if (typeof m !== 'object' || m === null) throw new TypeError(`messages[${i}] must be an object { role, content }`);
+    if (m.role === 'assistant' && m.toolCalls !== undefined) {
+      if (!Array.isArray(m.toolCalls) || m.toolCalls.some((c) => typeof c?.id !== 'string' || typeof c.name !== 'string')) {
+        throw new TypeError(`messages[${i}].toolCalls must be the { id, name, arguments } calls of a result`);
+      }
+    }
+  }
 }
 
-/** Which capabilities a provider class actually implements (overrides a `do*` method for). */
+/**
+ * Which capabilities a provider class actually implements: the operations
+ * whose `do*` method it overrides, and the features (tools, reasoning,
+ * structured output, vision) when it implements a completion or a stream,
+ * which carry them. Whether it maps them to its backend is what the
+ * conformance kit's feature checks find out.
+ */
 export function implementedCapabilities(provider: BackendProvider): Capability[] {
   const base = BackendProvider.prototype as unknown as Record<string, unknown>;
   const self = provider as unknown as Record<string, unknown>;
-  const methods: Record<Capability, string> = {
-    completion: 'doCompletion',
-    streaming: 'doStream',
-    embeddings: 'doEmbeddings',
-    speech: 'doSpeech',
-    transcription: 'doTranscription',
-    models: 'doListModels',
-    tokens: 'doCountTokens',
+  const overrides = (c: Capability) => {
+    const method = DO_METHOD_OF[c];
+    return method !== undefined && self[method] !== undefined && self[method] !== base[method];
   };
-  return (Object.keys(methods) as Capability[]).filter((c) => self[methods[c]] !== base[methods[c]]);
+  const completes = overrides('completion') || overrides('streaming');
+  return (Object.keys(OPERATION_OF) as Capability[]).filter((c) => (isFeatureCapability(c) ? completes : overrides(c)));
+}
+
+/** The result with its `object`: the answer parsed and validated (a StructuredOutputError otherwise). */
+async function withObject(result: CompletionResult, structured: StructuredCheck): Promise<CompletionResult> {
+  const object = await structured.check(result.text);
+  return Object.defineProperty(result, 'object', { value: object, enumerable: true, configurable: true, writable: true });
 }

@@ -21,11 +21,27 @@ export class ReceivedText {
     this.length += delta.length;
   }
 
-  /** A batch whose deltas are about to be handed out, in order. */
-  addBatch(batch: readonly string[]): void {
-    this.pieces.push(batch);
+  /**
+   * A batch whose deltas are about to be handed out, in order. A batch that
+   * also holds stream parts (objects) is stored as its text, each part an
+   * empty string, so the positions of the deltas stay the same.
+   */
+  addBatch(batch: readonly unknown[]): void {
     let length = this.length;
-    for (let i = 0; i < batch.length; i++) length += batch[i]!.length;
+    let i = 0;
+    for (; i < batch.length; i++) {
+      const item = batch[i];
+      if (typeof item !== 'string') break;
+      length += item.length;
+    }
+    if (i < batch.length) {
+      const texts = batch.map((item) => (typeof item === 'string' ? item : ''));
+      length = this.length;
+      for (const text of texts) length += text.length;
+      this.pieces.push(texts);
+    } else {
+      this.pieces.push(batch as readonly string[]);
+    }
     this.length = length;
   }
 

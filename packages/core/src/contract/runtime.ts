@@ -1,3 +1,4 @@
+import type { ProviderError } from '../errors/provider-error.js';
 import type { ResponseFormat, ResponseFormatSpec } from './response-format.js';
 import type { ToolChoice, ToolDefinition, ToolSpec } from './tools.js';
 
@@ -34,6 +35,13 @@ export interface RuntimeExecutionConfig {
   signal?: AbortSignal;
   /** Backend-specific request fields, merged into the request body last. */
   providerOptions?: Record<string, unknown>;
+  /**
+   * Vetoes retrying a retryable failure of this call (return false: fail now).
+   * It never makes a non-retryable failure retried. Composite profiles use it
+   * so that a member whose connection is refused fails at once and the call
+   * moves on to the next member instead of waiting out backoffs.
+   */
+  retryIf?: (error: ProviderError, attempt: number) => boolean;
 }
 
 /** The effective settings of one call: profile defaults overridden by the call's own. */
@@ -56,12 +64,14 @@ export interface CallSettings {
   /** Aborts on the caller's signal or the call's deadline, whichever comes first. */
   signal: AbortSignal;
   providerOptions?: Record<string, unknown>;
+  retryIf?: (error: ProviderError, attempt: number) => boolean;
 }
 
 /**
  * The per-call settings to hand on to another provider (for plugins that
- * compose profiles): sampling fields as set, the same signal, and the time
- * this call has left.
+ * compose profiles): sampling fields as set, the call's tools, tool choice,
+ * response format and reasoning (already normalised: JSON Schema), the same
+ * signal, and the time this call has left.
  */
 export function runtimeFromSettings(settings: CallSettings): RuntimeExecutionConfig {
   return {
@@ -70,6 +80,11 @@ export function runtimeFromSettings(settings: CallSettings): RuntimeExecutionCon
     topP: settings.topP,
     stop: settings.stop,
     seed: settings.seed,
+    tools: settings.tools,
+    toolChoice: settings.toolChoice,
+    parallelToolCalls: settings.parallelToolCalls,
+    responseFormat: settings.responseFormat,
+    reasoning: settings.reasoning,
     signal: settings.signal,
     idleTimeoutMs: settings.idleTimeoutMs,
     providerOptions: settings.providerOptions,

@@ -1,4 +1,5 @@
 import type { CompletionResult } from './results.js';
+import type { StreamEvent } from './stream-events.js';
 
 /**
  * Internal: how a source made by core (the provider's call machinery) reports
@@ -15,11 +16,19 @@ export const REPORTS_PROGRESS: unique symbol = Symbol('aegis.reportsProgress');
 /** A source that reports its progress: given the stream's callbacks, it returns how to read the text so far. */
 export type ReportingSource = { [REPORTS_PROGRESS]?: (progress: StreamProgress) => () => string };
 
+export const EMITS_EVENTS: unique symbol = Symbol('aegis.emitsEvents');
+
+/** Internal: a source made by core that sends the events other than text deltas (reasoning, tool calls) to a listener. */
+export type EventSource = { [EMITS_EVENTS]?: (listener: (event: StreamEvent) => void) => void };
+
 /**
  * A streamed completion: iterate it for text deltas as they arrive; `result`
  * resolves with the final result (whose `text` is exactly the concatenated
- * deltas) once the stream has ended, or rejects with the error that ended it.
- * Reading `result` without iterating drains the stream.
+ * deltas, with the tool calls and reasoning of the answer) once the stream has
+ * ended, or rejects with the error that ended it. Reading `result` without
+ * iterating drains the stream. `events()` is the other way to read it: typed
+ * events for text, reasoning, tool calls and the finish. A stream is read
+ * once, one way or the other.
  */
 export class CompletionStream implements AsyncIterable<string> {
   private readonly source: AsyncGenerator<string, CompletionResult, undefined>;
@@ -121,6 +130,40 @@ export class CompletionStream implements AsyncIterable<string> {
       [Symbol.asyncIterator]: () => iterator,
     };
     return iterator;
+  }
+
+  /**
+   * The stream as typed events, in the order they happen: `text-delta`,
+   * `reasoning-delta`, `tool-call-start` (id and name known),
+   * `tool-call-delta` (a fragment of the arguments' JSON), `tool-call` (the
+   * call complete, its arguments parsed), and last `finish` with the finish
+   * reason and usage. An error that ends the stream is thrown from the
+   * iteration (and rejects `result`); a `break` closes the stream.
+   */
+  async *events(): AsyncGenerator<StreamEvent, void, undefined> {
+    const queue: StreamEvent[] = [];
+    let read = 0;
+    (this.source as EventSource)[EMITS_EVENTS]?.((event) => queue.push(event));
+    const deltas = this[Symbol.asyncIterator]();
+    let ended = false;
+    try {
+      for (;;) {
+        const step = await deltas.next();
+        // The events a step produced came before its text.
+        while (read < queue.length) yield queue[read++]!;
+        queue.length = read = 0;
+        if (step.done) break;
+        yield { type: 'text-delta', text: step.value };
+      }
+      ended = true;
+    } finally {
+      if (!ended) await deltas.return();
+    }
+    const result = await this.finished;
+    const finish: StreamEvent = { type: 'finish', finishReason: result.finishReason };
+    if (result.rawFinishReason !== undefined) finish.rawFinishReason = result.rawFinishReason;
+    if (result.usage !== undefined) finish.usage = result.usage;
+    yield finish;
   }
 
   private async drain(): Promise<void> {

@@ -6,7 +6,6 @@ import { loadConfig, suggest, type LoadedConfig, type RawProfile } from '../conf
 import { ConfigurationError } from '../errors/configuration-error.js';
 import { TOKENS } from './tokens.js';
 import type { AegisOptions } from '../aegis-options.js';
-import { looksLikeCredential } from '../secrets/secret-fields.js';
 import type { SecretScrubber } from '../secrets/scrubber.js';
 
 /** Loads backends.yaml and .env once, on first use, and finds profiles by name. */
@@ -48,11 +47,9 @@ export class ConfigService {
    * shows them. Fields a plugin marks secret are added when its profiles are validated.
    */
   private rememberSecrets(config: LoadedConfig): void {
-    // .env is where secrets live: none of its values is ever shown (URLs aside, which errors must name).
-    for (const value of config.envFileValues) if (!/^https?:\/\//i.test(value)) this.secrets.add(value);
-    for (const profile of config.profiles) {
-      for (const [key, value] of Object.entries(profile.values)) if (looksLikeCredential(key)) this.secrets.add(value);
-    }
+    // .env is where secrets live: none of its values is ever shown (of a URL, which errors must name, its credentials).
+    for (const value of config.envFileValues) this.secrets.addEnvValue(value);
+    for (const profile of config.profiles) this.secrets.addFromValues(profile.values);
   }
 
   get configDir(): string | undefined {

@@ -45,7 +45,7 @@ export class PluginCatalog {
         allow: config?.allowPlugins?.map(toEntry),
         codePlugins: this.options.plugins,
       });
-      this.state = { registry: new PluginRegistry(sources, blocked), blocked, issues };
+      this.state = { registry: new PluginRegistry(sources, blocked, this.options.knownPlugins), blocked, issues };
     }
     return this.state;
   }

@@ -15,6 +15,11 @@ export interface ConfigIssue {
   message: string;
   /** For a cycle between profiles: the profiles in it, first one repeated at the end. */
   cycle?: string[];
+  /**
+   * For a `${VAR}` that is not set: the variable's name. The file is fine; this
+   * environment lacks the value (`aegis validate` warns unless `--strict`).
+   */
+  variable?: string;
 }
 
 /** Formats an issue as `file:line:col: profile "p", field "f": message`. */

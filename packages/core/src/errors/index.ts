@@ -9,3 +9,5 @@ export {
   type ProviderErrorDetails,
   type ProviderErrorReason,
 } from './provider-error.js';
+export { InvalidToolArgumentsError, type InvalidToolArgumentsDetails } from './tool-error.js';
+export { StructuredOutputError, type StructuredOutputDetails, type StructuredOutputIssue } from './structured-output-error.js';

@@ -16,7 +16,7 @@ export interface ProviderErrorDetails extends AegisErrorOptions {
   providerType?: string;
   /** For a broken stream: the text received before it broke. */
   partialText?: string;
-  /** Machine-readable reason, e.g. `timeout`, `idle_timeout`, `connection`, `truncated_stream`, `bad_response`, `aborted`, `http`. */
+  /** Machine-readable reason, e.g. `timeout`, `idle_timeout`, `connection`, `truncated_stream`, `bad_response`, `aborted`, `http`, `response_too_large`, `redirect`. */
   reason?: ProviderErrorReason;
 }
 
@@ -29,7 +29,13 @@ export type ProviderErrorReason =
   | 'truncated_stream'
   | 'stream_error'
   | 'bad_response'
-  | 'response_too_large';
+  | 'response_too_large'
+  /** A tool call's arguments are not a JSON object (see `InvalidToolArgumentsError`). */
+  | 'invalid_tool_arguments'
+  /** A redirect the policy does not follow (to another origin, or from https to http). */
+  | 'redirect'
+  /** An answer asked to be JSON is not, or misses its schema (see `StructuredOutputError`). */
+  | 'invalid_structured_output';
 
 /** The backend failed, answered with an error, or answered with something unusable. */
 export class ProviderError extends AegisError {

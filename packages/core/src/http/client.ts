@@ -5,6 +5,8 @@ import { ProviderError } from '../errors/provider-error.js';
 import { httpStatusError, transportError, excerpt, type ErrorMessageExtractor } from './error-mapping.js';
 import { parseRetryAfter } from './retry-after.js';
 import { redactUrl } from './url.js';
+import { DEFAULT_LIMITS, ERROR_BODY_MAX_BYTES, STREAM_SOURCE, tooLargeError, type StreamSource } from './limits.js';
+import { judgeRedirect, MAX_REDIRECTS, redirectError, stripForCrossOrigin, type RedirectPolicy } from './redirects.js';
 
 export interface HttpRequestOptions {
   headers?: Record<string, string | undefined>;
@@ -14,8 +16,14 @@ export interface HttpRequestOptions {
   idleTimeoutMs?: number;
   /** Reads the backend's own message from its error body. */
   errorMessage?: ErrorMessageExtractor;
-  /** Largest body accepted, in bytes (default 64 MiB). */
+  /** Largest whole body accepted (JSON, audio), in decoded bytes (default 256 MiB). */
   maxResponseBytes?: number;
+  /** Largest streamed body accepted in total, in decoded bytes (default 1 GiB). */
+  maxStreamBytes?: number;
+  /** Largest line (NDJSON) or event (SSE) of a streamed body, in decoded bytes (default 8 MiB); read by readSse/readNdjson. */
+  maxLineBytes?: number;
+  /** Which redirects are followed (default `same_origin`); see RedirectPolicy. */
+  followRedirects?: RedirectPolicy;
 }
 
 export interface HttpResponse<T> {
@@ -33,8 +41,6 @@ export interface HttpClientOptions {
 
 type Payload = { json: unknown } | { body: FormData } | undefined;
 
-const DEFAULT_MAX_BYTES = 64 * 1024 * 1024;
-
 // got (and its dependencies, node:https and TLS among them) is a large share of a cold
 // start (bench/RESULTS.md), and what needs no request (`aegis profiles`, `validate`,
 // `plugins`) never uses it: it is loaded on the first request, once, as are the agents.
@@ -48,8 +54,6 @@ function loadGot(): Promise<Got> {
   });
   return loading;
 }
-
-const ERROR_BODY_MAX_BYTES = 64 * 1024;
 
 /**
  * The HTTP client every plugin uses (through its context): keep-alive agents,
@@ -91,7 +95,14 @@ export class HttpClient {
   /** POSTs JSON and returns the 2xx response body as a stream of chunks; failures arrive as ProviderErrors. */
   async postStream(url: string, json: unknown, options: HttpRequestOptions = {}): Promise<HttpResponse<AsyncIterable<Buffer>>> {
     const response = await this.open('POST', url, { json }, options);
-    return { ...response, body: mappedChunks(response, options) };
+    const body = mappedChunks(response, options);
+    const source: StreamSource = {
+      maxLineBytes: options.maxLineBytes ?? DEFAULT_LIMITS.maxLineBytes,
+      url,
+      method: 'POST',
+      destroy: () => response.stream.destroy(),
+    };
+    return { ...response, body: Object.assign(body, { [STREAM_SOURCE]: source }) };
   }
 
   /** Closes the kept-alive sockets. */
@@ -112,6 +123,8 @@ export class HttpClient {
       this.agent = { http: new nodeHttp.http.Agent(agentOptions), https: new nodeHttp.https.Agent(agentOptions) };
     }
     let stream: GotRequest;
+    const policy = options.followRedirects ?? 'same_origin';
+    let refused: { status: number; location: string; why: string; target?: URL } | undefined;
     try {
       stream = client.stream(url, {
         method,
@@ -122,7 +135,17 @@ export class HttpClient {
         timeout: options.idleTimeoutMs ? { socket: options.idleTimeoutMs } : {},
         retry: { limit: 0 },
         throwHttpErrors: false,
-        followRedirect: true,
+        // Each hop is judged against the URL first asked for; a refused one comes back as the
+        // 3xx response, turned into a typed error below.
+        followRedirect: (res: { statusCode: number; url: string; headers: Record<string, string | undefined> }) => {
+          const location = res.headers.location ?? '';
+          const verdict = judgeRedirect(new URL(url), new URL(res.url), location, res.statusCode, policy);
+          if (!verdict.follow) refused = { status: res.statusCode, location, why: verdict.why, target: verdict.target };
+          return verdict.follow;
+        },
+        maxRedirects: MAX_REDIRECTS,
+        // Only `cross_origin` lets a hop leave the origin: it then goes without body or any header set here.
+        ...(policy === 'cross_origin' ? { hooks: { beforeRedirect: [(next: RedirectHop) => stripIfCrossOrigin(url, next)] } } : {}),
       } as never) as unknown as GotRequest;
     } catch (error) {
       throw new ProviderError(`${method} ${redactUrl(url)}: invalid request (${(error as Error).message})`, {
@@ -140,6 +163,10 @@ export class HttpClient {
       throw transportError(error, ctx);
     });
     const response: OpenResponse = { status: res.statusCode ?? 0, headers: res.headers, url, stream, ctx };
+    if (refused && refused.status === response.status) {
+      stream.destroy(); // its body is of no use, and may be endless
+      throw redirectError(method, url, refused.status, refused.location, refused.why, refused.target);
+    }
     if (response.status < 200 || response.status >= 300) {
       const text = await readText(response, { ...options, maxResponseBytes: ERROR_BODY_MAX_BYTES }, true);
       throw httpStatusError({
@@ -156,6 +183,18 @@ export class HttpClient {
   }
 }
 
+interface RedirectHop {
+  url: URL;
+  method: string;
+  headers: Record<string, unknown>;
+}
+
+function stripIfCrossOrigin(original: string, next: RedirectHop): void {
+  const from = new URL(original);
+  const to = next.url;
+  if (to.protocol !== from.protocol || to.hostname !== from.hostname || to.port !== from.port) stripForCrossOrigin(next);
+}
+
 interface OpenResponse {
   status: number;
   headers: Record<string, string | string[] | undefined>;
@@ -165,7 +204,7 @@ interface OpenResponse {
 }
 
 async function* mappedChunks(response: OpenResponse, options: HttpRequestOptions): AsyncGenerator<Buffer> {
-  const limit = options.maxResponseBytes ?? Number.POSITIVE_INFINITY;
+  const limit = options.maxStreamBytes ?? DEFAULT_LIMITS.maxStreamBytes;
   const { stream } = response;
   let total = 0;
   let failed = false;
@@ -173,7 +212,7 @@ async function* mappedChunks(response: OpenResponse, options: HttpRequestOptions
     // Not destroyed on return: the finally below decides between ending and closing it.
     for await (const chunk of stream.iterator({ destroyOnReturn: false }) as AsyncIterable<Buffer>) {
       total += chunk.length;
-      if (total > limit) throw tooLarge(response, limit);
+      if (total > limit) throw tooLargeError('maxStreamBytes', limit, { ...response.ctx, status: response.status });
       yield chunk;
     }
   } catch (error) {
@@ -213,8 +252,15 @@ function drain(stream: GotRequest, complete: boolean): void {
  * for async iteration.
  */
 function readBytes(response: OpenResponse, options: HttpRequestOptions, truncate = false): Promise<Buffer> {
-  const limit = options.maxResponseBytes ?? DEFAULT_MAX_BYTES;
+  const limit = options.maxResponseBytes ?? DEFAULT_LIMITS.maxResponseBytes;
   const { stream } = response;
+  const tooLarge = (): ProviderError => tooLargeError('maxResponseBytes', limit, { ...response.ctx, status: response.status });
+  // A body announced larger than the limit (and not compressed, so the length is the decoded one) is not read at all.
+  const declared = Number(response.headers['content-length']);
+  if (!truncate && declared > limit && !response.headers['content-encoding']) {
+    stream.destroy();
+    return Promise.reject(tooLarge());
+  }
   return new Promise<Buffer>((resolve, reject) => {
     const chunks: Buffer[] = [];
     let total = 0;
@@ -233,7 +279,7 @@ function readBytes(response: OpenResponse, options: HttpRequestOptions, truncate
         return;
       }
       if (truncate) chunks.push(chunk.subarray(0, chunk.length - (total - limit)));
-      settle(truncate ? undefined : tooLarge(response, limit));
+      settle(truncate ? undefined : tooLarge());
       stream.destroy();
     };
     const onEnd = (): void => settle();
@@ -251,17 +297,13 @@ function readBytes(response: OpenResponse, options: HttpRequestOptions, truncate
 }
 
 async function readText(response: OpenResponse, options: HttpRequestOptions, truncate = false): Promise<string> {
-  return (await readBytes(response, options, truncate)).toString('utf8');
-}
-
-function tooLarge(response: OpenResponse, limit: number): ProviderError {
-  const url = redactUrl(response.url);
-  return new ProviderError(`${response.ctx.method} ${url}: response is larger than ${limit} bytes`, {
-    url,
-    status: response.status,
-    reason: 'response_too_large',
-    retryable: false,
-  });
+  const bytes = await readBytes(response, options, truncate);
+  try {
+    return bytes.toString('utf8');
+  } catch {
+    // Past the longest string V8 makes (about 512 MiB): too large to be text.
+    throw tooLargeError('maxResponseBytes', bytes.length, { ...response.ctx, status: response.status });
+  }
 }
 
 function parseJson<T>(text: string, method: string, url: string): T {

@@ -1,6 +1,6 @@
 import { ProviderError } from '../errors/provider-error.js';
 import { excerpt } from './error-mapping.js';
-import { ChunkReader } from './pull.js';
+import { ChunkReader, type StreamReadOptions } from './pull.js';
 import { redactUrl } from './url.js';
 
 /**
@@ -8,8 +8,8 @@ import { redactUrl } from './url.js';
  * A line that is not JSON is a ProviderError naming the URL. A final line
  * without its newline is parsed too (and is an error if it is cut short).
  */
-export function readNdjson<T = unknown>(chunks: AsyncIterable<Uint8Array | string>, url: string): AsyncGenerator<T> {
-  return new NdjsonReader<T>(chunks, url);
+export function readNdjson<T = unknown>(chunks: AsyncIterable<Uint8Array | string>, url: string, options: StreamReadOptions = {}): AsyncGenerator<T> {
+  return new NdjsonReader<T>(chunks, url, options);
 }
 
 /**
@@ -17,8 +17,12 @@ export function readNdjson<T = unknown>(chunks: AsyncIterable<Uint8Array | strin
  * chunk): for a stream of thousands of small deltas, one async step per batch
  * instead of one per line. The lines before a garbage one are still handed out.
  */
-export function readNdjsonBatches<T = unknown>(chunks: AsyncIterable<Uint8Array | string>, url: string): AsyncGenerator<T[], undefined, undefined> {
-  return new NdjsonReader<T>(chunks, url).batches();
+export function readNdjsonBatches<T = unknown>(
+  chunks: AsyncIterable<Uint8Array | string>,
+  url: string,
+  options: StreamReadOptions = {},
+): AsyncGenerator<T[], undefined, undefined> {
+  return new NdjsonReader<T>(chunks, url, options).batches();
 }
 
 /** Blank (empty or whitespace only); a line that starts with `{` is not, without looking further. */
@@ -39,22 +43,41 @@ const FIRST_BATCH = 16;
 const BATCH = 128;
 
 class NdjsonReader<T> extends ChunkReader<T | BadLine, T> {
-  private rest = '';
+  /**
+   * The pieces of the line in progress, joined once its newline arrives: a
+   * long line is never re-joined or re-split per chunk (which made parsing
+   * quadratic in the line's length).
+   */
+  private partial: string[] = [];
   private lines: string[] = [];
   private cursor = 0;
   private batch = FIRST_BATCH;
+  private readonly streamUrl: string;
 
-  constructor(
-    chunks: AsyncIterable<Uint8Array | string>,
-    private readonly url: string,
-  ) {
-    super(chunks);
+  constructor(chunks: AsyncIterable<Uint8Array | string>, url: string, options: StreamReadOptions) {
+    super(chunks, { ...options, url: options.url ?? url });
+    this.streamUrl = url;
+  }
+
+  protected boundaryEnd(chunk: Uint8Array | string): number {
+    const at = typeof chunk === 'string' ? chunk.lastIndexOf('\n') : chunk.lastIndexOf(10);
+    return at < 0 ? -1 : at + 1;
   }
 
   // A chunk's lines are parsed a batch at a time, while they are at hand, and handed out one by one.
   protected feed(text: string, out: (T | BadLine)[]): void {
-    const lines = (this.rest + text).split('\n');
-    this.rest = lines.pop()!;
+    if (text.indexOf('\n') < 0) {
+      if (text) this.partial.push(text);
+      return;
+    }
+    const lines = text.split('\n');
+    if (this.partial.length > 0) {
+      this.partial.push(lines[0]!);
+      lines[0] = this.partial.join('');
+      this.partial = [];
+    }
+    const rest = lines.pop()!;
+    if (rest) this.partial.push(rest);
     this.lines = lines;
     this.cursor = 0;
     this.refill(out);
@@ -76,8 +99,8 @@ class NdjsonReader<T> extends ChunkReader<T | BadLine, T> {
   }
 
   protected flush(out: (T | BadLine)[]): void {
-    const last = this.rest + this.decoder.decode();
-    this.rest = '';
+    const last = this.partial.join('') + this.decodeEnd();
+    this.partial = [];
     if (!isBlank(last)) this.parse(last, out);
   }
 
@@ -88,7 +111,7 @@ class NdjsonReader<T> extends ChunkReader<T | BadLine, T> {
 
   private parse(line: string, out: (T | BadLine)[]): boolean {
     try {
-      out.push(parseStreamJson<T>(line, this.url));
+      out.push(parseStreamJson<T>(line, this.streamUrl));
       return true;
     } catch (error) {
       out.push(new BadLine(error));

@@ -264,3 +264,24 @@ describe('HttpClient bodies and streams', () => {
     expect((e as ProviderError).retryable).toBe(true);
   });
 });
+
+describe('decoding (string_decoder)', () => {
+  async function* bytesOf(bytes: Uint8Array, step: number): AsyncGenerator<Uint8Array> {
+    for (let i = 0; i < bytes.length; i += step) yield bytes.subarray(i, i + step);
+  }
+
+  it('completes characters cut between chunks and drops a leading BOM, in both readers', async () => {
+    const text = '\ufeff{"t":"€ 中文 😀"}\n{"t":"ü"}';
+    const bytes = new TextEncoder().encode(text);
+    for (const step of [1, 2, 3, 5]) {
+      const { values, error } = await collect(readNdjson<{ t: string }>(bytesOf(bytes, step), 'http://x/'));
+      expect(error).toBeUndefined();
+      expect(values.map((v) => v.t)).toEqual(['€ 中文 😀', 'ü']);
+    }
+    const sse = new TextEncoder().encode('\ufeffdata: €😀\n\ndata: 中\n\n');
+    for (const step of [1, 2, 3]) {
+      const { values } = await collect(readSse(bytesOf(sse, step)));
+      expect(values.map((e) => e.data)).toEqual(['€😀', '中']);
+    }
+  });
+});

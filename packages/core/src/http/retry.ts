@@ -11,6 +11,8 @@ export interface RetryPolicy {
   baseDelayMs?: number;
   maxDelayMs?: number;
   onRetry?: (error: ProviderError, attempt: number, delayMs: number) => void;
+  /** Vetoes the retry of a retryable failure (false: throw it now). */
+  retryIf?: (error: ProviderError, attempt: number) => boolean;
 }
 
 /**
@@ -48,7 +50,8 @@ function shouldRetry(error: unknown, attempt: number, policy: RetryPolicy): erro
     ProviderError.isInstance(error) &&
     error.retryable &&
     attempt < policy.maxRetries &&
-    !policy.signal?.aborted
+    !policy.signal?.aborted &&
+    policy.retryIf?.(error, attempt) !== false
   );
 }
 

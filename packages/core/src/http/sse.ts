@@ -1,5 +1,5 @@
 import type { EventSourceMessage, EventSourceParser } from 'eventsource-parser';
-import { ChunkReader } from './pull.js';
+import { ChunkReader, type StreamReadOptions } from './pull.js';
 
 export type SseEvent = EventSourceMessage;
 
@@ -12,13 +12,24 @@ let parserModule: Promise<typeof import('eventsource-parser')> | undefined;
  * stream ended properly is the caller's business (each backend marks its end
  * differently).
  */
-export function readSse(chunks: AsyncIterable<Uint8Array | string>): AsyncGenerator<SseEvent> {
-  return new SseReader(chunks);
+export function readSse(chunks: AsyncIterable<Uint8Array | string>, options: StreamReadOptions = {}): AsyncGenerator<SseEvent> {
+  return new SseReader(chunks, options);
 }
 
 /** The same events a batch at a time (those parsed together out of one chunk): one async step per batch. */
-export function readSseBatches(chunks: AsyncIterable<Uint8Array | string>): AsyncGenerator<SseEvent[], undefined, undefined> {
-  return new SseReader(chunks).batches();
+export function readSseBatches(
+  chunks: AsyncIterable<Uint8Array | string>,
+  options: StreamReadOptions = {},
+): AsyncGenerator<SseEvent[], undefined, undefined> {
+  return new SseReader(chunks, options).batches();
+}
+
+const LF = 10;
+const CR = 13;
+
+/** True when two codes in a row end a line and then an empty one (LF LF, LF CR, CR CR: CR LF alone is one line end). */
+function blankLine(a: number, b: number): boolean {
+  return (a === LF && (b === LF || b === CR)) || (a === CR && b === CR);
 }
 
 class SseReader extends ChunkReader<SseEvent, SseEvent> {
@@ -30,6 +41,23 @@ class SseReader extends ChunkReader<SseEvent, SseEvent> {
     this.parser = createParser({ onEvent: (event) => this.out.push(event) });
   }
 
+  // The end of an event is a blank line: the last pair of line ends in a row. Scanned from the
+  // chunk's end, where a well-formed stream's events end, so usually one step.
+  protected boundaryEnd(chunk: Uint8Array | string, previous: number): number {
+    if (typeof chunk === 'string') {
+      for (let i = chunk.length - 1; i >= 0; i--) {
+        const b = chunk.charCodeAt(i);
+        if ((b === LF || b === CR) && blankLine(i > 0 ? chunk.charCodeAt(i - 1) : previous, b)) return i + 1;
+      }
+      return -1;
+    }
+    for (let i = chunk.length - 1; i >= 0; i--) {
+      const b = chunk[i]!;
+      if ((b === LF || b === CR) && blankLine(i > 0 ? chunk[i - 1]! : previous, b)) return i + 1;
+    }
+    return -1;
+  }
+
   protected feed(text: string, out: SseEvent[]): void {
     this.out = out;
     this.parser.feed(text);
@@ -38,7 +66,7 @@ class SseReader extends ChunkReader<SseEvent, SseEvent> {
   protected flush(out: SseEvent[]): void {
     this.out = out;
     // An event without its closing blank line is incomplete: the parser keeps it, and so do we.
-    this.parser.feed(this.decoder.decode());
+    this.parser.feed(this.decodeEnd());
   }
 
   protected take(event: SseEvent): SseEvent {

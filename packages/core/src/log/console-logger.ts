@@ -1,4 +1,5 @@
 import type { Logger, LogLevel } from '../contract/logger.js';
+import { safeForTerminal } from './terminal-text.js';
 
 const ORDER: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40, silent: 100 };
 
@@ -11,7 +12,10 @@ export interface ConsoleLoggerOptions {
   prefix?: string;
 }
 
-/** Writes one line per entry at or above a level, with every known secret scrubbed. */
+/**
+ * Writes one line per entry at or above a level, with every known secret
+ * scrubbed and control characters made visible (the default goes to a terminal).
+ */
 export class ConsoleLogger implements Logger {
   private readonly write: (line: string) => void;
   private readonly scrub: (text: string) => string;
@@ -42,7 +46,7 @@ export class ConsoleLogger implements Logger {
   private log(level: LogLevel, message: string, fields?: Record<string, unknown>): void {
     if (ORDER[level] < ORDER[this.level]) return;
     const extra = fields && Object.keys(fields).length > 0 ? ' ' + JSON.stringify(fields) : '';
-    this.write(this.scrub(`${this.prefix} ${level}: ${message}${extra}`));
+    this.write(safeForTerminal(this.scrub(`${this.prefix} ${level}: ${message}${extra}`)));
   }
 }
 

@@ -4,7 +4,16 @@ import { BASE_CONFIG_KEYS } from '../contract/base-config.js';
 import { isCapability, type Capability } from '../contract/capabilities.js';
 import type { BackendProvider, ProviderContext } from '../contract/provider.js';
 
-/** The plugin API this core implements. A plugin states the version it was written for. */
+/**
+ * The plugin API this core implements. A plugin states the version it was
+ * written for. The contract grows without a new version where an API-1
+ * plugin cannot tell the difference: new features (tools, reasoning, images,
+ * structured output) are capabilities a plugin declares, and a provider that
+ * does not declare one receives the same text-only messages and settings as
+ * before (core flattens content parts and tool messages for it, and refuses
+ * calls that need the feature). A plugin that declares a new capability is
+ * refused by an older core as declaring an unknown capability.
+ */
 export const PLUGIN_API_VERSION = 1;
 
 const MARKER = Symbol.for('aegis.plugin');

@@ -28,6 +28,8 @@ export class PluginRegistry {
     readonly sources: readonly PluginSource[],
     /** Plugins found but not allowed, to explain an unknown type. */
     private readonly blocked: readonly { source: PluginSource; reason: string }[] = [],
+    /** Installable plugin packages by the type they provide (`AegisOptions.knownPlugins`), to name one for an unknown type. */
+    private readonly knownPlugins: Readonly<Record<string, string>> = {},
   ) {
     for (const source of sources) {
       if (source.types.length === 0 && !source.problem) this.bareFiles.push(source);
@@ -172,15 +174,23 @@ export class PluginRegistry {
       });
     }
     const installed = this.types();
+    const bareFileHints = this.bareFileErrors.map((e) => ` (It may come from a plugin that could not be loaded: ${e.message})`).join('');
+    const listed = ` Installed types: ${installed.length ? installed.join(', ') : '(none)'}.`;
+    // A package name is never built from what was typed: only a close installed type, or a known plugin, is named.
     const guess = suggest(type, installed);
-    const hint =
-      (guess ? ` Did you mean "${guess}"?` : '') +
-      this.bareFileErrors.map((e) => ` (It may come from a plugin that could not be loaded: ${e.message})`).join('');
-    const kebab = type.replace(/_/g, '-').toLowerCase();
+    if (guess) {
+      return new PluginError(`unknown provider type "${type}". Did you mean "${guess}"?${bareFileHints}${listed}`, { kind: 'not_found', type });
+    }
+    const knownTypes = Object.keys(this.knownPlugins).filter((t) => !installed.includes(t));
+    const known = Object.hasOwn(this.knownPlugins, type) ? type : suggest(type, knownTypes);
+    const install =
+      known === undefined
+        ? ` Install the plugin package that provides it (its README names its types), or list a local plugin under "plugins:" in backends.yaml.`
+        : known === type
+          ? ` It is provided by the plugin package ${this.knownPlugins[known]}: npm install ${this.knownPlugins[known]}`
+          : ` Did you mean "${known}"? It is provided by the plugin package ${this.knownPlugins[known]}: npm install ${this.knownPlugins[known]}`;
     return new PluginError(
-      `unknown provider type "${type}".${hint} Installed types: ${installed.length ? installed.join(', ') : '(none)'}. ` +
-        `To add it, install its plugin package, e.g. npm install @aegis/provider-${kebab} (or aegis-provider-${kebab}), ` +
-        `or list a local plugin under "plugins:" in backends.yaml`,
+      `unknown provider type "${type}": no installed plugin provides it.${bareFileHints}${listed}${install}`,
       { kind: 'not_found', type },
     );
   }

@@ -1,4 +1,8 @@
 import { z } from 'zod';
+import { isHarmlessHeader, isHeadersMap, looksLikeCredential } from './credential-names.js';
+import { redactUrlsIn } from './url-credentials.js';
+
+export { looksLikeCredential } from './credential-names.js';
 
 /**
  * Secret fields. A plugin marks a config field as secret with `secret(z.string())`;
@@ -6,7 +10,6 @@ import { z } from 'zod';
  * plugin author who forgets the marker still does not leak a key.
  */
 const SECRET_META_KEY = 'aegisSecret';
-const CREDENTIAL_NAME = /(^|_)(api_?key|key|password|passwd|secret|token|auth|authorization|credentials?)($|_)/i;
 
 export function secret<T extends z.ZodType>(schema: T): T {
   return schema.meta({ [SECRET_META_KEY]: true }) as T;
@@ -24,10 +27,6 @@ export function isMarkedSecret(schema: z.ZodType | undefined): boolean {
   return false;
 }
 
-export function looksLikeCredential(fieldName: string): boolean {
-  return CREDENTIAL_NAME.test(fieldName);
-}
-
 /** Names of the top-level fields of an object schema that hold secrets. */
 export function secretKeysOf(schema: z.ZodType): Set<string> {
   const keys = new Set<string>();
@@ -41,11 +40,54 @@ export function secretKeysOf(schema: z.ZodType): Set<string> {
 
 export const REDACTED = '***';
 
-/** A copy of a profile's values with every secret field replaced by `***`. */
-export function redactValues<T extends Record<string, unknown>>(values: T, secretKeys: ReadonlySet<string>): T {
+/**
+ * Values that are credentials whatever field they are in: an `Authorization`
+ * value (`Bearer ...`, `Basic ...`), and keys of well-known shapes.
+ */
+const CREDENTIAL_VALUE = [
+  // `Bearer <credential>`, not `Basic settings`: the credential has a digit or punctuation, or is long.
+  /^(bearer|basic|token)\s+((?=\S*[0-9._~+/=-])\S{8,}|\S{20,})$/i,
+  /^sk-[A-Za-z0-9_-]{16,}$/,
+  /^(ghp|gho|ghs|github_pat|glpat|hf|xox[abpr])[-_][A-Za-z0-9_-]{16,}$/,
+  /^AKIA[0-9A-Z]{16}$/,
+  /^eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]+$/,
+];
+
+export function looksLikeCredentialValue(value: string): boolean {
+  const text = value.trim();
+  return CREDENTIAL_VALUE.some((shape) => shape.test(text));
+}
+
+/**
+ * A copy of a profile's values fit to show: at any depth, a field whose name
+ * looks like a credential (or, at the top, is in `secretKeys`), every header
+ * of a `headers` map but a few harmless ones, and any value shaped like a key
+ * become `***`; URLs lose their user, password and credential query values.
+ */
+export function redactValues<T extends Record<string, unknown>>(values: T, secretKeys: ReadonlySet<string> = new Set()): T {
+  return redactMapping(values, (key) => secretKeys.has(key), 0) as T;
+}
+
+const MAX_DEPTH = 32;
+
+function redactMapping(values: Record<string, unknown>, isSecret: (key: string) => boolean, depth: number): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(values)) {
-    out[key] = (secretKeys.has(key) || looksLikeCredential(key)) && value !== undefined && value !== null && value !== '' ? REDACTED : value;
+    const hidden = isSecret(key) || looksLikeCredential(key);
+    out[key] = hidden && hasValue(value) ? REDACTED : redactValue(value, key, depth + 1);
   }
-  return out as T;
+  return out;
+}
+
+function redactValue(value: unknown, key: string, depth: number): unknown {
+  if (typeof value === 'string') return looksLikeCredentialValue(value) ? REDACTED : redactUrlsIn(value, REDACTED);
+  if (depth > MAX_DEPTH || typeof value !== 'object' || value === null) return value;
+  if (Array.isArray(value)) return value.map((item) => redactValue(item, key, depth + 1));
+  const headers = isHeadersMap(key);
+  return redactMapping(value as Record<string, unknown>, (name) => headers && !isHarmlessHeader(name), depth);
+}
+
+/** A value worth hiding: not absent, empty or a plain on/off switch. */
+function hasValue(value: unknown): boolean {
+  return value !== undefined && value !== null && value !== '' && typeof value !== 'boolean';
 }

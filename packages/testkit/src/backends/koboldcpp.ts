@@ -3,10 +3,13 @@ import { authorized, body, type BackendDef, type HandlerCtx, type Route } from '
 import { fixtureJson, fixtureSse, fixtureText } from '../fixtures.js';
 import { bodyPlan, PlanError, streamPlan, type BodyPlan, type Plan } from '../plan.js';
 import { pyJson } from '../pyjson.js';
+import { jsonReplyText } from '../json-sample.js';
 import { dataSse, koboldSse } from '../sse.js';
-import { defaultReplyText, estimateTokens, renderText } from '../text.js';
+import { defaultReplyText, estimateTokens, messagesText, nowSeconds, randomId, renderText } from '../text.js';
+import { argumentsText, callsFor } from '../tools.js';
+import type { ScriptedToolCall } from '../types.js';
 import { pcmTone, speechDurationMs, wavFile } from '../wav.js';
-import { chatCompletion, embeddingsResponse, modelList, type CompatFlavor } from './openai-compat.js';
+import { chatCompletion, embeddingsResponse, fillUsage, modelList, openAIToolWire, type CompatFlavor } from './openai-compat.js';
 
 const json = (status: number, v: unknown): BodyPlan => bodyPlan(status, 'application/json', pyJson(v));
 
@@ -56,9 +59,61 @@ function oaiFlavor(ctx: HandlerCtx): CompatFlavor {
   };
 }
 
+/**
+ * `/v1/chat/completions` with tools (koboldcpp.py api_format 4 with
+ * `using_openai_tools`): ids `call_` + 5 digits, `arguments` a `json.dumps`
+ * string, `content` null, `finish_reason: "tool_calls"`. A stream is simulated
+ * once generation has ended: nothing until then (`chunkDelayMs` per generated
+ * token), then a role chunk, a content chunk if there is text, per call a header
+ * chunk (`arguments: ""`) and one chunk with the whole arguments, the finish
+ * chunk and `[DONE]`.
+ */
+function toolCallReply(ctx: HandlerCtx, scripted: readonly ScriptedToolCall[]): Plan {
+  const f = oaiFlavor(ctx);
+  const b = body(ctx);
+  const model = modelName(ctx);
+  // With calls, the text is only what the script gives (content null by default).
+  const text = ctx.reply.text ?? (ctx.reply.chunks ? ctx.reply.chunks.join('') : '');
+  const calls = scripted.map((call) => ({
+    id: call.id ?? `call_${randomId(5, '0123456789')}`,
+    type: 'function',
+    function: { name: call.name, arguments: argumentsText(call, pyJson) },
+  }));
+  const promptTokens = ctx.reply.promptTokens ?? estimateTokens(messagesText(b.messages));
+  const completionTokens = ctx.reply.completionTokens ?? estimateTokens(text + calls.map((c) => c.function.name + c.function.arguments).join(''));
+  const created = nowSeconds();
+  if (b.stream !== true) {
+    const tpl = fixtureJson('koboldcpp', 'chat.completions.tools.response.json');
+    Object.assign(tpl, { id: f.chatId(), created, model, usage: fillUsage(tpl.usage, promptTokens, completionTokens) });
+    tpl.choices[0].message.content = text === '' ? null : text;
+    tpl.choices[0].message.tool_calls = calls;
+    return json(200, tpl);
+  }
+  const [role, header, args, finish] = fixtureSse('koboldcpp', 'chat.completions.tools.stream.sse.txt');
+  const [content] = fixtureSse('koboldcpp', 'chat.completions.stream.sse.txt');
+  const chunk = (tpl: any, delta: unknown, finishReason: string | null = null): string =>
+    pyJson({ ...tpl, created, model, choices: [{ ...tpl.choices[0], finish_reason: finishReason, delta }] });
+  const frames = [chunk(role, role.choices[0].delta)];
+  if (text !== '') frames.push(chunk(content, { ...content.choices[0].delta, content: text }));
+  let toolCallFrame: number | undefined;
+  calls.forEach((call, index) => {
+    const h = header.choices[0].delta.tool_calls[0];
+    frames.push(chunk(header, { tool_calls: [{ ...h, index, id: call.id, function: { name: call.function.name, arguments: '' } }] }));
+    toolCallFrame ??= frames.length;
+    frames.push(chunk(args, { tool_calls: [{ index, function: { arguments: call.function.arguments } }] }));
+  });
+  const holdMs = (ctx.options.chunkDelayMs ?? 0) * completionTokens;
+  return { ...streamPlan(dataSse('text/event-stream'), frames, [chunk(finish, {}, 'tool_calls')], f.streamError), toolCallFrame, holdMs };
+}
+
+function chat(ctx: HandlerCtx): Plan {
+  const calls = callsFor(ctx);
+  return calls.length > 0 ? toolCallReply(ctx, calls) : chatCompletion(oaiFlavor(ctx), ctx);
+}
+
 function generate(ctx: HandlerCtx, stream: boolean): Plan {
   const b = body(ctx);
-  const r = renderText(ctx.reply, defaultReplyText('KoboldCpp'), { maxTokens: b.max_length, stop: b.stop_sequence });
+  const r = renderText(ctx.reply, jsonGrammar(b.grammar) ?? defaultReplyText('KoboldCpp'), { maxTokens: b.max_length, stop: b.stop_sequence });
   if (!stream) {
     const tpl = fixtureJson('koboldcpp', 'generate.response.json');
     const res = tpl.results[0];
@@ -126,7 +181,7 @@ const routes: Route[] = [
   { method: 'POST', path: '/api/extra/embeddings', handler: (c) => embeddingsResponse(oaiFlavor(c), c, 384) },
   { method: 'POST', path: '/v1/embeddings', handler: (c) => embeddingsResponse(oaiFlavor(c), c, 384) },
   { method: 'POST', path: '/api/extra/abort', handler: () => json(200, { success: 'true', done: 'true' }) },
-  { method: 'POST', path: '/v1/chat/completions', handler: (c) => chatCompletion(oaiFlavor(c), c) },
+  { method: 'POST', path: '/v1/chat/completions', handler: chat },
   { method: 'GET', path: '/v1/models', handler: (c) => modelList(oaiFlavor(c), c, (tpl, id) => ({ ...tpl, id: prefixed(id) })) },
 ];
 
@@ -139,4 +194,17 @@ export const koboldcppBackend: BackendDef = {
   errorPlan,
   notFound: (ctx) => errorPlan(404, ctx),
   invalidBody: badInput,
+  /** Tools go through /v1/chat/completions, in the OpenAI chat format. */
+  toolWire: openAIToolWire,
 };
+
+/** The reply of a generation whose `grammar` is a JSON Schema (KoboldCpp converts such a grammar to GBNF), else undefined. */
+function jsonGrammar(grammar: unknown): string | undefined {
+  if (typeof grammar !== 'string') return undefined;
+  try {
+    const schema = JSON.parse(grammar) as unknown;
+    return typeof schema === 'object' && schema !== null ? jsonReplyText(schema) : undefined;
+  } catch {
+    return undefined; // GBNF
+  }
+}

@@ -3,11 +3,35 @@
  * a recorded fixture used as a template: key order and extra fields come from the fixture.
  */
 import { body, type HandlerCtx } from '../backend.js';
+import { jsonReplyText } from '../json-sample.js';
 import { embedText, embeddingInputs, toBase64Floats } from '../embeddings.js';
 import { fixtureJson, fixtureSse, type FixtureBackend } from '../fixtures.js';
 import { bodyPlan, jsonPlan, PlanError, streamPlan, type Plan, type StreamFormat } from '../plan.js';
 import { dataSse } from '../sse.js';
-import { defaultReplyText, estimateTokens, messagesText, nowSeconds, randomId, renderText } from '../text.js';
+import { defaultReplyText, estimateTokens, messagesText, nowSeconds, randomId, renderText, splitIntoChunks } from '../text.js';
+import type { RecordedRequest, ToolWireReader, WireAssistantCall, WireToolResult } from '../types.js';
+
+/**
+ * How a server streams tool calls: `fragments` as OpenAI (a header with the
+ * id, the name and `"arguments": ""`, then argument fragments), `vllm` (a
+ * header without an `arguments` key, fragments, and the last fragment carried
+ * by the finish chunk), `whole` (a header, then one chunk with the whole
+ * arguments: KoboldCpp's simulated stream).
+ */
+export type ToolStreamStyle = 'fragments' | 'vllm' | 'whole';
+
+/** What a server does with tool calls and reasoning. */
+export interface CompatToolFlavor {
+  /** A call id in the server's form. */
+  callId(): string;
+  /** The arguments' JSON text as the server writes it. */
+  argumentsText(args: Record<string, unknown>): string;
+  stream: ToolStreamStyle;
+  /** The finish reason of an answer with calls made under a named tool choice (vLLM: `stop`). */
+  namedChoiceFinish?: string;
+  /** The message/delta field of the reasoning text, when the server sends one. */
+  reasoningField?: string;
+}
 
 export interface CompatFlavor {
   fixtures: FixtureBackend;
@@ -27,6 +51,15 @@ export interface CompatFlavor {
   streamError(message: string): string;
   /** Error plan (400 for bad input, 404 for an unknown model). */
   error(status: number, ctx: HandlerCtx, message?: string): Plan;
+  /** Tool calls and reasoning, when the server answers them (`ScriptedReply.toolCalls`, `reasoning`). */
+  tools?: CompatToolFlavor;
+}
+
+/** Argument text in pieces of a few characters, as a model's tokens stream them. */
+function fragmentsOf(text: string): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < text.length; i += 5) out.push(text.slice(i, i + 5));
+  return out.length > 0 ? out : [''];
 }
 
 /** A usage object shaped like `template`, with the counts filled in. */
@@ -53,7 +86,20 @@ export function chatCompletion(f: CompatFlavor, ctx: HandlerCtx): Plan {
   const b = body(ctx);
   if (!Array.isArray(b.messages)) throw new PlanError(f.error(400, ctx, "Missing required parameter: 'messages'."));
   const model = f.model(b.model);
-  const r = renderText(ctx.reply, defaultReplyText(f.label), { maxTokens: b.max_completion_tokens ?? b.max_tokens, stop: b.stop });
+  const tf = f.tools;
+  const calls = tf
+    ? (ctx.reply.toolCalls ?? []).map((c) => ({
+        id: c.id ?? tf.callId(),
+        name: c.name,
+        args: typeof c.arguments === 'string' ? c.arguments : tf.argumentsText(c.arguments),
+      }))
+    : [];
+  const reasoning = tf?.reasoningField && ctx.reply.reasoning ? ctx.reply.reasoning : undefined;
+  // With calls, the text is only what the script gives (none by default).
+  const reply = calls.length > 0 ? { ...ctx.reply, text: ctx.reply.text ?? '', chunks: ctx.reply.text === undefined ? [] : ctx.reply.chunks } : ctx.reply;
+  const r = renderText(reply, jsonRequested(b) ?? defaultReplyText(f.label), { maxTokens: b.max_completion_tokens ?? b.max_tokens, stop: b.stop });
+  const named = typeof b.tool_choice === 'object' && b.tool_choice !== null;
+  const finishReason = calls.length > 0 ? (named && tf?.namedChoiceFinish) || 'tool_calls' : r.finishReason;
   const promptTokens = ctx.reply.promptTokens ?? estimateTokens(messagesText(b.messages));
   const created = nowSeconds();
   const full = fixtureJson(f.fixtures, 'chat.completions.response.json');
@@ -61,8 +107,12 @@ export function chatCompletion(f: CompatFlavor, ctx: HandlerCtx): Plan {
   if (b.stream !== true) {
     Object.assign(full, { id: f.chatId(), created, model });
     const choice = full.choices[0];
-    choice.message.content = r.text;
-    choice.finish_reason = r.finishReason;
+    choice.message.content = calls.length > 0 && ctx.reply.text === undefined ? null : r.text;
+    if (reasoning) choice.message[tf!.reasoningField!] = reasoning;
+    if (calls.length > 0) {
+      choice.message.tool_calls = calls.map((c) => ({ id: c.id, type: 'function', function: { name: c.name, arguments: c.args } }));
+    }
+    choice.finish_reason = finishReason;
     if ('stop_reason' in choice) choice.stop_reason = r.stopSequence;
     full.usage = fillUsage(full.usage, promptTokens, r.completionTokens);
     return jsonPlan(200, f.body(full));
@@ -93,10 +143,32 @@ export function chatCompletion(f: CompatFlavor, ctx: HandlerCtx): Plan {
 
   const frames: string[] = [];
   if (hasRoleChunk) frames.push(make(templates[0]));
+  if (reasoning) {
+    for (const text of splitIntoChunks(reasoning)) frames.push(make(contentTpl, (ch) => (ch.delta = { [tf!.reasoningField!]: text })));
+  }
   for (const text of r.chunks) frames.push(make(contentTpl, (ch) => (ch.delta.content = text)));
+  let cutInToolCall: number | undefined;
+  /** The fragment the vLLM finish chunk carries. */
+  let finishDelta: Record<string, unknown> | undefined;
+  calls.forEach((c, index) => {
+    const delta = (call: Record<string, unknown>) => (ch: any) => (ch.delta = { tool_calls: [call] });
+    const fn = tf!.stream === 'vllm' ? { name: c.name } : { name: c.name, arguments: '' };
+    const header = tf!.stream === 'vllm' ? { id: c.id, type: 'function', index, function: fn } : { index, id: c.id, type: 'function', function: fn };
+    frames.push(make(contentTpl, delta(header)));
+    const pieces = tf!.stream === 'whole' ? [c.args] : fragmentsOf(c.args);
+    if (tf!.stream === 'vllm' && index === calls.length - 1 && pieces.length > 1) {
+      finishDelta = { tool_calls: [{ index, function: { arguments: pieces.pop() } }] };
+    }
+    pieces.forEach((piece, i) => {
+      frames.push(make(contentTpl, delta({ index, function: { arguments: piece } })));
+      if (index === 0 && i === 0) cutInToolCall = frames.length;
+    });
+  });
+  if (calls.length > 0 && tf!.stream === 'vllm') finishDelta ??= { tool_calls: [{ index: calls.length - 1, function: { arguments: '' } }] };
   const tail = [
     make(finishTpl, (ch) => {
-      ch.finish_reason = r.finishReason;
+      if (calls.length > 0) ch.delta = finishDelta ?? {};
+      ch.finish_reason = finishReason;
       if ('stop_reason' in ch) ch.stop_reason = r.stopSequence;
     }),
   ];
@@ -107,8 +179,46 @@ export function chatCompletion(f: CompatFlavor, ctx: HandlerCtx): Plan {
     setObfuscation(u);
     tail.push(f.chunk(u));
   }
-  return streamPlan(f.format ?? dataSse(), frames, tail, f.streamError);
+  const plan = streamPlan(f.format ?? dataSse(), frames, tail, f.streamError);
+  if (cutInToolCall !== undefined) plan.cutInToolCall = cutInToolCall;
+  return plan;
 }
+
+/** The chat API's way of carrying tools, read back from a recorded `/chat/completions` request. */
+export const openAIToolWire: ToolWireReader = {
+  toolNames(req: RecordedRequest): string[] {
+    const tools = req.json?.tools;
+    return Array.isArray(tools) ? tools.map((t: any) => t?.function?.name).filter((n: unknown): n is string => typeof n === 'string') : [];
+  },
+  toolChoice(req: RecordedRequest) {
+    const c = req.json?.tool_choice;
+    if (c === 'auto' || c === 'none' || c === 'required') return c;
+    if (typeof c === 'object' && c !== null && typeof c.function?.name === 'string') return { type: 'tool', name: c.function.name };
+    return undefined;
+  },
+  assistantCalls(req: RecordedRequest): WireAssistantCall[] {
+    const messages = Array.isArray(req.json?.messages) ? req.json.messages : [];
+    return messages
+      .filter((m: any) => m?.role === 'assistant' && Array.isArray(m.tool_calls))
+      .flatMap((m: any) =>
+        m.tool_calls.map((c: any) => {
+          let args: unknown = c?.function?.arguments;
+          try {
+            args = typeof args === 'string' ? JSON.parse(args) : args;
+          } catch {
+            // left as the text it is
+          }
+          return { id: c?.id, name: c?.function?.name, arguments: args };
+        }),
+      );
+  },
+  toolResults(req: RecordedRequest): WireToolResult[] {
+    const messages = Array.isArray(req.json?.messages) ? req.json.messages : [];
+    return messages
+      .filter((m: any) => m?.role === 'tool')
+      .map((m: any) => ({ toolCallId: m.tool_call_id, content: typeof m.content === 'string' ? m.content : JSON.stringify(m.content) }));
+  },
+};
 
 export function embeddingsResponse(f: CompatFlavor, ctx: HandlerCtx, defaultDimension: number): Plan {
   const b = body(ctx);
@@ -149,4 +259,13 @@ export function modelList(f: CompatFlavor, ctx: HandlerCtx, card: (tpl: any, id:
 
 export function chatIdOpenAI(): string {
   return 'chatcmpl-' + randomId(29);
+}
+
+/** The reply of a request that asks for JSON (`response_format`, or vLLM's `structured_outputs.json`), else undefined. */
+function jsonRequested(b: Record<string, any>): string | undefined {
+  const format = b.response_format;
+  if (format?.type === 'json_schema') return jsonReplyText(format.json_schema?.schema);
+  if (format?.type === 'json_object') return jsonReplyText(undefined);
+  if (b.structured_outputs?.json !== undefined) return jsonReplyText(b.structured_outputs.json);
+  return undefined;
 }

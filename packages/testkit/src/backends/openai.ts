@@ -3,7 +3,8 @@ import { authorized, bearerToken, body, unknownModel, type BackendDef, type Hand
 import { fixtureJson } from '../fixtures.js';
 import { bodyPlan, jsonPlan, PlanError, type Plan } from '../plan.js';
 import { speechAudio } from '../wav.js';
-import { chatCompletion, chatIdOpenAI, embeddingsResponse, modelList, transcription, type CompatFlavor } from './openai-compat.js';
+import { chatCompletion, chatIdOpenAI, embeddingsResponse, modelList, openAIToolWire, transcription, type CompatFlavor } from './openai-compat.js';
+import { randomId } from '../text.js';
 
 const DEFAULT_MODEL = 'gpt-4o-mini';
 
@@ -64,6 +65,7 @@ export const openaiFlavor: CompatFlavor = {
   usageNullInChunks: true,
   streamError: (message) => `data: ${JSON.stringify({ error: { message, type: 'server_error', param: null, code: null } })}\n\n`,
   error: errorPlan,
+  tools: { callId: () => 'call_' + randomId(24), argumentsText: (args) => JSON.stringify(args), stream: 'fragments' },
 };
 
 function checkModel(ctx: HandlerCtx): void {
@@ -98,6 +100,7 @@ export const openaiBackend: BackendDef = {
   ],
   authorize: (ctx) => (authorized(ctx) ? undefined : unauthorized(ctx)),
   errorPlan,
+  toolWire: openAIToolWire,
   notFound: (ctx) =>
     errorBody(404, `Invalid URL (${ctx.req.method} ${ctx.req.path})`, 'invalid_request_error', null),
   invalidBody: (ctx) =>

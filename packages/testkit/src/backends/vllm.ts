@@ -4,7 +4,7 @@ import { fixtureJson, fixtureSse, fixtureText } from '../fixtures.js';
 import { jsonPlan, PlanError, type Plan } from '../plan.js';
 import { pyJson } from '../pyjson.js';
 import { estimateTokens, messagesText, randomId } from '../text.js';
-import { chatCompletion, embeddingsResponse, transcription, type CompatFlavor } from './openai-compat.js';
+import { chatCompletion, embeddingsResponse, openAIToolWire, transcription, type CompatFlavor } from './openai-compat.js';
 
 const DEFAULT_MODEL = 'Qwen/Qwen2.5-1.5B-Instruct';
 
@@ -57,10 +57,25 @@ export const vllmFlavor: CompatFlavor = {
   model: (m) => (typeof m === 'string' && m ? m : DEFAULT_MODEL),
   streamError,
   error: errorPlan,
+  tools: {
+    callId: () => 'chatcmpl-tool-' + randomId(16, '0123456789abcdef'),
+    argumentsText: pyJson,
+    stream: 'vllm',
+    namedChoiceFinish: 'stop',
+    reasoningField: 'reasoning',
+  },
 };
 
 function checkModel(ctx: HandlerCtx): void {
   if (unknownModel(ctx, body(ctx).model ?? ctx.req.form?.fields.model)) throw new PlanError(errorPlan(404, ctx));
+}
+
+/** vLLM refuses an empty tools list (protocol.py validator) with a 400. */
+function checkTools(ctx: HandlerCtx): void {
+  const tools = body(ctx).tools;
+  if (Array.isArray(tools) && tools.length === 0) {
+    throw new PlanError(errorPlan(400, ctx, "[{'type': 'value_error', 'loc': ('body',), 'msg': 'Value error, tools cannot be an empty list'}]"));
+  }
 }
 
 function card(tpl: any, id: string): unknown {
@@ -99,7 +114,7 @@ export const vllmBackend: BackendDef = {
   kind: 'vllm',
   baseSuffix: '/v1',
   routes: [
-    { method: 'POST', path: '/v1/chat/completions', handler: (c) => (checkModel(c), chatCompletion(vllmFlavor, c)) },
+    { method: 'POST', path: '/v1/chat/completions', handler: (c) => (checkModel(c), checkTools(c), chatCompletion(vllmFlavor, c)) },
     { method: 'POST', path: '/v1/embeddings', handler: (c) => (checkModel(c), embeddingsResponse(vllmFlavor, c, 1024)) },
     {
       method: 'POST',
@@ -119,6 +134,7 @@ export const vllmBackend: BackendDef = {
   /** AuthenticationMiddleware only guards /v1 paths. */
   authorize: (ctx) => (ctx.req.path.startsWith('/v1') && !authorized(ctx) ? errorPlan(401, ctx) : undefined),
   errorPlan,
+  toolWire: openAIToolWire,
   notFound: (_ctx, methodMismatch) =>
     methodMismatch ? jsonPlan(405, compact({ detail: 'Method Not Allowed' })) : jsonPlan(404, compact({ detail: 'Not Found' })),
   invalidBody: (ctx) => errorPlan(400, ctx, 'Invalid JSON body.'),

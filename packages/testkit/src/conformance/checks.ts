@@ -6,22 +6,26 @@
 import { readFileSync } from 'node:fs';
 import {
   BaseBackendConfig,
-  CAPABILITIES,
+  DO_METHOD_OF,
+  OPERATION_CAPABILITIES,
   CapabilityNotSupportedError,
   ConfigurationError,
   PLUGIN_API_VERSION,
   PLUGIN_KEYWORD,
   ProviderError,
+  StructuredOutputError,
   formatIssue,
   implementedCapabilities,
   isAegisPlugin,
   isCapability,
+  isOperationCapability,
   pluginProblems,
   secretKeysOf,
   OPERATION_OF,
   type AegisPlugin,
   type BackendProvider,
   type Capability,
+  type OperationCapability,
   type ChatMessage,
   type CompletionResult,
   type CompletionStream,
@@ -29,7 +33,8 @@ import {
 } from '@aegis/core';
 import { pcmTone, wavFile } from '../wav.js';
 import { check, ConformanceError, describeError, fail, numbersIn, sameNumber, settle, show, within } from './assert.js';
-import type { ConformanceCheck, ConformanceEnv, ConformanceOptions } from './types.js';
+import type { ConformanceCheck, ConformanceEnv, ConformanceOptions, SamplingSetting } from './types.js';
+import { featureChecks } from './tool-checks.js';
 
 const PROMPT: ChatMessage[] = [{ role: 'user', content: 'Say the conformance sentence.' }];
 /** What the server answers unless a check scripts something else. */
@@ -46,8 +51,17 @@ const HTTP_FAILURES: readonly (readonly [number, boolean])[] = [
   [404, false],
 ];
 const FINISH_REASONS = ['stop', 'length', 'content_filter', 'tool_calls', 'error', 'other'];
-const PROFILE_TEMPERATURE = 0.25;
-const CALL_TEMPERATURE = 0.75;
+/**
+ * The settings the runtime-override check can use, in order of preference:
+ * the profile field, the per-call field, and two values unlikely to occur in
+ * a request by chance.
+ */
+const OVERRIDABLE: readonly { field: SamplingSetting; runtime: keyof RuntimeExecutionConfig; profile: number; call: number }[] = [
+  { field: 'temperature', runtime: 'temperature', profile: 0.25, call: 0.75 },
+  { field: 'max_tokens', runtime: 'maxTokens', profile: 97, call: 61 },
+  { field: 'top_p', runtime: 'topP', profile: 0.25, call: 0.75 },
+  { field: 'seed', runtime: 'seed', profile: 4242, call: 2424 },
+];
 /** How long a stream may go on after its signal was aborted. */
 const ABORT_GRACE_MS = 3000;
 const DEFAULT_TIMEOUT_MS = 20_000;
@@ -64,16 +78,6 @@ const BASE_SAMPLE: Record<string, unknown> = {
 };
 
 
-/** The protected method a provider overrides for each capability. */
-const DO_METHOD: Record<Capability, string> = {
-  completion: 'doCompletion',
-  streaming: 'doStream',
-  embeddings: 'doEmbeddings',
-  speech: 'doSpeech',
-  transcription: 'doTranscription',
-  models: 'doListModels',
-  tokens: 'doCountTokens',
-};
 
 interface Streamed {
   deltas: string[];
@@ -133,7 +137,7 @@ export function conformanceChecks(plugin: AegisPlugin, options: ConformanceOptio
     });
   };
   /** Calls the public operation of a capability with small valid arguments. */
-  const invoke = (provider: BackendProvider, capability: Capability, runtime: RuntimeExecutionConfig = {}): Promise<unknown> => {
+  const invoke = (provider: BackendProvider, capability: OperationCapability, runtime: RuntimeExecutionConfig = {}): Promise<unknown> => {
     switch (capability) {
       case 'completion':
         return provider.getCompletion(PROMPT, runtime);
@@ -285,7 +289,8 @@ export function conformanceChecks(plugin: AegisPlugin, options: ConformanceOptio
       check(summary?.usable, () => `the profile with ${field} set is not usable: ${summary?.issues.map(formatIssue).join(' | ')}`);
       check(!JSON.stringify(summaries).includes(value), `aegis.profiles() shows the value of the secret field "${field}"`);
       check(!aegis.redact(`key=${value}`).includes(value), `AEGIS does not know the value of "${field}" as a secret, so errors and logs would show it`);
-      const capability = tested.find((c) => c !== 'streaming') ?? tested[0];
+      const operations = tested.filter(isOperationCapability);
+      const capability = operations.find((c) => c !== 'streaming') ?? operations[0];
       if (capability) {
         // A failed call must not show the secret either (in a URL, a header echoed in the message, ...).
         const p = await provider({ [field]: value, max_retries: 0 });
@@ -398,38 +403,49 @@ export function conformanceChecks(plugin: AegisPlugin, options: ConformanceOptio
   );
 
   const settingsCapability: Capability | undefined = has('completion') ? 'completion' : has('streaming') ? 'streaming' : undefined;
+  const unsupported = options.unsupportedSettings ?? [];
+  for (const setting of unsupported) {
+    if (!OVERRIDABLE.some((o) => o.field === setting)) {
+      throw new TypeError(`conformance options: unsupportedSettings: unknown setting "${String(setting)}" (known: ${OVERRIDABLE.map((o) => o.field).join(', ')})`);
+    }
+  }
+  const setting = OVERRIDABLE.find((o) => !unsupported.includes(o.field));
+  const overrideSkip = !settingsCapability
+    ? 'the plugin declares neither completion nor streaming'
+    : !setting
+      ? `the backend takes none of ${OVERRIDABLE.map((o) => o.field).join(', ')} (unsupportedSettings)`
+      : undefined;
   add(
     'runtime.override',
-    `runtime: per-call settings override the profile's defaults${settingsCapability ? ` (${settingsCapability})` : ''}`,
+    `runtime: per-call settings override the profile's defaults${settingsCapability && setting ? ` (${settingsCapability}, ${setting.field})` : ''}`,
     async () => {
       const c = settingsCapability!;
-      const p = await provider({ temperature: PROFILE_TEMPERATURE });
+      const { field, runtime, profile: profileValue, call: callValue } = setting!;
+      const p = await provider({ [field]: profileValue });
       const sent = (target: number) => env.server.requests.some((r) => numbersIn(r).some((n) => sameNumber(n, target)));
       const first = await settle(() => invoke(p, c));
       if (!first.ok) return fail(`${OPERATION_OF[c]} failed against the server: ${describeError(first.error)}`, first.error);
       check(env.server.requests.length > 0, `${OPERATION_OF[c]} made no request to the server`);
       check(
-        sent(PROFILE_TEMPERATURE),
-        `the profile sets temperature: ${PROFILE_TEMPERATURE}, but no request of ${OPERATION_OF[c]} carried it: send settings.temperature`,
+        sent(profileValue),
+        `the profile sets ${field}: ${profileValue}, but no request of ${OPERATION_OF[c]} carried it: send settings.${runtime}` +
+          ` (or, if the backend has no such field, list "${field}" in the conformance options' unsupportedSettings)`,
       );
       env.server.reset();
-      const second = await settle(() => invoke(p, c, { temperature: CALL_TEMPERATURE }));
-      if (!second.ok) return fail(`${OPERATION_OF[c]} with { temperature: ${CALL_TEMPERATURE} } failed: ${describeError(second.error)}`, second.error);
+      const second = await settle(() => invoke(p, c, { [runtime]: callValue }));
+      if (!second.ok) return fail(`${OPERATION_OF[c]} with { ${runtime}: ${callValue} } failed: ${describeError(second.error)}`, second.error);
       check(
-        sent(CALL_TEMPERATURE),
-        `${OPERATION_OF[c]}(…, { temperature: ${CALL_TEMPERATURE} }) did not send ${CALL_TEMPERATURE}: use settings.temperature (the call's value over the profile's), not config.temperature`,
+        sent(callValue),
+        `${OPERATION_OF[c]}(…, { ${runtime}: ${callValue} }) did not send ${callValue}: use settings.${runtime} (the call's value over the profile's), not config.${field}`,
       );
-      check(
-        !sent(PROFILE_TEMPERATURE),
-        `${OPERATION_OF[c]}(…, { temperature: ${CALL_TEMPERATURE} }) still sent the profile's ${PROFILE_TEMPERATURE}`,
-      );
+      check(!sent(profileValue), `${OPERATION_OF[c]}(…, { ${runtime}: ${callValue} }) still sent the profile's ${profileValue}`);
     },
-    { capability: settingsCapability, skip: settingsCapability ? undefined : 'the plugin declares neither completion nor streaming' },
+    { capability: settingsCapability, skip: overrideSkip },
   );
 
   // ---- capabilities --------------------------------------------------------------
 
-  const undeclared = CAPABILITIES.filter((c) => !declared.includes(c));
+  const undeclared = OPERATION_CAPABILITIES.filter((c) => !declared.includes(c));
   add(
     'capabilities.undeclared',
     `capabilities: undeclared operations throw CapabilityNotSupportedError${undeclared.length ? ` (${undeclared.join(', ')})` : ''}`,
@@ -456,13 +472,13 @@ export function conformanceChecks(plugin: AegisPlugin, options: ConformanceOptio
       missing.length === 0,
       () =>
         `${who} declares ${missing.map((c) => `"${c}"`).join(', ')} but its provider does not override ` +
-        `${missing.map((c) => DO_METHOD[c]).join(', ')}`,
+        `${missing.map((c) => DO_METHOD_OF[c] ?? `doCompletion or doStream (which carry "${c}")`).join(', ')}`,
     );
   });
 
   // ---- failures -------------------------------------------------------------------
 
-  for (const c of CAPABILITIES) {
+  for (const c of OPERATION_CAPABILITIES) {
     add(
       `errors.http.${c}`,
       `errors (${c}): HTTP 429, 500 and 503 are retryable ProviderErrors, HTTP 400, 401 and 404 are not`,
@@ -663,6 +679,75 @@ export function conformanceChecks(plugin: AegisPlugin, options: ConformanceOptio
       check(Number.isInteger(chat.value.tokens) && chat.value.tokens > 0, `countTokens of a conversation returned ${show(chat.value)}`);
     },
     { capability: 'tokens', skip: has('tokens') ? undefined : 'the plugin does not declare tokens' },
+  );
+
+  // ---- tools and reasoning --------------------------------------------------------------
+
+  featureChecks({ env, who, has, declares: (c) => declared.includes(c), provider, add });
+  // ---- structured output and images ---------------------------------------------------
+
+  /** A schema whose property names occur nowhere else, so the kit can find it on the wire in any form. */
+  const schema = {
+    type: 'object',
+    properties: { aegis_conformance_city: { type: 'string' }, aegis_conformance_count: { type: 'integer' } },
+    required: ['aegis_conformance_city', 'aegis_conformance_count'],
+    additionalProperties: false,
+  };
+  const sentText = (): string => env.server.requests.map((r) => r.body.toString('utf8')).join('\n');
+
+  add(
+    'structured_output.schema',
+    'structured output: the schema reaches the backend, the answer comes back parsed as `object`',
+    async () => {
+      env.server.setReply({ text: '{"aegis_conformance_city": "Oslo", "aegis_conformance_count": 2}' });
+      const p = await provider();
+      const outcome = await settle(() => p.getCompletion(PROMPT, { responseFormat: { type: 'json', schema, name: 'conformance' } }));
+      if (!outcome.ok) return fail(`getCompletion with a JSON response format failed: ${describeError(outcome.error)}`, outcome.error);
+      check(
+        sentText().includes('aegis_conformance_city'),
+        "the request did not carry the response schema: map responseFormat.schema onto the backend's structured-output field",
+      );
+      check(
+        JSON.stringify(outcome.value.object) === JSON.stringify({ aegis_conformance_city: 'Oslo', aegis_conformance_count: 2 }),
+        `the result's object is ${show(outcome.value.object)}, not the answer parsed`,
+      );
+    },
+    { capability: 'structured_output', skip: has('structured_output') ? undefined : 'the plugin does not declare structured_output' },
+  );
+
+  add(
+    'structured_output.mismatch',
+    'structured output: an answer that misses the schema is a StructuredOutputError with the raw text',
+    async () => {
+      const raw = '{"aegis_conformance_city": 7}';
+      env.server.setReply({ text: raw });
+      const p = await noRetries();
+      const outcome = await settle(() => p.getCompletion(PROMPT, { responseFormat: { type: 'json', schema } }));
+      if (outcome.ok) return fail(`an answer missing the schema resolved with object ${show(outcome.value.object)}`);
+      check(StructuredOutputError.isInstance(outcome.error), () => `an answer missing the schema failed with ${describeError(outcome.error)} instead of a StructuredOutputError`);
+      check(outcome.error.text.trim() === raw, `the StructuredOutputError keeps the text ${show(outcome.error.text)}, not the answer ${show(raw)}`);
+      check(outcome.error.issues.length >= 2, `the StructuredOutputError lists ${show(outcome.error.issues)}, not each issue`);
+    },
+    { capability: 'structured_output', skip: has('structured_output') ? undefined : 'the plugin does not declare structured_output' },
+  );
+
+  add(
+    'vision',
+    'vision: image bytes reach the backend intact',
+    async () => {
+      // A 1x1 PNG.
+      const png = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==', 'base64');
+      const p = await provider();
+      const messages: ChatMessage[] = [{ role: 'user', content: [{ type: 'text', text: 'Describe it.' }, { type: 'image', image: new Uint8Array(png), mimeType: 'image/png' }] }];
+      const outcome = await settle(() => p.getCompletion(messages));
+      if (!outcome.ok) return fail(`getCompletion with an image failed: ${describeError(outcome.error)}`, outcome.error);
+      const sent = env.server.requests.map((r) => r.body);
+      check(
+        sent.some((body) => body.includes(png) || body.toString('utf8').includes(png.toString('base64'))),
+        'no request carried the image bytes (raw or base64): map image parts onto the backend\'s image field',
+      );
+    },
+    { capability: 'vision', skip: has('vision') ? undefined : 'the plugin does not declare vision' },
   );
 
   return checks;

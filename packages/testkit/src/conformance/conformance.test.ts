@@ -14,6 +14,7 @@ import {
 } from '../index.js';
 import { acmeOptions, acmePlugin } from './__tests__/acme.js';
 import * as broken from './__tests__/broken-plugins.js';
+import * as brokenTools from './__tests__/broken-tools.js';
 
 const KEY = 'ec-kit-key-6f2b8d1e';
 const EXAMPLE_PACKAGE_JSON = new URL('../../../../plugins/example-com/package.json', import.meta.url);
@@ -64,10 +65,23 @@ describe('the conformance kit', () => {
         'speech',
         'tokens',
         'transcription',
+        'tools.wire',
+        'tools.call',
+        'tools.stream',
+        'tools.roundtrip',
+        'tools.choice',
+        'tools.invalid-arguments',
+        'tools.stream-cut',
+        'reasoning',
+        'structured_output.mismatch',
+        'structured_output.schema',
+        'vision',
       ].sort(),
     );
     expect(skipped.every((o) => o.message?.includes('does not declare'))).toBe(true);
-    expect(outcomes.filter((o) => o.status === 'passed').length).toBe(15);
+    // ... and passes the refusal of tools, which it does not declare.
+    expect(outcomes.filter((o) => o.status === 'passed').length).toBe(16);
+    expect(outcomes.find((o) => o.id === 'tools.refused')?.status).toBe('passed');
   });
 
   it('skips the manifest and secret checks when their options are absent', async () => {
@@ -200,7 +214,105 @@ const BREAKAGES: Breakage[] = [
   { check: 'transcription', why: 'the text is not a string', plugin: broken.numericTranscript, options: acmeOptions, message: 'getTranscription returned text 50, not a string' },
   { check: 'models', why: 'the list is built in', plugin: broken.builtInModelList, options: acmeOptions, message: 'listModels made no request to the server', alsoFails: ['errors.http.models'] },
   { check: 'tokens', why: 'the count is a guess', plugin: broken.guessedTokens, options: acmeOptions, message: 'countTokens counted 4 tokens for a longer text than one of 4', alsoFails: ['errors.http.tokens'] },
+  {
+    check: 'tools.wire',
+    why: 'the tools are never sent',
+    plugin: brokenTools.toolsNotSent,
+    options: brokenTools.openaiOptions,
+    message: 'the request carried the tools []',
+    alsoFails: ['tools.choice'],
+  },
+  {
+    check: 'tools.call',
+    why: 'the calls of an answer are lost',
+    plugin: brokenTools.callsDropped,
+    options: brokenTools.openaiOptions,
+    message: 'getCompletion returned no toolCalls although the server answered 1 tool call(s)',
+    alsoFails: 'slow',
+  },
+  {
+    check: 'tools.stream',
+    why: 'the calls of a stream are lost',
+    plugin: brokenTools.streamedCallsDropped,
+    options: brokenTools.openaiOptions,
+    message: 'streamCompletion returned no toolCalls',
+    alsoFails: 'slow',
+  },
+  {
+    check: 'tools.roundtrip',
+    why: 'tool results are sent as user text',
+    plugin: brokenTools.resultsAsUserText,
+    options: brokenTools.openaiOptions,
+    message: "the request carried 0 tool results in the backend's format, expected 2",
+  },
+  {
+    check: 'tools.choice',
+    why: 'the tool choice is always "auto"',
+    plugin: brokenTools.choiceIgnored,
+    options: brokenTools.openaiOptions,
+    message: 'toolChoice "none" reached the backend as "auto"',
+  },
+  {
+    check: 'tools.invalid-arguments',
+    why: 'invalid arguments are hidden as {}',
+    plugin: brokenTools.lenientArguments,
+    options: brokenTools.openaiOptions,
+    message: 'getCompletion resolved to',
+  },
+  {
+    check: 'tools.stream-cut',
+    why: 'a cut stream ends as if it had finished',
+    plugin: brokenTools.cutStreamHidden,
+    options: brokenTools.openaiOptions,
+    message: 'a stream cut inside a tool call (a clean end without the end marker) was reported as invalid tool arguments',
+    alsoFails: 'slow',
+  },
+  {
+    check: 'tools.refused',
+    why: 'a provider without tools drops them and answers',
+    plugin: brokenTools.toolsSwallowed,
+    message: 'a call with tools resolved to',
+  },
+  {
+    check: 'reasoning',
+    why: 'the reasoning is dropped',
+    plugin: brokenTools.reasoningDropped,
+    options: brokenTools.vllmOptions,
+    message: 'getCompletion returned the reasoning undefined',
+  },
+  {
+    check: 'structured_output.mismatch',
+    why: 'the answer is replaced',
+    plugin: broken.answerReplaced,
+    options: acmeOptions,
+    message: 'the StructuredOutputError keeps the text "{}"',
+    alsoFails: ['structured_output.schema'],
+  },
+  { check: 'structured_output.schema', why: 'the schema is not sent', plugin: broken.schemaIgnored, options: acmeOptions, message: 'the request did not carry the response schema' },
+  { check: 'vision', why: 'the images are dropped', plugin: broken.imagesDropped, options: acmeOptions, message: 'no request carried the image bytes' },
 ];
+
+describe('a backend without some sampling settings', () => {
+  it('fails the runtime check by default, with a hint at unsupportedSettings', async () => {
+    const outcome = await outcomeOf(broken.noTemperature, exampleOptions(), 'runtime.override');
+    expect(outcome.status).toBe('failed');
+    expect(outcome.message).toContain('list "temperature" in the conformance options\' unsupportedSettings');
+  });
+
+  it('passes it when it declares it lacks temperature: the check uses max_tokens instead', async () => {
+    const outcomes = await runConformance(broken.noTemperature, exampleOptions({ unsupportedSettings: ['temperature'] }));
+    expect(outcomes.filter((o) => o.status === 'failed')).toEqual([]);
+    expect(outcomes.find((o) => o.id === 'runtime.override')).toMatchObject({ status: 'passed', name: expect.stringContaining('max_tokens') });
+  });
+
+  it('skips it when the backend takes none of the settings, and refuses an unknown one', async () => {
+    const none = await outcomeOf(broken.noTemperature, exampleOptions({ unsupportedSettings: ['temperature', 'max_tokens', 'top_p', 'seed'] }), 'runtime.override');
+    expect(none).toMatchObject({ status: 'skipped', message: expect.stringContaining('unsupportedSettings') });
+    await expect(runConformance(broken.noTemperature, exampleOptions({ unsupportedSettings: ['temprature' as 'temperature'] }))).rejects.toThrow(
+      /unsupportedSettings: unknown setting "temprature"/,
+    );
+  });
+});
 
 describe('each check fails on a plugin broken for it', () => {
   it('covers every check of the kit', async () => {

@@ -2,6 +2,9 @@
 import type { Aegis, BackendProvider, Capability } from '@aegis/core';
 import type { Emulator } from '../types.js';
 
+/** The sampling settings the runtime-override check can use, by their profile field name. */
+export type SamplingSetting = 'temperature' | 'top_p' | 'seed' | 'max_tokens';
+
 export interface ConformanceOptions {
   /**
    * Starts the loopback server the checks run against: an {@link Emulator} (url, baseUrl,
@@ -29,6 +32,13 @@ export interface ConformanceOptions {
   audio?: Uint8Array;
   /** MIME type of `audio` (default `audio/wav`). */
   audioMimeType?: string;
+  /**
+   * Per-call sampling settings the backend has no field for, so the plugin
+   * ignores them (e.g. `['temperature']`). The runtime-override check then
+   * uses the first other one of temperature, max_tokens, top_p and seed, and
+   * is skipped when the backend takes none of them.
+   */
+  unsupportedSettings?: readonly SamplingSetting[];
   /** Time limit of each check in milliseconds (default 20 000). */
   timeoutMs?: number;
 }

@@ -11,6 +11,8 @@ import {
   PLUGIN_API_VERSION,
   z,
   type Aegis,
+  type AegisPlugin,
+  type Logger,
   type EmbeddingsOptions,
   type EmbeddingsResult,
 } from '@aegis/core';
@@ -53,16 +55,17 @@ export const fakeEmbedderPlugin = definePlugin({
 });
 
 /** An AEGIS instance over a backends.yaml written to a temp dir; `dispose` closes it and removes the dir. */
-export function aegisFor(lines: string[]): { aegis: Aegis; dispose(): void } {
+export function aegisFor(lines: string[], options: { plugins?: AegisPlugin[]; logger?: Logger } = {}): { aegis: Aegis; dispose(): void } {
   const dir = mkdtempSync(join(tmpdir(), 'aegis-router-'));
   const configPath = join(dir, 'backends.yaml');
   writeFileSync(configPath, lines.join('\n') + '\n');
   const aegis = createAegis({
     configPath,
-    plugins: [exampleCom, fakeEmbedderPlugin, ...routerPlugins],
+    plugins: [exampleCom, fakeEmbedderPlugin, ...routerPlugins, ...(options.plugins ?? [])],
     env: {},
     discover: false,
     logLevel: 'silent',
+    logger: options.logger,
   });
   return {
     aegis,
@@ -93,3 +96,10 @@ export async function rejection(promise: Promise<unknown>): Promise<unknown> {
 }
 
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** A logger that keeps every line, to see what the machinery did (retries, cooldowns). */
+export function recordingLogger(): Logger & { lines: string[] } {
+  const lines: string[] = [];
+  const keep = (message: string) => void lines.push(message);
+  return { lines, debug: keep, info: keep, warn: keep, error: keep };
+}

@@ -13,6 +13,7 @@ import {
   PLUGIN_API_VERSION,
   readSse,
   secret,
+  imageBase64,
   textOf,
   z,
   type CallSettings,
@@ -63,7 +64,8 @@ const invalid = (message: string): never => {
 function generate(ctx: HandlerCtx): Plan {
   const b = requestBody(ctx);
   if (typeof b.prompt !== 'string') invalid('"prompt" must be a string');
-  const r = renderText(ctx.reply, 'Hello from Acme.', { maxTokens: b.max_tokens, stop: b.stop });
+  if (b.images !== undefined && (!Array.isArray(b.images) || !b.images.every((i: unknown) => typeof i === 'string'))) invalid('"images" must be a list of base64 strings');
+  const r = renderText(ctx.reply, b.json_schema ? '{}' : 'Hello from Acme.', { maxTokens: b.max_tokens, stop: b.stop });
   if (b.stream === true) {
     return streamPlan(
       dataSse(),
@@ -143,7 +145,19 @@ export class AcmeProvider extends BackendProvider<AcmeConfig> {
   }
 
   protected generateBody(messages: ChatMessage[], settings: CallSettings, stream: boolean) {
-    return { prompt: prompt(messages), temperature: settings.temperature, max_tokens: settings.maxTokens, stop: settings.stop, stream };
+    const format = settings.responseFormat;
+    const images = messages.flatMap((m) =>
+      m.role === 'user' && typeof m.content !== 'string' ? m.content.flatMap((p) => (p.type === 'image' ? [imageBase64(p, this.type, this.profileName).base64] : [])) : [],
+    );
+    return {
+      prompt: prompt(messages),
+      temperature: settings.temperature,
+      max_tokens: settings.maxTokens,
+      stop: settings.stop,
+      stream,
+      ...(format?.type === 'json' ? { json_schema: format.schema ?? {} } : {}),
+      ...(images.length > 0 ? { images } : {}),
+    };
   }
 
   protected override async doCompletion(messages: ChatMessage[], settings: CallSettings): Promise<CompletionResult> {
@@ -202,7 +216,7 @@ export const acmePlugin = definePlugin({
   apiVersion: PLUGIN_API_VERSION,
   type: 'acme',
   configSchema: AcmeConfig,
-  capabilities: ['completion', 'streaming', 'embeddings', 'speech', 'transcription', 'models', 'tokens'],
+  capabilities: ['completion', 'streaming', 'embeddings', 'speech', 'transcription', 'models', 'tokens', 'structured_output', 'vision'],
   create: (config, context) => new AcmeProvider(config, context),
 });
 

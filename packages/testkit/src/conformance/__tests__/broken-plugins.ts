@@ -12,6 +12,7 @@ import {
   type AegisPlugin,
   type AnyConfigSchema,
   type CallSettings,
+  type StreamItem,
   type ChatMessage,
   type CompletionResult,
   type EmbeddingsOptions,
@@ -52,7 +53,7 @@ export function acmeVariant(Provider: ProviderClass<AcmeConfig>): AegisPlugin {
     apiVersion: PLUGIN_API_VERSION,
     type: 'acme',
     configSchema: AcmeConfig,
-    capabilities: ['completion', 'streaming', 'embeddings', 'speech', 'transcription', 'models', 'tokens'],
+    capabilities: ['completion', 'streaming', 'embeddings', 'speech', 'transcription', 'models', 'tokens', 'structured_output', 'vision'],
     create: (config, context) => new Provider(config, context),
   });
 }
@@ -87,8 +88,9 @@ class EmptyFinishReason extends ExampleComProvider {
 export const emptyFinishReason = exampleVariant(EmptyFinishReason);
 
 /** A plugin stream's step as deltas (it may yield one, or a batch). */
-function deltasOf(value: string | readonly string[]): readonly string[] {
-  return typeof value === 'string' ? [value] : value;
+function deltasOf(value: StreamItem | readonly StreamItem[]): readonly string[] {
+  const items = Array.isArray(value) ? (value as readonly StreamItem[]) : [value as StreamItem];
+  return items.filter((item): item is string => typeof item === 'string');
 }
 
 /** Reads the whole stream and yields nothing (the final text would be empty). */
@@ -164,6 +166,18 @@ class ProfileTemperatureOnly extends ExampleComProvider {
   }
 }
 export const profileTemperatureOnly = exampleVariant(ProfileTemperatureOnly);
+
+/** Not broken: a backend without a temperature field (the plugin never sends one). */
+class NoTemperature extends ExampleComProvider {
+  protected override doCompletion(messages: ChatMessage[], settings: CallSettings): Promise<CompletionResult> {
+    return super.doCompletion(messages, { ...settings, temperature: undefined });
+  }
+
+  protected override doStream(messages: ChatMessage[], settings: CallSettings): ProviderStream {
+    return super.doStream(messages, { ...settings, temperature: undefined });
+  }
+}
+export const noTemperature = exampleVariant(NoTemperature);
 
 // ---- capabilities ----------------------------------------------------------------------
 
@@ -286,3 +300,30 @@ class GuessedTokens extends AcmeProvider {
 }
 /** Presents a guess as an exact count. */
 export const guessedTokens = acmeVariant(GuessedTokens);
+
+class SchemaIgnored extends AcmeProvider {
+  protected override generateBody(messages: ChatMessage[], settings: CallSettings, stream: boolean) {
+    const { json_schema: _dropped, ...body } = super.generateBody(messages, settings, stream) as Record<string, unknown>;
+    return body as ReturnType<AcmeProvider['generateBody']>;
+  }
+}
+/** Declares structured output but never sends the schema. */
+export const schemaIgnored = acmeVariant(SchemaIgnored);
+
+class ImagesDropped extends AcmeProvider {
+  protected override generateBody(messages: ChatMessage[], settings: CallSettings, stream: boolean) {
+    const { images: _dropped, ...body } = super.generateBody(messages, settings, stream) as Record<string, unknown>;
+    return body as ReturnType<AcmeProvider['generateBody']>;
+  }
+}
+/** Declares vision but drops the images. */
+export const imagesDropped = acmeVariant(ImagesDropped);
+
+class AnswerReplaced extends AcmeProvider {
+  protected override async doCompletion(messages: ChatMessage[], settings: CallSettings): Promise<CompletionResult> {
+    const result = await super.doCompletion(messages, settings);
+    return settings.responseFormat?.type === 'json' ? { ...result, text: '{}' } : result;
+  }
+}
+/** Answers a JSON request with its own text instead of the backend's. */
+export const answerReplaced = acmeVariant(AnswerReplaced);

@@ -1,0 +1,116 @@
+/**
+ * One proxy under test, in a process of its own (as deployed): `gateway`
+ * (aegis serve's createGateway over one openai profile) or `raw` (a minimal
+ * node:http reverse proxy piping bytes, the floor). Driven over IPC: its URL,
+ * CPU and memory use, and a CPU profile of a phase (node:inspector).
+ */
+import http from 'node:http';
+import { Session } from 'node:inspector/promises';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+const [mode, upstream] = process.argv.slice(2);
+const upstreamUrl = new URL(upstream);
+let server;
+
+if (mode === 'raw') {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 1024 });
+  server = http.createServer((req, res) => {
+    // The (small) request body is kept so a call whose reused upstream socket was just closed by
+    // the backend can be sent again once, as any reverse proxy does (and as the gateway's retry does).
+    const body = [];
+    req.on('data', (chunk) => body.push(chunk));
+    req.on('end', () => send(1));
+    const send = (attempt) => {
+      const proxied = http.request(
+        { host: upstreamUrl.hostname, port: upstreamUrl.port, method: req.method, path: `/v1${req.url.replace(/^\/v1/, '')}`, headers: { ...req.headers, host: upstreamUrl.host, authorization: `Bearer ${process.env.BENCH_API_KEY}` }, agent },
+        (upstreamRes) => {
+          res.writeHead(upstreamRes.statusCode, upstreamRes.headers);
+          upstreamRes.pipe(res);
+        },
+      );
+      proxied.on('error', () => (attempt === 1 && !res.headersSent ? send(2) : res.destroy()));
+      res.on('close', () => proxied.destroy());
+      proxied.end(Buffer.concat(body));
+    };
+  });
+  server.keepAliveTimeout = 65_000;
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+} else {
+  const { createAegis } = await import('@aegis/core');
+  const { createGateway } = await import('@aegis/gateway');
+  const openai = (await import('@aegis/provider-openai')).default;
+  const dir = mkdtempSync(join(tmpdir(), 'aegis-bench-gateway-'));
+  writeFileSync(
+    join(dir, 'backends.yaml'),
+    `profiles:\n  - profile_name: bench\n    type: openai\n    base_url: ${upstream}\n    api_key: \${BENCH_API_KEY}\n    model: gpt-4o-mini\n`,
+  );
+  const aegis = createAegis({ configPath: join(dir, 'backends.yaml'), plugins: [openai], discover: false, env: process.env, logLevel: 'error' });
+  // As served: access log lines on stdout (discarded by the parent), metrics on.
+  const gateway = await createGateway(aegis);
+  await gateway.listen({ port: 0, host: '127.0.0.1' });
+  server = gateway.server;
+}
+
+const session = new Session();
+session.connect();
+
+process.on('disconnect', () => process.exit(0));
+process.on('message', async (msg) => {
+  let value;
+  if (msg.op === 'usage') value = { cpu: process.cpuUsage(), memory: process.memoryUsage() };
+  else if (msg.op === 'gc') {
+    globalThis.gc?.();
+    value = process.memoryUsage();
+  } else if (msg.op === 'profileStart') {
+    await session.post('Profiler.enable');
+    await session.post('Profiler.setSamplingInterval', { interval: 100 });
+    await session.post('Profiler.start');
+  } else if (msg.op === 'profileStop') {
+    const { profile } = await session.post('Profiler.stop');
+    value = summarize(profile);
+  }
+  process.send({ id: msg.id, value });
+});
+
+process.send({ ready: true, url: `http://127.0.0.1:${server.address().port}` });
+
+/** Self time per function and per area (gateway, core, plugin, libraries, Node internals, GC, idle). */
+function summarize(profile) {
+  const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+  const self = new Map();
+  const deltas = profile.timeDeltas;
+  profile.samples.forEach((id, i) => self.set(id, (self.get(id) ?? 0) + (deltas[i] ?? 0)));
+  const fns = new Map();
+  const areas = new Map();
+  let total = 0;
+  for (const [id, us] of self) {
+    const { callFrame } = byId.get(id);
+    const area = areaOf(callFrame);
+    if (area === 'idle') continue;
+    total += us;
+    const name = `${callFrame.functionName || '(anonymous)'} ${shortUrl(callFrame.url)}${callFrame.url ? `:${callFrame.lineNumber + 1}` : ''}`;
+    fns.set(name, (fns.get(name) ?? 0) + us);
+    areas.set(area, (areas.get(area) ?? 0) + us);
+  }
+  const top = (map, n) => [...map].sort((a, b) => b[1] - a[1]).slice(0, n).map(([name, us]) => ({ name, share: us / total }));
+  return { busyMs: total / 1000, areas: top(areas, 12), functions: top(fns, 12) };
+}
+
+function areaOf({ url, functionName }) {
+  if (functionName === '(idle)' || functionName === '(program)') return functionName === '(idle)' ? 'idle' : 'V8/native (program)';
+  if (functionName === '(garbage collector)') return 'garbage collector';
+  if (!url) return 'native';
+  if (url.includes('/packages/gateway/')) return '@aegis/gateway';
+  if (url.includes('/packages/core/')) return '@aegis/core (incl. bundled libraries)';
+  if (url.includes('/plugins/')) return 'provider plugin';
+  const pkg = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(url);
+  if (pkg) return pkg[1];
+  if (url.startsWith('node:')) return 'Node internals (http, net, streams)';
+  return 'other';
+}
+
+function shortUrl(url) {
+  return url.replace(/^file:\/\/.*?\/(packages|plugins|node_modules)\//, '$1/').replace(/^node:/, 'node:');
+}

@@ -1,0 +1,34 @@
+/**
+ * A quick run of the gateway benchmark (BENCH_QUICK=1), so it cannot rot: it
+ * must produce a number for every measure and complete every stream. No
+ * target is judged on a handful of iterations.
+ */
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { afterAll, describe, expect, it } from '@jest/globals';
+
+const run = promisify(execFile);
+const BENCH = join(dirname(fileURLToPath(import.meta.url)), 'gateway.mjs');
+const dir = mkdtempSync(join(tmpdir(), 'aegis-gateway-bench-'));
+
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('npm run bench:gateway (quick)', () => {
+  it('measures every row beside its floors and loses no stream', async () => {
+    const json = join(dir, 'results.json');
+    const env: Record<string, string | undefined> = { ...process.env, BENCH_QUICK: '1', BENCH_JSON: json, BENCH_OUT: '-' };
+    delete env.NODE_OPTIONS;
+    const { stdout } = await run(process.execPath, [BENCH], { env, maxBuffer: 16 * 1024 * 1024 });
+    const report = JSON.parse(readFileSync(json, 'utf8')) as { rows: { measure: string; gateway: string; baseline: string; result: string }[]; profile: { areas: unknown[] } };
+    expect(report.rows.length).toBeGreaterThanOrEqual(7);
+    for (const row of report.rows) expect(`${row.gateway} ${row.baseline}`).toMatch(/\d/);
+    expect(report.rows.find((r) => r.measure.includes('complete and intact'))!.gateway).toBe('100 / 100');
+    expect(report.rows.every((r) => r.result === 'info')).toBe(true);
+    expect(report.profile.areas.length).toBeGreaterThan(0);
+    expect(stdout).toContain('Quick run: targets not judged.');
+  }, 120_000);
+});

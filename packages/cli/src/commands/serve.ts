@@ -1,0 +1,69 @@
+import { ConfigurationError, formatIssue } from '@aegis/core';
+import type { CommandContext } from '../context.js';
+import { oneLine } from '../output.js';
+
+export interface ServeOptions {
+  port: number;
+  host: string;
+}
+
+/**
+ * `aegis serve`: the OpenAI-compatible gateway over the profiles. Access log
+ * lines (JSON) on stdout, everything else on stderr. SIGTERM/SIGINT: graceful
+ * stop; SIGHUP: read backends.yaml and .env again, keeping the running
+ * configuration when the new one is invalid.
+ */
+export async function run(ctx: CommandContext, options: ServeOptions): Promise<number> {
+  const { createGateway, GatewayStartError } = await import('@aegis/gateway');
+  const aegis = await ctx.aegis();
+  const gateway = await createGateway(aegis, { accessLog: (line) => ctx.out.line(line) });
+  let listening: { url: string };
+  try {
+    listening = await gateway.listen({ port: options.port, host: options.host });
+  } catch (error) {
+    await gateway.close({ timeoutMs: 0 });
+    if (error instanceof GatewayStartError) {
+      for (const line of error.message.split('\n')) ctx.err.line(`aegis: ${line}`);
+      return 1;
+    }
+    throw error;
+  }
+  const models = gateway.models;
+  ctx.err.line(`aegis: serving ${models.length} model${models.length === 1 ? '' : 's'} (${models.join(', ') || 'none'}) on ${listening.url}/v1`);
+  if (gateway.settings.keys.length === 0) ctx.err.line('aegis: no keys configured: anyone on this machine can call it (loopback only)');
+  ctx.err.flush();
+
+  return new Promise<number>((resolve) => {
+    let reloading = Promise.resolve();
+    const reload = () => {
+      reloading = reloading.then(async () => {
+        try {
+          await gateway.reload(await ctx.freshAegis());
+          ctx.err.line(`aegis: configuration reloaded: serving ${gateway.models.join(', ') || 'no models'}`);
+        } catch (error) {
+          ctx.err.line(`aegis: reload failed, still serving the previous configuration: ${describe(error)}`);
+        }
+        ctx.err.flush();
+      });
+    };
+    const stop = (signal: string) => {
+      process.off('SIGHUP', reload);
+      // close() stops accepting before it returns its promise: the line below is printed once no new connection is taken.
+      const closing = gateway.close();
+      ctx.err.line(`aegis: ${signal}: stopped accepting; in-flight calls get up to ${gateway.settings.shutdownTimeoutMs / 1000} s`);
+      ctx.err.flush();
+      void closing.then(() => {
+        ctx.err.line('aegis: stopped');
+        resolve(0);
+      });
+    };
+    process.on('SIGHUP', reload);
+    process.once('SIGTERM', () => stop('SIGTERM'));
+    process.once('SIGINT', () => stop('SIGINT'));
+  });
+}
+
+function describe(error: unknown): string {
+  if (ConfigurationError.isInstance(error)) return error.issues.map((issue) => `\n  ${oneLine(formatIssue(issue))}`).join('');
+  return oneLine(error instanceof Error ? error.message : String(error));
+}

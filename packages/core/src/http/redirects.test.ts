@@ -1,0 +1,188 @@
+/**
+ * The redirect policy (redirects.ts) in the HTTP client, against two loopback
+ * servers (a different port is a different origin): what is followed, what is
+ * refused with a typed error naming the Location, and what a cross-origin hop
+ * carries when it is allowed (nothing the caller set).
+ */
+import http from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
+import { HttpClient } from './client.js';
+import { judgeRedirect } from './redirects.js';
+import { joinUrl } from './url.js';
+import { ProviderError } from '../errors/provider-error.js';
+
+interface Seen {
+  method: string;
+  url: string;
+  headers: http.IncomingHttpHeaders;
+  body: string;
+}
+
+interface Server {
+  url: string;
+  seen: Seen[];
+  routes: Map<string, (req: http.IncomingMessage, res: http.ServerResponse) => void>;
+  close(): Promise<void>;
+}
+
+async function startServer(): Promise<Server> {
+  const seen: Seen[] = [];
+  const routes = new Map<string, (req: http.IncomingMessage, res: http.ServerResponse) => void>();
+  const sockets = new Set<Socket>();
+  const server = http.createServer((req, res) => {
+    let body = '';
+    req.on('data', (c) => (body += c));
+    req.on('end', () => {
+      seen.push({ method: req.method ?? '', url: req.url ?? '', headers: req.headers, body });
+      const route = routes.get((req.url ?? '').split('?')[0]!);
+      if (route) route(req, res);
+      else res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ at: req.url, method: req.method }));
+    });
+  });
+  server.on('connection', (s) => {
+    sockets.add(s);
+    s.on('close', () => sockets.delete(s));
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    seen,
+    routes,
+    close: async () => {
+      for (const s of sockets) s.destroy();
+      await new Promise((r) => server.close(r));
+    },
+  };
+}
+
+const SECRET_HEADERS = { authorization: 'Bearer sk-secret-auth', 'api-key': 'azure-secret', 'x-api-key': 'anthropic-secret' };
+const BODY = { model: 'm', messages: [{ role: 'user', content: 'a private prompt' }] };
+
+let a: Server;
+let b: Server;
+const client = new HttpClient();
+
+beforeAll(async () => {
+  a = await startServer();
+  b = await startServer();
+});
+afterAll(async () => {
+  client.destroy();
+  await a.close();
+  await b.close();
+});
+beforeEach(() => {
+  a.seen.length = 0;
+  b.seen.length = 0;
+  a.routes.clear();
+});
+
+const redirect = (status: number, location: () => string) => (_req: http.IncomingMessage, res: http.ServerResponse) =>
+  res.writeHead(status, { location: location() }).end('moved');
+
+async function failure(promise: Promise<unknown>): Promise<ProviderError> {
+  try {
+    await promise;
+  } catch (error) {
+    if (!ProviderError.isInstance(error)) throw error;
+    return error;
+  }
+  throw new Error('expected a ProviderError');
+}
+
+describe('redirects in the HTTP client', () => {
+  it.each([301, 302, 303, 307, 308])('a %i to another origin (other port) is refused: typed error naming the Location, nothing sent there', async (status) => {
+    a.routes.set('/v1/chat', redirect(status, () => `${b.url}/steal?api_key=leaked-key`));
+    const e = await failure(client.postJson(`${a.url}/v1/chat`, BODY, { headers: SECRET_HEADERS }));
+    expect(e).toMatchObject({ reason: 'redirect', retryable: false, status, url: `${a.url}/v1/chat` });
+    expect(e.message).toContain(`${b.url}/steal`);
+    expect(e.message).toContain('another origin');
+    expect(e.message).not.toContain('leaked-key');
+    expect(b.seen).toHaveLength(0);
+  });
+
+  it('a same-origin 307 is followed with its method, body and headers (got semantics)', async () => {
+    a.routes.set('/v1/chat', redirect(307, () => '/v2/chat'));
+    const res = await client.postJson<{ at: string; method: string }>(`${a.url}/v1/chat`, BODY, { headers: SECRET_HEADERS });
+    expect(res.body).toEqual({ at: '/v2/chat', method: 'POST' });
+    const last = a.seen.at(-1)!;
+    expect(JSON.parse(last.body)).toEqual(BODY);
+    expect(last.headers['api-key']).toBe('azure-secret');
+  });
+
+  it('a stream is redirected under the same policy', async () => {
+    a.routes.set('/v1/stream', redirect(302, () => `${b.url}/v1/stream`));
+    const e = await failure(client.postStream(`${a.url}/v1/stream`, BODY, { headers: SECRET_HEADERS }));
+    expect(e.reason).toBe('redirect');
+    expect(b.seen).toHaveLength(0);
+  });
+
+  it('follow_redirects: never refuses even a same-origin redirect', async () => {
+    a.routes.set('/v1/chat', redirect(308, () => '/v2/chat'));
+    const e = await failure(client.postJson(`${a.url}/v1/chat`, BODY, { followRedirects: 'never' }));
+    expect(e.reason).toBe('redirect');
+    expect(e.message).toContain('never');
+    expect(a.seen).toHaveLength(1);
+  });
+
+  it('follow_redirects: cross_origin follows a 302 as a bare GET: no body, no header the caller set', async () => {
+    a.routes.set('/v1/speech', redirect(302, () => `${b.url}/cdn/audio.mp3`));
+    const res = await client.postJson<{ at: string; method: string }>(`${a.url}/v1/speech`, BODY, {
+      headers: { ...SECRET_HEADERS, 'x-custom': 'custom-secret' },
+      followRedirects: 'cross_origin',
+    });
+    expect(res.body).toEqual({ at: '/cdn/audio.mp3', method: 'GET' });
+    const hop = b.seen[0]!;
+    expect(hop.body).toBe('');
+    for (const name of ['authorization', 'api-key', 'x-api-key', 'x-custom', 'content-type', 'content-length']) expect(hop.headers[name]).toBeUndefined();
+    expect(JSON.stringify(hop.headers)).not.toMatch(/secret/);
+  });
+
+  it('follow_redirects: cross_origin still refuses a cross-origin 307 (it would re-send the body)', async () => {
+    a.routes.set('/v1/chat', redirect(307, () => `${b.url}/v1/chat`));
+    const e = await failure(client.postJson(`${a.url}/v1/chat`, BODY, { headers: SECRET_HEADERS, followRedirects: 'cross_origin' }));
+    expect(e.reason).toBe('redirect');
+    expect(e.message).toContain('re-send the request body');
+    expect(b.seen).toHaveLength(0);
+  });
+
+  it('a redirect loop ends after 5 hops with a typed error', async () => {
+    a.routes.set('/loop', redirect(302, () => '/loop'));
+    const e = await failure(client.postJson(`${a.url}/loop`, BODY));
+    expect(e).toMatchObject({ reason: 'redirect', retryable: false });
+    expect(a.seen.length).toBe(6);
+  });
+});
+
+describe('judgeRedirect', () => {
+  const https = new URL('https://api.example.com/v1/chat');
+  it('refuses https to http whatever the policy, on the same host too', () => {
+    for (const policy of ['same_origin', 'cross_origin', 'never'] as const) {
+      const v = judgeRedirect(https, https, 'http://api.example.com/v1/chat', 302, policy);
+      expect(v).toMatchObject({ follow: false });
+      expect(v.follow === false && v.why).toContain('downgrades https to http');
+    }
+  });
+  it('refuses other schemes and unparsable locations, follows a relative same-origin one', () => {
+    expect(judgeRedirect(https, https, 'file:///etc/passwd', 302, 'cross_origin')).toMatchObject({ follow: false });
+    expect(judgeRedirect(https, https, 'http://[::1', 302, 'cross_origin')).toMatchObject({ follow: false });
+    expect(judgeRedirect(https, https, '../v2/chat', 307, 'same_origin')).toEqual({ follow: true, crossOrigin: false });
+  });
+  it('treats another port or scheme as another origin', () => {
+    const http8 = new URL('http://127.0.0.1:8000/a');
+    expect(judgeRedirect(http8, http8, 'http://127.0.0.1:8001/a', 302, 'same_origin')).toMatchObject({ follow: false });
+    expect(judgeRedirect(http8, http8, 'https://127.0.0.1:8000/a', 302, 'same_origin')).toMatchObject({ follow: false });
+    expect(judgeRedirect(http8, http8, 'http://127.0.0.1:8001/a', 302, 'cross_origin')).toEqual({ follow: true, crossOrigin: true });
+  });
+});
+
+describe('joinUrl', () => {
+  it('puts the endpoint path in the path, keeping the base query (Azure api-version) after it', () => {
+    expect(joinUrl('https://r.openai.azure.com/openai/deployments/gpt?api-version=2024-10-21', '/chat/completions')).toBe(
+      'https://r.openai.azure.com/openai/deployments/gpt/chat/completions?api-version=2024-10-21',
+    );
+    expect(joinUrl('http://h/v1/?a=1#frag', 'x?b=2')).toBe('http://h/v1/x?a=1&b=2');
+    expect(joinUrl('http://h/v1/', '/chat')).toBe('http://h/v1/chat');
+  });
+});

@@ -1,0 +1,213 @@
+import { describe, expect, it } from '@jest/globals';
+import { excerpt } from '../http/error-mapping.js';
+import { SecretScrubber } from './scrubber.js';
+
+const KEY = 'sk-test-0123456789abcdefghijklmnop';
+
+function scrubberWith(...secrets: string[]): SecretScrubber {
+  const scrubber = new SecretScrubber();
+  for (const secret of secrets) scrubber.add(secret);
+  return scrubber;
+}
+
+describe('SecretScrubber.scrub', () => {
+  it('removes every occurrence of a secret', () => {
+    expect(scrubberWith(KEY).scrub(`a ${KEY} b ${KEY}`)).toBe('a *** b ***');
+  });
+
+  it('ignores values too short to be secrets, and trims the ones it keeps', () => {
+    const scrubber = scrubberWith('abc', `  ${KEY}\n`);
+    expect(scrubber.size).toBe(1);
+    expect(scrubber.scrub(`abc ${KEY}`)).toBe('abc ***');
+  });
+
+  it('finds a secret JSON-escaped, once and twice', () => {
+    const secret = 'pa"ss\\word-123456';
+    const once = JSON.stringify({ key: secret });
+    const twice = JSON.stringify({ body: once });
+    const scrubber = scrubberWith(secret);
+    expect(scrubber.scrub(once)).toBe('{"key":"***"}');
+    expect(scrubber.scrub(twice)).not.toContain('ss\\');
+    expect(scrubber.scrub(twice)).toContain('***');
+  });
+
+  it('finds a secret percent-encoded in a URL', () => {
+    const secret = 'a/b+c=d&e 12345';
+    expect(scrubberWith(secret).scrub(`https://h/x?q=${encodeURIComponent(secret)}`)).toBe('https://h/x?q=***');
+  });
+
+  it('finds a secret whose runs of whitespace were collapsed or changed', () => {
+    const secret = 'correct   horse\tbattery staple';
+    const scrubber = scrubberWith(secret);
+    expect(scrubber.scrub('pw: correct horse battery staple.')).toBe('pw: ***.');
+    expect(scrubber.scrub('pw: correct\nhorse  battery   staple.')).toBe('pw: ***.');
+    expect(scrubber.scrub(excerpt(`pw: ${secret}`))).toBe('pw: ***');
+  });
+
+  it('removes the piece of a secret an excerpt cut off, before the marker and at the end', () => {
+    const body = 'invalid key: ' + 'x'.repeat(170) + ' ' + KEY + ' please check';
+    const cut = excerpt(body, 200);
+    expect(cut).toContain(KEY.slice(0, 10));
+    const scrubbed = scrubberWith(KEY).scrub(`failed: ${cut} (retry)`);
+    expect(scrubbed).not.toContain(KEY.slice(0, 8));
+    expect(scrubbed).toMatch(/\*\*\*…/);
+    expect(scrubberWith(KEY).scrub(`ends with ${KEY.slice(0, 12)}`)).toBe('ends with ***');
+  });
+
+  it('keeps a short common start at a cut (sk-) as it is', () => {
+    expect(scrubberWith(KEY).scrub('keys start with sk-')).toBe('keys start with sk-');
+  });
+
+  it('removes user, password and credential query values of any URL', () => {
+    const scrubber = new SecretScrubber();
+    expect(scrubber.scrub('GET https://bob:hunter2@example.com/v1/x?model=a&api_key=XYZ&sig=abc#frag failed')).toBe(
+      'GET https://***@example.com/v1/x?model=a&api_key=***&sig=***#frag failed',
+    );
+    expect(scrubber.scrub('see https://h/p?X-Amz-Security-Token=T0K&X-Amz-Signature=s1g&x=1')).toBe(
+      'see https://h/p?X-Amz-Security-Token=***&X-Amz-Signature=***&x=1',
+    );
+  });
+
+  it('learns the secrets among configuration values at any depth', () => {
+    const scrubber = new SecretScrubber();
+    scrubber.addFromValues({
+      api_kei: 'typo-secret-1',
+      options: { token: 'nested-secret-2', deeper: [{ bearer: 'nested-secret-3' }] },
+      headers: { 'x-custom-auth': 'header-secret-4', 'Content-Type': 'application/json' },
+      base_url: 'https://user:url-password-5@h/v1?api_key=url-query-6',
+      model: 'llama3.2',
+      note: 'Bearer abcdefgh12345',
+      description: 'Basic settings',
+    });
+    const text = scrubber.scrub(
+      'typo-secret-1 nested-secret-2 nested-secret-3 header-secret-4 url-password-5 url-query-6 application/json llama3.2 abcdefgh12345',
+    );
+    expect(text).toBe('*** *** *** *** *** *** application/json llama3.2 abcdefgh12345');
+    expect(scrubber.scrub('auth: Bearer abcdefgh12345')).toBe('auth: ***');
+    expect(scrubber.scrub('Basic settings')).toBe('Basic settings');
+  });
+
+  it('takes every .env value as a secret but plain settings, and of a URL its credentials', () => {
+    const scrubber = new SecretScrubber();
+    for (const value of ['true', '8080', 'debug', 'llama3.2', ' key-with-space ', 'http://u:pw-12345@h:1/v1']) scrubber.addEnvValue(value);
+    expect(scrubber.scrub('"usable": true, port 8080, debug, llama3.2, key-with-space, http://h:1/v1 pw-12345')).toBe(
+      '"usable": true, port 8080, debug, ***, ***, http://h:1/v1 ***',
+    );
+  });
+
+  it('scrubs an error, its cause chain and its excerpt fields', () => {
+    const cause = new Error(`inner ${KEY}`);
+    const error = Object.assign(new Error(`outer ${KEY}`, { cause }), { bodyExcerpt: `body ${KEY}`, url: `https://h/?key=${KEY}` });
+    scrubberWith(KEY).scrubError(error);
+    expect(error.message).toBe('outer ***');
+    expect(cause.message).toBe('inner ***');
+    expect(error.bodyExcerpt).toBe('body ***');
+    expect(error.url).toBe('https://h/?key=***');
+    expect(error.stack).not.toContain(KEY);
+  });
+});
+
+describe('StreamScrubber', () => {
+  it('holds back only an end that could still become a secret', () => {
+    const stream = scrubberWith(KEY).createStreamScrubber();
+    expect(stream.write('hello ')).toBe('hello ');
+    expect(stream.write('the key is sk-te')).toBe('the key is ');
+    expect(stream.held).toBe('sk-te');
+    expect(stream.write('st-0123')).toBe('');
+    expect(stream.write('456789abcdefghijklmnop and')).toBe('*** and');
+    expect(stream.write(' so on')).toBe(' so on');
+    expect(stream.end()).toBe('');
+  });
+
+  it('lets go of a held end as soon as it stops matching', () => {
+    const stream = scrubberWith(KEY).createStreamScrubber();
+    expect(stream.write('sk-t')).toBe('');
+    expect(stream.write('ea time')).toBe('sk-tea time');
+  });
+
+  it('never holds text that cannot start a secret: CJK, long words, URLs', () => {
+    const stream = scrubberWith(KEY).createStreamScrubber();
+    for (const piece of ['你好', '，世界', '。', 'x'.repeat(1000), 'https://example.com/a/very/long/path']) {
+      expect(stream.write(piece)).toBe(piece);
+    }
+  });
+
+  it('never shows a 600-character secret streamed in 100-character pieces, or any piece of it', () => {
+    const token = Array.from({ length: 600 }, (_, i) => 'abcdefghijklmnopqrstuvwxyz0123456789'[(i * 7) % 36]).join('');
+    const stream = scrubberWith(token).createStreamScrubber();
+    let shown = stream.write('token: ');
+    for (let i = 0; i < token.length; i += 100) shown += stream.write(token.slice(i, i + 100));
+    shown += stream.write(' done');
+    shown += stream.end();
+    expect(shown).toBe('token: *** done');
+  });
+
+  it('removes a secret written one character at a time, in its JSON-escaped form too', () => {
+    const secret = 'se"cret\\value-42';
+    const stream = scrubberWith(secret).createStreamScrubber();
+    let shown = '';
+    for (const char of JSON.stringify({ k: secret })) shown += stream.write(char);
+    shown += stream.end();
+    expect(shown).toBe('{"k":"***"}');
+  });
+
+  it('replaces a piece of a secret the stream broke off in, but shows a short common start', () => {
+    const broken = scrubberWith(KEY).createStreamScrubber();
+    expect(broken.write(`x ${KEY.slice(0, 20)}`)).toBe('x ');
+    expect(broken.end()).toBe('***');
+    const short = scrubberWith(KEY).createStreamScrubber();
+    expect(short.write('x sk-')).toBe('x ');
+    expect(short.end()).toBe('sk-');
+  });
+
+  it('waits for the longer of two secrets that start alike', () => {
+    const stream = scrubberWith('abcd1234', 'abcd12345678').createStreamScrubber();
+    expect(stream.write('v=abcd1234')).toBe('v=');
+    expect(stream.write('5678!')).toBe('***!');
+  });
+
+  it('uses secrets learnt during the stream', () => {
+    const scrubber = new SecretScrubber();
+    const stream = scrubber.createStreamScrubber();
+    expect(stream.write(`a ${KEY} `)).toBe(`a ${KEY} `);
+    scrubber.add(KEY);
+    expect(stream.write(`b ${KEY} `)).toBe('b *** ');
+  });
+});
+
+describe('redactValues', () => {
+  it('redacts credential fields at any depth, header maps, key-shaped values and URL credentials', async () => {
+    const { redactValues } = await import('./secret-fields.js');
+    const shown = redactValues(
+      {
+        profile_name: 'p',
+        api_key: 'k1-abcdef',
+        api_kei: 'k2-abcdef',
+        max_tokens: 100,
+        stream: true,
+        options: { token: 'k3', temperature: 0.2, list: [{ password: 'k4' }] },
+        extra_headers: { 'X-Portkey-Virtual-Key': 'k5', 'Content-Type': 'application/json' },
+        anything: 'Bearer abc.def.ghi-123',
+        base_url: 'https://u:p@h/v1?key=k6&model=m',
+        description: 'Basic settings, see https://h/docs?sig=k7',
+        custom: 'marked',
+        empty_secret: '',
+      },
+      new Set(['custom']),
+    );
+    expect(shown).toEqual({
+      profile_name: 'p',
+      api_key: '***',
+      api_kei: '***',
+      max_tokens: 100,
+      stream: true,
+      options: { token: '***', temperature: 0.2, list: [{ password: '***' }] },
+      extra_headers: { 'X-Portkey-Virtual-Key': '***', 'Content-Type': 'application/json' },
+      anything: '***',
+      base_url: 'https://***@h/v1?key=***&model=m',
+      description: 'Basic settings, see https://h/docs?sig=***',
+      custom: '***',
+      empty_secret: '',
+    });
+  });
+});

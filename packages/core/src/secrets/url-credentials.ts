@@ -1,0 +1,58 @@
+import { looksLikeCredential } from './credential-names.js';
+
+/**
+ * Credentials carried by URLs: `user:password@` and query (or fragment)
+ * parameters with a credential name (`?api_key=`, `&sig=`, `X-Amz-Security-Token=`,
+ * `#access_token=`). Worked on as text, so the rest of a URL (and of the text
+ * around it) is shown exactly as written.
+ */
+
+const URL_IN_TEXT = /\b[a-z][a-z0-9+.-]{0,15}:\/\/[^\s"'<>`]+/gi;
+const USERINFO = /^([a-z][a-z0-9+.-]*:\/\/)([^@/?#\\]*)@/i;
+const PARAM = /([?&;#])([^=&;#?]+)=([^&;#]*)/g;
+
+function decoded(text: string): string {
+  try {
+    return decodeURIComponent(text.replace(/\+/g, ' '));
+  } catch {
+    return text;
+  }
+}
+
+/** One URL with userinfo and credential parameter values replaced by `redacted`. */
+export function redactUrlText(url: string, redacted = '***'): string {
+  const withoutUser = url.replace(USERINFO, (_, scheme: string, userinfo: string) => (userinfo ? `${scheme}${redacted}@` : `${scheme}@`));
+  const start = withoutUser.search(/[?#]/);
+  if (start < 0) return withoutUser;
+  const rest = withoutUser.slice(start).replace(PARAM, (whole, sep: string, name: string, value: string) =>
+    value !== '' && looksLikeCredential(decoded(name)) ? `${sep}${name}=${redacted}` : whole,
+  );
+  return withoutUser.slice(0, start) + rest;
+}
+
+/** Every URL in a text redacted with {@link redactUrlText}. */
+export function redactUrlsIn(text: string, redacted = '***'): string {
+  if (!text.includes('://')) return text;
+  return text.replace(URL_IN_TEXT, (url) => redactUrlText(url, redacted));
+}
+
+/** The secret parts of a URL: its user name and password, and its credential parameters' values (decoded and as written). */
+export function urlCredentials(url: string): string[] {
+  const parts: string[] = [];
+  const user = USERINFO.exec(url)?.[2];
+  if (user) {
+    for (const piece of user.split(':')) if (piece) parts.push(piece, decoded(piece));
+  }
+  const start = url.search(/[?#]/);
+  if (start >= 0) {
+    for (const [, , name, value] of url.slice(start).matchAll(PARAM)) {
+      if (value && looksLikeCredential(decoded(name!))) parts.push(value, decoded(value));
+    }
+  }
+  return [...new Set(parts)];
+}
+
+/** True for a text that is one absolute URL. */
+export function isUrl(text: string): boolean {
+  return /^[a-z][a-z0-9+.-]{0,15}:\/\/\S+$/i.test(text.trim());
+}

@@ -1,0 +1,197 @@
+/**
+ * The `gateway:` section of backends.yaml: its schema (owned here, not by
+ * core), the checks that need the rest of the file (profile names, keys from
+ * the environment), and the settings the server runs with.
+ */
+import { createHash } from 'node:crypto';
+import { ConfigurationError, validateSection, z, type Aegis, type ConfigIssue, type RawSection } from '@aegis/core';
+
+export const SECTION = 'gateway';
+
+const positiveInt = z.number().int().positive();
+
+const limitFields = {
+  /** Requests per minute (sliding window). */
+  requests_per_minute: positiveInt.optional(),
+  /** Prompt + completion tokens per minute (sliding window; checked before a call, counted after). */
+  tokens_per_minute: positiveInt.optional(),
+  /** Calls in flight at once, per replica. */
+  max_concurrent: positiveInt.optional(),
+};
+
+const keySchema = z.object({
+  /** Shown in logs and metrics instead of the key. */
+  name: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'a key name is 1-64 letters, digits, "_", "." or "-"'),
+  /** `${VAR}`: the key itself comes from .env or the environment, never from this file. */
+  key: z.string().min(16, 'a gateway key must be at least 16 characters long'),
+  /** Public model names this key may use (default: all). */
+  models: z.array(z.string().min(1)).optional(),
+  ...limitFields,
+});
+
+export const gatewaySectionSchema = z.object({
+  /** Public model name → profile. Default: every usable profile under its own name. */
+  models: z.record(z.string().min(1), z.string().min(1)).optional(),
+  /** Who may call; none: no authentication (only allowed on a loopback address). */
+  keys: z.array(keySchema).optional(),
+  /** Limits every key gets unless it sets its own. */
+  default_limits: z.object(limitFields).optional(),
+  /** Shared state (rate-limit counters, upstream cooldowns) for several replicas. */
+  redis_url: z.string().regex(/^rediss?:\/\//, 'expected a redis:// or rediss:// URL').optional(),
+  redis_prefix: z.string().min(1).default('aegis:gateway:'),
+  /** Largest request body accepted, in bytes (transcription uploads included). */
+  max_body_bytes: positiveInt.default(25 * 1024 * 1024),
+  /** Seconds in-flight calls get to finish on SIGTERM before they are cut. */
+  shutdown_timeout: z.number().positive().default(30),
+});
+
+export type GatewaySection = z.output<typeof gatewaySectionSchema>;
+
+export interface Limits {
+  requestsPerMinute?: number;
+  tokensPerMinute?: number;
+  maxConcurrent?: number;
+}
+
+export interface KeySpec {
+  name: string;
+  /** SHA-256 of the key: what requests are compared against (in constant time). */
+  digest: Buffer;
+  /** Public model names it may use; undefined: all. */
+  models?: ReadonlySet<string>;
+  limits: Limits;
+}
+
+export interface GatewaySettings {
+  /** Public model name → profile, in the order they are listed. */
+  models: ReadonlyMap<string, string>;
+  keys: readonly KeySpec[];
+  redisUrl?: string;
+  redisPrefix: string;
+  maxBodyBytes: number;
+  shutdownTimeoutMs: number;
+  /** Profiles not served (their configuration is broken), with why, for the start-up log. */
+  skipped: { profile: string; reason: string }[];
+  /** Values to scrub from every output (keys, the Redis URL's password). */
+  secrets: string[];
+}
+
+export function digestOf(key: string): Buffer {
+  return createHash('sha256').update(key, 'utf8').digest();
+}
+
+/**
+ * Reads and checks the `gateway:` section of the instance's backends.yaml.
+ * Throws a ConfigurationError with every problem (file:line each). Imports
+ * the plugins (to tell which profiles are usable).
+ */
+export async function loadGatewaySettings(aegis: Aegis): Promise<GatewaySettings> {
+  // Reading the section loads the file: a YAML syntax error throws here.
+  const raw = aegis.configSection(SECTION);
+  const issues: ConfigIssue[] = [];
+  let section: GatewaySection = gatewaySectionSchema.parse({});
+  if (raw) {
+    const validated = validateSection(raw, gatewaySectionSchema);
+    if (validated.ok) section = validated.config;
+    else issues.push(...validated.issues);
+  }
+  if (issues.length > 0) throw new ConfigurationError(issues);
+
+  const summaries = await aegis.profiles();
+  const usable = new Map(summaries.map((p) => [p.name, p]));
+  const skipped: GatewaySettings['skipped'] = [];
+  const models = new Map<string, string>();
+  if (section.models) {
+    for (const [publicName, profile] of Object.entries(section.models)) {
+      const summary = usable.get(profile);
+      if (!summary) {
+        issues.push(at(raw!, ['models', publicName], `no profile named "${profile}"; profiles in this file: ${[...usable.keys()].join(', ') || '(none)'}`));
+        continue;
+      }
+      models.set(publicName, profile);
+      if (!summary.usable) skipped.push({ profile, reason: summary.issues[0]?.message ?? 'unusable' });
+    }
+  } else {
+    for (const summary of summaries) {
+      if (summary.usable) models.set(summary.name, summary.name);
+      else skipped.push({ profile: summary.name, reason: summary.issues[0]?.message ?? 'unusable' });
+    }
+  }
+
+  const secrets: string[] = [];
+  const keys: KeySpec[] = [];
+  const names = new Set<string>();
+  const digests = new Set<string>();
+  (section.keys ?? []).forEach((key, index) => {
+    secrets.push(key.key);
+    // A key must come whole from one ${VAR}: written in clear it would sit in a file that is often committed.
+    if (!raw!.substitutedValues.includes(key.key)) {
+      issues.push(
+        at(raw!, ['keys', index, 'key'], `write the key as a reference, e.g. key: \${AEGIS_GATEWAY_KEY_${key.name.toUpperCase().replace(/[^A-Z0-9]/g, '_')}}, and set that variable in .env or the environment; a key is never written in backends.yaml`),
+      );
+    }
+    if (names.has(key.name)) issues.push(at(raw!, ['keys', index, 'name'], `duplicate key name "${key.name}"`));
+    names.add(key.name);
+    const digest = digestOf(key.key);
+    if (digests.has(digest.toString('hex'))) issues.push(at(raw!, ['keys', index, 'key'], `key "${key.name}" has the same value as another key`));
+    digests.add(digest.toString('hex'));
+    (key.models ?? []).forEach((model, m) => {
+      if (!models.has(model)) issues.push(at(raw!, ['keys', index, 'models', m], `unknown model "${model}"; served models: ${[...models.keys()].join(', ') || '(none)'}`));
+    });
+    const defaults = section.default_limits ?? {};
+    keys.push({
+      name: key.name,
+      digest,
+      models: key.models ? new Set(key.models) : undefined,
+      limits: {
+        requestsPerMinute: key.requests_per_minute ?? defaults.requests_per_minute,
+        tokensPerMinute: key.tokens_per_minute ?? defaults.tokens_per_minute,
+        maxConcurrent: key.max_concurrent ?? defaults.max_concurrent,
+      },
+    });
+  });
+  if (issues.length > 0) throw new ConfigurationError(issues);
+
+  if (section.redis_url) {
+    try {
+      const password = new URL(section.redis_url).password;
+      if (password) secrets.push(decodeURIComponent(password));
+    } catch {
+      /* the schema checked the scheme; a URL that does not parse fails at connect time */
+    }
+  }
+  return {
+    models,
+    keys,
+    redisUrl: section.redis_url,
+    redisPrefix: section.redis_prefix,
+    maxBodyBytes: section.max_body_bytes,
+    shutdownTimeoutMs: section.shutdown_timeout * 1000,
+    skipped,
+    secrets,
+  };
+}
+
+function at(section: RawSection, path: (string | number)[], message: string): ConfigIssue {
+  const pos = section.locate(path) ?? section.locate(path.slice(0, -1)) ?? { line: section.line };
+  const field = path.reduce<string>((out, p) => (typeof p === 'number' ? `${out}[${p}]` : `${out}.${p}`), section.name);
+  return { file: section.file, ...pos, field, message };
+}
+
+const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost', '::ffff:127.0.0.1']);
+
+export function isLoopback(host: string): boolean {
+  return LOOPBACK.has(host) || /^127\.\d+\.\d+\.\d+$/.test(host);
+}
+
+/** Why the gateway must not listen on `host` with these settings, if it must not. */
+export function refusalToListen(host: string, settings: GatewaySettings, configFile: string): string | undefined {
+  if (settings.keys.length > 0 || isLoopback(host)) return undefined;
+  return (
+    `refusing to listen on ${host} without keys: anyone who reaches it could use every backend. ` +
+    `Add keys to the "gateway:" section of ${configFile}, e.g.\n` +
+    `  gateway:\n    keys:\n      - name: my-app\n        key: \${AEGIS_GATEWAY_KEY}\n` +
+    `and set AEGIS_GATEWAY_KEY (at least 16 characters, e.g. from \`openssl rand -hex 24\`) in .env or the environment; ` +
+    `or listen on 127.0.0.1 only.`
+  );
+}

@@ -1,0 +1,98 @@
+/**
+ * Errors in OpenAI's format (`{ error: { message, type, param, code } }`)
+ * with the status OpenAI would use, and the mapping of AEGIS errors onto it.
+ */
+import { CapabilityNotSupportedError, ConfigurationError, ProviderError, type AegisError } from '@aegis/core';
+
+export interface OpenAIErrorBody {
+  error: { message: string; type: string; param: string | null; code: string | null };
+}
+
+/** An answer the gateway gives instead of a result. */
+export class GatewayError extends Error {
+  constructor(
+    readonly status: number,
+    readonly type: string,
+    message: string,
+    readonly options: { code?: string; param?: string; headers?: Record<string, string>; cause?: unknown } = {},
+  ) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'GatewayError';
+  }
+
+  body(scrub: (text: string) => string): OpenAIErrorBody {
+    return { error: { message: scrub(this.message), type: this.type, param: this.options.param ?? null, code: this.options.code ?? null } };
+  }
+}
+
+export const invalidRequest = (message: string, param?: string, code?: string) =>
+  new GatewayError(400, 'invalid_request_error', message, { param, code });
+
+export const unsupportedParameter = (param: string, why: string) =>
+  new GatewayError(400, 'invalid_request_error', `unsupported parameter "${param}": ${why}`, { param, code: 'unsupported_parameter' });
+
+export const modelNotFound = (model: string) =>
+  new GatewayError(404, 'invalid_request_error', `The model "${model}" does not exist or you do not have access to it.`, {
+    param: 'model',
+    code: 'model_not_found',
+  });
+
+export const rateLimited = (message: string, retryAfterMs: number | undefined, code = 'rate_limit_exceeded') =>
+  new GatewayError(429, 'rate_limit_error', message, {
+    code,
+    headers: retryAfterMs === undefined ? {} : { 'retry-after': String(Math.max(1, Math.ceil(retryAfterMs / 1000))) },
+  });
+
+/** What the upstream failure means to the client: 400 for a request the backend refused as invalid, 429, 504 for timeouts, else 502. */
+export function fromError(error: unknown, model: string): GatewayError {
+  if (error instanceof GatewayError) return error;
+  if (CapabilityNotSupportedError.isInstance(error)) {
+    const capability = capabilityOf(error);
+    return new GatewayError(400, 'invalid_request_error', `model "${model}" does not support ${capability}`, {
+      param: 'model',
+      code: 'capability_not_supported',
+    });
+  }
+  if (ProviderError.isInstance(error)) return fromProviderError(error, model);
+  if (ConfigurationError.isInstance(error)) {
+    return new GatewayError(500, 'server_error', `model "${model}" is not available: its configuration is invalid (see the gateway's log)`, {
+      code: 'model_unavailable',
+      cause: error,
+    });
+  }
+  if (error instanceof TypeError && /messages|expects/.test(error.message)) return invalidRequest(error.message);
+  return new GatewayError(500, 'server_error', 'internal error (see the gateway\'s log)', { cause: error });
+}
+
+function fromProviderError(error: ProviderError, model: string): GatewayError {
+  const upstream = `upstream of model "${model}"`;
+  if (error.status === 429) {
+    return rateLimited(`${upstream} is rate limited: ${error.message}`, error.retryAfterMs ?? 1000, 'upstream_rate_limited');
+  }
+  if (error.reason === 'timeout' || error.reason === 'idle_timeout' || error.status === 408 || error.status === 504) {
+    return new GatewayError(504, 'timeout_error', `${upstream} timed out: ${error.message}`, { code: 'upstream_timeout', cause: error });
+  }
+  if (error.status === 400 || error.status === 413 || error.status === 422) {
+    return new GatewayError(400, 'invalid_request_error', `${upstream} refused the request: ${error.message}`, { code: 'upstream_bad_request', cause: error });
+  }
+  return new GatewayError(502, 'upstream_error', `${upstream} failed: ${error.message}`, { code: 'upstream_error', cause: error });
+}
+
+const CAPABILITY_OF_OPERATION: Record<string, string> = {
+  getCompletion: 'completion',
+  streamCompletion: 'streaming',
+  getEmbeddings: 'embeddings',
+  getSpeech: 'speech',
+  getTranscription: 'transcription',
+};
+
+function capabilityOf(error: AegisError & { operation?: string }): string {
+  const op = error.operation ?? '';
+  return CAPABILITY_OF_OPERATION[op] ?? op;
+}
+
+/** The profile an upstream error belongs to and its reason, for metrics. */
+export function upstreamReason(error: unknown): string | undefined {
+  if (ProviderError.isInstance(error)) return error.status !== undefined ? `http_${error.status}` : error.reason;
+  return undefined;
+}

@@ -1,0 +1,535 @@
+/**
+ * The gateway: an OpenAI-compatible HTTP API over the profiles of one AEGIS
+ * instance. node:http (no framework: a handful of routes, and the streaming
+ * path stays a direct pipe from the provider's iterator to the socket).
+ */
+import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { randomUUID } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
+import { SecretScrubber, type Aegis, type BackendProvider, type Logger } from '@aegis/core';
+import { formatEntry, type AccessLogEntry, type AccessLogSink } from './access-log.js';
+import { assertModelAllowed, authenticate } from './auth.js';
+import { loadGatewaySettings, refusalToListen, type GatewaySettings, type KeySpec } from './config.js';
+import { fromError, GatewayError, modelNotFound, rateLimited, upstreamReason } from './errors.js';
+import { parseJsonBody, readBody } from './http/body.js';
+import { sendJson, write } from './http/respond.js';
+import { Limiter, type Permit } from './limits/limiter.js';
+import { RedisLimitStore } from './limits/redis-store.js';
+import { MemoryLimitStore, type LimitStore } from './limits/store.js';
+import { GatewayMetrics } from './metrics.js';
+import { parseSpeechRequest, parseTranscriptionRequest, speechMime, transcriptionBody } from './openai/audio.js';
+import { ChunkWriter, completionBody, parseChatRequest } from './openai/chat.js';
+import { embeddingsBody, parseEmbeddingsRequest } from './openai/embeddings.js';
+
+export interface GatewayOptions {
+  /** Where access log lines go (one JSON object each); default stdout; false: none. */
+  accessLog?: AccessLogSink | false;
+  /** Where the gateway's own messages go; default the instance's logger. */
+  logger?: Logger;
+  /** Clock of the rate limits (tests). */
+  now?: () => number;
+  /** Also export Node's process metrics (CPU, memory, event loop) on /metrics. Default true. */
+  defaultMetrics?: boolean;
+  /** Limit store to use instead of the one the config asks for (tests, custom stores). */
+  store?: LimitStore;
+}
+
+export interface ListenOptions {
+  port?: number;
+  host?: string;
+}
+
+export interface Gateway {
+  /** The node:http server (not listening until `listen`). */
+  readonly server: http.Server;
+  /** The request handler, to mount the gateway in a server of your own. */
+  readonly handle: (req: IncomingMessage, res: ServerResponse) => void;
+  readonly metrics: GatewayMetrics;
+  /** The settings in force. */
+  readonly settings: GatewaySettings;
+  /** Public model names served. */
+  readonly models: string[];
+  /** Listens; refuses (throws) on a non-loopback address without keys. Resolves with the URL. */
+  listen(options?: ListenOptions): Promise<{ url: string; port: number; host: string }>;
+  /**
+   * Switches to another instance (the same backends.yaml read again, on
+   * SIGHUP). When its configuration is invalid, throws and keeps serving with
+   * the current one. The old instance is closed once its calls are done.
+   */
+  reload(aegis: Aegis): Promise<void>;
+  /**
+   * Graceful stop: no new connections or requests (503), in-flight calls get
+   * up to `timeoutMs` (default `gateway.shutdown_timeout`) to finish, then are
+   * cut (their upstream calls aborted).
+   */
+  close(options?: { timeoutMs?: number }): Promise<void>;
+}
+
+/** What a request runs against: swapped whole on reload. */
+interface State {
+  aegis: Aegis;
+  settings: GatewaySettings;
+  limiter: Limiter;
+  scrubber: SecretScrubber;
+  created: number;
+  users: number;
+  retired: boolean;
+}
+
+interface InFlight {
+  controller: AbortController;
+}
+
+type Route = 'chat' | 'embeddings' | 'speech' | 'transcriptions' | 'models' | 'ops';
+
+export async function createGateway(aegis: Aegis, options: GatewayOptions = {}): Promise<Gateway> {
+  const logger = options.logger ?? aegis.logger;
+  const metrics = new GatewayMetrics({ defaultMetrics: options.defaultMetrics ?? true });
+  const accessLog: AccessLogSink | undefined =
+    options.accessLog === false ? undefined : (options.accessLog ?? ((line) => process.stdout.write(line + '\n')));
+  const inFlight = new Set<InFlight>();
+  let idle: (() => void) | undefined;
+  let draining = false;
+
+  const buildState = async (instance: Aegis, previous?: State): Promise<State> => {
+    const settings = await loadGatewaySettings(instance);
+    const scrubber = new SecretScrubber();
+    for (const secret of settings.secrets) scrubber.add(secret);
+    let store = options.store;
+    if (!store && previous && previous.settings.redisUrl === settings.redisUrl && previous.settings.redisPrefix === settings.redisPrefix) {
+      store = previous.limiter.store;
+    }
+    if (!store) {
+      store = settings.redisUrl
+        ? await RedisLimitStore.connect({
+            url: settings.redisUrl,
+            prefix: settings.redisPrefix,
+            onError: (error) => logger.warn(`gateway: redis: ${scrubber.scrub(instance.redact(error.message))}`),
+          }).catch((error: Error) => {
+            throw new Error(`${scrubber.scrub(instance.redact(error.message))} (gateway.redis_url)`);
+          })
+        : new MemoryLimitStore(options.now);
+    }
+    for (const { profile, reason } of settings.skipped) logger.warn(`gateway: profile "${profile}" is not served: ${instance.redact(reason)}`);
+    // Build every served provider now: plugins load before the first request, and /readyz means it.
+    await Promise.all(
+      [...new Set(settings.models.values())].map((profile) =>
+        instance.getProviderForProfile(profile).catch((error: Error) => logger.warn(`gateway: profile "${profile}": ${instance.redact(error.message)}`)),
+      ),
+    );
+    return { aegis: instance, settings, limiter: new Limiter(store, options.now), scrubber, created: Math.floor(Date.now() / 1000), users: 0, retired: false };
+  };
+
+  let state = await buildState(aegis);
+  const scrub = (s: State, text: string) => s.scrubber.scrub(s.aegis.redact(text));
+  const retireIfUnused = (s: State) => {
+    if (s.retired && s.users === 0 && s !== state) s.aegis.close();
+  };
+
+  const handle = (req: IncomingMessage, res: ServerResponse): void => {
+    const current = state;
+    current.users++;
+    const started = performance.now();
+    const requestId = validRequestId(req.headers['x-request-id']) ?? randomUUID();
+    const path = (req.url ?? '/').split('?')[0]!;
+    const entry: AccessLogEntry = { time: new Date().toISOString(), request_id: requestId, method: req.method ?? '', path, status: 0, duration_ms: 0 };
+    const flight: InFlight = { controller: new AbortController() };
+    inFlight.add(flight);
+    const route = routeOf(path);
+    metrics.inFlight.inc({ route });
+    res.setHeader('x-request-id', requestId);
+    res.on('close', () => {
+      // The client went away (or the answer is complete): stop the upstream call at once.
+      if (!res.writableFinished) {
+        entry.client_closed = true;
+        flight.controller.abort(new Error('the client closed the connection'));
+      }
+      inFlight.delete(flight);
+      metrics.inFlight.dec({ route });
+      entry.status = res.statusCode;
+      entry.duration_ms = Math.round((performance.now() - started) * 10) / 10;
+      if (route !== 'ops') {
+        metrics.requests.inc({ route, model: entry.model ?? '', status: String(res.statusCode) });
+        metrics.duration.observe({ route, model: entry.model ?? '' }, entry.duration_ms / 1000);
+        if (accessLog) {
+          if (entry.error) entry.error = scrub(current, entry.error);
+          accessLog(formatEntry(entry, (t) => scrub(current, t)));
+        }
+      }
+      current.users--;
+      retireIfUnused(current);
+      if (inFlight.size === 0 && idle) idle();
+      if (draining) server.closeIdleConnections();
+    });
+    dispatch(current, req, res, route, path, entry, flight.controller.signal, started).catch((error: unknown) => {
+      const failure = fromError(error, entry.model ?? '');
+      if (failure.status >= 500 && failure.options.cause !== undefined) {
+        logger.error(`gateway: ${req.method} ${path} (${requestId}): ${scrub(current, describe(failure.options.cause))}`);
+      }
+      entry.error = failure.message;
+      sendError(current, res, failure);
+    });
+  };
+
+  const sendError = (s: State, res: ServerResponse, error: GatewayError): void => {
+    if (res.headersSent) {
+      if (!res.writableEnded) res.end();
+      return;
+    }
+    const headers: Record<string, string> = { ...error.options.headers };
+    if (draining) headers.connection = 'close';
+    sendJson(res, error.status, error.body((t) => publicText(scrub(s, t))), headers);
+  };
+
+  const dispatch = async (
+    s: State,
+    req: IncomingMessage,
+    res: ServerResponse,
+    route: Route | undefined,
+    path: string,
+    entry: AccessLogEntry,
+    signal: AbortSignal,
+    started: number,
+  ): Promise<void> => {
+    if (path === '/healthz') return sendJson(res, 200, { status: 'ok' });
+    if (path === '/readyz') {
+      const problems: string[] = [];
+      if (draining) problems.push('shutting down');
+      if (!s.limiter.store.healthy) problems.push('redis is not connected');
+      return sendJson(res, problems.length ? 503 : 200, { status: problems.length ? 'unavailable' : 'ready', problems, models: [...s.settings.models.keys()] });
+    }
+    if (path === '/metrics') {
+      const text = await metrics.registry.metrics();
+      res.writeHead(200, { 'content-type': metrics.registry.contentType });
+      res.end(text);
+      return;
+    }
+    if (!route) throw new GatewayError(404, 'invalid_request_error', `Unknown request URL: ${req.method} ${path}`, { code: 'unknown_url' });
+    if (draining) throw new GatewayError(503, 'server_error', 'the gateway is shutting down', { code: 'shutting_down', headers: { connection: 'close' } });
+
+    const key = authenticate(req, s.settings.keys);
+    if (key.name !== 'anonymous') entry.key = key.name;
+
+    if (route === 'models') {
+      if (req.method !== 'GET') throw methodNotAllowed(req, 'GET');
+      const visible = [...s.settings.models.keys()].filter((m) => !key.models || key.models.has(m));
+      const card = (id: string) => ({ id, object: 'model', created: s.created, owned_by: 'aegis' });
+      if (path === '/v1/models') return sendJson(res, 200, { object: 'list', data: visible.map(card) });
+      const id = decodeURIComponent(path.slice('/v1/models/'.length));
+      if (!visible.includes(id)) throw modelNotFound(id);
+      return sendJson(res, 200, card(id));
+    }
+    if (req.method !== 'POST') throw methodNotAllowed(req, 'POST');
+    const body = await readBody(req, s.settings.maxBodyBytes);
+
+    if (route === 'transcriptions') {
+      const request = await parseTranscriptionRequest(body, req.headers['content-type']);
+      const call = await begin(s, key, request.model, entry, 'transcription');
+      try {
+        const result = await call.provider.getTranscription(request.audio, {
+          mimeType: request.mimeType,
+          fileName: request.fileName,
+          language: request.language,
+          prompt: request.prompt,
+          signal,
+        });
+        const out = transcriptionBody({ ...result, text: scrub(s, result.text) }, request.format);
+        if (out.json) return sendJson(res, 200, out.json);
+        res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8' });
+        res.end(out.text);
+      } catch (error) {
+        throw await upstreamFailure(s, call, error);
+      } finally {
+        call.permit.release();
+      }
+      return;
+    }
+
+    const json = parseJsonBody(body);
+    if (route === 'embeddings') {
+      const request = parseEmbeddingsRequest(json);
+      const call = await begin(s, key, request.model, entry, 'embeddings');
+      let tokens = 0;
+      try {
+        const result = await call.provider.getEmbeddings(request.input, { signal });
+        tokens = result.usage?.totalTokens ?? result.usage?.promptTokens ?? 0;
+        countTokens(call, result.usage?.promptTokens, undefined, entry);
+        return sendJson(res, 200, embeddingsBody(request.model, result, request.base64));
+      } catch (error) {
+        throw await upstreamFailure(s, call, error);
+      } finally {
+        call.permit.release(tokens);
+      }
+    }
+    if (route === 'speech') {
+      const request = parseSpeechRequest(json);
+      const call = await begin(s, key, request.model, entry, 'speech');
+      try {
+        const result = await call.provider.getSpeech(request.input, { voice: request.voice, format: request.format, speed: request.speed, signal });
+        res.writeHead(200, { 'content-type': speechMime(request.format, result.mimeType), 'content-length': result.audio.byteLength });
+        res.end(result.audio);
+      } catch (error) {
+        throw await upstreamFailure(s, call, error);
+      } finally {
+        call.permit.release();
+      }
+      return;
+    }
+
+    // chat
+    const request = parseChatRequest(json);
+    entry.stream = request.stream;
+    const call = await begin(s, key, request.model, entry, request.stream ? 'streaming' : 'completion');
+    const id = `chatcmpl-${randomUUID().replace(/-/g, '')}`;
+    const created = Math.floor(Date.now() / 1000);
+    const runtime = { ...request.runtime, signal };
+    let tokens = 0;
+    try {
+      if (!request.stream) {
+        const result = await call.provider.getCompletion(request.messages, runtime);
+        tokens = countTokens(call, result.usage?.promptTokens, result.usage?.completionTokens, entry);
+        return sendJson(res, 200, completionBody(id, created, request.model, { ...result, text: scrub(s, result.text) }));
+      }
+      const stream = call.provider.streamCompletion(request.messages, runtime);
+      const deltas = stream[Symbol.asyncIterator]();
+      // The status is sent with the first delta: an upstream failing before it (or a fallback
+      // that runs out of members) is still a proper error status, not a broken 200 stream.
+      let step: IteratorResult<string, void>;
+      try {
+        step = await deltas.next();
+      } catch (error) {
+        throw await upstreamFailure(s, call, error);
+      }
+      const firstDelta = performance.now() - started;
+      entry.first_delta_ms = Math.round(firstDelta * 10) / 10;
+      metrics.firstDelta.observe({ model: request.model }, firstDelta / 1000);
+      const chunks = new ChunkWriter(id, created, request.model);
+      res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', 'x-accel-buffering': 'no', ...(draining ? { connection: 'close' } : {}) });
+      // Deltas that arrive together (one network read upstream) leave in one write: the socket is
+      // corked until the current run of promise jobs is over, not one syscall per delta.
+      let corked = false;
+      const uncork = () => {
+        corked = false;
+        res.uncork();
+      };
+      const send = (data: string) => {
+        if (!corked && !res.destroyed) {
+          corked = true;
+          res.cork();
+          process.nextTick(uncork);
+        }
+        return write(res, data);
+      };
+      let open = await send(chunks.role());
+      while (open && !step.done) {
+        // A secret a backend echoes never reaches the caller (per delta: one split across two deltas is not caught yet).
+        if (step.value !== '') open = await send(chunks.delta(scrub(s, step.value)));
+        if (!open) break;
+        try {
+          step = await deltas.next();
+        } catch (error) {
+          const failure = await upstreamFailure(s, call, error);
+          entry.error = failure.message;
+          if (!res.destroyed) res.end(ChunkWriter.error(failure.body((t) => publicText(scrub(s, t)))));
+          return;
+        }
+      }
+      if (!open) {
+        // The client is gone: close the upstream stream now (the signal has aborted it too).
+        await deltas.return?.().catch(() => undefined);
+        return;
+      }
+      const result = await stream.result;
+      tokens = countTokens(call, result.usage?.promptTokens, result.usage?.completionTokens, entry);
+      let tail = chunks.finish(result.finishReason);
+      if (request.includeUsage) tail += chunks.usage(result.usage);
+      res.end(tail + ChunkWriter.DONE);
+    } catch (error) {
+      throw error instanceof GatewayError ? error : await upstreamFailure(s, call, error);
+    } finally {
+      call.permit.release(tokens);
+    }
+  };
+
+  interface Call {
+    provider: BackendProvider;
+    profile: string;
+    model: string;
+    permit: Permit;
+  }
+
+  /** Model → profile, key permissions, cooldown and limits; then the provider (capability checked before any upstream call). */
+  const begin = async (s: State, key: KeySpec, model: string, entry: AccessLogEntry, capability: Parameters<BackendProvider['supports']>[0]): Promise<Call> => {
+    entry.model = model;
+    const profile = s.settings.models.get(model);
+    if (profile === undefined) throw modelNotFound(model);
+    assertModelAllowed(key, model);
+    entry.profile = profile;
+    const cooling = await s.limiter.store.cooldownLeft(`profile:${profile}`).catch(() => 0);
+    if (cooling > 0) throw rateLimited(`upstream of model "${model}" is rate limited; retry later`, cooling, 'upstream_rate_limited');
+    const provider = await s.aegis.getProviderForProfile(profile);
+    if (!provider.supports(capability)) {
+      throw new GatewayError(400, 'invalid_request_error', `model "${model}" does not support ${capability}`, { param: 'model', code: 'capability_not_supported' });
+    }
+    const { limits } = key;
+    if (limits.requestsPerMinute === undefined && limits.tokensPerMinute === undefined && limits.maxConcurrent === undefined) {
+      return { provider, profile, model, permit: NO_LIMITS };
+    }
+    let permit: Permit;
+    try {
+      permit = await s.limiter.acquire(key);
+    } catch (error) {
+      if (error instanceof GatewayError) {
+        metrics.rateLimited.inc({ key: key.name, limit: error.options.code ?? 'rate_limit' });
+        throw error;
+      }
+      logger.error(`gateway: limit store failed: ${scrub(s, describe(error))}`);
+      throw new GatewayError(503, 'server_error', 'rate limits cannot be checked right now (limit store unavailable)', { code: 'limits_unavailable' });
+    }
+    return { provider, profile, model, permit };
+  };
+
+  const countTokens = (call: Call, prompt: number | undefined, completion: number | undefined, entry: AccessLogEntry): number => {
+    if (prompt !== undefined) {
+      entry.prompt_tokens = prompt;
+      metrics.tokens.inc({ model: call.model, profile: call.profile, kind: 'prompt' }, prompt);
+    }
+    if (completion !== undefined) {
+      entry.completion_tokens = completion;
+      metrics.tokens.inc({ model: call.model, profile: call.profile, kind: 'completion' }, completion);
+    }
+    return (prompt ?? 0) + (completion ?? 0);
+  };
+
+  /** Maps an upstream failure, counts it, and remembers a backend's own rate limit for every replica. */
+  const upstreamFailure = async (s: State, call: Call, error: unknown): Promise<GatewayError> => {
+    const failure = fromError(error, call.model);
+    const reason = upstreamReason(error);
+    if (reason && reason !== 'aborted') metrics.upstreamErrors.inc({ profile: call.profile, reason });
+    if (failure.status === 429 && failure.options.code === 'upstream_rate_limited') {
+      const ms = Number(failure.options.headers?.['retry-after'] ?? 1) * 1000;
+      await s.limiter.store.coolDown(`profile:${call.profile}`, ms).catch(() => undefined);
+    }
+    if (failure.status >= 500) logger.warn(`gateway: model "${call.model}" (profile "${call.profile}"): ${scrub(s, describe(error))}`);
+    return failure;
+  };
+
+  const server = http.createServer({ keepAlive: true }, handle);
+  server.keepAliveTimeout = 65_000; // longer than common load balancers' idle timeout
+  server.headersTimeout = 66_000;
+
+  return {
+    server,
+    handle,
+    metrics,
+    get settings() {
+      return state.settings;
+    },
+    get models() {
+      return [...state.settings.models.keys()];
+    },
+    async listen(listenOptions: ListenOptions = {}) {
+      const host = listenOptions.host ?? '127.0.0.1';
+      const refusal = refusalToListen(host, state.settings, state.aegis.configFile);
+      if (refusal) throw new GatewayStartError(refusal);
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(listenOptions.port ?? 4000, host, () => {
+          server.off('error', reject);
+          resolve();
+        });
+      });
+      const address = server.address() as AddressInfo;
+      const shown = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+      return { url: `http://${shown}:${address.port}`, port: address.port, host: address.address };
+    },
+    async reload(next: Aegis) {
+      const previous = state;
+      const fresh = await buildState(next, previous);
+      if (server.listening) {
+        const host = (server.address() as AddressInfo).address;
+        const refusal = refusalToListen(host, fresh.settings, next.configFile);
+        if (refusal) {
+          if (fresh.limiter.store !== previous.limiter.store && fresh.limiter.store !== options.store) await fresh.limiter.store.close();
+          throw new GatewayStartError(refusal);
+        }
+      }
+      state = fresh;
+      if (previous.limiter.store !== fresh.limiter.store) await previous.limiter.store.close();
+      previous.retired = true;
+      retireIfUnused(previous);
+    },
+    async close(closeOptions = {}) {
+      if (draining) return;
+      draining = true;
+      const timeoutMs = closeOptions.timeoutMs ?? state.settings.shutdownTimeoutMs;
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
+      if (inFlight.size > 0) {
+        let timer: NodeJS.Timeout | undefined;
+        await Promise.race([
+          new Promise<void>((resolve) => (idle = resolve)),
+          new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs))),
+        ]);
+        clearTimeout(timer);
+        // Past the deadline: cut what is left (their upstream calls are aborted with them).
+        for (const flight of inFlight) flight.controller.abort(new Error('the gateway is shutting down'));
+      }
+      server.closeAllConnections();
+      if (server.listening) await closed;
+      await state.limiter.store.close();
+      state.aegis.close();
+    },
+  };
+}
+
+const NO_LIMITS: Permit = { release: () => undefined };
+
+/** The gateway cannot start as configured (e.g. no keys on a public address). */
+export class GatewayStartError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'GatewayStartError';
+  }
+}
+
+function routeOf(path: string): Route | undefined {
+  switch (path) {
+    case '/v1/chat/completions':
+    case '/chat/completions':
+      return 'chat';
+    case '/v1/embeddings':
+    case '/embeddings':
+      return 'embeddings';
+    case '/v1/audio/speech':
+      return 'speech';
+    case '/v1/audio/transcriptions':
+      return 'transcriptions';
+    case '/v1/models':
+      return 'models';
+    case '/healthz':
+    case '/readyz':
+    case '/metrics':
+      return 'ops';
+    default:
+      return path.startsWith('/v1/models/') ? 'models' : undefined;
+  }
+}
+
+function methodNotAllowed(req: IncomingMessage, allowed: string): GatewayError {
+  return new GatewayError(405, 'invalid_request_error', `${req.method} is not allowed here; use ${allowed}`, { code: 'method_not_allowed', headers: { allow: allowed } });
+}
+
+function validRequestId(value: string | string[] | undefined): string | undefined {
+  return typeof value === 'string' && /^[A-Za-z0-9._:-]{1,128}$/.test(value) ? value : undefined;
+}
+
+function describe(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+/** Client-facing text: the backends' URLs are the operator's business, not the caller's. */
+function publicText(text: string): string {
+  return text.replace(/\bhttps?:\/\/[^\s"')]+/g, '<upstream>');
+}

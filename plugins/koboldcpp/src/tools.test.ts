@@ -1,0 +1,234 @@
+/**
+ * Tool calls through KoboldCpp's /v1/chat/completions: the recorded bodies
+ * (koboldcpp.py's tool answer and its simulated stream) served as they are,
+ * then the emulator (two calls, the loop, faults).
+ */
+import { readFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
+import { InvalidToolArgumentsError, ProviderError, type BackendProvider, type ChatMessage, type StreamEvent, type ToolDefinition } from '@aegis/core';
+import { createTestAegis, rejection, startKoboldCppEmulator, type Emulator, type TestAegis } from '@aegis/testkit';
+import plugin from './index.js';
+
+const fixture = (name: string): string => readFileSync(new URL(`../../../packages/testkit/fixtures/koboldcpp/${name}`, import.meta.url), 'utf8');
+
+const WEATHER: ToolDefinition = {
+  name: 'get_current_weather',
+  description: 'Get the current weather in a given location',
+  parameters: {
+    type: 'object',
+    properties: { location: { type: 'string' }, unit: { type: 'string', enum: ['celsius', 'fahrenheit'] } },
+    required: ['location'],
+  },
+};
+const TIME: ToolDefinition = { name: 'get_time', parameters: { type: 'object', properties: { location: { type: 'string' } } } };
+const ASK: ChatMessage[] = [
+  { role: 'system', content: 'Be brief.' },
+  { role: 'user', content: 'What is the weather like in Boston?' },
+];
+const PASSWORD = 'kobold-tools-pass-91c2';
+
+async function fixtureServer() {
+  let current = { text: '', type: 'application/json' };
+  const requests: { path: string; body: any; auth?: string }[] = [];
+  const server: Server = createServer((req, res) => {
+    const parts: Buffer[] = [];
+    req.on('data', (c: Buffer) => parts.push(c));
+    req.on('end', () => {
+      requests.push({ path: req.url ?? '', body: JSON.parse(Buffer.concat(parts).toString('utf8') || 'null'), auth: req.headers.authorization });
+      res.writeHead(200, { 'content-type': current.type });
+      res.end(current.text);
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    requests,
+    answer: (text: string, type = 'application/json') => (current = { text, type }),
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}
+
+async function events(stream: { events(): AsyncIterable<StreamEvent> }): Promise<StreamEvent[]> {
+  const out: StreamEvent[] = [];
+  for await (const event of stream.events()) out.push(event);
+  return out;
+}
+
+let recorded: Awaited<ReturnType<typeof fixtureServer>>;
+let emulator: Emulator;
+let test: TestAegis;
+let docs: BackendProvider;
+let kobold: BackendProvider;
+
+beforeAll(async () => {
+  recorded = await fixtureServer();
+  emulator = await startKoboldCppEmulator({ apiKey: PASSWORD });
+  test = createTestAegis({
+    plugins: [plugin],
+    profiles: [
+      { profile_name: 'docs', type: 'koboldcpp', base_url: recorded.url, max_retries: 0, top_k: 40, stop_sequence: ['###'] },
+      { profile_name: 'kobold', type: 'koboldcpp', base_url: emulator.url, password: PASSWORD, max_retries: 0, model: 'airoboros-l2-7b' },
+    ],
+  });
+  [docs, kobold] = await Promise.all([test.provider('docs'), test.provider('kobold')]);
+});
+afterAll(async () => {
+  test.close();
+  await Promise.all([recorded.close(), emulator.close()]);
+});
+beforeEach(() => {
+  recorded.requests.length = 0;
+  emulator.reset();
+  emulator.setReply({});
+});
+
+describe('koboldcpp.py answers', () => {
+  it('declares tools (through the chat endpoint), not reasoning', () => {
+    expect(plugin.capabilities).toContain('tools');
+    expect(plugin.capabilities).not.toContain('reasoning');
+  });
+
+  it('a call with tools goes to /v1/chat/completions; the json.dumps arguments string is parsed', async () => {
+    recorded.answer(fixture('chat.completions.tools.response.json'));
+    const result = await docs.getCompletion(ASK, { tools: [WEATHER], toolChoice: 'auto', temperature: 0.2, maxTokens: 64 });
+    expect(recorded.requests[0]!.path).toBe('/v1/chat/completions');
+    const body = recorded.requests[0]!.body;
+    expect(body).toMatchObject({
+      model: 'koboldcpp',
+      messages: [
+        { role: 'system', content: 'Be brief.' },
+        { role: 'user', content: 'What is the weather like in Boston?' },
+      ],
+      tools: [{ type: 'function', function: { name: WEATHER.name, description: WEATHER.description, parameters: WEATHER.parameters } }],
+      tool_choice: 'auto',
+      max_tokens: 64,
+      temperature: 0.2,
+      top_k: 40,
+      stop: ['###'],
+      genkey: expect.stringMatching(/^aegis-/),
+    });
+    expect(body).not.toHaveProperty('stream');
+    expect(body).not.toHaveProperty('prompt');
+    expect(result).toMatchObject({
+      text: '',
+      finishReason: 'tool_calls',
+      toolCalls: [{ id: 'call_48213', name: 'get_current_weather', arguments: { location: 'Boston, MA', unit: 'fahrenheit' } }],
+      usage: { promptTokens: 182, completionTokens: 31, totalTokens: 213 },
+    });
+  });
+
+  it('reads the simulated stream: header chunk, whole-arguments chunk, finish, [DONE]; the same result', async () => {
+    recorded.answer(fixture('chat.completions.tools.stream.sse.txt'), 'text/event-stream');
+    const stream = docs.streamCompletion(ASK, { tools: [WEATHER] });
+    const seen = await events(stream);
+    expect(recorded.requests[0]!.body.stream).toBe(true);
+    expect(seen.find((e) => e.type === 'tool-call-start')).toMatchObject({ index: 0, id: 'call_48213', name: 'get_current_weather' });
+    expect(seen.find((e) => e.type === 'tool-call')).toMatchObject({
+      toolCall: { id: 'call_48213', name: 'get_current_weather', arguments: { location: 'Boston, MA', unit: 'fahrenheit' } },
+    });
+    const result = await stream.result;
+    recorded.answer(fixture('chat.completions.tools.response.json'));
+    const whole = await docs.getCompletion(ASK, { tools: [WEATHER] });
+    expect({ ...result, usage: undefined, model: undefined }).toEqual({ ...whole, usage: undefined, model: undefined });
+  });
+
+  it('a call without tools and without tool messages keeps the native generate API', async () => {
+    recorded.answer(fixture('generate.response.json'));
+    await docs.getCompletion(ASK);
+    expect(recorded.requests[0]!.path).toBe('/api/v1/generate');
+  });
+
+  it('tool calls and results in the conversation go to the chat endpoint as OpenAI messages', async () => {
+    recorded.answer(fixture('chat.completions.response.json'));
+    const result = await docs.getCompletion([
+      ...ASK,
+      { role: 'assistant', content: '', toolCalls: [{ id: 'call_48213', name: 'get_current_weather', arguments: { location: 'Boston, MA' } }] },
+      { role: 'tool', toolCallId: 'call_48213', name: 'get_current_weather', content: '{"temperature": 72}' },
+    ]);
+    expect(recorded.requests[0]!.path).toBe('/v1/chat/completions');
+    expect(recorded.requests[0]!.body.messages.slice(2)).toEqual([
+      {
+        role: 'assistant',
+        content: null,
+        tool_calls: [{ id: 'call_48213', type: 'function', function: { name: 'get_current_weather', arguments: '{"location":"Boston, MA"}' } }],
+      },
+      { role: 'tool', tool_call_id: 'call_48213', content: '{"temperature": 72}' },
+    ]);
+    expect(recorded.requests[0]!.body).not.toHaveProperty('tools');
+    expect(result).toMatchObject({ text: 'Hello! How can I assist you today?', finishReason: 'stop' });
+    expect(result.toolCalls ?? []).toEqual([]);
+  });
+});
+
+describe('against the emulator', () => {
+  const TWO = {
+    afterToolResults: { text: 'Sunny and 72 °F in Boston; it is 3 pm.' },
+    toolCalls: [
+      { name: 'get_current_weather', arguments: { location: 'Boston, MA' } },
+      { name: 'get_time', arguments: { location: 'Boston, MA' } },
+    ],
+  };
+
+  it('two calls, streamed and not, give the same calls; the password is sent', async () => {
+    emulator.setReply(TWO);
+    const whole = await kobold.getCompletion(ASK, { tools: [WEATHER, TIME] });
+    expect(emulator.lastRequest!.headers.authorization).toBe(`Bearer ${PASSWORD}`);
+    const stream = kobold.streamCompletion(ASK, { tools: [WEATHER, TIME] });
+    const seen = await events(stream);
+    const streamed = await stream.result;
+    expect(whole.toolCalls!.map((c) => [c.name, c.arguments])).toEqual(TWO.toolCalls.map((c) => [c.name, c.arguments]));
+    expect(streamed.toolCalls!.map((c) => [c.name, c.arguments])).toEqual(TWO.toolCalls.map((c) => [c.name, c.arguments]));
+    expect(streamed.finishReason).toBe('tool_calls');
+    expect(seen.filter((e) => e.type === 'tool-call').map((e) => (e as any).index)).toEqual([0, 1]);
+  });
+
+  it('the whole loop ends with the answer from the chat endpoint, streamed', async () => {
+    emulator.setReply(TWO);
+    const first = await kobold.getCompletion(ASK, { tools: [WEATHER, TIME] });
+    const messages: ChatMessage[] = [
+      ...ASK,
+      { role: 'assistant', content: first.text, toolCalls: first.toolCalls },
+      ...first.toolCalls!.map((c): ChatMessage => ({ role: 'tool', toolCallId: c.id, content: '{"ok": true}' })),
+    ];
+    const stream = kobold.streamCompletion(messages, { tools: [WEATHER, TIME] });
+    await events(stream);
+    expect(await stream.result).toMatchObject({ text: TWO.afterToolResults.text, finishReason: 'stop' });
+    expect(emulator.lastRequest!.path).toBe('/v1/chat/completions');
+  });
+
+  it('toolChoice reaches the wire (named: the OpenAI function form); parallelToolCalls is not sent', async () => {
+    await kobold.getCompletion(ASK, { tools: [WEATHER, TIME], toolChoice: { type: 'tool', name: 'get_time' }, parallelToolCalls: false });
+    expect(emulator.lastRequest!.json.tool_choice).toEqual({ type: 'function', function: { name: 'get_time' } });
+    expect(emulator.lastRequest!.json).not.toHaveProperty('parallel_tool_calls');
+    await kobold.getCompletion(ASK, { tools: [WEATHER], toolChoice: 'required' });
+    expect(emulator.lastRequest!.json.tool_choice).toBe('required');
+  });
+
+  it('invalid argument JSON is an InvalidToolArgumentsError keeping the raw text', async () => {
+    emulator.setReply(TWO);
+    emulator.failNext({ kind: 'invalid-tool-arguments' });
+    const error = await rejection(kobold.getCompletion(ASK, { tools: [WEATHER, TIME] }));
+    expect(InvalidToolArgumentsError.isInstance(error)).toBe(true);
+    expect(error).toMatchObject({ toolName: 'get_current_weather', rawArguments: '{"location":' });
+    emulator.failNext({ kind: 'invalid-tool-arguments' });
+    expect(InvalidToolArgumentsError.isInstance(await rejection(events(kobold.streamCompletion(ASK, { tools: [WEATHER, TIME] }))))).toBe(true);
+  });
+
+  it('a stream cut inside a tool call is a truncated-stream error and aborts the generation', async () => {
+    emulator.setReply(TWO);
+    emulator.failNext({ kind: 'cut-in-tool-call' });
+    const error = await rejection(events(kobold.streamCompletion(ASK, { tools: [WEATHER, TIME] })));
+    expect(ProviderError.isInstance(error)).toBe(true);
+    expect((error as ProviderError).url).toContain('/v1/chat/completions');
+  });
+
+  it('an error event in the chat stream is a stream_error', async () => {
+    emulator.setReply(TWO);
+    emulator.failNext({ kind: 'stream-error', message: 'model crashed' });
+    const error = await rejection(events(kobold.streamCompletion(ASK, { tools: [WEATHER] })));
+    expect(error).toMatchObject({ reason: 'stream_error' });
+    expect((error as Error).message).toContain('model crashed');
+  });
+});
