@@ -70,6 +70,8 @@ function listen(server: http.Server | https.Server, state: Omit<Hostile, 'url' |
     sockets.add(s);
     s.on('close', () => sockets.delete(s));
   });
+  // Idle kept-alive connections stay open (a request reusing one as Node's 5 s keep-alive timeout closes it meets a reset: suites/README.md, "Timing").
+  server.keepAliveTimeout = 0;
   return new Promise((resolve) =>
     server.listen(0, '127.0.0.1', () => {
       const hostile = state as Hostile;
