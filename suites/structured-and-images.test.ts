@@ -115,6 +115,9 @@ describe.each(KINDS)('structured output on %s', (kind) => {
     expect((bad as StructuredOutputError).issues).toEqual([{ path: '/n', message: 'must be string' }]);
     const any = await p.getCompletion(ask, { responseFormat: { type: 'json' } });
     expect(any.object).toEqual({ n: 3 });
+    // A schema that names its draft (draft-07, as other tools write it) is validated too.
+    const draft7 = { $schema: 'http://json-schema.org/draft-07/schema#', type: 'object', properties: { n: { type: 'integer' } }, required: ['n'] };
+    expect((await p.getCompletion(ask, { responseFormat: { type: 'json', schema: draft7 } })).object).toEqual({ n: 3 });
   });
 
   it('streams the partial text and validates the whole at the end', async () => {

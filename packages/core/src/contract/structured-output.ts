@@ -104,9 +104,12 @@ async function compileJsonSchema(schema: JsonSchema): Promise<AjvValidate> {
     // strict: false, as backends' schemas carry keywords Ajv does not know (`title`, vendor extensions).
     return new Ajv({ allErrors: true, strict: false, validateFormats: false });
   });
+  // Schemas from other tools name their draft (`$schema`: draft-07 from zod-to-json-schema and the openai
+  // client's helpers); the keywords a response schema uses mean the same in 2020-12, which validates them all.
+  const { $schema: _draft, ...body } = schema;
   let validate: AjvValidate;
   try {
-    validate = (await ajv).compile(schema);
+    validate = (await ajv).compile(body);
   } catch (error) {
     throw new TypeError(`responseFormat.schema is not a valid JSON Schema: ${(error as Error).message}`);
   }
