@@ -251,9 +251,20 @@ function responseFormatOf(format: z.output<typeof responseFormat> | null | undef
   if (format.type === 'json_object') return { type: 'json' };
   const { name, description, schema } = format.json_schema;
   const out: ResponseFormat = { type: 'json', name };
-  if (schema !== undefined) out.schema = schema;
+  if (schema !== undefined) out.schema = withoutDialect(schema);
   if (description !== undefined) out.description = description;
   return out;
+}
+
+/**
+ * The schema without its top-level `$schema`: clients send draft-07's URL
+ * (the openai client's zod helper, the AI SDK), which core's validator
+ * (draft 2020-12) cannot resolve; the keywords they use mean the same in both.
+ */
+function withoutDialect(schema: Record<string, unknown>): Record<string, unknown> {
+  if (!('$schema' in schema)) return schema;
+  const { $schema: _dialect, ...rest } = schema;
+  return rest;
 }
 
 type WireContent = z.output<typeof content>;
