@@ -254,6 +254,11 @@ describe('response_format, images and reasoning with the official openai client'
     const json = await client.chat.completions.create({ model: 'llama', messages: [{ role: 'user', content: 'x' }], response_format: { type: 'json_object' } });
     expect(JSON.parse(json.choices[0]!.message.content!)).toEqual({ ok: true });
     expect(backends.ollama.lastRequest!.json.format).toBe('json');
+
+    // A model that wraps its JSON in a Markdown fence: core accepts it, the caller gets the bare JSON.
+    backends.ollama.setReply({ text: '```json\n{"ok": true}\n```' });
+    const fenced = await client.chat.completions.create({ model: 'llama', messages: [{ role: 'user', content: 'x' }], response_format: { type: 'json_object' } });
+    expect(fenced.choices[0]!.message.content).toBe('{"ok":true}');
   });
 
   it('an image_url data URL reaches OpenAI as an image_url part and Ollama as bare base64; an https URL Ollama cannot take is a 400', async () => {
@@ -311,6 +316,12 @@ describe('response_format, images and reasoning with the official openai client'
     expect(reasoning).toBe('The user greets me; greet back.');
     expect(text).toBe('Hello!');
     expect(order).toEqual(['reasoning', 'content']);
+
+    // reasoning_effort is the contract's reasoning setting: "none" switches Ollama's thinking off, a level is sent as on.
+    await client.chat.completions.create({ model: 'llama', messages: [{ role: 'user', content: 'Hi' }], reasoning_effort: 'none' as never });
+    expect(backends.ollama.lastRequest!.json.think).toBe(false);
+    await client.chat.completions.create({ model: 'chat', messages: [{ role: 'user', content: 'Hi' }], reasoning_effort: 'high' });
+    expect(backends.openai.lastRequest!.json.reasoning_effort).toBe('high');
   });
 
   it('a secret the backend echoes is scrubbed even split across deltas, in text and in tool-call arguments', async () => {

@@ -94,6 +94,7 @@ const chatSchema = z.object({
   tool_choice: toolChoice.nullable().optional(),
   parallel_tool_calls: z.boolean().nullable().optional(),
   response_format: responseFormat.nullable().optional(),
+  reasoning_effort: z.enum(['none', 'minimal', 'low', 'medium', 'high', 'xhigh']).nullable().optional(),
   // OpenAI platform fields with no meaning for a self-hosted backend: accepted, not forwarded.
   user: z.string().optional(),
   metadata: z.record(z.string(), z.string()).nullable().optional(),
@@ -124,7 +125,6 @@ function unsupported(): Record<string, { why: string; allowed?: (value: unknown)
     modalities: { why: 'only text output is supported', allowed: (v) => Array.isArray(v) && v.every((m) => m === 'text') },
     audio: { why: 'audio output is served by /v1/audio/speech' },
     prediction: { why: 'not supported by the AEGIS contract' },
-    reasoning_effort: { why: 'not supported by this gateway yet' },
     web_search_options: { why: 'not supported by the AEGIS contract' },
   };
   for (const [param, why] of Object.entries(PENDING)) rules[param] = { why };
@@ -165,6 +165,7 @@ export function parseChatRequest(body: Record<string, unknown>): ChatRequest {
   if (choice !== undefined) runtime.toolChoice = choice;
   const format = responseFormatOf(req.response_format);
   if (format) runtime.responseFormat = format;
+  if (req.reasoning_effort !== null && req.reasoning_effort !== undefined) runtime.reasoning = REASONING_OF[req.reasoning_effort];
   return {
     model: req.model,
     messages,
@@ -174,6 +175,9 @@ export function parseChatRequest(body: Record<string, unknown>): ChatRequest {
     json: format?.type === 'json',
   };
 }
+
+/** OpenAI's reasoning efforts as the contract's setting (a request the backend may ignore, never refused): the nearest level, `none` off. */
+const REASONING_OF = { none: false, minimal: 'low', low: 'low', medium: 'medium', high: 'high', xhigh: 'high' } as const;
 
 type WireMessage = z.output<typeof message>;
 
