@@ -209,6 +209,23 @@ describe('tools with the official openai client', () => {
     expect((await refused({ functions: [weatherTool.function] })).param).toBe('functions');
     expect(backends.openai.requests).toHaveLength(0);
   });
+
+  it('a backend\'s invalid tool-call arguments are a 502 naming them; a fallback profile serves tools through its live member', async () => {
+    backends.openai.setReply({ toolCalls: [twoCalls[0]!] });
+    backends.openai.failNext({ kind: 'invalid-tool-arguments' });
+    const error = await client.chat.completions.create({ model: 'chat', messages: [{ role: 'user', content: 'x' }], tools: [weatherTool] }).catch((e: unknown) => e);
+    expect((error as InstanceType<typeof OpenAI.APIError>).status).toBe(502);
+    expect((error as InstanceType<typeof OpenAI.APIError>).code).toBe('invalid_tool_arguments');
+    expect((error as Error).message).toMatch(/get_weather/);
+
+    backends.ollama.setReply({ toolCalls: [twoCalls[1]!] });
+    const stream = client.chat.completions.stream({ model: 'safe', messages: [{ role: 'user', content: 'Time?' }], tools: [weatherTool, timeTool] });
+    const final = await stream.finalChatCompletion();
+    expect(final.choices[0]!.finish_reason).toBe('tool_calls');
+    expect(final.choices[0]!.message.tool_calls).toEqual([
+      { id: 'call_t1', type: 'function', function: { name: 'get_time', arguments: '{"tz":"Europe/Paris"}' } },
+    ]);
+  });
 });
 
 describe('response_format, images and reasoning with the official openai client', () => {
