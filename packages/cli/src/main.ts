@@ -153,6 +153,7 @@ export async function main(argv: readonly string[] = process.argv, io: Partial<C
     .option('--tools <file>', 'JSON file of tools the model may call ([{name, description, parameters}]); the calls are printed, not run')
     .option('--tool-choice <choice>', 'auto, none, required, or the name of one tool (with --tools)')
     .option('--show-reasoning', "print the model's reasoning on stderr, between [reasoning] and [/reasoning]")
+    .option('--image <file>', 'an image file to send with the prompt (repeat for several; profiles whose plugin declares vision)', collect, [] as string[])
     .action(action(() => import('./commands/complete.js')));
 
   program
@@ -270,4 +271,9 @@ function parsePositiveInt(value: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError('expected a positive whole number.');
   return n;
+}
+
+/** Collects a repeatable option's values. */
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
 }

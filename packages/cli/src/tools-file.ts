@@ -5,34 +5,12 @@
  * an object with such a list in `tools`. The file is read with a size limit
  * and every problem names the file and the entry.
  */
-import { open } from 'node:fs/promises';
 import type { ToolChoice, ToolDefinition } from '@aegis/core';
 import { UsageError } from './errors.js';
+import { readLimited } from './read-limited.js';
 
 /** The largest tools file read (a tool list is a few KiB). */
 export const MAX_TOOLS_FILE_BYTES = 1024 * 1024;
-
-async function readLimited(file: string, shown: string): Promise<string> {
-  let handle;
-  try {
-    handle = await open(file, 'r');
-  } catch (error) {
-    throw new UsageError(`cannot read the tools file ${shown}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
-  }
-  try {
-    const buffer = Buffer.alloc(MAX_TOOLS_FILE_BYTES + 1);
-    let length = 0;
-    for (;;) {
-      const { bytesRead } = await handle.read(buffer, length, buffer.length - length, null);
-      if (bytesRead === 0) break;
-      length += bytesRead;
-      if (length > MAX_TOOLS_FILE_BYTES) throw new UsageError(`the tools file ${shown} is larger than ${MAX_TOOLS_FILE_BYTES} bytes`);
-    }
-    return buffer.subarray(0, length).toString('utf8');
-  } finally {
-    await handle.close();
-  }
-}
 
 function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
@@ -52,7 +30,7 @@ function toolAt(entry: unknown, where: string): ToolDefinition {
 
 /** The tools of a tools file (`shown` is how messages name it). */
 export async function readToolsFile(file: string, shown: string): Promise<ToolDefinition[]> {
-  const text = await readLimited(file, shown);
+  const text = (await readLimited(file, shown, MAX_TOOLS_FILE_BYTES, 'tools file')).toString('utf8');
   let json: unknown;
   try {
     json = JSON.parse(text);

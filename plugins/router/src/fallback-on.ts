@@ -15,6 +15,7 @@ export const FAILURE_KINDS = {
   auth: 'HTTP 401 or 403',
   bad_request: 'any other HTTP 4xx',
   bad_response: 'a malformed, wrongly shaped or oversized answer',
+  structured_output: 'an answer asked to be JSON that is not, or misses its schema (StructuredOutputError); not in the default',
 } as const;
 export type FailureKind = keyof typeof FAILURE_KINDS;
 
@@ -49,6 +50,8 @@ export function failureKind(error: unknown): FailureKind | undefined {
     case 'bad_response':
     case 'response_too_large':
       return 'bad_response';
+    case 'invalid_structured_output':
+      return 'structured_output';
     case 'aborted':
       return undefined;
     default:

@@ -1,8 +1,9 @@
-import type { ChatMessage, CompletionResult, CompletionStream, RuntimeExecutionConfig, ToolCall } from '@aegis/core';
+import type { ChatMessage, CompletionResult, CompletionStream, ImagePart, RuntimeExecutionConfig, ToolCall } from '@aegis/core';
 import { UsageError } from '../errors.js';
 import { resolvePath, textFromArgsOrStdin, withInterrupt, type CommandContext } from '../context.js';
 import { printJson, type RedactingWriter } from '../output.js';
 import { parseToolChoice, readToolsFile } from '../tools-file.js';
+import { readLimited } from '../read-limited.js';
 
 export interface CompleteOptions {
   profile: string;
@@ -16,6 +17,18 @@ export interface CompleteOptions {
   toolChoice?: string;
   /** Print the model's reasoning on stderr, between markers. */
   showReasoning?: boolean;
+  /** Image files sent with the prompt. */
+  image?: string[];
+}
+
+/** The largest image file sent (backends take a few MiB; a larger file is most likely a mistake). */
+export const MAX_IMAGE_FILE_BYTES = 20 * 1024 * 1024;
+
+/** The image files as image parts (their type sniffed by core from the bytes). */
+async function readImages(ctx: CommandContext, files: readonly string[]): Promise<ImagePart[]> {
+  return Promise.all(
+    files.map(async (file) => ({ type: 'image' as const, image: new Uint8Array(await readLimited(resolvePath(ctx, file), file, MAX_IMAGE_FILE_BYTES, 'image file')) })),
+  );
 }
 
 const REASONING_START = '[reasoning]';
@@ -34,9 +47,10 @@ export async function run(ctx: CommandContext, words: string[], options: Complet
   const toolChoice = tools ? parseToolChoice(options.toolChoice, tools) : undefined;
   const provider = await (await ctx.aegis()).getProviderForProfile(options.profile);
   const prompt = await textFromArgsOrStdin(ctx, words, 'prompt');
+  const images = await readImages(ctx, options.image ?? []);
   const messages: ChatMessage[] = [
     ...(options.system !== undefined ? [{ role: 'system' as const, content: options.system }] : []),
-    { role: 'user', content: prompt },
+    { role: 'user', content: images.length > 0 ? [{ type: 'text', text: prompt }, ...images] : prompt },
   ];
 
   const result = await withInterrupt(async (signal): Promise<CompletionResult> => {
