@@ -138,7 +138,8 @@ export async function createGateway(aegis: Aegis, options: GatewayOptions = {}):
     const flight: InFlight = { controller: new AbortController() };
     inFlight.add(flight);
     const route = routeOf(path);
-    metrics.inFlight.inc({ route });
+    const inFlightGauge = metrics.inFlightOf(route);
+    inFlightGauge.inc();
     res.setHeader('x-request-id', requestId);
     res.on('close', () => {
       // The client went away (or the answer is complete): stop the upstream call at once.
@@ -147,12 +148,11 @@ export async function createGateway(aegis: Aegis, options: GatewayOptions = {}):
         flight.controller.abort(new Error('the client closed the connection'));
       }
       inFlight.delete(flight);
-      metrics.inFlight.dec({ route });
+      inFlightGauge.dec();
       entry.status = res.statusCode;
       entry.duration_ms = Math.round((performance.now() - started) * 10) / 10;
       if (route !== 'ops') {
-        metrics.requests.inc({ route, model: entry.model ?? '', status: String(res.statusCode) });
-        metrics.duration.observe({ route, model: entry.model ?? '' }, entry.duration_ms / 1000);
+        metrics.answered(route, entry.model ?? '', res.statusCode, entry.duration_ms / 1000);
         if (accessLog) {
           if (entry.error) entry.error = scrub(current, entry.error);
           accessLog(formatEntry(entry, (t) => scrub(current, t)));
@@ -304,7 +304,7 @@ export async function createGateway(aegis: Aegis, options: GatewayOptions = {}):
       }
       const firstDelta = performance.now() - started;
       entry.first_delta_ms = Math.round(firstDelta * 10) / 10;
-      metrics.firstDelta.observe({ model: request.model }, firstDelta / 1000);
+      metrics.firstDeltaOf(request.model, firstDelta / 1000);
       const chunks = new ChunkWriter(id, created, request.model);
       // A secret a backend echoes never reaches the caller, even split across deltas.
       const encoder = new ChatStreamEncoder(chunks, () =>
@@ -398,11 +398,11 @@ export async function createGateway(aegis: Aegis, options: GatewayOptions = {}):
   const countTokens = (call: Call, prompt: number | undefined, completion: number | undefined, entry: AccessLogEntry): number => {
     if (prompt !== undefined) {
       entry.prompt_tokens = prompt;
-      metrics.tokens.inc({ model: call.model, profile: call.profile, kind: 'prompt' }, prompt);
+      metrics.countTokens(call.model, call.profile, 'prompt', prompt);
     }
     if (completion !== undefined) {
       entry.completion_tokens = completion;
-      metrics.tokens.inc({ model: call.model, profile: call.profile, kind: 'completion' }, completion);
+      metrics.countTokens(call.model, call.profile, 'completion', completion);
     }
     return (prompt ?? 0) + (completion ?? 0);
   };
