@@ -7,7 +7,7 @@ import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
-import { SecretScrubber, type Aegis, type BackendProvider, type Logger } from '@aegis/core';
+import { SecretScrubber, type Aegis, type BackendProvider, type Logger, type StreamEvent } from '@aegis/core';
 import { formatEntry, type AccessLogEntry, type AccessLogSink } from './access-log.js';
 import { assertModelAllowed, authenticate } from './auth.js';
 import { loadGatewaySettings, refusalToListen, type GatewaySettings, type KeySpec } from './config.js';
@@ -20,6 +20,7 @@ import { MemoryLimitStore, type LimitStore } from './limits/store.js';
 import { GatewayMetrics } from './metrics.js';
 import { parseSpeechRequest, parseTranscriptionRequest, speechMime, transcriptionBody } from './openai/audio.js';
 import { ChunkWriter, completionBody, parseChatRequest } from './openai/chat.js';
+import { chainScrubbers, ChatStreamEncoder } from './openai/chat-stream.js';
 import { embeddingsBody, parseEmbeddingsRequest } from './openai/embeddings.js';
 
 export interface GatewayOptions {
@@ -289,13 +290,13 @@ export async function createGateway(aegis: Aegis, options: GatewayOptions = {}):
       if (!request.stream) {
         const result = await call.provider.getCompletion(request.messages, runtime);
         tokens = countTokens(call, result.usage?.promptTokens, result.usage?.completionTokens, entry);
-        return sendJson(res, 200, completionBody(id, created, request.model, { ...result, text: scrub(s, result.text) }));
+        return sendJson(res, 200, completionBody(id, created, request.model, result, (t) => scrub(s, t), request.json));
       }
       const stream = call.provider.streamCompletion(request.messages, runtime);
-      const deltas = stream[Symbol.asyncIterator]();
-      // The status is sent with the first delta: an upstream failing before it (or a fallback
+      const deltas = stream.events();
+      // The status is sent with the first event: an upstream failing before it (or a fallback
       // that runs out of members) is still a proper error status, not a broken 200 stream.
-      let step: IteratorResult<string, void>;
+      let step: IteratorResult<StreamEvent, void>;
       try {
         step = await deltas.next();
       } catch (error) {
@@ -305,6 +306,10 @@ export async function createGateway(aegis: Aegis, options: GatewayOptions = {}):
       entry.first_delta_ms = Math.round(firstDelta * 10) / 10;
       metrics.firstDeltaOf(request.model, firstDelta / 1000);
       const chunks = new ChunkWriter(id, created, request.model);
+      // A secret a backend echoes never reaches the caller, even split across deltas.
+      const encoder = new ChatStreamEncoder(chunks, () =>
+        chainScrubbers(s.aegis.secrets.createStreamScrubber(), s.scrubber.size > 0 ? s.scrubber.createStreamScrubber() : undefined),
+      );
       res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', 'x-accel-buffering': 'no', ...(draining ? { connection: 'close' } : {}) });
       // Deltas that arrive together (one network read upstream) leave in one write (StreamWriter);
       // the first one at once, with the headers.
@@ -312,11 +317,14 @@ export async function createGateway(aegis: Aegis, options: GatewayOptions = {}):
       let open = await out.send(chunks.role());
       let first = true;
       while (open && !step.done) {
-        // A secret a backend echoes never reaches the caller (per delta: one split across two deltas is not caught yet).
-        if (step.value !== '') open = await out.send(chunks.delta(scrub(s, step.value)));
-        if (first) {
-          first = false;
-          if (open) open = await out.flush();
+        const data = encoder.event(step.value);
+        if (data !== '') {
+          open = await out.send(data);
+          if (first) {
+            // The first delta leaves at once, not after the rest of its batch.
+            first = false;
+            if (open) open = await out.flush();
+          }
         }
         if (!open) break;
         try {
@@ -335,7 +343,7 @@ export async function createGateway(aegis: Aegis, options: GatewayOptions = {}):
       }
       const result = await stream.result;
       tokens = countTokens(call, result.usage?.promptTokens, result.usage?.completionTokens, entry);
-      let tail = chunks.finish(result.finishReason);
+      let tail = encoder.end() + chunks.finish(result.finishReason);
       if (request.includeUsage) tail += chunks.usage(result.usage);
       out.end(tail + ChunkWriter.DONE);
     } catch (error) {
