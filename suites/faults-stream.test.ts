@@ -46,6 +46,15 @@ const DRIP_IDLE_MS = 1000;
 /** Milliseconds between two dripped bytes, per kind, so that each whole stream (Ollama ~550 bytes, OpenAI ~1,100, KoboldCpp ~190) takes well over DRIP_IDLE_MS. */
 const DRIP_INTERVAL_MS: Record<Kind, number> = { ollama: 3, openai: 2, koboldcpp: 8 };
 
+/**
+ * What a reset in the middle of a stream surfaces as. KoboldCpp's stream has no
+ * length and no end marker: its body ends when the connection closes, and when the
+ * reset comes right behind the last bytes, Node's HTTP parser can finish such a body
+ * before the socket error reaches the reader (seen about once in ten loaded runs), so
+ * the stream reads as cut short. Either way: a retryable error with the text so far.
+ */
+const RESET_REASONS: Record<Kind, string[]> = { ollama: ['connection'], openai: ['connection'], koboldcpp: ['connection', 'truncated_stream'] };
+
 let fleet: Fleet;
 /** Frames spaced SLOW_GAP_MS apart. */
 let slow: Fleet;
@@ -117,7 +126,8 @@ describe('a stream broken after its first delta: not retried, a typed error with
     await forEachKind(KINDS, async (kind) => {
       fleet.emulators[kind].failNext({ kind: 'reset-mid-stream', afterChunks: 3 });
       const { deltas, error } = await streamError(await stream(fleet, kind, 'retrying'));
-      expect(error).toMatchObject({ reason: 'connection', retryable: true, profile: `${kind}_retrying`, url: urlOf(fleet, kind) });
+      expect(error).toMatchObject({ retryable: true, profile: `${kind}_retrying`, url: urlOf(fleet, kind) });
+      expect(RESET_REASONS[kind]).toContain(error.reason);
       expect(deltas.length).toBeGreaterThan(0);
       expect(error.partialText).toBe(deltas.join(''));
       expect(REPLY(kind).startsWith(error.partialText!)).toBe(true);

@@ -63,10 +63,15 @@ interface Hostile {
 
 function listen(server: http.Server | https.Server, state: Omit<Hostile, 'url' | 'close'>, scheme: string): Promise<Hostile> {
   const sockets = new Set<Socket>();
+  // Idle kept-alive connections stay open: a request reusing one just as Node's 5 s
+  // keep-alive timeout closed it would meet a reset (suites/README.md, "Timing").
+  server.keepAliveTimeout = 0;
   server.on('connection', (s: Socket) => {
     sockets.add(s);
     s.on('close', () => sockets.delete(s));
   });
+  // Idle kept-alive connections stay open (a request reusing one as Node's 5 s keep-alive timeout closes it meets a reset: suites/README.md, "Timing").
+  server.keepAliveTimeout = 0;
   return new Promise((resolve) =>
     server.listen(0, '127.0.0.1', () => {
       const hostile = state as Hostile;
@@ -147,6 +152,8 @@ function yaml(): string {
     [`- profile_name: ${name}`, `  type: ${type}`, `  base_url: ${baseUrl}`, ...fields].join('\n');
   return [
     profile('oa', 'openai', '${EVIL}/v1', ['  model: gpt-4o-mini', '  api_key: ${AEGIS_CANARY}', ...KEYS, ...SMALL]),
+    // No field of the new policy: the default redirect policy applies.
+    profile('oa_plain', 'openai', '${EVIL}/v1', ['  model: gpt-4o-mini', '  api_key: ${AEGIS_CANARY}', ...KEYS, '  max_retries: 0']),
     profile('ol', 'ollama', '${EVIL}', ['  model: llama3.2', '  api_key: ${AEGIS_CANARY}', ...SMALL]),
     profile('kc', 'koboldcpp', '${EVIL}', ['  password: ${AEGIS_CANARY}', ...SMALL]),
     profile('oa_cross', 'openai', '${EVIL}/v1', ['  model: gpt-4o-mini', '  api_key: ${AEGIS_CANARY}', ...KEYS, '  max_retries: 0', '  follow_redirects: cross_origin']),
@@ -339,13 +346,13 @@ describe('the default limits hold against decoded bombs, RSS bounded (child proc
 describe('redirects never carry the keys or the prompt to another origin', () => {
   it.each([302, 307])('a %i to another port: typed error naming the Location, nothing sent there, the CLI exits non-zero', async (status) => {
     evil.handler = (_req, res) => res.writeHead(status, { location: `${other.url}/collect?api_key=${CANARY}` }).end();
-    const e = await providerError((await provider('oa')).getCompletion(messages));
-    expect(e).toMatchObject({ reason: 'redirect', retryable: false, status, profile: 'oa' });
+    const e = await providerError((await provider('oa_plain')).getCompletion(messages));
+    expect(e).toMatchObject({ reason: 'redirect', retryable: false, status, profile: 'oa_plain' });
     expect(e.message).toContain(`${other.url}/collect`);
     expectNoCanary(e.message);
     expect(other.seen).toHaveLength(0);
 
-    const run = await runCli(['complete', '-p', 'oa', 'hello'], inst.dir, { EVIL: evil.url });
+    const run = await runCli(['complete', '-p', 'oa_plain', 'hello'], inst.dir, { EVIL: evil.url });
     expect(run.code).not.toBe(0);
     expect(run.stderr).toContain('redirect');
     expect(other.seen).toHaveLength(0);

@@ -1,5 +1,5 @@
 /** 3 and 4: a 2,000-delta stream (OpenAI SSE, Ollama NDJSON) through a profile vs read directly. */
-import { aegisStream, makeAegis, openaiClient, openaiStream, rawGot, writeBackendsYaml } from '../lib/clients.mjs';
+import { aegisEvents, aegisStream, makeAegis, openaiClient, openaiStream, rawGot, writeBackendsYaml } from '../lib/clients.mjs';
 import { interleave } from '../lib/stats.mjs';
 
 /** 2,000 distinct deltas (a word each, like a model's tokens). */
@@ -31,6 +31,16 @@ export async function streamingBench({ backends, settings }) {
       ...settings.streaming,
     });
 
+    // The typed view of the same stream (stream.events()) against iterating its text.
+    const events = await interleave({
+      subject: 'events',
+      contenders: {
+        events: (start) => aegisEvents(openaiProvider, start, count),
+        aegis: (start) => aegisStream(openaiProvider, start, count),
+      },
+      ...settings.streaming,
+    });
+
     const ollamaProvider = await aegis.getProviderForProfile('ollama');
     await aegisStream(ollamaProvider, performance.now(), count);
     const ndjsonBody = await backends.lastRequest('ollama');
@@ -44,7 +54,7 @@ export async function streamingBench({ backends, settings }) {
       },
       ...settings.streaming,
     });
-    return { deltas: count, sse, ndjson };
+    return { deltas: count, sse, events, ndjson };
   } finally {
     raw.destroy();
     aegis.close();

@@ -109,6 +109,22 @@ export function aegisStream(provider, start, expectDeltas) {
   return consume('AEGIS', provider.streamCompletion(MESSAGES), start, expectDeltas);
 }
 
+/** Reads an AEGIS stream through `events()`, the typed view (text deltas counted, the finish event awaited). */
+export async function aegisEvents(provider, start, expectDeltas) {
+  let ttfd;
+  let deltas = 0;
+  let finished = false;
+  for await (const event of provider.streamCompletion(MESSAGES).events()) {
+    if (event.type === 'text-delta') {
+      ttfd ??= performance.now() - start;
+      deltas++;
+    } else if (event.type === 'finish') finished = true;
+  }
+  if (!finished) throw new Error('AEGIS events(): no finish event');
+  checkDeltas('AEGIS events()', deltas, expectDeltas);
+  return { ttfd, total: performance.now() - start };
+}
+
 // ---- raw got ---------------------------------------------------------------------------
 
 /** got with a keep-alive agent of the same settings as AEGIS's, the same headers, no retries. */

@@ -33,6 +33,10 @@ export function rows(results, targets, { judge = true } = {}) {
     add('3', 'SSE stream, total: AEGIS vs raw got + eventsource-parser handing deltas out as an async iterable', ms(sse.absolute.aegis.total.median), ms(sse.absolute.gotIterable.total.median), x(sse.ratios.gotIterable.total));
     add('3', 'SSE stream, total: AEGIS vs `openai` client stream', ms(sse.absolute.aegis.total.median), ms(sse.absolute.openai.total.median), x(sse.ratios.openai.total));
     add('3', 'SSE stream, time to first delta: AEGIS vs `openai` client', ms(sse.absolute.aegis.ttfd.median), ms(sse.absolute.openai.ttfd.median), x(sse.ratios.openai.ttfd));
+    if (s.events) {
+      const e = s.events;
+      add('3', 'SSE stream, total: AEGIS read as typed events (`stream.events()`) vs AEGIS iterated for its text', ms(e.absolute.events.total.median), ms(e.absolute.aegis.total.median), x(e.ratios.aegis.total));
+    }
     const u = ndjson.ratios.got.total;
     add('4', `Ollama NDJSON stream (${n} deltas), total: AEGIS vs raw got + line splitter`, ms(ndjson.absolute.aegis.total.median), ms(ndjson.absolute.got.total.median), x(u), `≤ ${targets.stream}`, verdict(u.median <= targets.stream));
     add('4', 'Ollama NDJSON stream, time to first delta: AEGIS vs raw got', ms(ndjson.absolute.aegis.ttfd.median), ms(ndjson.absolute.got.ttfd.median), x(ndjson.ratios.got.ttfd));

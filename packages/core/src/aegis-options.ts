@@ -23,6 +23,8 @@ export interface AegisOptions {
   knownPlugins?: Readonly<Record<string, string>>;
   /** Skip discovery of installed plugin packages (only `plugins` and `plugins:` in backends.yaml). */
   discover?: boolean;
+  /** How long importing one plugin may take before it fails with a PluginError (default 20 s; also `AEGIS_PLUGIN_IMPORT_TIMEOUT_MS`). */
+  pluginImportTimeoutMs?: number;
   logger?: Logger;
   /** Level of the default logger (default from `AEGIS_LOG_LEVEL`, else `warn`). */
   logLevel?: LogLevel;

@@ -9,5 +9,6 @@ import 'reflect-metadata';
 import * as tsyringe from 'tsyringe';
 import yaml from 'yaml';
 import dotenv from 'dotenv';
+import validatePackageName from 'validate-npm-package-name';
 
-export { tsyringe, yaml, dotenv };
+export { tsyringe, yaml, dotenv, validatePackageName };

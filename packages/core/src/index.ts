@@ -4,7 +4,6 @@ export { z } from 'zod';
 export * from './errors/index.js';
 export {
   CAPABILITIES,
-  API1_CAPABILITIES,
   OPERATION_CAPABILITIES,
   FEATURE_CAPABILITIES,
   OPERATION_OF,

@@ -32,6 +32,7 @@ import {
 } from '@aegis/core';
 import type { KoboldCppConfig } from './config.js';
 import { mergeStops } from './prompt.js';
+import { profileSamplers } from './request.js';
 
 /** Whether a call needs the chat endpoint: it offers tools, or its conversation carries tool calls or results. */
 export function needsChatEndpoint(messages: readonly ChatMessage[], settings: CallSettings): boolean {
@@ -107,22 +108,7 @@ export function chatRequest(messages: readonly ChatMessage[], settings: CallSett
     top_p: settings.topP,
     stop: stop.length > 0 ? stop : undefined,
     seed: settings.seed ?? c.sampler_seed,
-    max_context_length: c.max_context_length,
-    top_k: c.top_k,
-    top_a: c.top_a,
-    typical: c.typical,
-    tfs: c.tfs,
-    min_p: c.min_p,
-    rep_pen: c.rep_pen,
-    rep_pen_range: c.rep_pen_range,
-    rep_pen_slope: c.rep_pen_slope,
-    sampler_order: c.sampler_order,
-    dynatemp_range: c.dynatemp_range,
-    mirostat: c.mirostat,
-    mirostat_tau: c.mirostat_tau,
-    mirostat_eta: c.mirostat_eta,
-    banned_tokens: c.banned_tokens,
-    memory: c.memory,
+    ...profileSamplers(c),
     genkey,
     stream: stream || undefined,
     ...settings.providerOptions,

@@ -18,28 +18,13 @@ export function generationRequest(messages: readonly ChatMessage[], settings: Ca
   const genkey = `aegis-${randomBytes(8).toString('hex')}`;
   const body: Record<string, unknown> = withoutUndefined({
     prompt: buildPrompt(messages.map(asText), template),
-    memory: c.memory,
     max_length: settings.maxTokens ?? c.max_length,
-    max_context_length: c.max_context_length,
     temperature: settings.temperature,
     top_p: settings.topP,
-    top_k: c.top_k,
-    top_a: c.top_a,
-    typical: c.typical,
-    tfs: c.tfs,
-    min_p: c.min_p,
-    rep_pen: c.rep_pen,
-    rep_pen_range: c.rep_pen_range,
-    rep_pen_slope: c.rep_pen_slope,
-    sampler_order: c.sampler_order,
     sampler_seed: settings.seed ?? c.sampler_seed,
-    dynatemp_range: c.dynatemp_range,
-    mirostat: c.mirostat,
-    mirostat_tau: c.mirostat_tau,
-    mirostat_eta: c.mirostat_eta,
+    ...profileSamplers(c),
     grammar: koboldGrammar(settings.responseFormat) ?? c.grammar,
     images: koboldImages(messages, c),
-    banned_tokens: c.banned_tokens,
     stop_sequence: mergeStops(c.stop_sequence, settings.stop, turnEndStops(template)),
     trim_stop: c.trim_stop,
     genkey,
@@ -52,4 +37,29 @@ export function generationRequest(messages: readonly ChatMessage[], settings: Ca
 /** A message with its content as text (images travel in `images`, not in the prompt). */
 function asText(m: ChatMessage): ChatMessage {
   return m.role === 'user' && typeof m.content !== 'string' ? { ...m, content: textOf(m.content) } : m;
+}
+
+/**
+ * The profile's own KoboldCpp settings both endpoints read from a request
+ * body (the native generate API and the OpenAI-compatible chat endpoint).
+ */
+export function profileSamplers(c: KoboldCppConfig): Record<string, unknown> {
+  return {
+    memory: c.memory,
+    max_context_length: c.max_context_length,
+    top_k: c.top_k,
+    top_a: c.top_a,
+    typical: c.typical,
+    tfs: c.tfs,
+    min_p: c.min_p,
+    rep_pen: c.rep_pen,
+    rep_pen_range: c.rep_pen_range,
+    rep_pen_slope: c.rep_pen_slope,
+    sampler_order: c.sampler_order,
+    dynatemp_range: c.dynatemp_range,
+    mirostat: c.mirostat,
+    mirostat_tau: c.mirostat_tau,
+    mirostat_eta: c.mirostat_eta,
+    banned_tokens: c.banned_tokens,
+  };
 }

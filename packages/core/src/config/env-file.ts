@@ -3,6 +3,8 @@ import path from 'node:path';
 import { dotenv } from '../cjs.js';
 import { ConfigurationError } from '../errors/index.js';
 import { displayPath } from './paths.js';
+import { MAX_ENV_FILE_BYTES } from './limits.js';
+import { readLimitedFile } from './read-limited.js';
 
 export interface LoadEnvFileOptions {
   /** Explicit env file (`--env-file`), relative to `cwd` or absolute. Must exist. */
@@ -49,7 +51,9 @@ export function mergeEnv(
   processEnv: Record<string, string | undefined>,
   fileValues: Record<string, string>,
 ): Record<string, string> {
-  const merged: Record<string, string> = { ...fileValues };
+  // No prototype: `${__proto__}` or `${constructor}` is an unset variable, never a member of Object.
+  const merged: Record<string, string> = Object.create(null) as Record<string, string>;
+  for (const [name, value] of Object.entries(fileValues)) merged[name] = value;
   for (const [name, value] of Object.entries(processEnv)) {
     if (value !== undefined) merged[name] = value;
   }
@@ -65,13 +69,9 @@ function isFile(file: string): boolean {
 }
 
 function read(file: string, cwd: string): Record<string, string> {
-  let text: string;
-  try {
-    text = fs.readFileSync(file, 'utf8');
-  } catch (error) {
-    throw new ConfigurationError(`cannot read env file ${displayPath(file, cwd)}: ${(error as Error).message}`, {
-      cause: error,
-    });
-  }
-  return dotenv.parse(text);
+  const text = readLimitedFile(file, MAX_ENV_FILE_BYTES, `env file ${displayPath(file, cwd)}`);
+  // Own entries only, in an object without a prototype: a line `__proto__=x` is just a variable.
+  const values: Record<string, string> = Object.create(null) as Record<string, string>;
+  for (const [name, value] of Object.entries(dotenv.parse(text))) values[name] = value;
+  return values;
 }

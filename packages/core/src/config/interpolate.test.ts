@@ -40,6 +40,23 @@ describe('interpolateString', () => {
     expect(interpolateString('$HOST and $ alone', env)).toMatchObject({ value: '$HOST and $ alone', malformed: false });
   });
 
+  it('only own entries of the environment are variables', () => {
+    for (const name of ['__proto__', 'constructor', 'toString', 'valueOf']) {
+      const r = interpolateString(`Bearer \${${name}}`, {});
+      expect(r.missing).toEqual([name]);
+      expect(r.value).toBe('Bearer ');
+    }
+  });
+
+  it('is linear and stops at maxChars: 200,000 references neither overflow the stack nor build the whole string', () => {
+    const input = '${HOME}'.repeat(200_000);
+    const ok = interpolateString(input, { HOME: '/' });
+    expect(ok.value).toHaveLength(200_000);
+    expect(ok.substituted).toEqual(['/']);
+    const cut = interpolateString(input, { HOME: '/home/someone' }, 1000);
+    expect(cut).toMatchObject({ tooLong: true, value: '' });
+  });
+
   it('builds the missing-variable message', () => {
     expect(missingVariableMessage('KEY', '.env')).toBe(
       'environment variable "KEY" is not set (set it in the environment or in .env)',

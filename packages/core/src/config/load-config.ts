@@ -1,11 +1,12 @@
-import fs from 'node:fs';
 import path from 'node:path';
 import { ConfigurationError, type ConfigIssue } from '../errors/index.js';
 import { loadEnvFile, mergeEnv } from './env-file.js';
+import { ExpansionBudget, MAX_CONFIG_FILE_BYTES } from './limits.js';
 import { defaultEnvFileLabel } from './interpolate.js';
 import { locateConfigFile } from './locate.js';
 import { displayPath } from './paths.js';
 import { sortIssues } from './sort-issues.js';
+import { readLimitedFile, tooLargeMessage } from './read-limited.js';
 import type { LoadConfigOptions, LoadedConfig, PluginSpec, RawProfile } from './types.js';
 import { parseYamlSource, readStructure } from './yaml-source.js';
 import { readSection } from './sections.js';
@@ -29,12 +30,7 @@ export function loadConfig(options: LoadConfigOptions = {}): LoadedConfig {
   const env = mergeEnv(processEnv, envFile.values);
   const shown = displayPath(file, cwd);
 
-  let text: string;
-  try {
-    text = fs.readFileSync(file, 'utf8');
-  } catch (error) {
-    throw new ConfigurationError(`cannot read ${shown}: ${(error as Error).message}`, { cause: error });
-  }
+  const text = readLimitedFile(file, MAX_CONFIG_FILE_BYTES, shown);
 
   const envFileLabel = envFile.file ? displayPath(envFile.file, cwd) : defaultEnvFileLabel(path.basename(file));
   const loaded = parseSource(text, { file, displayFile: shown, env, envFileLabel });
@@ -55,6 +51,7 @@ export function parseConfigText(
   env: Record<string, string | undefined>,
   envFileLabel?: string,
 ): LoadedConfig {
+  if (text.length > MAX_CONFIG_FILE_BYTES) throw new ConfigurationError(tooLargeMessage(file, MAX_CONFIG_FILE_BYTES));
   return parseSource(text, {
     file: path.resolve(file),
     displayFile: file,
@@ -73,6 +70,8 @@ interface SourceOptions {
 function parseSource(text: string, options: SourceOptions): LoadedConfig {
   const source = parseYamlSource(text, options.displayFile);
   const structure = readStructure(source, options.env);
+  // One budget for the whole file: an alias bomb spread over many profiles is stopped all the same.
+  const budget = new ExpansionBudget();
   const baseDir = path.dirname(options.file);
 
   const toSpec = (p: { spec: string; line: number }): PluginSpec => ({ spec: p.spec, file: options.displayFile, line: p.line, baseDir });
@@ -84,13 +83,15 @@ function parseSource(text: string, options: SourceOptions): LoadedConfig {
       env: options.env,
       envFileLabel: options.envFileLabel,
       profile: node.name,
+      budget,
     });
     const issues: ConfigIssue[] = [...node.issues, ...converted.issues];
     const { fieldPositions, valuePositions } = converted;
     return {
       name: node.name,
       type: node.type,
-      values: converted.value as Record<string, unknown>,
+      // Always a mapping (readStructure only passes mappings): a value left unexpanded is null, never the profile.
+      values: (converted.value ?? {}) as Record<string, unknown>,
       file: options.displayFile,
       line: node.line,
       locate(fieldPath) {

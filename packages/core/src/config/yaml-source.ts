@@ -1,10 +1,12 @@
-import type { Document, LineCounter as LineCounterType, Node, YAMLMap, Pair } from 'yaml';
+import type { Alias, Document, LineCounter as LineCounterType, Node, YAMLMap, Pair } from 'yaml';
 import { yaml } from '../cjs.js';
 
 const { LineCounter, parseDocument, isMap, isScalar, isSeq, isAlias } = yaml;
 import { closest, distance } from 'fastest-levenshtein';
 import { ConfigurationError, type ConfigIssue } from '../errors/index.js';
 import { interpolateString, type EnvLookup } from './interpolate.js';
+import { aliasTargets } from './aliases.js';
+import { MAX_VALUE_CHARS } from './limits.js';
 import { syntaxIssues } from './yaml-syntax.js';
 import { shownKey } from './yaml-values.js';
 
@@ -20,6 +22,8 @@ export interface YamlSource {
   lineCounter: LineCounterType;
   /** The file name shown in messages. */
   file: string;
+  /** What each alias names, built on first use (see {@link resolveAlias}). */
+  aliases?: Map<Alias, Node | undefined>;
 }
 
 /**
@@ -33,11 +37,26 @@ export function parseYamlSource(text: string, file: string): YamlSource {
   // prettyErrors off: its messages quote the offending source line, which may hold a secret.
   const doc = parseDocument(source, { lineCounter, prettyErrors: false, uniqueKeys: false });
   if (doc.errors.length > 0) {
+    // The parser runs out of stack on values nested a few hundred levels deep (and says RESOURCE_EXHAUSTION,
+    // as for aliases): that is reported as what it is, once, where it starts.
+    const tooDeep = doc.errors.filter((e) => e.code === 'RESOURCE_EXHAUSTION');
+    const others = doc.errors.filter((e) => e.code !== 'RESOURCE_EXHAUSTION');
     // Even without prettyErrors the library's messages quote source tokens: ours never do.
-    throw new ConfigurationError(syntaxIssues(doc.errors, doc, source, lineCounter, file));
+    const issues = others.length > 0 ? syntaxIssues(others, doc, source, lineCounter, file) : [];
+    if (tooDeep.length > 0) {
+      const first = Math.min(...tooDeep.map((e) => e.pos[0]));
+      const pos = lineCounter.linePos(first);
+      issues.push({ file, line: pos.line, column: pos.col, message: TOO_DEEP_MESSAGE });
+      issues.sort((a, b) => (a.line ?? 0) - (b.line ?? 0) || (a.column ?? 0) - (b.column ?? 0));
+    }
+    throw new ConfigurationError(issues);
   }
   return { doc, lineCounter, file };
 }
+
+/** Deep nesting, found by the parser (hundreds of levels) or by us (more than MAX_NESTING inside a profile). */
+export const TOO_DEEP_MESSAGE =
+  'values are nested too deeply here (hundreds of lists or mappings inside each other, e.g. "[[[[..."); a configuration needs only a few levels';
 
 /** Where a node (or an offset) starts. */
 export function positionOf(source: YamlSource, nodeOrOffset: Node | Pair['key'] | number | null | undefined): Position | undefined {
@@ -104,7 +123,7 @@ const ROOT_EXPECTED =
  * missing variable is reported where the profile's values are interpolated).
  */
 export function readStructure(source: YamlSource, env?: EnvLookup): ConfigStructure {
-  const resolve = (text: string) => (env ? interpolateString(text, env).value : text);
+  const resolve = (text: string) => (env ? interpolateString(text, env, MAX_VALUE_CHARS).value : text);
   const { file } = source;
   const issues: ConfigIssue[] = [];
   const at = (node: unknown): Partial<ConfigIssue> => {
@@ -317,10 +336,16 @@ function findPair(map: YAMLMap, name: string): Pair | undefined {
   return map.items.find((pair) => keyName(pair.key) === name) as Pair | undefined;
 }
 
+/** The node an alias names (undefined when no anchor of that name comes before it). */
+export function resolveAlias(source: YamlSource, alias: Alias): Node | undefined {
+  source.aliases ??= aliasTargets(source.doc);
+  return source.aliases.get(alias);
+}
+
 /** Follows an alias to the node it names. */
 export function deref(source: YamlSource, node: unknown): Node | null | undefined {
   let current = node;
-  for (let i = 0; i < 16 && isAlias(current); i++) current = current.resolve(source.doc) as unknown;
+  for (let i = 0; i < 16 && isAlias(current); i++) current = resolveAlias(source, current) as unknown;
   if (current === null || current === undefined) return current as null | undefined;
   return current as Node;
 }

@@ -3,8 +3,9 @@ import { yaml } from '../cjs.js';
 
 const { isAlias, isMap, isScalar, isSeq } = yaml;
 import type { ConfigIssue } from '../errors/index.js';
-import { interpolateString, missingVariableMessage, MALFORMED_REFERENCE_MESSAGE, type EnvLookup } from './interpolate.js';
-import { keyName, positionOf, type Position, type YamlSource } from './yaml-source.js';
+import { interpolateString, missingVariableMessage, MALFORMED_REFERENCE_MESSAGE, tooLongValueMessage, type EnvLookup } from './interpolate.js';
+import { ExpansionBudget, MAX_NESTING, MAX_VALUE_CHARS } from './limits.js';
+import { keyName, positionOf, resolveAlias, type Position, type YamlSource } from './yaml-source.js';
 
 export type FieldPath = readonly (string | number)[];
 
@@ -47,13 +48,13 @@ export interface ConvertOptions {
   envFileLabel: string;
   /** The profile the node belongs to, for issues. */
   profile?: string;
+  /** What aliases and `${VAR}` references may still expand to; share one across a file's profiles. */
+  budget?: ExpansionBudget;
 }
 
 export function pathKey(path: FieldPath): string {
   return JSON.stringify(path);
 }
-
-const MAX_DEPTH = 64;
 
 /**
  * Converts a node to plain JS values (mappings to objects, lists to arrays,
@@ -69,6 +70,7 @@ export function convertNode(source: YamlSource, node: unknown, options: ConvertO
     substitutedValues: [],
   };
   const active = new Set<unknown>();
+  const budget = options.budget ?? new ExpansionBudget();
 
   const issueAt = (pos: Position | undefined, path: FieldPath, message: string): ConfigIssue => {
     const issue: ConfigIssue = { file: source.file, message };
@@ -80,25 +82,63 @@ export function convertNode(source: YamlSource, node: unknown, options: ConvertO
     if (path.length > 0) issue.field = formatFieldPath(path);
     return issue;
   };
+  /**
+   * A limit is passed: nothing more is expanded in the file, and each profile
+   * left with unexpanded values says so once (it is unusable, never silently partial).
+   */
+  let reported = false;
+  const exhausted = (pos: Position | undefined, path: FieldPath, message: string): null => {
+    if (!reported) out.issues.push(issueAt(pos, path, message));
+    reported = true;
+    budget.exhausted = true;
+    return null;
+  };
 
-  const visit = (raw: unknown, path: (string | number)[], depth: number): unknown => {
+  /**
+   * `alias`: the outermost alias (`*name`) this value is reached through, if any: the
+   * value counts against the alias budget, and a passed limit is reported at that alias.
+   */
+  const visit = (raw: unknown, path: (string | number)[], depth: number, alias: { pos?: Position; path: FieldPath } | undefined): unknown => {
     const ownPos = positionOf(source, raw as Node);
     if (ownPos) out.valuePositions.set(pathKey(path), ownPos);
     let node = raw;
     if (isAlias(node)) {
-      node = node.resolve(source.doc);
+      node = resolveAlias(source, node);
+      if (node === undefined) {
+        out.issues.push(issueAt(ownPos, path, `the alias "*${(raw as { source: string }).source}" names no anchor ("&${(raw as { source: string }).source}") defined before it`));
+        return null;
+      }
+      alias ??= { pos: ownPos, path };
     }
+    const viaAlias = alias !== undefined;
     if (node === null || node === undefined) return null;
-    if (active.has(node) || depth > MAX_DEPTH) {
-      out.issues.push(issueAt(ownPos, path, 'recursive or too deeply nested value (check the YAML anchors and aliases)'));
+    // Once a limit is passed, nothing more is expanded (the rest of the file is still read as written).
+    if (viaAlias && (budget.exhausted || !budget.aliasValue())) {
+      return exhausted(alias!.pos, alias!.path, `the aliases ("*name") of this file expand to more than ${budget.maxAliasValues} values; an alias may name a list of aliases only a few times (a "billion laughs" file?)`);
+    }
+    if (active.has(node)) {
+      out.issues.push(issueAt(ownPos, path, 'this alias ("*name") refers to a value that contains the alias itself: the value would be infinite'));
+      return null;
+    }
+    if (depth > MAX_NESTING) {
+      out.issues.push(issueAt(ownPos, path, `values are nested more than ${MAX_NESTING} levels deep here (lists and mappings inside each other); a profile needs only a few levels`));
       return null;
     }
     if (isScalar(node)) {
       const value = node.value;
       if (typeof value !== 'string') return value ?? null;
-      const result = interpolateString(value, options.env);
-      out.substitutedValues.push(...result.substituted);
       const pos = positionOf(source, node as Node) ?? ownPos;
+      const valueLimited = MAX_VALUE_CHARS <= value.length + budget.charsLeft;
+      const result = interpolateString(value, options.env, valueLimited ? MAX_VALUE_CHARS : value.length + budget.charsLeft);
+      if (result.tooLong) {
+        if (valueLimited) out.issues.push(issueAt(pos, path, tooLongValueMessage(MAX_VALUE_CHARS)));
+        else exhausted(pos, path, expansionMessage(budget.maxChars));
+        return null;
+      }
+      // A value reached through an alias is a copy; one with references is a new string.
+      const added = viaAlias ? result.value.length : Math.max(0, result.value.length - value.length);
+      if (added > 0 && (budget.exhausted || !budget.addChars(added))) return exhausted(alias?.pos ?? pos, alias?.path ?? path, expansionMessage(budget.maxChars));
+      for (const v of result.substituted) out.substitutedValues.push(v);
       for (const name of result.missing) out.issues.push({ ...issueAt(pos, path, missingVariableMessage(name, options.envFileLabel)), variable: name });
       if (result.malformed) out.issues.push(issueAt(pos, path, MALFORMED_REFERENCE_MESSAGE));
       return result.value;
@@ -110,7 +150,7 @@ export function convertNode(source: YamlSource, node: unknown, options: ConvertO
           const itemPath = [...path, index];
           const pos = positionOf(source, item as Node);
           if (pos) out.fieldPositions.set(pathKey(itemPath), pos);
-          return visit(item, itemPath, depth + 1);
+          return visit(item, itemPath, depth + 1, alias);
         });
       }
       if (isMap(node)) {
@@ -133,7 +173,7 @@ export function convertNode(source: YamlSource, node: unknown, options: ConvertO
           }
           firstLines.set(key, keyPos?.line);
           if (keyPos) out.fieldPositions.set(pathKey(fieldPath), keyPos);
-          const value = visit(pair.value, fieldPath, depth + 1);
+          const value = visit(pair.value, fieldPath, depth + 1, alias);
           // defineProperty: a key named "__proto__" stays an ordinary (unknown) field.
           Object.defineProperty(obj, key, { value, enumerable: true, writable: true, configurable: true });
         }
@@ -146,6 +186,10 @@ export function convertNode(source: YamlSource, node: unknown, options: ConvertO
     }
   };
 
-  out.value = visit(node, [], 0);
+  out.value = visit(node, [], 0, undefined);
   return out;
+}
+
+function expansionMessage(maxChars: number): string {
+  return `the values of this file grow by more than ${maxChars} characters once aliases ("*name") and \${VAR} references are expanded; stopped expanding them`;
 }

@@ -25,9 +25,6 @@ export const CAPABILITIES = [
 /** One capability a plugin may declare. */
 export type Capability = (typeof CAPABILITIES)[number];
 
-/** The capabilities of the first plugin API (API-1): a plugin written for it declares only these. */
-export const API1_CAPABILITIES: readonly Capability[] = ['completion', 'streaming', 'embeddings', 'speech', 'transcription'];
-
 /** The capabilities that are operations: a public provider method each, and a `do*` method a plugin overrides. */
 export const OPERATION_CAPABILITIES = ['completion', 'streaming', 'embeddings', 'speech', 'transcription', 'models', 'tokens'] as const;
 

@@ -7,7 +7,7 @@
 import { ProviderError } from '../errors/provider-error.js';
 import type { StreamEvent } from './stream-events.js';
 import type { StreamPart } from './stream-parts.js';
-import { completeToolCalls, generateToolCallId, parseToolArguments, type ProviderCompletion } from './tool-calls.js';
+import { completeToolCalls, generateToolCallId, parseToolArguments, toToolCall, type ProviderCompletion } from './tool-calls.js';
 import type { ToolCall } from './tools.js';
 import type { CompletionResult } from './results.js';
 
@@ -26,6 +26,12 @@ interface PendingCall {
   done?: ToolCall;
 }
 
+/**
+ * One stream's tool calls and reasoning: takes the plugin's parts in order
+ * (`add`), sends the matching events to a listener while one listens, and
+ * completes the result at the end (`finish`). Core's stream machinery makes
+ * one per stream, with its first part.
+ */
 export class StreamAssembler {
   private readonly calls = new Map<number, PendingCall>();
   private reasoning: string[] = [];
@@ -71,11 +77,7 @@ export class StreamAssembler {
     for (const call of calls) if (!call.done) this.complete(call);
     const finished = calls.map((c) => c.done!);
     // Calls the plugin put in its end result itself come after the streamed ones.
-    const own = (result.toolCalls ?? []).map((c) => ({
-      id: c.id || generateToolCallId(),
-      name: c.name,
-      arguments: parseToolArguments(c.arguments, c.name, c.id),
-    }));
+    const own = (result.toolCalls ?? []).map(toToolCall);
     return completeToolCalls(result, [...finished, ...own]);
   }
 

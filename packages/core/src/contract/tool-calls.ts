@@ -7,6 +7,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { InvalidToolArgumentsError } from '../errors/tool-error.js';
+import { ProviderError } from '../errors/provider-error.js';
 import { excerpt } from '../http/error-mapping.js';
 import type { CompletionResult } from './results.js';
 import type { ToolCall } from './tools.js';
@@ -66,8 +67,13 @@ export function parseToolArguments(raw: string | Record<string, unknown> | undef
   return parsed as Record<string, unknown>;
 }
 
-/** A contract `ToolCall` from a plugin's call: id ensured, arguments parsed. */
+/** A contract `ToolCall` from a plugin's call: id ensured, arguments parsed; a call without a tool name is a `bad_response`. */
 export function toToolCall(input: ToolCallInput): ToolCall {
+  if (typeof input?.name !== 'string' || input.name === '') {
+    throw new ProviderError(`the backend sent a tool call without a tool name: ${excerpt(JSON.stringify(input) ?? '', 200)}`, {
+      reason: 'bad_response',
+    });
+  }
   const id = typeof input.id === 'string' && input.id !== '' ? input.id : generateToolCallId();
   return { id, name: input.name, arguments: parseToolArguments(input.arguments, input.name, id) };
 }

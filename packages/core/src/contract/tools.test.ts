@@ -21,6 +21,7 @@ import { readSseBatches } from '../http/sse.js';
 import { CapabilityNotSupportedError } from '../errors/capability-error.js';
 import { InvalidToolArgumentsError } from '../errors/tool-error.js';
 import { ProviderError } from '../errors/provider-error.js';
+import { SecretScrubber } from '../secrets/scrubber.js';
 
 /** What the server answers: a non-streamed body, or SSE events each holding a list of stream items. */
 let reply: { completion?: ProviderCompletion; events?: StreamItem[][]; end?: Record<string, unknown>; oneWrite?: boolean } = {};
@@ -54,6 +55,8 @@ beforeAll(async () => {
     sockets.add(s);
     s.on('close', () => sockets.delete(s));
   });
+  // Idle kept-alive connections stay open (a request reusing one as Node's 5 s keep-alive timeout closes it meets a reset: suites/README.md, "Timing").
+  server.keepAliveTimeout = 0;
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/chat`;
 });
@@ -90,6 +93,9 @@ function wire(messages: ChatMessage[], s: CallSettings, stream: boolean) {
 }
 
 const client = new HttpClient();
+const SECRET = 'sk-tools-canary-0042';
+const secrets = new SecretScrubber();
+secrets.add(SECRET);
 function provider(capabilities: readonly Capability[] = ['completion', 'streaming', 'tools', 'reasoning']): ScriptedProvider {
   const config = BaseBackendConfig.parse({ profile_name: 'tp', type: 'scripted', max_retries: 0 });
   const context: ProviderContext = {
@@ -97,6 +103,7 @@ function provider(capabilities: readonly Capability[] = ['completion', 'streamin
     providerType: 'scripted',
     capabilities,
     http: client,
+    secrets,
     logger: { debug() {}, info() {}, warn() {}, error() {} },
     getProvider: () => Promise.reject(new Error('none')),
   };
@@ -461,4 +468,28 @@ describe('providers with vision', () => {
     await provider(['completion', 'vision']).getCompletion([{ role: 'user', content }]);
     expect(bodies[0].messages[0].content).toEqual(content);
   });
+});
+
+describe('malformed calls', () => {
+  it('a call without a tool name is a bad_response, streamed or not', async () => {
+    reply = {
+      completion: { text: '', finishReason: 'tool_calls', toolCalls: [{ name: '', arguments: '{}' }] },
+      events: [[{ type: 'tool-call-delta', index: 0, id: 'c1', arguments: '{}' }]],
+    };
+    const p = provider();
+    for (const call of [() => p.getCompletion(ask, { tools: [weather] }), () => p.streamCompletion(ask, { tools: [weather] }).result]) {
+      const error = await rejection(call());
+      expect(ProviderError.isInstance(error)).toBe(true);
+      expect((error as ProviderError).reason).toBe('bad_response');
+      expect((error as Error).message).toMatch(/without (a tool name|ever naming its tool)/);
+    }
+  });
+});
+
+it('an InvalidToolArgumentsError never shows a configured secret, not even in its raw arguments', async () => {
+  reply = { completion: { text: '', finishReason: 'tool_calls', toolCalls: [{ name: 'get_weather', arguments: `{"key": "${SECRET}"` }] } };
+  const error = (await rejection(provider().getCompletion(ask, { tools: [weather] }))) as InvalidToolArgumentsError;
+  expect(InvalidToolArgumentsError.isInstance(error)).toBe(true);
+  expect(JSON.stringify([error.message, error.stack, error.bodyExcerpt, error.rawArguments])).not.toContain(SECRET);
+  expect(error.rawArguments).toContain('"key"');
 });

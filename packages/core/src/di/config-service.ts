@@ -12,6 +12,8 @@ import type { SecretScrubber } from '../secrets/scrubber.js';
 @injectable()
 export class ConfigService {
   private loaded?: LoadedConfig;
+  /** Profiles by name: a lookup per profile must not walk the list (100,000 profiles would be quadratic). */
+  private byName?: Map<string, RawProfile>;
 
   constructor(
     @inject(TOKENS.Options) private readonly options: AegisOptions,
@@ -63,7 +65,8 @@ export class ConfigService {
 
   /** The raw profile, or a ConfigurationError naming the file and the profiles there are. */
   profile(name: string): RawProfile {
-    const found = this.config.profiles.find((p) => p.name === name);
+    this.byName ??= new Map(this.config.profiles.map((p) => [p.name, p]));
+    const found = this.byName.get(name);
     if (found) return found;
     const names = this.profileNames();
     const guess = suggest(name, names);

@@ -44,9 +44,21 @@ export class PluginCatalog {
         configPlugins: (config?.plugins ?? []).map(toEntry),
         allow: config?.allowPlugins?.map(toEntry),
         codePlugins: this.options.plugins,
+        importTimeoutMs: importTimeout(this.options),
       });
       this.state = { registry: new PluginRegistry(sources, blocked, this.options.knownPlugins), blocked, issues };
     }
     return this.state;
   }
+}
+
+/** Environment variable that sets how long a plugin's import may take, in milliseconds. */
+export const PLUGIN_IMPORT_TIMEOUT_VAR = 'AEGIS_PLUGIN_IMPORT_TIMEOUT_MS';
+
+/** `pluginImportTimeoutMs`, else AEGIS_PLUGIN_IMPORT_TIMEOUT_MS, else the default. */
+function importTimeout(options: AegisOptions): number | undefined {
+  if (options.pluginImportTimeoutMs !== undefined) return options.pluginImportTimeoutMs;
+  const fromEnv = (options.env ?? process.env)[PLUGIN_IMPORT_TIMEOUT_VAR];
+  const ms = fromEnv === undefined ? NaN : Number(fromEnv);
+  return Number.isFinite(ms) && ms > 0 ? ms : undefined;
 }

@@ -159,7 +159,7 @@ export class ProviderFactory {
     // Without a usable `type` there is no plugin to ask: the type problem is the whole story.
     if (profile.issues.some((issue) => issue.field === 'type')) throw new ConfigurationError(profile.issues);
     const plugin = await this.pluginFor(profile);
-    const secretKeys = secretKeysOf(plugin.configSchema);
+    const secretKeys = secretKeysOfSchema(plugin.configSchema);
     for (const key of secretKeys) this.secrets.add(profile.values[key]);
     const result = validateProfile(profile, plugin.configSchema);
     if (!result.ok) throw new ConfigurationError(result.issues);
@@ -193,8 +193,9 @@ export class ProviderFactory {
       secrets: this.secrets,
       getProvider: (name) => this.providerFor(name, profileName),
     };
+    let provider: unknown;
     try {
-      return await plugin.create(config, context);
+      provider = await plugin.create(config, context);
     } catch (error) {
       if (ConfigurationError.isInstance(error)) throw this.located(profileName, error);
       if (PluginError.isInstance(error)) throw error;
@@ -205,6 +206,13 @@ export class ProviderFactory {
         cause: error,
       });
     }
+    if (!isProvider(provider)) {
+      throw new PluginError(
+        `plugin for type "${plugin.type}" returned ${kindOf(provider)} from create() for profile "${profileName}", not a provider (an instance of a BackendProvider subclass)`,
+        { kind: 'invalid_plugin', type: plugin.type },
+      );
+    }
+    return provider;
   }
 
   /**
@@ -234,4 +242,30 @@ function fieldPath(field: string): (string | number)[] {
 
 function cycleMessage(cycle: readonly string[]): string {
   return `profiles refer to each other in a cycle: ${cycle.join(' → ')}`;
+}
+
+/**
+ * True for what a provider is: an object with the contract's public methods.
+ * Not `instanceof`: a plugin may extend the BackendProvider of another installed copy of core.
+ */
+function isProvider(value: unknown): value is BackendProvider {
+  if (typeof value !== 'object' || value === null) return false;
+  const v = value as Record<string, unknown>;
+  return ['getCompletion', 'streamCompletion', 'getEmbeddings', 'supports'].every((method) => typeof v[method] === 'function');
+}
+
+function kindOf(value: unknown): string {
+  if (value === null) return 'null';
+  if (value === undefined) return 'nothing (undefined)';
+  if (Array.isArray(value)) return 'an array';
+  if (typeof value === 'object') return 'an object without the provider methods (getCompletion, streamCompletion, ...)';
+  return `a ${typeof value}`;
+}
+
+/** secretKeysOf, once per schema: a file of thousands of profiles of one type walks the schema once. */
+const secretKeysCache = new WeakMap<object, Set<string>>();
+function secretKeysOfSchema(schema: AegisPlugin['configSchema']): Set<string> {
+  let keys = secretKeysCache.get(schema);
+  if (!keys) secretKeysCache.set(schema, (keys = secretKeysOf(schema)));
+  return keys;
 }

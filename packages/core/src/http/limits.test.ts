@@ -34,6 +34,9 @@ beforeAll(async () => {
     sockets.add(s);
     s.on('close', () => sockets.delete(s));
   });
+  // Idle kept-alive connections stay open: a request reusing one just as Node's 5 s
+  // keep-alive timeout closed it would meet a reset (suites/README.md, "Timing").
+  server.keepAliveTimeout = 0;
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 });

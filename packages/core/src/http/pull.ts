@@ -24,6 +24,8 @@ export abstract class ChunkReader<I, T> implements AsyncGenerator<T, undefined, 
   /** The body's line limit and origin, when it came from the HTTP client. */
   private readonly origin?: StreamSource;
   private readonly maxLineBytes: number;
+  /** Where the stream came from (named in errors), if known. */
+  protected readonly url?: string;
   /** Bytes since the end of the last complete record (line or event): what the parser holds. */
   private pendingBytes = 0;
   /** The last byte (or char code) of the previous chunk: a record boundary may straddle two chunks. */
@@ -34,10 +36,19 @@ export abstract class ChunkReader<I, T> implements AsyncGenerator<T, undefined, 
   private pending?: Promise<IteratorResult<T, undefined>>;
   /**
    * node's string_decoder rather than TextDecoder: on the many small chunks of
-   * a stream it is about 3× cheaper (bench/RESULTS.md, measure 9).
+   * a stream it is about 3× cheaper (bench measure 9; bench/src/findings.md).
    */
   private readonly decoder = new StringDecoder('utf8');
   private started = false;
+
+  constructor(
+    private readonly chunks: AsyncIterable<Uint8Array | string>,
+    limits: StreamReadOptions = {},
+  ) {
+    this.origin = streamSourceOf(chunks);
+    this.maxLineBytes = limits.maxLineBytes ?? this.origin?.maxLineBytes ?? DEFAULT_LIMITS.maxLineBytes;
+    this.url = limits.url ?? this.origin?.url;
+  }
 
   /** The text of a chunk (a character cut between chunks is completed by the next); a leading BOM is dropped, as TextDecoder did. */
   protected decode(chunk: Uint8Array): string {
@@ -51,18 +62,6 @@ export abstract class ChunkReader<I, T> implements AsyncGenerator<T, undefined, 
   protected decodeEnd(): string {
     return this.decoder.end();
   }
-
-  constructor(
-    private readonly chunks: AsyncIterable<Uint8Array | string>,
-    limits: StreamReadOptions = {},
-  ) {
-    this.origin = streamSourceOf(chunks);
-    this.maxLineBytes = limits.maxLineBytes ?? this.origin?.maxLineBytes ?? DEFAULT_LIMITS.maxLineBytes;
-    this.url = limits.url ?? this.origin?.url;
-  }
-
-  /** Where the stream came from (named in errors), if known. */
-  protected readonly url?: string;
 
   /**
    * The index just past the last record boundary in a chunk (the end of an

@@ -1,4 +1,4 @@
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { z } from 'zod';
 import { isCapability, type Capability } from '../contract/capabilities.js';
@@ -7,6 +7,9 @@ import type { AegisPlugin } from './define-plugin.js';
 import { profileJsonSchema } from './json-schema.js';
 import { packageInfo, readPackageJson } from './manifest.js';
 import { importPlugins } from './source.js';
+import { PluginError } from '../errors/plugin-error.js';
+import { MAX_DESCRIPTION_BYTES, schemaProblem } from './schema-safety.js';
+import { guardPatterns } from './guarded-patterns.js';
 
 /**
  * What a plugin package may ship beside its code (generated at build time by
@@ -48,23 +51,56 @@ export async function writePluginDescription(packageDir: string): Promise<{ file
   return { file, types: plugins.map((p) => p.type) };
 }
 
-/** Reads a description file; undefined when it is missing or not one. */
+/**
+ * Reads a description file; undefined when it is missing or not one. A
+ * description that is unsafe to use (a config schema with a regular expression
+ * that can run for ever, a `$ref` cycle, a file over the size limit) is a
+ * {@link PluginError}: it is data beside the plugin's code, and is checked as untrusted input.
+ */
 export function readPluginDescription(file: string): PluginDescription | undefined {
+  let parsed: PluginDescription;
   try {
-    const parsed = JSON.parse(readFileSync(file, 'utf8')) as PluginDescription;
-    const valid =
-      typeof parsed?.apiVersion === 'number' &&
-      typeof parsed.providers === 'object' &&
-      Object.values(parsed.providers).every((p) => Array.isArray(p.capabilities) && p.capabilities.every(isCapability) && typeof p.configSchema === 'object');
-    return valid ? parsed : undefined;
-  } catch {
+    const stat = statSync(file);
+    // Only a regular file: reading a FIFO would wait for ever.
+    if (!stat.isFile()) return undefined;
+    if (stat.size > MAX_DESCRIPTION_BYTES) {
+      throw new PluginError(`the plugin description ${file} is larger than ${MAX_DESCRIPTION_BYTES / 1024 / 1024} MiB; it is not read`, { kind: 'invalid_plugin' });
+    }
+    parsed = JSON.parse(readFileSync(file, 'utf8')) as PluginDescription;
+  } catch (error) {
+    if (PluginError.isInstance(error)) throw error;
     return undefined;
   }
+  const valid =
+    typeof parsed?.apiVersion === 'number' &&
+    typeof parsed.providers === 'object' &&
+    parsed.providers !== null &&
+    Object.values(parsed.providers).every(
+      (p) => typeof p === 'object' && p !== null && Array.isArray(p.capabilities) && p.capabilities.every(isCapability) && typeof p.configSchema === 'object' && p.configSchema !== null,
+    );
+  if (!valid) return undefined;
+  for (const [type, entry] of Object.entries(parsed.providers)) {
+    const problem = schemaProblem(entry.configSchema);
+    if (problem) {
+      throw new PluginError(`the description it ships (${file}) cannot be used for type "${type}": ${problem}`, { kind: 'invalid_plugin', type });
+    }
+  }
+  return parsed;
 }
 
 /** A zod schema rebuilt from a shipped JSON Schema, with its secret fields marked again. */
 export function schemaFromDescription(entry: ProviderDescription): z.ZodObject {
-  const schema = z.fromJSONSchema(entry.configSchema as Parameters<typeof z.fromJSONSchema>[0]) as unknown as z.ZodObject;
+  let schema: z.ZodObject;
+  try {
+    schema = z.fromJSONSchema(entry.configSchema as Parameters<typeof z.fromJSONSchema>[0]) as unknown as z.ZodObject;
+  } catch (error) {
+    const reason = error instanceof RangeError ? 'it is too deeply nested or recursive' : error instanceof Error ? error.message.split('\n')[0] : String(error);
+    throw new PluginError(`the config schema of its shipped description cannot be used: ${reason}`, { kind: 'invalid_plugin', cause: error });
+  }
+  if (typeof schema?.shape !== 'object') {
+    throw new PluginError('the config schema of its shipped description is not an object schema', { kind: 'invalid_plugin' });
+  }
+  guardPatterns(schema);
   const properties = (entry.configSchema.properties ?? {}) as Record<string, Record<string, unknown>>;
   const secrets = Object.entries(properties).filter(([, p]) => p.aegisSecret === true);
   if (secrets.length === 0) return schema;

@@ -1,8 +1,9 @@
 import { existsSync, realpathSync, statSync } from 'node:fs';
-import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
+import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import type { ConfigIssue } from '../errors/configuration-error.js';
 import { dependencyNames, isPluginPackage, packageInfo, readPackageJson } from './manifest.js';
 import { codeSource, fileSource, packageSource, type PluginSource } from './source.js';
+import { validatePackageName } from '../cjs.js';
 import type { AegisPlugin } from './define-plugin.js';
 
 export interface PluginSpecEntry {
@@ -21,6 +22,8 @@ export interface DiscoveryOptions {
   /** `allow_plugins:` of backends.yaml: when set, only these packages and paths are loaded. */
   allow?: readonly PluginSpecEntry[];
   codePlugins?: readonly AegisPlugin[];
+  /** How long importing one plugin may take (default: DEFAULT_PLUGIN_IMPORT_TIMEOUT_MS of source.ts). */
+  importTimeoutMs?: number;
 }
 
 export interface BlockedSource {
@@ -65,57 +68,84 @@ export function discoverPlugins(options: DiscoveryOptions): DiscoveryResult {
   const appRoot = options.appRoot;
   const base = options.configDir ?? appRoot ?? process.cwd();
   // Trust: installed means trusted, but an allow-list narrows it, and a local path
-  // outside the project is loaded only when the allow-list names it.
-  const projectDir = appRoot ?? base;
-  const allowedNames = new Set((options.allow ?? []).filter((a) => !isPathSpec(a.spec)).map((a) => a.spec));
-  const allowedPaths = new Set((options.allow ?? []).filter((a) => isPathSpec(a.spec)).map((a) => resolve(base, a.spec)));
-  const allowed = (source: PluginSource, target?: string): boolean =>
-    !options.allow || allowedNames.has(source.name) || (target !== undefined && allowedPaths.has(target));
-  const accept = (source: PluginSource, target?: string): void => {
-    if (allowed(source, target)) sources.push(source);
-    else blocked.push({ source, reason: `"${source.name}" is not listed under allow_plugins in backends.yaml` });
+  // outside the project is loaded only when the allow-list names it. Every check
+  // is made on real paths (symlinks resolved): where the code really is.
+  const projectDir = realPath(appRoot ?? base) ?? resolve(appRoot ?? base);
+  const findPackage = (name: string): string | undefined => resolvePackageDir(name, base) ?? (appRoot ? resolvePackageDir(name, appRoot) : undefined);
+  // An allow-list entry is the place its code is: a package name, where that package is
+  // installed; a path, the real file or directory. A local folder claiming an allowed
+  // package's name in its package.json is not that package.
+  const allowedPlaces = new Set<string>();
+  for (const entry of options.allow ?? []) {
+    const place = isPathSpec(entry.spec) ? realPath(resolve(base, entry.spec)) : isPackageName(entry.spec) ? findPackage(entry.spec) : undefined;
+    if (place) allowedPlaces.add(place);
+  }
+  const allowed = (source: PluginSource): boolean => !options.allow || (source.location !== undefined && allowedPlaces.has(source.location));
+  const accept = (source: PluginSource): void => {
+    if (allowed(source)) sources.push(source);
+    else blocked.push({ source, reason: notAllowedReason(source) });
   };
 
-  const addPackageDir = (dir: string, explicit: boolean, origin: PluginSpecEntry | undefined): void => {
+  const addPackageDir = (dir: string, origin: PluginSpecEntry | undefined, local: boolean): void => {
     if (seenDirs.has(dir)) return;
     const pkg = readPackageJson(dir);
     if (!pkg) return;
     if (!isPluginPackage(pkg)) {
-      if (explicit) issues.push({ ...where(origin), message: `"${origin?.spec}" is not an AEGIS provider plugin (its package.json has no "aegis" manifest or "aegis-provider" keyword)` });
+      if (origin) issues.push({ ...where(origin), message: `"${origin.spec}" is not an AEGIS provider plugin (its package.json has no "aegis" manifest or "aegis-provider" keyword)` });
       return;
     }
     seenDirs.add(dir);
+    const info = packageInfo(dir, pkg);
+    if (origin && local) {
+      // A local folder's code must be inside it: its entry point may not lead elsewhere (`"main": "../../x.js"`, a symlink).
+      const entry = realPath(info.entry);
+      if (entry !== undefined && isOutside(entry, dir)) {
+        issues.push({ ...where(origin), message: `local plugin "${origin.spec}": its entry point (${entry}) lies outside the plugin's directory (${dir}); it is not loaded` });
+        return;
+      }
+    }
     const declaredAt = origin && { file: origin.file, line: origin.line };
-    accept(packageSource(packageInfo(dir, pkg), explicit ? 'path' : 'package', declaredAt), origin && isPathSpec(origin.spec) ? resolve(base, origin.spec) : undefined);
+    accept(packageSource(info, local ? 'path' : 'package', declaredAt, options.importTimeoutMs));
   };
 
   const app = appRoot ? readPackageJson(appRoot) : undefined;
   if (app && appRoot) {
     for (const name of dependencyNames(app)) {
+      if (!isPackageName(name)) continue;
       const dir = resolvePackageDir(name, appRoot);
-      if (dir) addPackageDir(dir, false, undefined);
+      if (dir) addPackageDir(dir, undefined, false);
     }
   }
 
   for (const entry of options.configPlugins ?? []) {
     if (isPathSpec(entry.spec)) {
       const target = resolve(base, entry.spec);
-      if (isOutside(target, projectDir) && !allowedPaths.has(target)) {
+      const real = realPath(target);
+      // Where it leads; a path that does not exist is judged as written (nothing outside is named as missing).
+      const place = real ?? target;
+      const outside = real !== undefined ? isOutside(real, projectDir) : isOutside(target, projectDir) && isOutside(target, resolve(appRoot ?? base));
+      if (outside && !allowedPlaces.has(place)) {
+        const via = place !== target ? ` (it leads to ${place})` : '';
         issues.push({
           ...where(entry),
-          message: `local plugin "${entry.spec}" is outside the project directory (${projectDir}); list it under allow_plugins to load it`,
+          message: `local plugin "${entry.spec}"${via} is outside the project directory (${projectDir}); list it under allow_plugins to load it`,
         });
-      } else if (!existsSync(target)) {
+      } else if (real === undefined) {
         issues.push({ ...where(entry), message: `local plugin "${entry.spec}" not found (looked at ${target})` });
-      } else if (statSync(target).isDirectory()) {
-        if (existsSync(join(target, 'package.json'))) addPackageDir(realpathSync(target), true, entry);
+      } else if (statSync(real).isDirectory()) {
+        if (existsSync(join(real, 'package.json'))) addPackageDir(real, entry, true);
         else issues.push({ ...where(entry), message: `local plugin directory "${entry.spec}" has no package.json` });
       } else {
-        accept(fileSource(realpathSync(target), entry.spec, { file: entry.file, line: entry.line }), target);
+        accept(fileSource(real, entry.spec, { file: entry.file, line: entry.line }, options.importTimeoutMs));
       }
+    } else if (!isPackageName(entry.spec)) {
+      issues.push({
+        ...where(entry),
+        message: `"${entry.spec}" is neither a package name nor a path; write a local plugin as a path starting with "./" or "../" (relative to backends.yaml)`,
+      });
     } else {
-      const dir = resolvePackageDir(entry.spec, base) ?? (appRoot ? resolvePackageDir(entry.spec, appRoot) : undefined);
-      if (dir) addPackageDir(dir, true, entry);
+      const dir = findPackage(entry.spec);
+      if (dir) addPackageDir(dir, entry, false);
       else issues.push({ ...where(entry), message: `plugin package "${entry.spec}" is not installed; run: npm install ${entry.spec}` });
     }
   }
@@ -124,13 +154,35 @@ export function discoverPlugins(options: DiscoveryOptions): DiscoveryResult {
   return { sources, blocked, issues };
 }
 
+function notAllowedReason(source: PluginSource): string {
+  if (source.origin === 'path') {
+    const spec = source.declaredAt ? `"${source.name}" ` : '';
+    return `the local plugin ${spec}at ${source.location} is not listed under allow_plugins in backends.yaml (a local plugin is allowed by its path, not by the name in its package.json)`;
+  }
+  return `"${source.name}" is not listed under allow_plugins in backends.yaml`;
+}
+
+/** The real path (symlinks resolved), or undefined when there is nothing there. */
+function realPath(path: string): string | undefined {
+  try {
+    return realpathSync(path);
+  } catch {
+    return undefined;
+  }
+}
+
+/** True for a name npm accepts for a package (scoped or not): never a path such as `x/../../outside`. */
+export function isPackageName(spec: string): boolean {
+  return validatePackageName(spec).validForOldPackages;
+}
+
 function isOutside(target: string, dir: string): boolean {
   const rel = relative(dir, target);
-  return rel.startsWith('..') || isAbsolute(rel);
+  return rel === '..' || rel.startsWith(`..${sep}`) || isAbsolute(rel);
 }
 
 function isPathSpec(spec: string): boolean {
-  return spec.startsWith('./') || spec.startsWith('../') || spec.startsWith('.\\') || isAbsolute(spec) || spec === '.';
+  return spec.startsWith('./') || spec.startsWith('../') || spec.startsWith('.\\') || spec.startsWith('..\\') || isAbsolute(spec) || spec === '.' || spec === '..';
 }
 
 function where(entry: PluginSpecEntry | undefined): Partial<ConfigIssue> {

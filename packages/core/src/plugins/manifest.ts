@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { isAbsolute, join, relative, resolve, sep } from 'node:path';
 
 /** The `"aegis"` block of a plugin package's package.json. */
 export interface PluginManifest {
@@ -67,7 +67,12 @@ export function packageInfo(dir: string, pkg: PackageJson): PackageInfo {
     manifest.providers.every((p) => typeof p === 'string')
   ) {
     info.manifest = { apiVersion: manifest.apiVersion, providers: [...manifest.providers] };
-    if (typeof manifest.description === 'string') info.descriptionFile = join(dir, manifest.description);
+    // Only a file inside the package: a manifest may not point the description at any file on the machine.
+    if (typeof manifest.description === 'string') {
+      const file = resolve(dir, manifest.description);
+      const rel = relative(dir, file);
+      if (rel !== '' && !rel.startsWith(`..${sep}`) && rel !== '..' && !isAbsolute(rel)) info.descriptionFile = file;
+    }
   } else {
     info.manifestProblem =
       'its package.json needs "aegis": { "apiVersion": <number>, "providers": ["<type>", ...] }';

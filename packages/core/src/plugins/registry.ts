@@ -114,7 +114,14 @@ export class PluginRegistry {
    */
   async describe(type: string): Promise<ProviderDescription> {
     const source = await this.sourceFor(type);
-    const entry = source.description()?.providers[type];
+    let shipped: ReturnType<PluginSource['description']>;
+    try {
+      shipped = source.description();
+    } catch (error) {
+      if (!PluginError.isInstance(error)) throw error;
+      throw new PluginError(`${label(source)}: ${error.message}`, { kind: 'invalid_plugin', type, packages: [source.name], cause: error });
+    }
+    const entry = shipped?.providers[type];
     if (!entry) {
       throw new PluginError(`${label(source)} ships no description of type "${type}" (capabilities and config schema), so it cannot be checked without importing it`, {
         kind: 'invalid_plugin',

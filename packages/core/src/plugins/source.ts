@@ -37,7 +37,15 @@ function once<T>(fn: () => T): () => T {
 
 const none = (): undefined => undefined;
 
-export function packageSource(info: PackageInfo, origin: 'package' | 'path', declaredAt?: PluginSource['declaredAt']): PluginSource {
+/** How long importing one plugin may take before it is given up (a PluginError), unless set otherwise. */
+export const DEFAULT_PLUGIN_IMPORT_TIMEOUT_MS = 20_000;
+
+export function packageSource(
+  info: PackageInfo,
+  origin: 'package' | 'path',
+  declaredAt?: PluginSource['declaredAt'],
+  importTimeoutMs?: number,
+): PluginSource {
   return {
     origin,
     declaredAt,
@@ -47,19 +55,19 @@ export function packageSource(info: PackageInfo, origin: 'package' | 'path', dec
     apiVersion: info.manifest?.apiVersion,
     types: info.manifest?.providers ?? [],
     problem: info.manifestProblem,
-    load: once(() => importPlugins(info.entry, `plugin package "${info.name}"`)),
+    load: once(() => importPlugins(info.entry, `plugin package "${info.name}"`, importTimeoutMs)),
     description: info.descriptionFile ? once(() => readPluginDescription(info.descriptionFile!)) : none,
   };
 }
 
-export function fileSource(file: string, spec: string, declaredAt?: PluginSource['declaredAt']): PluginSource {
+export function fileSource(file: string, spec: string, declaredAt?: PluginSource['declaredAt'], importTimeoutMs?: number): PluginSource {
   return {
     origin: 'path',
     name: spec,
     location: file,
     types: [],
     declaredAt,
-    load: once(() => importPlugins(file, `local plugin "${spec}"`)),
+    load: once(() => importPlugins(file, `local plugin "${spec}"`, importTimeoutMs)),
     description: none,
   };
 }
@@ -76,13 +84,31 @@ export function codeSource(plugin: AegisPlugin): PluginSource {
 }
 
 /** Imports a plugin module and checks what it exports: a plugin, or an array of plugins, as default export. */
-export async function importPlugins(entry: string, label: string): Promise<AegisPlugin[]> {
+export async function importPlugins(entry: string, label: string, timeoutMs = DEFAULT_PLUGIN_IMPORT_TIMEOUT_MS): Promise<AegisPlugin[]> {
   let mod: Record<string, unknown>;
+  // A module whose top-level await never settles would hold every command that needs it forever.
+  // The timer keeps the process alive until then (an unsettled import alone would not).
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () =>
+        reject(
+          new PluginError(`${label} did not finish loading within ${timeoutMs} ms (its import never settled); it is not used`, {
+            kind: 'load_failed',
+            packages: [label],
+          }),
+        ),
+      timeoutMs,
+    );
+  });
   try {
-    mod = (await import(pathToFileURL(entry).href)) as Record<string, unknown>;
+    mod = (await Promise.race([import(pathToFileURL(entry).href), timeout])) as Record<string, unknown>;
   } catch (error) {
+    if (PluginError.isInstance(error)) throw error;
     const reason = error instanceof Error ? error.message.split('\n')[0] : String(error);
     throw new PluginError(`${label} failed to load: ${reason}`, { kind: 'load_failed', packages: [label], cause: error });
+  } finally {
+    clearTimeout(timer);
   }
   const exported = mod.default ?? mod.plugin ?? mod.plugins;
   const list = Array.isArray(exported) ? exported : [exported];

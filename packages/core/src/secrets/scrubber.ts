@@ -122,7 +122,7 @@ export class SecretScrubber {
         /* frozen error: leave it */
       }
       const record = current as unknown as Record<string, unknown>;
-      for (const key of ['bodyExcerpt', 'partialText', 'url'] as const) {
+      for (const key of ['bodyExcerpt', 'partialText', 'url', 'rawArguments'] as const) {
         const v = record[key];
         if (typeof v === 'string') {
           try {
