@@ -13,7 +13,7 @@ import { assertModelAllowed, authenticate } from './auth.js';
 import { loadGatewaySettings, refusalToListen, type GatewaySettings, type KeySpec } from './config.js';
 import { fromError, GatewayError, modelNotFound, rateLimited, upstreamReason } from './errors.js';
 import { parseJsonBody, readBody } from './http/body.js';
-import { sendJson, write } from './http/respond.js';
+import { sendJson, StreamWriter } from './http/respond.js';
 import { Limiter, type Permit } from './limits/limiter.js';
 import { RedisLimitStore } from './limits/redis-store.js';
 import { MemoryLimitStore, type LimitStore } from './limits/store.js';
@@ -311,32 +311,28 @@ export async function createGateway(aegis: Aegis, options: GatewayOptions = {}):
         chainScrubbers(s.aegis.secrets.createStreamScrubber(), s.scrubber.size > 0 ? s.scrubber.createStreamScrubber() : undefined),
       );
       res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', 'x-accel-buffering': 'no', ...(draining ? { connection: 'close' } : {}) });
-      // Deltas that arrive together (one network read upstream) leave in one write: the socket is
-      // corked until the current run of promise jobs is over, not one syscall per delta.
-      let corked = false;
-      const uncork = () => {
-        corked = false;
-        res.uncork();
-      };
-      const send = (data: string) => {
-        if (!corked && !res.destroyed) {
-          corked = true;
-          res.cork();
-          process.nextTick(uncork);
-        }
-        return write(res, data);
-      };
-      let open = await send(chunks.role());
+      // Deltas that arrive together (one network read upstream) leave in one write (StreamWriter);
+      // the first one at once, with the headers.
+      const out = new StreamWriter(res);
+      let open = await out.send(chunks.role());
+      let first = true;
       while (open && !step.done) {
         const data = encoder.event(step.value);
-        if (data !== '') open = await send(data);
+        if (data !== '') {
+          open = await out.send(data);
+          if (first) {
+            // The first delta leaves at once, not after the rest of its batch.
+            first = false;
+            if (open) open = await out.flush();
+          }
+        }
         if (!open) break;
         try {
           step = await deltas.next();
         } catch (error) {
           const failure = await upstreamFailure(s, call, error);
           entry.error = failure.message;
-          if (!res.destroyed) res.end(ChunkWriter.error(failure.body((t) => publicText(scrub(s, t)))));
+          out.end(ChunkWriter.error(failure.body((t) => publicText(scrub(s, t)))));
           return;
         }
       }
@@ -349,7 +345,7 @@ export async function createGateway(aegis: Aegis, options: GatewayOptions = {}):
       tokens = countTokens(call, result.usage?.promptTokens, result.usage?.completionTokens, entry);
       let tail = encoder.end() + chunks.finish(result.finishReason);
       if (request.includeUsage) tail += chunks.usage(result.usage);
-      res.end(tail + ChunkWriter.DONE);
+      out.end(tail + ChunkWriter.DONE);
     } catch (error) {
       throw error instanceof GatewayError ? error : await upstreamFailure(s, call, error);
     } finally {
