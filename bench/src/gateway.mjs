@@ -7,12 +7,10 @@
  * writes them into bench/RESULTS.md, in the section between the gateway
  * markers. BENCH_QUICK=1: a few iterations, nothing written, targets not judged.
  */
-import { fork } from 'node:child_process';
-import http from 'node:http';
 import { readFileSync, writeFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
-import { API_KEY, startBackends } from './lib/emulators.mjs';
+import { startBackends } from './lib/emulators.mjs';
+import { agent, chatBody, post, startProxy } from './lib/gateway-sides.mjs';
 import { BENCH_DIR } from './lib/clients.mjs';
 import { machine } from './lib/report.mjs';
 import { interleave, median, pool, round } from './lib/stats.mjs';
@@ -24,68 +22,6 @@ const S = quick
 export const GATEWAY_TARGETS = { addedLatency: 2, firstDelta: 1.2, throughput: 0.5 };
 const START = '<!-- gateway-bench:start -->';
 const END = '<!-- gateway-bench:end -->';
-
-async function startProxy(mode, upstream) {
-  const child = fork(fileURLToPath(new URL('./children/gateway-proxy.mjs', import.meta.url)), [mode, upstream], {
-    env: { ...process.env, BENCH_API_KEY: API_KEY, AEGIS_LOG_LEVEL: 'error' },
-    execArgv: ['--expose-gc'],
-    stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
-  });
-  const pending = new Map();
-  let nextId = 0;
-  const url = await new Promise((resolve, reject) => {
-    child.once('exit', (code) => reject(new Error(`${mode} proxy exited with ${code}`)));
-    child.on('message', (msg) => {
-      if (msg.ready) return resolve(msg.url);
-      pending.get(msg.id)?.(msg.value);
-      pending.delete(msg.id);
-    });
-  });
-  const call = (op) =>
-    new Promise((resolve) => {
-      const id = nextId++;
-      pending.set(id, resolve);
-      child.send({ id, op });
-    });
-  return {
-    url,
-    usage: () => call('usage'),
-    gc: () => call('gc'),
-    profileStart: () => call('profileStart'),
-    profileStop: () => call('profileStop'),
-    close: () =>
-      new Promise((resolve) => {
-        child.once('exit', resolve);
-        child.disconnect();
-      }),
-  };
-}
-
-const agent = new http.Agent({ keepAlive: true, maxSockets: 2048 });
-
-/** One POST; resolves with the body and the time to the first content delta (streams). */
-function post(url, body, { stream = false } = {}) {
-  return new Promise((resolve, reject) => {
-    const start = performance.now();
-    const req = http.request(url, { method: 'POST', agent, headers: { 'content-type': 'application/json', authorization: `Bearer ${API_KEY}` } }, (res) => {
-      let text = '';
-      let firstDelta;
-      res.setEncoding('utf8');
-      res.on('data', (chunk) => {
-        text += chunk;
-        if (stream && firstDelta === undefined && /"content":"[^"]/.test(text)) firstDelta = performance.now() - start;
-      });
-      res.on('end', () => (res.statusCode === 200 ? resolve({ text, firstDelta, total: performance.now() - start }) : reject(new Error(`HTTP ${res.statusCode}: ${text.slice(0, 300)}`))));
-      res.on('error', reject);
-    });
-    req.on('error', reject);
-    req.end(body);
-  });
-}
-
-function chatBody(model, stream) {
-  return JSON.stringify({ model, messages: [{ role: 'user', content: 'Say hello.' }], ...(stream ? { stream: true } : {}) });
-}
 
 async function main() {
   const env = machine();

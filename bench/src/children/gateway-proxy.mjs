@@ -69,6 +69,8 @@ process.on('message', async (msg) => {
     await session.post('Profiler.start');
   } else if (msg.op === 'profileStop') {
     const { profile } = await session.post('Profiler.stop');
+    // BENCH_CPUPROFILE=<file>: the whole profile too (open it in Chrome's DevTools or speedscope).
+    if (process.env.BENCH_CPUPROFILE) writeFileSync(process.env.BENCH_CPUPROFILE, JSON.stringify(profile));
     value = summarize(profile);
   }
   process.send({ id: msg.id, value });

@@ -132,12 +132,12 @@ describe('the official openai client', () => {
     expect(noSpeech).toBeInstanceOf(OpenAI.BadRequestError);
     expect((noSpeech as Error).message).toMatch(/model "llama" does not support speech/);
 
-    const tools = await client.chat.completions
-      .create({ model: 'chat', messages: [{ role: 'user', content: 'x' }], tools: [{ type: 'function', function: { name: 'f', parameters: {} } }] })
+    const legacy = await client.chat.completions
+      .create({ model: 'chat', messages: [{ role: 'user', content: 'x' }], functions: [{ name: 'f', parameters: {} }] })
       .catch((e: unknown) => e);
-    expect(tools).toBeInstanceOf(OpenAI.BadRequestError);
-    expect((tools as InstanceType<typeof OpenAI.APIError>).param).toBe('tools');
-    expect((tools as Error).message).toMatch(/unsupported parameter "tools"/);
+    expect(legacy).toBeInstanceOf(OpenAI.BadRequestError);
+    expect((legacy as InstanceType<typeof OpenAI.APIError>).param).toBe('functions');
+    expect((legacy as Error).message).toMatch(/unsupported parameter "functions"/);
     expect(backends.openai.requests).toHaveLength(0);
   });
 

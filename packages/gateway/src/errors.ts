@@ -2,7 +2,15 @@
  * Errors in OpenAI's format (`{ error: { message, type, param, code } }`)
  * with the status OpenAI would use, and the mapping of AEGIS errors onto it.
  */
-import { CapabilityNotSupportedError, ConfigurationError, ProviderError, type AegisError } from '@aegis/core';
+import {
+  CapabilityNotSupportedError,
+  ConfigurationError,
+  InvalidToolArgumentsError,
+  OPERATION_OF,
+  ProviderError,
+  StructuredOutputError,
+  type AegisError,
+} from '@aegis/core';
 
 export interface OpenAIErrorBody {
   error: { message: string; type: string; param: string | null; code: string | null };
@@ -47,9 +55,9 @@ export const rateLimited = (message: string, retryAfterMs: number | undefined, c
 export function fromError(error: unknown, model: string): GatewayError {
   if (error instanceof GatewayError) return error;
   if (CapabilityNotSupportedError.isInstance(error)) {
-    const capability = capabilityOf(error);
+    const { capability, param } = capabilityOf(error);
     return new GatewayError(400, 'invalid_request_error', `model "${model}" does not support ${capability}`, {
-      param: 'model',
+      param: param ?? 'model',
       code: 'capability_not_supported',
     });
   }
@@ -60,12 +68,24 @@ export function fromError(error: unknown, model: string): GatewayError {
       cause: error,
     });
   }
-  if (error instanceof TypeError && /messages|expects/.test(error.message)) return invalidRequest(error.message);
+  if (error instanceof TypeError) {
+    // Core's checks of the call's input (a schema it cannot compile, an image it cannot read): the caller's to fix.
+    const param = /^responseFormat/.test(error.message) ? 'response_format' : /^(tools\[|tool "|toolChoice)/.test(error.message) ? 'tools' : /image/.test(error.message) ? 'messages' : undefined;
+    if (param !== undefined || /messages|expects/.test(error.message)) return invalidRequest(error.message, param);
+  }
   return new GatewayError(500, 'server_error', 'internal error (see the gateway\'s log)', { cause: error });
 }
 
 function fromProviderError(error: ProviderError, model: string): GatewayError {
   const upstream = `upstream of model "${model}"`;
+  // The backend answered, but not as asked: a bad gateway answer (LiteLLM's proxy fails the call too), never a 200
+  // whose JSON the caller would trust. The message names the issues; the raw text stays in the gateway's log.
+  if (StructuredOutputError.isInstance(error)) {
+    return new GatewayError(502, 'upstream_error', `${upstream} answered off the response_format: ${error.message}`, { code: 'invalid_structured_output', cause: error });
+  }
+  if (InvalidToolArgumentsError.isInstance(error)) {
+    return new GatewayError(502, 'upstream_error', `${upstream} called a tool with invalid arguments: ${error.message}`, { code: 'invalid_tool_arguments', cause: error });
+  }
   if (error.status === 429) {
     return rateLimited(`${upstream} is rate limited: ${error.message}`, error.retryAfterMs ?? 1000, 'upstream_rate_limited');
   }
@@ -78,17 +98,22 @@ function fromProviderError(error: ProviderError, model: string): GatewayError {
   return new GatewayError(502, 'upstream_error', `${upstream} failed: ${error.message}`, { code: 'upstream_error', cause: error });
 }
 
-const CAPABILITY_OF_OPERATION: Record<string, string> = {
-  getCompletion: 'completion',
-  streamCompletion: 'streaming',
-  getEmbeddings: 'embeddings',
-  getSpeech: 'speech',
-  getTranscription: 'transcription',
+/** What a capability is called in a 400, and the OpenAI parameter that needed it. */
+const CAPABILITY_OF_OPERATION: Record<string, { capability: string; param?: string }> = {
+  getCompletion: { capability: 'completion' },
+  streamCompletion: { capability: 'streaming' },
+  getEmbeddings: { capability: 'embeddings' },
+  getSpeech: { capability: 'speech' },
+  getTranscription: { capability: 'transcription' },
+  [OPERATION_OF.tools]: { capability: 'tools (tool calling)', param: 'tools' },
+  [OPERATION_OF.structured_output]: { capability: 'structured_output (response_format)', param: 'response_format' },
+  [OPERATION_OF.vision]: { capability: 'vision (image_url content parts)', param: 'messages' },
+  [OPERATION_OF.reasoning]: { capability: 'reasoning' },
 };
 
-function capabilityOf(error: AegisError & { operation?: string }): string {
+function capabilityOf(error: AegisError & { operation?: string }): { capability: string; param?: string } {
   const op = error.operation ?? '';
-  return CAPABILITY_OF_OPERATION[op] ?? op;
+  return CAPABILITY_OF_OPERATION[op] ?? { capability: op };
 }
 
 /** The profile an upstream error belongs to and its reason, for metrics. */

@@ -7,19 +7,20 @@ import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
-import { SecretScrubber, type Aegis, type BackendProvider, type Logger } from '@aegis/core';
+import { SecretScrubber, type Aegis, type BackendProvider, type Logger, type StreamEvent } from '@aegis/core';
 import { formatEntry, type AccessLogEntry, type AccessLogSink } from './access-log.js';
 import { assertModelAllowed, authenticate } from './auth.js';
 import { loadGatewaySettings, refusalToListen, type GatewaySettings, type KeySpec } from './config.js';
 import { fromError, GatewayError, modelNotFound, rateLimited, upstreamReason } from './errors.js';
 import { parseJsonBody, readBody } from './http/body.js';
-import { sendJson, write } from './http/respond.js';
+import { sendJson, StreamWriter } from './http/respond.js';
 import { Limiter, type Permit } from './limits/limiter.js';
 import { RedisLimitStore } from './limits/redis-store.js';
 import { MemoryLimitStore, type LimitStore } from './limits/store.js';
 import { GatewayMetrics } from './metrics.js';
 import { parseSpeechRequest, parseTranscriptionRequest, speechMime, transcriptionBody } from './openai/audio.js';
 import { ChunkWriter, completionBody, parseChatRequest } from './openai/chat.js';
+import { chainScrubbers, ChatStreamEncoder } from './openai/chat-stream.js';
 import { embeddingsBody, parseEmbeddingsRequest } from './openai/embeddings.js';
 
 export interface GatewayOptions {
@@ -137,7 +138,8 @@ export async function createGateway(aegis: Aegis, options: GatewayOptions = {}):
     const flight: InFlight = { controller: new AbortController() };
     inFlight.add(flight);
     const route = routeOf(path);
-    metrics.inFlight.inc({ route });
+    const inFlightGauge = metrics.inFlightOf(route);
+    inFlightGauge.inc();
     res.setHeader('x-request-id', requestId);
     res.on('close', () => {
       // The client went away (or the answer is complete): stop the upstream call at once.
@@ -146,12 +148,11 @@ export async function createGateway(aegis: Aegis, options: GatewayOptions = {}):
         flight.controller.abort(new Error('the client closed the connection'));
       }
       inFlight.delete(flight);
-      metrics.inFlight.dec({ route });
+      inFlightGauge.dec();
       entry.status = res.statusCode;
       entry.duration_ms = Math.round((performance.now() - started) * 10) / 10;
       if (route !== 'ops') {
-        metrics.requests.inc({ route, model: entry.model ?? '', status: String(res.statusCode) });
-        metrics.duration.observe({ route, model: entry.model ?? '' }, entry.duration_ms / 1000);
+        metrics.answered(route, entry.model ?? '', res.statusCode, entry.duration_ms / 1000);
         if (accessLog) {
           if (entry.error) entry.error = scrub(current, entry.error);
           accessLog(formatEntry(entry, (t) => scrub(current, t)));
@@ -289,13 +290,13 @@ export async function createGateway(aegis: Aegis, options: GatewayOptions = {}):
       if (!request.stream) {
         const result = await call.provider.getCompletion(request.messages, runtime);
         tokens = countTokens(call, result.usage?.promptTokens, result.usage?.completionTokens, entry);
-        return sendJson(res, 200, completionBody(id, created, request.model, { ...result, text: scrub(s, result.text) }));
+        return sendJson(res, 200, completionBody(id, created, request.model, result, (t) => scrub(s, t), request.json));
       }
       const stream = call.provider.streamCompletion(request.messages, runtime);
-      const deltas = stream[Symbol.asyncIterator]();
-      // The status is sent with the first delta: an upstream failing before it (or a fallback
+      const deltas = stream.events();
+      // The status is sent with the first event: an upstream failing before it (or a fallback
       // that runs out of members) is still a proper error status, not a broken 200 stream.
-      let step: IteratorResult<string, void>;
+      let step: IteratorResult<StreamEvent, void>;
       try {
         step = await deltas.next();
       } catch (error) {
@@ -303,35 +304,35 @@ export async function createGateway(aegis: Aegis, options: GatewayOptions = {}):
       }
       const firstDelta = performance.now() - started;
       entry.first_delta_ms = Math.round(firstDelta * 10) / 10;
-      metrics.firstDelta.observe({ model: request.model }, firstDelta / 1000);
+      metrics.firstDeltaOf(request.model, firstDelta / 1000);
       const chunks = new ChunkWriter(id, created, request.model);
+      // A secret a backend echoes never reaches the caller, even split across deltas.
+      const encoder = new ChatStreamEncoder(chunks, () =>
+        chainScrubbers(s.aegis.secrets.createStreamScrubber(), s.scrubber.size > 0 ? s.scrubber.createStreamScrubber() : undefined),
+      );
       res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', 'x-accel-buffering': 'no', ...(draining ? { connection: 'close' } : {}) });
-      // Deltas that arrive together (one network read upstream) leave in one write: the socket is
-      // corked until the current run of promise jobs is over, not one syscall per delta.
-      let corked = false;
-      const uncork = () => {
-        corked = false;
-        res.uncork();
-      };
-      const send = (data: string) => {
-        if (!corked && !res.destroyed) {
-          corked = true;
-          res.cork();
-          process.nextTick(uncork);
-        }
-        return write(res, data);
-      };
-      let open = await send(chunks.role());
+      // Deltas that arrive together (one network read upstream) leave in one write (StreamWriter);
+      // the first one at once, with the headers.
+      const out = new StreamWriter(res);
+      let open = await out.send(chunks.role());
+      let first = true;
       while (open && !step.done) {
-        // A secret a backend echoes never reaches the caller (per delta: one split across two deltas is not caught yet).
-        if (step.value !== '') open = await send(chunks.delta(scrub(s, step.value)));
+        const data = encoder.event(step.value);
+        if (data !== '') {
+          open = await out.send(data);
+          if (first) {
+            // The first delta leaves at once, not after the rest of its batch.
+            first = false;
+            if (open) open = await out.flush();
+          }
+        }
         if (!open) break;
         try {
           step = await deltas.next();
         } catch (error) {
           const failure = await upstreamFailure(s, call, error);
           entry.error = failure.message;
-          if (!res.destroyed) res.end(ChunkWriter.error(failure.body((t) => publicText(scrub(s, t)))));
+          out.end(ChunkWriter.error(failure.body((t) => publicText(scrub(s, t)))));
           return;
         }
       }
@@ -342,9 +343,9 @@ export async function createGateway(aegis: Aegis, options: GatewayOptions = {}):
       }
       const result = await stream.result;
       tokens = countTokens(call, result.usage?.promptTokens, result.usage?.completionTokens, entry);
-      let tail = chunks.finish(result.finishReason);
+      let tail = encoder.end() + chunks.finish(result.finishReason);
       if (request.includeUsage) tail += chunks.usage(result.usage);
-      res.end(tail + ChunkWriter.DONE);
+      out.end(tail + ChunkWriter.DONE);
     } catch (error) {
       throw error instanceof GatewayError ? error : await upstreamFailure(s, call, error);
     } finally {
@@ -393,11 +394,11 @@ export async function createGateway(aegis: Aegis, options: GatewayOptions = {}):
   const countTokens = (call: Call, prompt: number | undefined, completion: number | undefined, entry: AccessLogEntry): number => {
     if (prompt !== undefined) {
       entry.prompt_tokens = prompt;
-      metrics.tokens.inc({ model: call.model, profile: call.profile, kind: 'prompt' }, prompt);
+      metrics.countTokens(call.model, call.profile, 'prompt', prompt);
     }
     if (completion !== undefined) {
       entry.completion_tokens = completion;
-      metrics.tokens.inc({ model: call.model, profile: call.profile, kind: 'completion' }, completion);
+      metrics.countTokens(call.model, call.profile, 'completion', completion);
     }
     return (prompt ?? 0) + (completion ?? 0);
   };

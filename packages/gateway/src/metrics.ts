@@ -37,4 +37,40 @@ export class GatewayMetrics {
     this.inFlight = new Gauge({ name: 'aegis_gateway_in_flight_requests', help: 'Requests being answered', labelNames: ['route'], registers });
     if (options.defaultMetrics) collectDefaultMetrics({ register: this.registry, prefix: 'aegis_gateway_' });
   }
+
+  // prom-client looks a label set up by hashing its object on every call; the gateway's label
+  // sets are few (routes × models × statuses), so their children are kept, one Map lookup a call.
+  private readonly children = new Map<string, { inc(value?: number): void; dec?(value?: number): void; observe?(value: number): void }>();
+
+  private child<T>(kind: string, key: string, make: () => T): T {
+    const id = `${kind}\u0000${key}`;
+    let found = this.children.get(id) as T | undefined;
+    if (found === undefined) {
+      found = make();
+      this.children.set(id, found as never);
+    }
+    return found;
+  }
+
+  /** The in-flight gauge of a route. */
+  inFlightOf(route: string | undefined): { inc(): void; dec(): void } {
+    return this.child('inflight', route ?? '', () => this.inFlight.labels({ route } as { route: string }));
+  }
+
+  /** Counts an answered request and observes its duration. */
+  answered(route: string | undefined, model: string, status: number, seconds: number): void {
+    const r = route as string;
+    this.child('requests', `${route ?? ''}\u0000${model}\u0000${status}`, () => this.requests.labels({ route: r, model, status: String(status) })).inc();
+    this.child('duration', `${route ?? ''}\u0000${model}`, () => this.duration.labels({ route: r, model })).observe!(seconds);
+  }
+
+  /** Observes a stream's time to its first delta. */
+  firstDeltaOf(model: string, seconds: number): void {
+    this.child('firstDelta', model, () => this.firstDelta.labels({ model })).observe!(seconds);
+  }
+
+  /** Counts tokens of one kind. */
+  countTokens(model: string, profile: string, kind: 'prompt' | 'completion', value: number): void {
+    this.child('tokens', `${model}\u0000${profile}\u0000${kind}`, () => this.tokens.labels({ model, profile, kind })).inc(value);
+  }
 }

@@ -58,6 +58,30 @@ describe('aegis serve on the root backends.yaml, offline through the emulators',
     expect(vectors.data[0]!.embedding.length).toBeGreaterThan(0);
   });
 
+  it('serves tool calls and reasoning whatever the backend\'s framing: vLLM\'s and KoboldCpp\'s streams reach the openai client as OpenAI\'s', async () => {
+    const [, vllm, kobold] = emulators;
+    const client = new OpenAI({ baseURL: `${serve.url}/v1`, apiKey: 'local', maxRetries: 0 });
+    const tools: OpenAI.ChatCompletionTool[] = [
+      { type: 'function', function: { name: 'get_weather', parameters: { type: 'object', properties: { city: { type: 'string' } }, required: ['city'] } } },
+    ];
+    const call = { name: 'get_weather', arguments: { city: 'Lyon' } };
+    vllm!.setReply({ reasoning: 'A weather question.', toolCalls: [call] });
+    kobold!.setReply({ toolCalls: [call] });
+    for (const model of ['vllm', 'koboldcpp']) {
+      let reasoning = '';
+      const stream = client.chat.completions.stream({ model, messages: [{ role: 'user', content: 'Weather in Lyon?' }], tools });
+      stream.on('chunk', (chunk) => (reasoning += (chunk.choices[0]?.delta as { reasoning?: string } | undefined)?.reasoning ?? ''));
+      const final = await stream.finalChatCompletion();
+      expect(final.choices[0]!.finish_reason).toBe('tool_calls');
+      const [made] = final.choices[0]!.message.tool_calls!;
+      expect(made!.id).toMatch(/\S/);
+      expect(made!.type === 'function' && [made.function.name, JSON.parse(made.function.arguments)]).toEqual(['get_weather', { city: 'Lyon' }]);
+      if (model === 'vllm') expect(reasoning).toBe('A weather question.');
+    }
+    vllm!.reset();
+    kobold!.reset();
+  });
+
   it('answers the AI SDK: generateText and streamText', async () => {
     const provider = createOpenAICompatible({ name: 'aegis', baseURL: `${serve.url}/v1` });
     const { text } = await generateText({ model: provider.chatModel('local'), prompt: 'Hello', maxRetries: 0 });

@@ -208,3 +208,42 @@ describe('HttpClient', () => {
     expect(opened).toBeLessThanOrEqual(4);
   });
 });
+
+describe('HttpClient on node:http directly (JSON and bodiless requests)', () => {
+  it('sends what got sent: user agent, JSON content type and length, accept-encoding; decodes a gzip answer', async () => {
+    const { gzipSync } = await import('node:zlib');
+    let seen: http.IncomingHttpHeaders = {};
+    routes.set('/direct-headers', (req, res) => {
+      seen = req.headers;
+      res.writeHead(200, { 'content-type': 'application/json', 'content-encoding': 'gzip' }).end(gzipSync(JSON.stringify({ ok: 'é' })));
+    });
+    const { body } = await client.postJson<{ ok: string }>(`${base}/direct-headers`, { a: 'é' }, { headers: { 'X-Custom': 'yes', 'x-dropped': undefined } });
+    expect(body).toEqual({ ok: 'é' });
+    expect(seen['user-agent']).toBe('aegis-providers');
+    expect(seen['content-type']).toBe('application/json');
+    expect(seen['content-length']).toBe(String(Buffer.byteLength(JSON.stringify({ a: 'é' }))));
+    expect(seen['accept-encoding']).toBe('gzip, deflate, br');
+    expect(seen['x-custom']).toBe('yes');
+    expect(seen['x-dropped']).toBeUndefined();
+  });
+
+  it('an abort after the whole answer arrived leaves the kept-alive socket to the next call', async () => {
+    const peers = new Set<number>();
+    routes.set('/direct-reuse', (req, res) => {
+      peers.add(req.socket.remotePort!);
+      res.setHeader('content-type', 'application/json');
+      res.end('{"ok":true}');
+    });
+    const fresh = new HttpClient();
+    try {
+      for (let i = 0; i < 3; i++) {
+        const controller = new AbortController();
+        await fresh.postJson(`${base}/direct-reuse`, {}, { signal: controller.signal });
+        controller.abort(); // the call is over: nothing of it may be cut now
+      }
+      expect(peers.size).toBe(1);
+    } finally {
+      fresh.destroy();
+    }
+  });
+});

@@ -1,12 +1,13 @@
 import type http from 'node:http';
 import type https from 'node:https';
-import type { Got, Request as GotRequest } from 'got';
+import type { Got } from 'got';
 import { ProviderError } from '../errors/provider-error.js';
 import { httpStatusError, transportError, excerpt, type ErrorMessageExtractor } from './error-mapping.js';
 import { parseRetryAfter } from './retry-after.js';
 import { redactUrl } from './url.js';
 import { DEFAULT_LIMITS, ERROR_BODY_MAX_BYTES, STREAM_SOURCE, tooLargeError, type StreamSource } from './limits.js';
 import { judgeRedirect, MAX_REDIRECTS, redirectError, stripForCrossOrigin, type RedirectPolicy } from './redirects.js';
+import { ACCEPT_ENCODING, sendDirect, type BodyStream } from './direct.js';
 
 export interface HttpRequestOptions {
   headers?: Record<string, string | undefined>;
@@ -116,14 +117,98 @@ export class HttpClient {
     const ctx = { method, url, idleTimeoutMs: options.idleTimeoutMs, signal: options.signal };
     if (options.signal?.aborted) throw transportError(new Error('aborted'), ctx);
     const headers: Record<string, string> = { 'user-agent': this.userAgent };
-    for (const [k, v] of Object.entries(options.headers ?? {})) if (v !== undefined) headers[k.toLowerCase()] = v;
+    if (options.headers) for (const k in options.headers) {
+      const v = options.headers[k];
+      if (v !== undefined) headers[k.toLowerCase()] = v;
+    }
     const client = got ?? (await loadGot());
     if (!this.agent) {
       const agentOptions = { keepAlive: true, maxSockets: this.maxSockets };
       this.agent = { http: new nodeHttp.http.Agent(agentOptions), https: new nodeHttp.https.Agent(agentOptions) };
     }
-    let stream: GotRequest;
     const policy = options.followRedirects ?? 'same_origin';
+    // JSON and bodiless requests go straight on node:http (direct.ts); a redirect they meet, and
+    // multipart bodies, go on with got.
+    if (payload === undefined || 'json' in payload) return this.openDirect(method, url, payload, headers, options, policy, ctx);
+    return this.openWithGot(client, method, url, url, payload, headers, options, policy, MAX_REDIRECTS, ctx);
+  }
+
+  private async openDirect(
+    method: 'GET' | 'POST',
+    url: string,
+    payload: { json: unknown } | undefined,
+    headers: Record<string, string>,
+    options: HttpRequestOptions,
+    policy: RedirectPolicy,
+    ctx: OpenResponse['ctx'],
+  ): Promise<OpenResponse> {
+    let target: URL;
+    let body: string | undefined;
+    try {
+      target = new URL(url);
+      if (target.protocol !== 'http:' && target.protocol !== 'https:') throw new Error(`unsupported protocol ${target.protocol}`);
+      if (payload !== undefined) {
+        body = JSON.stringify(payload.json);
+        headers['content-type'] ??= 'application/json';
+        headers['content-length'] = String(Buffer.byteLength(body));
+      }
+    } catch (error) {
+      throw new ProviderError(`${method} ${redactUrl(url)}: invalid request (${(error as Error).message})`, {
+        url: redactUrl(url),
+        reason: 'bad_response',
+        cause: error,
+      });
+    }
+    headers['accept-encoding'] ??= ACCEPT_ENCODING;
+    const agent = target.protocol === 'https:' ? this.agent!.https : this.agent!.http;
+    const { res, stream } = await sendDirect(nodeHttp, { method, url: target, headers, body, agent, signal: options.signal, idleTimeoutMs: options.idleTimeoutMs }).catch(
+      (error: unknown) => {
+        throw transportError(error, ctx);
+      },
+    );
+    stream.on('error', () => undefined); // errors are read through iteration or the readers' listeners
+    const status = res.statusCode ?? 0;
+    const location = res.headers.location;
+    if (location !== undefined && REDIRECT_CODES.has(status)) {
+      const verdict = judgeRedirect(target, target, location, status, policy);
+      if (!verdict.follow) {
+        stream.destroy(); // its body is of no use, and may be endless
+        throw redirectError(method, url, status, location, verdict.why, verdict.target);
+      }
+      stream.resume(); // the 3xx body is not read: let it end so the socket goes back to the pool
+      const next = new URL(Buffer.from(location, 'binary').toString(), target);
+      // As got follows it: a 303 (or a cross-origin hop, see redirects.ts) becomes a bodiless GET.
+      let nextMethod: 'GET' | 'POST' = method;
+      let nextPayload: Payload = payload;
+      const nextHeaders = { ...headers };
+      delete nextHeaders['content-length'];
+      if (status === 303 || verdict.crossOrigin) {
+        nextMethod = 'GET';
+        nextPayload = undefined;
+        delete nextHeaders['content-type'];
+      }
+      if (verdict.crossOrigin) {
+        const hop = { method: nextMethod, headers: nextHeaders as Record<string, unknown> };
+        stripForCrossOrigin(hop);
+      }
+      return this.openWithGot(got!, nextMethod, next.href, url, nextPayload, nextHeaders, options, policy, MAX_REDIRECTS - 1, ctx);
+    }
+    return this.checked({ status, headers: res.headers, url, stream, ctx }, res.statusMessage, options);
+  }
+
+  private async openWithGot(
+    client: Got,
+    method: 'GET' | 'POST',
+    url: string,
+    original: string,
+    payload: Payload,
+    headers: Record<string, string>,
+    options: HttpRequestOptions,
+    policy: RedirectPolicy,
+    maxRedirects: number,
+    ctx: OpenResponse['ctx'],
+  ): Promise<OpenResponse> {
+    let stream: BodyStream;
     let refused: { status: number; location: string; why: string; target?: URL } | undefined;
     try {
       stream = client.stream(url, {
@@ -139,14 +224,14 @@ export class HttpClient {
         // 3xx response, turned into a typed error below.
         followRedirect: (res: { statusCode: number; url: string; headers: Record<string, string | undefined> }) => {
           const location = res.headers.location ?? '';
-          const verdict = judgeRedirect(new URL(url), new URL(res.url), location, res.statusCode, policy);
+          const verdict = judgeRedirect(new URL(original), new URL(res.url), location, res.statusCode, policy);
           if (!verdict.follow) refused = { status: res.statusCode, location, why: verdict.why, target: verdict.target };
           return verdict.follow;
         },
-        maxRedirects: MAX_REDIRECTS,
+        maxRedirects,
         // Only `cross_origin` lets a hop leave the origin: it then goes without body or any header set here.
-        ...(policy === 'cross_origin' ? { hooks: { beforeRedirect: [(next: RedirectHop) => stripIfCrossOrigin(url, next)] } } : {}),
-      } as never) as unknown as GotRequest;
+        ...(policy === 'cross_origin' ? { hooks: { beforeRedirect: [(next: RedirectHop) => stripIfCrossOrigin(original, next)] } } : {}),
+      } as never) as unknown as BodyStream;
     } catch (error) {
       throw new ProviderError(`${method} ${redactUrl(url)}: invalid request (${(error as Error).message})`, {
         url: redactUrl(url),
@@ -162,26 +247,34 @@ export class HttpClient {
       stream.destroy();
       throw transportError(error, ctx);
     });
-    const response: OpenResponse = { status: res.statusCode ?? 0, headers: res.headers, url, stream, ctx };
+    const response: OpenResponse = { status: res.statusCode ?? 0, headers: res.headers, url: original, stream, ctx };
     if (refused && refused.status === response.status) {
       stream.destroy(); // its body is of no use, and may be endless
-      throw redirectError(method, url, refused.status, refused.location, refused.why, refused.target);
+      throw redirectError(ctx.method, original, refused.status, refused.location, refused.why, refused.target);
     }
+    return this.checked(response, res.statusMessage, options);
+  }
+
+  /** A non-2xx answer as a typed error (its body read up to a small limit), else the response. */
+  private async checked(response: OpenResponse, statusText: string | undefined, options: HttpRequestOptions): Promise<OpenResponse> {
     if (response.status < 200 || response.status >= 300) {
       const text = await readText(response, { ...options, maxResponseBytes: ERROR_BODY_MAX_BYTES }, true);
       throw httpStatusError({
-        method,
-        url,
+        method: response.ctx.method,
+        url: response.url,
         status: response.status,
-        statusText: res.statusMessage,
+        statusText,
         bodyText: text,
-        retryAfterMs: parseRetryAfter(res.headers),
+        retryAfterMs: parseRetryAfter(response.headers),
         extract: options.errorMessage,
       });
     }
     return response;
   }
 }
+
+/** The statuses got follows a Location of (304 aside: not a redirect to follow). */
+const REDIRECT_CODES = new Set([300, 301, 302, 303, 307, 308]);
 
 interface RedirectHop {
   url: URL;
@@ -199,7 +292,7 @@ interface OpenResponse {
   status: number;
   headers: Record<string, string | string[] | undefined>;
   url: string;
-  stream: GotRequest;
+  stream: BodyStream;
   ctx: { method: string; url: string; idleTimeoutMs?: number; signal?: AbortSignal };
 }
 
@@ -226,16 +319,21 @@ async function* mappedChunks(response: OpenResponse, options: HttpRequestOptions
     // looks the same from here: what has not ended within a short grace is closed.
     if (!stream.destroyed && !stream.readableEnded) {
       if (failed) stream.destroy();
-      else drain(stream, (stream as { response?: { complete?: boolean } }).response?.complete === true);
+      else drain(stream, wireComplete(stream));
     }
   }
+}
+
+/** Whether the body's bytes have all arrived (got's stream and a decoder carry the response; a bare response is one). */
+function wireComplete(stream: BodyStream): boolean {
+  return (stream.response ?? (stream as { complete?: boolean })).complete === true;
 }
 
 /** How long a stream left by its reader may take to end before its socket is closed. */
 const DRAIN_GRACE_MS = 50;
 
 /** Reads the rest of a body to its end, closing it if that takes longer than the grace. */
-function drain(stream: GotRequest, complete: boolean): void {
+function drain(stream: BodyStream, complete: boolean): void {
   stream.resume();
   if (complete) return;
   const timer = setTimeout(() => stream.destroy(), DRAIN_GRACE_MS);

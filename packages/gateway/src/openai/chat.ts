@@ -1,22 +1,82 @@
 /** `POST /v1/chat/completions`: the request as AEGIS messages and settings, the result in OpenAI's shapes. */
-import { isCapability, z, type ChatMessage, type CompletionResult, type FinishReason, type RuntimeExecutionConfig, type Usage } from '@aegis/core';
+import {
+  TOOL_NAME_PATTERN,
+  z,
+  type ChatMessage,
+  type CompletionResult,
+  type ContentPart,
+  type FinishReason,
+  type ResponseFormat,
+  type RuntimeExecutionConfig,
+  type ToolCall,
+  type ToolChoice,
+  type ToolDefinition,
+  type Usage,
+} from '@aegis/core';
 import { invalidRequest, unsupportedParameter } from '../errors.js';
 import { parseRequest } from './validate.js';
 
-const textPart = z.object({ type: z.literal('text'), text: z.string() });
-const otherPart = z.object({ type: z.string() }).loose();
-const content = z.union([z.string(), z.array(z.union([textPart, otherPart]))]).nullable().optional();
+/** A content part: checked by type when mapped (`text`, `image_url`), anything else refused by name. */
+const part = z.object({ type: z.string() }).loose();
+const content = z.union([z.string(), z.array(part)]).nullable().optional();
+
+const toolCall = z
+  .object({
+    id: z.string().min(1),
+    type: z.literal('function').optional(),
+    function: z.object({ name: z.string().min(1), arguments: z.string() }).loose(),
+  })
+  .loose();
 
 const message = z
   .object({
     role: z.enum(['system', 'developer', 'user', 'assistant', 'tool', 'function']),
     content,
     name: z.string().optional(),
-    tool_calls: z.array(z.unknown()).optional(),
+    tool_calls: z.array(toolCall).nullable().optional(),
     tool_call_id: z.string().optional(),
     refusal: z.string().nullable().optional(),
   })
   .loose();
+
+const jsonSchemaObject = z.record(z.string(), z.unknown());
+
+const tool = z
+  .object({
+    type: z.literal('function'),
+    function: z
+      .object({
+        name: z.string().regex(TOOL_NAME_PATTERN, 'a tool name is 1 to 64 letters, digits, "_" or "-"'),
+        description: z.string().optional(),
+        parameters: jsonSchemaObject.optional(),
+        strict: z.boolean().nullable().optional(),
+      })
+      .loose(),
+  })
+  .loose();
+
+const toolChoice = z.union([
+  z.enum(['auto', 'none', 'required']),
+  z.object({ type: z.literal('function'), function: z.object({ name: z.string().min(1) }).loose() }).loose(),
+]);
+
+const responseFormat = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('text') }).loose(),
+  z.object({ type: z.literal('json_object') }).loose(),
+  z
+    .object({
+      type: z.literal('json_schema'),
+      json_schema: z
+        .object({
+          name: z.string().regex(/^[a-zA-Z0-9_-]{1,64}$/, 'a schema name is 1 to 64 letters, digits, "_" or "-"'),
+          description: z.string().optional(),
+          schema: jsonSchemaObject.optional(),
+          strict: z.boolean().nullable().optional(),
+        })
+        .loose(),
+    })
+    .loose(),
+]);
 
 const chatSchema = z.object({
   model: z.string().min(1),
@@ -30,6 +90,11 @@ const chatSchema = z.object({
   stop: z.union([z.string(), z.array(z.string()).max(4)]).nullable().optional(),
   seed: z.number().int().nullable().optional(),
   n: z.literal(1).nullable().optional(),
+  tools: z.array(tool).max(128).nullable().optional(),
+  tool_choice: toolChoice.nullable().optional(),
+  parallel_tool_calls: z.boolean().nullable().optional(),
+  response_format: responseFormat.nullable().optional(),
+  reasoning_effort: z.enum(['none', 'minimal', 'low', 'medium', 'high', 'xhigh']).nullable().optional(),
   // OpenAI platform fields with no meaning for a self-hosted backend: accepted, not forwarded.
   user: z.string().optional(),
   metadata: z.record(z.string(), z.string()).nullable().optional(),
@@ -37,14 +102,14 @@ const chatSchema = z.object({
   service_tier: z.string().nullable().optional(),
 });
 
-/** Contract capabilities the gateway would need for a parameter; refused until core's contract has them. */
+/**
+ * Parameters the gateway refuses by name (never drops silently), and why.
+ * Tools, `tool_choice`, `parallel_tool_calls`, `response_format` and image
+ * parts are served (a profile without the capability is a 400 naming it).
+ */
 const PENDING = {
-  tools: 'tools',
-  tool_choice: 'tools',
-  parallel_tool_calls: 'tools',
-  functions: 'tools',
-  function_call: 'tools',
-  response_format: 'structured_output',
+  functions: 'the legacy function-calling parameters are not served: use "tools"',
+  function_call: 'the legacy function-calling parameters are not served: use "tool_choice"',
 } as const;
 
 const zeroOr = (value: unknown) => value === 0;
@@ -60,16 +125,9 @@ function unsupported(): Record<string, { why: string; allowed?: (value: unknown)
     modalities: { why: 'only text output is supported', allowed: (v) => Array.isArray(v) && v.every((m) => m === 'text') },
     audio: { why: 'audio output is served by /v1/audio/speech' },
     prediction: { why: 'not supported by the AEGIS contract' },
-    reasoning_effort: { why: 'not supported by this gateway yet' },
     web_search_options: { why: 'not supported by the AEGIS contract' },
   };
-  for (const [param, capability] of Object.entries(PENDING)) {
-    rules[param] = {
-      why: isCapability(capability)
-        ? `not wired in this gateway yet (the contract has "${capability}")`
-        : `the AEGIS contract does not carry ${capability === 'tools' ? 'tool calling' : 'structured output'} yet`,
-    };
-  }
+  for (const [param, why] of Object.entries(PENDING)) rules[param] = { why };
   return rules;
 }
 
@@ -79,21 +137,18 @@ export interface ChatRequest {
   runtime: RuntimeExecutionConfig;
   stream: boolean;
   includeUsage: boolean;
+  /** The caller asked for JSON (`response_format` `json_object` or `json_schema`). */
+  json: boolean;
 }
 
-/** Built once: whether the contract has a capability does not change while the process runs. */
+/** Built once: the rules do not change while the process runs. */
 let rules: ReturnType<typeof unsupported> | undefined;
 
 export function parseChatRequest(body: Record<string, unknown>): ChatRequest {
   const req = parseRequest(chatSchema, body, (rules ??= unsupported()));
-  const messages = req.messages.map((m, i): ChatMessage => {
-    const at = `messages[${i}]`;
-    if (m.role === 'tool' || m.role === 'function') throw unsupportedParameter(`${at}.role`, 'tool results need tool calling, which the AEGIS contract does not carry yet');
-    if (m.tool_calls !== undefined && m.tool_calls.length > 0) throw unsupportedParameter(`${at}.tool_calls`, 'the AEGIS contract does not carry tool calling yet');
-    const role = m.role === 'developer' ? 'system' : m.role;
-    const text = textOf(m.content, at);
-    return m.name === undefined ? ({ role, content: text } as ChatMessage) : ({ role, content: text, name: m.name } as ChatMessage);
-  });
+  /** The tool name of each call id the conversation made so far (a `tool` message names its tool for backends that want it). */
+  const calledTools = new Map<string, string>();
+  const messages = req.messages.map((m, i) => messageOf(m, `messages[${i}]`, calledTools));
   const maxTokens = req.max_completion_tokens ?? req.max_tokens ?? undefined;
   const runtime: RuntimeExecutionConfig = {};
   if (req.temperature !== null && req.temperature !== undefined) runtime.temperature = req.temperature;
@@ -101,25 +156,159 @@ export function parseChatRequest(body: Record<string, unknown>): ChatRequest {
   if (maxTokens !== undefined) runtime.maxTokens = maxTokens;
   if (req.stop !== null && req.stop !== undefined) runtime.stop = typeof req.stop === 'string' ? [req.stop] : req.stop;
   if (req.seed !== null && req.seed !== undefined) runtime.seed = req.seed;
+  const tools = toolsOf(req.tools);
+  if (tools) {
+    runtime.tools = tools;
+    if (req.parallel_tool_calls !== null && req.parallel_tool_calls !== undefined) runtime.parallelToolCalls = req.parallel_tool_calls;
+  }
+  const choice = toolChoiceOf(req.tool_choice, tools);
+  if (choice !== undefined) runtime.toolChoice = choice;
+  const format = responseFormatOf(req.response_format);
+  if (format) runtime.responseFormat = format;
+  if (req.reasoning_effort !== null && req.reasoning_effort !== undefined) runtime.reasoning = REASONING_OF[req.reasoning_effort];
   return {
     model: req.model,
     messages,
     runtime,
     stream: req.stream === true,
     includeUsage: req.stream_options?.include_usage === true,
+    json: format?.type === 'json',
   };
 }
 
-function textOf(value: z.output<typeof content>, at: string): string {
+/** OpenAI's reasoning efforts as the contract's setting (a request the backend may ignore, never refused): the nearest level, `none` off. */
+const REASONING_OF = { none: false, minimal: 'low', low: 'low', medium: 'medium', high: 'high', xhigh: 'high' } as const;
+
+type WireMessage = z.output<typeof message>;
+
+function messageOf(m: WireMessage, at: string, calledTools: Map<string, string>): ChatMessage {
+  const named = <T extends ChatMessage>(msg: T): T => (m.name === undefined ? msg : { ...msg, name: m.name });
+  switch (m.role) {
+    case 'system':
+    case 'developer':
+      return named({ role: 'system', content: textOf(m.content, at) });
+    case 'user':
+      return named({ role: 'user', content: userContentOf(m.content, at) });
+    case 'assistant': {
+      const calls = (m.tool_calls ?? []).map((call, j): ToolCall => {
+        calledTools.set(call.id, call.function.name);
+        return { id: call.id, name: call.function.name, arguments: argumentsOf(call.function.arguments, `${at}.tool_calls[${j}].function.arguments`) };
+      });
+      const msg = named({ role: 'assistant', content: textOf(m.content, at) } as ChatMessage & { role: 'assistant' });
+      if (calls.length > 0) msg.toolCalls = calls;
+      return msg;
+    }
+    case 'tool': {
+      if (m.tool_call_id === undefined || m.tool_call_id === '') throw invalidRequest(`Missing parameter "tool_call_id" in ${at}: a tool message answers a call by its id`, `${at}.tool_call_id`, 'missing_required_parameter');
+      const name = m.name ?? calledTools.get(m.tool_call_id);
+      const msg: ChatMessage = { role: 'tool', content: textOf(m.content, at), toolCallId: m.tool_call_id };
+      if (name !== undefined) msg.name = name;
+      return msg;
+    }
+    default:
+      throw unsupportedParameter(`${at}.role`, 'the legacy "function" messages are not served: answer a tool call with a "tool" message and its tool_call_id');
+  }
+}
+
+/** A call's arguments as the contract carries them: the JSON text parsed into an object (empty text: no arguments). */
+function argumentsOf(text: string, at: string): Record<string, unknown> {
+  if (text.trim() === '') return {};
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (error) {
+    throw invalidRequest(`Invalid value for "${at}": not valid JSON (${(error as Error).message})`, at, 'invalid_value');
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw invalidRequest(`Invalid value for "${at}": the arguments must be a JSON object`, at, 'invalid_value');
+  return value as Record<string, unknown>;
+}
+
+function toolsOf(tools: z.output<typeof chatSchema>['tools']): ToolDefinition[] | undefined {
+  if (!tools || tools.length === 0) return undefined;
+  const seen = new Set<string>();
+  return tools.map(({ function: fn }, i) => {
+    if (seen.has(fn.name)) throw invalidRequest(`Invalid value for "tools[${i}].function.name": the name "${fn.name}" is used by two tools`, `tools[${i}].function.name`, 'invalid_value');
+    seen.add(fn.name);
+    // OpenAI: "Omitting parameters defines a function with an empty parameter list."
+    const spec: ToolDefinition = { name: fn.name, parameters: fn.parameters ?? { type: 'object', properties: {} } };
+    if (fn.description !== undefined) spec.description = fn.description;
+    if (fn.strict !== undefined && fn.strict !== null) spec.strict = fn.strict;
+    return spec;
+  });
+}
+
+function toolChoiceOf(choice: z.output<typeof toolChoice> | null | undefined, tools: ToolDefinition[] | undefined): ToolChoice | undefined {
+  if (choice === null || choice === undefined) return undefined;
+  if (typeof choice === 'string') {
+    if (choice === 'required' && !tools) throw invalidRequest('Invalid value for "tool_choice": "required" is only allowed when "tools" are specified', 'tool_choice', 'invalid_value');
+    return tools ? choice : undefined;
+  }
+  const name = choice.function.name;
+  if (!tools?.some((t) => t.name === name)) {
+    throw invalidRequest(`Invalid value for "tool_choice": the function "${name}" is not among "tools"`, 'tool_choice', 'invalid_value');
+  }
+  return { type: 'tool', name };
+}
+
+function responseFormatOf(format: z.output<typeof responseFormat> | null | undefined): ResponseFormat | undefined {
+  if (format === null || format === undefined || format.type === 'text') return undefined;
+  if (format.type === 'json_object') return { type: 'json' };
+  const { name, description, schema } = format.json_schema;
+  const out: ResponseFormat = { type: 'json', name };
+  if (schema !== undefined) out.schema = withoutDialect(schema);
+  if (description !== undefined) out.description = description;
+  return out;
+}
+
+/**
+ * The schema without its top-level `$schema`: clients send draft-07's URL
+ * (the openai client's zod helper, the AI SDK), which core's validator
+ * (draft 2020-12) cannot resolve; the keywords they use mean the same in both.
+ */
+function withoutDialect(schema: Record<string, unknown>): Record<string, unknown> {
+  if (!('$schema' in schema)) return schema;
+  const { $schema: _dialect, ...rest } = schema;
+  return rest;
+}
+
+type WireContent = z.output<typeof content>;
+
+/** The text of a system, assistant or tool message: a string, or its text parts joined. */
+function textOf(value: WireContent, at: string): string {
   if (value === null || value === undefined) return '';
   if (typeof value === 'string') return value;
-  return value
-    .map((part, j) => {
-      if (part.type === 'text' && typeof (part as { text?: unknown }).text === 'string') return (part as { text: string }).text;
-      const why = part.type === 'image_url' ? 'image input needs the contract\'s vision support, not there yet' : `content parts of type "${part.type}" are not supported`;
-      throw unsupportedParameter(`${at}.content[${j}]`, why);
-    })
-    .join('\n');
+  return value.map((p, j) => textPartOf(p, `${at}.content[${j}]`, 'text parts only')).join('\n');
+}
+
+/** A user message's content: a string, text parts joined (as before), or parts with images. */
+function userContentOf(value: WireContent, at: string): string | ContentPart[] {
+  if (value === null || value === undefined) return '';
+  if (typeof value === 'string') return value;
+  if (!value.some((p) => p.type === 'image_url')) return textOf(value, at);
+  return value.map((p, j): ContentPart => {
+    const where = `${at}.content[${j}]`;
+    if (p.type !== 'image_url') return { type: 'text', text: textPartOf(p, where, 'text and image_url parts') };
+    const image = (p as { image_url?: unknown }).image_url;
+    const url = typeof image === 'object' && image !== null ? (image as { url?: unknown }).url : undefined;
+    if (typeof url !== 'string' || url === '') throw invalidRequest(`Invalid value for "${where}.image_url.url": an image_url part needs a URL`, `${where}.image_url.url`, 'invalid_value');
+    if (/^data:/i.test(url)) {
+      if (!/^data:image\/[a-z0-9.+-]+;base64,/i.test(url)) {
+        throw invalidRequest(`Invalid value for "${where}.image_url.url": a data: URL must be data:image/<type>;base64,<data>`, `${where}.image_url.url`, 'invalid_value');
+      }
+      return { type: 'image', image: url };
+    }
+    if (!/^https:\/\//i.test(url)) {
+      throw invalidRequest(`Invalid value for "${where}.image_url.url": an image URL must be https: or a data: URL`, `${where}.image_url.url`, 'invalid_value');
+    }
+    return { type: 'image', image: url };
+  });
+}
+
+function textPartOf(p: z.output<typeof part>, at: string, allowed: string): string {
+  const text = (p as { text?: unknown }).text;
+  if (p.type === 'text' && typeof text === 'string') return text;
+  if (p.type === 'text') throw invalidRequest(`Invalid value for "${at}.text": a text part needs a string`, `${at}.text`, 'invalid_value');
+  throw unsupportedParameter(at, `content parts of type "${p.type}" are not supported here (${allowed})`);
 }
 
 export function finishReasonOf(reason: FinishReason): string {
@@ -141,13 +330,50 @@ export function usageOf(usage: Usage | undefined): { prompt_tokens: number; comp
   return { prompt_tokens: prompt, completion_tokens: completion, total_tokens: usage?.totalTokens ?? prompt + completion };
 }
 
-export function completionBody(id: string, created: number, model: string, result: CompletionResult): Record<string, unknown> {
+/** A call in OpenAI's shape: `arguments` as JSON text. */
+export function toolCallBody(call: ToolCall, scrub: (text: string) => string): Record<string, unknown> {
+  return { id: call.id, type: 'function', function: { name: call.name, arguments: scrub(JSON.stringify(call.arguments)) } };
+}
+
+/**
+ * The text of an answer asked to be JSON: the text itself when it is JSON;
+ * when core accepted it inside a Markdown code fence, the object it parsed
+ * (a client's `JSON.parse` of `message.content` must work).
+ */
+function jsonText(result: CompletionResult): string {
+  if (result.object === undefined) return result.text;
+  try {
+    JSON.parse(result.text);
+    return result.text;
+  } catch {
+    return JSON.stringify(result.object);
+  }
+}
+
+/**
+ * A non-streamed answer. `content` is null for a turn that is only tool calls
+ * (as OpenAI sends it); the reasoning, where the backend returned it, is
+ * `message.reasoning` (vLLM's field). Every text passes `scrub`.
+ */
+export function completionBody(
+  id: string,
+  created: number,
+  model: string,
+  result: CompletionResult,
+  scrub: (text: string) => string,
+  json = false,
+): Record<string, unknown> {
+  const calls = result.toolCalls ?? [];
+  const text = scrub(json ? jsonText(result) : result.text);
+  const message: Record<string, unknown> = { role: 'assistant', content: text === '' && calls.length > 0 ? null : text, refusal: null };
+  if (result.reasoning !== undefined && result.reasoning !== '') message.reasoning = scrub(result.reasoning);
+  if (calls.length > 0) message.tool_calls = calls.map((call) => toolCallBody(call, scrub));
   return {
     id,
     object: 'chat.completion',
     created,
     model,
-    choices: [{ index: 0, message: { role: 'assistant', content: result.text, refusal: null }, logprobs: null, finish_reason: finishReasonOf(result.finishReason) }],
+    choices: [{ index: 0, message, logprobs: null, finish_reason: finishReasonOf(result.finishReason) }],
     usage: usageOf(result.usage),
     system_fingerprint: null,
   };
@@ -171,6 +397,23 @@ export class ChunkWriter {
 
   delta(text: string): string {
     return `${this.head}{"index":0,"delta":{"content":${JSON.stringify(text)}},"logprobs":null,"finish_reason":null}]}\n\n`;
+  }
+
+  /** A piece of the reasoning, as vLLM streams it (`delta.reasoning`). */
+  reasoning(text: string): string {
+    return `${this.head}{"index":0,"delta":{"reasoning":${JSON.stringify(text)}},"logprobs":null,"finish_reason":null}]}\n\n`;
+  }
+
+  /** A tool call begins: its id, type and name, and empty arguments (OpenAI's first chunk of a call). */
+  toolCallStart(index: number, id: string, name: string): string {
+    const call = `{"index":${index},"id":${JSON.stringify(id)},"type":"function","function":{"name":${JSON.stringify(name)},"arguments":""}}`;
+    return `${this.head}{"index":0,"delta":{"tool_calls":[${call}]},"logprobs":null,"finish_reason":null}]}\n\n`;
+  }
+
+  /** A fragment of a call's arguments (JSON text; concatenated they are the whole). */
+  toolCallArguments(index: number, fragment: string): string {
+    const call = `{"index":${index},"function":{"arguments":${JSON.stringify(fragment)}}}`;
+    return `${this.head}{"index":0,"delta":{"tool_calls":[${call}]},"logprobs":null,"finish_reason":null}]}\n\n`;
   }
 
   finish(reason: FinishReason): string {

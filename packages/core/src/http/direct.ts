@@ -1,0 +1,103 @@
+/**
+ * The first hop of a JSON (or bodiless) request straight on node:http, without
+ * got. Per call, got builds and merges an options object, wraps the
+ * ClientRequest and the response in a stream of its own, and adds its
+ * listeners and timers: about 200 µs of CPU a call, more than the rest of an
+ * AEGIS call (bench/RESULTS.md, gateway section). This does what the client
+ * needs of got on that path and no more: the request, `accept-encoding` and
+ * decoding (gzip, deflate, br, as got's decompress-response), the socket-idle
+ * timeout (an error shaped like got's, so error mapping is shared), abort by
+ * signal. A redirect is judged by the caller, which follows it with got;
+ * multipart bodies go through got too.
+ */
+import type http from 'node:http';
+import type https from 'node:https';
+import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream';
+import zlib from 'node:zlib';
+
+/** A response body as the readers see it: the bytes (decoded), and whether the wire body was complete. */
+export type BodyStream = Readable & { response?: { complete?: boolean } };
+
+export interface DirectRequest {
+  method: string;
+  url: URL;
+  headers: Record<string, string>;
+  body?: string;
+  agent: http.Agent | https.Agent;
+  signal?: AbortSignal;
+  idleTimeoutMs?: number;
+}
+
+export interface DirectResponse {
+  res: http.IncomingMessage;
+  /** The decoded body; the response itself when it is not encoded. */
+  stream: BodyStream;
+}
+
+/** What got sends by default (decompress: true), kept so a backend answers as it did. */
+export const ACCEPT_ENCODING = 'gzip, deflate, br';
+
+/** got's TimeoutError for the socket-idle timeout, in the shape transportError maps. */
+function idleTimeout(ms: number): Error {
+  return Object.assign(new Error(`Timeout awaiting 'socket' for ${ms}ms`), { name: 'TimeoutError', code: 'ETIMEDOUT', event: 'socket' });
+}
+
+export function sendDirect(transport: { http: typeof http; https: typeof https }, request: DirectRequest): Promise<DirectResponse> {
+  return new Promise<DirectResponse>((resolve, reject) => {
+    const { url } = request;
+    const module = url.protocol === 'https:' ? transport.https : transport.http;
+    let res: http.IncomingMessage | undefined;
+    let body: BodyStream | undefined;
+    const req = module.request(url, { method: request.method, headers: request.headers, agent: request.agent });
+    // Not node:http's `signal` option: that destroys the request's socket even after the response
+    // has fully arrived and the socket is back in the pool (or serving the next call). An abort
+    // here cuts only what is still on the wire; a complete body is left for the reader, whose
+    // caller sees the abort anyway.
+    const { signal } = request;
+    if (signal) {
+      const onAbort = (): void => {
+        if (res?.complete) return;
+        const error = Object.assign(new Error('The operation was aborted'), { name: 'AbortError', code: 'ABORT_ERR' });
+        if (body && !body.destroyed) body.destroy(error);
+        req.destroy(error);
+      };
+      signal.addEventListener('abort', onAbort, { once: true });
+      req.once('close', () => signal.removeEventListener('abort', onAbort));
+    }
+    req.on('error', (error) => {
+      if (!res) reject(error);
+      else if (body && !body.destroyed) body.destroy(error);
+    });
+    if (request.idleTimeoutMs) {
+      const ms = request.idleTimeoutMs;
+      req.setTimeout(ms, () => {
+        const error = idleTimeout(ms);
+        if (body && !body.destroyed) body.destroy(error);
+        req.destroy(error);
+      });
+    }
+    req.once('response', (response: http.IncomingMessage) => {
+      res = response;
+      body = decoded(response);
+      resolve({ res: response, stream: body });
+    });
+    req.end(request.body);
+  });
+}
+
+/** The body, decoded as got decodes it (its decompress-response: sync flush, so a truncated body is not an error of its own). */
+function decoded(res: http.IncomingMessage): BodyStream {
+  const encoding = (res.headers['content-encoding'] ?? '').toLowerCase();
+  const flush = { flush: zlib.constants.Z_SYNC_FLUSH, finishFlush: zlib.constants.Z_SYNC_FLUSH };
+  let decoder: zlib.Gunzip | zlib.Inflate | zlib.BrotliDecompress | undefined;
+  if (encoding === 'gzip' || encoding === 'x-gzip') decoder = zlib.createGunzip(flush);
+  else if (encoding === 'deflate' || encoding === 'x-deflate') decoder = zlib.createInflate(flush);
+  else if (encoding === 'br') {
+    decoder = zlib.createBrotliDecompress({ flush: zlib.constants.BROTLI_OPERATION_FLUSH, finishFlush: zlib.constants.BROTLI_OPERATION_FLUSH });
+  }
+  if (!decoder) return res as BodyStream;
+  const stream = pipeline(res, decoder, () => undefined) as unknown as BodyStream;
+  stream.response = res;
+  return stream;
+}
