@@ -104,8 +104,8 @@ async function compileJsonSchema(schema: JsonSchema): Promise<AjvValidate> {
     // strict: false, as backends' schemas carry keywords Ajv does not know (`title`, vendor extensions).
     return new Ajv({ allErrors: true, strict: false, validateFormats: false });
   });
-  // Schemas from other tools name their draft (`$schema`: draft-07 from zod-to-json-schema and the openai
-  // client's helpers); the keywords a response schema uses mean the same in 2020-12, which validates them all.
+  // Schemas written by other tools often name their draft (`$schema`: draft-07, from zod-to-json-schema and
+  // client SDKs' helpers); the keywords a response schema uses mean the same in 2020-12, which validates them all.
   const { $schema: _draft, ...body } = schema;
   let validate: AjvValidate;
   try {
