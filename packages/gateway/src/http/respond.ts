@@ -15,6 +15,11 @@ export function sendJson(res: ServerResponse, status: number, body: unknown, hea
 export function write(res: ServerResponse, data: string): boolean | Promise<boolean> {
   if (res.destroyed) return false;
   if (res.write(data)) return true;
+  return untilDrained(res);
+}
+
+/** Resolves once the client's socket can take more (true), or is gone (false). */
+function untilDrained(res: ServerResponse): Promise<boolean> {
   return new Promise<boolean>((resolve) => {
     const done = () => {
       res.off('drain', done);
@@ -91,15 +96,6 @@ export class StreamWriter {
   };
 
   private drained(): Promise<boolean> {
-    const { res } = this;
-    return new Promise<boolean>((resolve) => {
-      const done = () => {
-        res.off('drain', done);
-        res.off('close', done);
-        resolve(!res.destroyed);
-      };
-      res.on('drain', done);
-      res.on('close', done);
-    });
+    return untilDrained(this.res);
   }
 }
