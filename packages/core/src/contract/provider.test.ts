@@ -1,5 +1,4 @@
 import http from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
 import { BackendProvider, type ProviderContext, type ProviderStream } from './provider.js';
 import { BaseBackendConfig } from './base-config.js';
@@ -12,6 +11,7 @@ import { streamDeltas } from './deltas.js';
 import { ProviderError } from '../errors/provider-error.js';
 import { CapabilityNotSupportedError } from '../errors/capability-error.js';
 import { SecretScrubber } from '../secrets/scrubber.js';
+import { listenOnLoopback, type Loopback } from '../__tests__/loopback.js';
 
 /** A scripted server: each request takes the next step of `script` (the last one repeats). */
 type Step = (req: http.IncomingMessage, res: http.ServerResponse, body: string) => void;
@@ -19,7 +19,7 @@ let script: Step[] = [];
 const bodies: unknown[] = [];
 let server: http.Server;
 let url: string;
-const sockets = new Set<Socket>();
+let loopback: Loopback;
 
 beforeAll(async () => {
   server = http.createServer((req, res) => {
@@ -31,19 +31,11 @@ beforeAll(async () => {
       step(req, res, body);
     });
   });
-  server.on('connection', (s) => {
-    sockets.add(s);
-    s.on('close', () => sockets.delete(s));
-  });
-  // Idle kept-alive connections stay open: a request reusing one just as Node's 5 s
-  // keep-alive timeout closed it would meet a reset (suites/README.md, "Timing").
-  server.keepAliveTimeout = 0;
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/gen`;
+  loopback = await listenOnLoopback(server);
+  url = `${loopback.base}/gen`;
 });
 afterAll(async () => {
-  for (const s of sockets) s.destroy();
-  await new Promise((r) => server.close(r));
+  await loopback.close();
   http_.destroy();
 });
 beforeEach(() => {

@@ -4,7 +4,6 @@
  * test scripts exactly what a backend's plugin would hand core.
  */
 import http from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
 import { z } from 'zod';
 import { BackendProvider, implementedCapabilities, type ProviderContext, type ProviderStream } from './provider.js';
@@ -22,13 +21,14 @@ import { CapabilityNotSupportedError } from '../errors/capability-error.js';
 import { InvalidToolArgumentsError } from '../errors/tool-error.js';
 import { ProviderError } from '../errors/provider-error.js';
 import { SecretScrubber } from '../secrets/scrubber.js';
+import { listenOnLoopback, type Loopback } from '../__tests__/loopback.js';
 
 /** What the server answers: a non-streamed body, or SSE events each holding a list of stream items. */
 let reply: { completion?: ProviderCompletion; events?: StreamItem[][]; end?: Record<string, unknown>; oneWrite?: boolean } = {};
 const bodies: any[] = [];
 let server: http.Server;
 let url: string;
-const sockets = new Set<Socket>();
+let loopback: Loopback;
 
 beforeAll(async () => {
   server = http.createServer((req, res) => {
@@ -51,18 +51,11 @@ beforeAll(async () => {
       next();
     });
   });
-  server.on('connection', (s) => {
-    sockets.add(s);
-    s.on('close', () => sockets.delete(s));
-  });
-  // Idle kept-alive connections stay open (a request reusing one as Node's 5 s keep-alive timeout closes it meets a reset: suites/README.md, "Timing").
-  server.keepAliveTimeout = 0;
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/chat`;
+  loopback = await listenOnLoopback(server);
+  url = `${loopback.base}/chat`;
 });
 afterAll(async () => {
-  for (const s of sockets) s.destroy();
-  await new Promise((r) => server.close(r));
+  await loopback.close();
   client.destroy();
 });
 beforeEach(() => {

@@ -4,14 +4,14 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { HttpClient } from './client.js';
 import { readSse } from './sse.js';
 import { readNdjson } from './ndjson.js';
-import { ProviderError } from '../errors/provider-error.js';
+import { listenOnLoopback, providerFailure, type Loopback } from '../__tests__/loopback.js';
 
 type Handler = (req: http.IncomingMessage, res: http.ServerResponse, body: string) => void;
 
 let server: http.Server;
 let base: string;
 const routes = new Map<string, Handler>();
-const sockets = new Set<import('node:net').Socket>();
+let loopback: Loopback;
 
 beforeAll(async () => {
   server = http.createServer((req, res) => {
@@ -23,34 +23,16 @@ beforeAll(async () => {
       else res.writeHead(404).end();
     });
   });
-  server.on('connection', (s) => {
-    sockets.add(s);
-    s.on('close', () => sockets.delete(s));
-  });
-  // Idle kept-alive connections stay open: a request reusing one just as Node's 5 s
-  // keep-alive timeout closed it would meet a reset (suites/README.md, "Timing").
-  server.keepAliveTimeout = 0;
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  loopback = await listenOnLoopback(server);
+  base = loopback.base;
 });
 
-afterAll(async () => {
-  for (const s of sockets) s.destroy();
-  await new Promise((r) => server.close(r));
-});
+afterAll(() => loopback.close());
 
 const client = new HttpClient();
 afterAll(() => client.destroy());
 
-async function failure(promise: Promise<unknown>): Promise<ProviderError> {
-  try {
-    await promise;
-  } catch (error) {
-    expect(ProviderError.isInstance(error)).toBe(true);
-    return error as ProviderError;
-  }
-  throw new Error('expected a ProviderError');
-}
+const failure = providerFailure;
 
 describe('HttpClient', () => {
   it('posts JSON and parses the answer', async () => {
@@ -200,10 +182,10 @@ describe('HttpClient', () => {
 
   it('reuses kept-alive connections', async () => {
     routes.set('/ok', (_q, res) => res.end('{}'));
-    const before = new Set(sockets);
+    const before = new Set(loopback.sockets);
     const c = new HttpClient({ maxSockets: 4 });
     await Promise.all(Array.from({ length: 40 }, () => c.postJson(`${base}/ok`, {})));
-    const opened = [...sockets].filter((s) => !before.has(s)).length;
+    const opened = [...loopback.sockets].filter((s) => !before.has(s)).length;
     c.destroy();
     expect(opened).toBeLessThanOrEqual(4);
   });

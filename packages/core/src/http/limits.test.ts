@@ -6,13 +6,12 @@
  * buffer that grows until the process dies.
  */
 import http from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
 import { brotliCompressSync, constants, deflateSync, gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { HttpClient } from './client.js';
 import { readNdjson } from './ndjson.js';
 import { readSse } from './sse.js';
-import { ProviderError } from '../errors/provider-error.js';
+import { listenOnLoopback, providerFailure, type Loopback } from '../__tests__/loopback.js';
 
 const MiB = 1024 * 1024;
 /** 1 MiB of zeros, gzipped (about 1 KiB): members of a gzip stream may follow one another. */
@@ -22,7 +21,7 @@ type Handler = (req: http.IncomingMessage, res: http.ServerResponse) => void;
 let server: http.Server;
 let base: string;
 const routes = new Map<string, Handler>();
-const sockets = new Set<Socket>();
+let loopback: Loopback;
 const client = new HttpClient();
 
 beforeAll(async () => {
@@ -30,21 +29,13 @@ beforeAll(async () => {
     req.resume();
     req.on('end', () => (routes.get(req.url ?? '') ?? ((_q, r) => r.writeHead(404).end()))(req, res));
   });
-  server.on('connection', (s) => {
-    sockets.add(s);
-    s.on('close', () => sockets.delete(s));
-  });
-  // Idle kept-alive connections stay open: a request reusing one just as Node's 5 s
-  // keep-alive timeout closed it would meet a reset (suites/README.md, "Timing").
-  server.keepAliveTimeout = 0;
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  loopback = await listenOnLoopback(server);
+  base = loopback.base;
 });
 
 afterAll(async () => {
   client.destroy();
-  for (const s of sockets) s.destroy();
-  await new Promise((r) => server.close(r));
+  await loopback.close();
 });
 
 /**
@@ -81,15 +72,7 @@ function endlessRoute(path: string, headers: http.OutgoingHttpHeaders, piece: Bu
   return { closed };
 }
 
-async function failure(promise: Promise<unknown>): Promise<ProviderError> {
-  try {
-    await promise;
-  } catch (error) {
-    if (!ProviderError.isInstance(error)) throw error;
-    return error;
-  }
-  throw new Error('expected a ProviderError');
-}
+const failure = providerFailure;
 
 async function drainAll(iterable: AsyncIterable<unknown>): Promise<number> {
   let n = 0;

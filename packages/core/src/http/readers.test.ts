@@ -4,7 +4,7 @@
  * events): the behaviour the generators had, kept.
  */
 import http from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
+import { listenOnLoopback, type Loopback } from '../__tests__/loopback.js';
 import { setTimeout as realTimeout } from 'node:timers';
 import { afterAll, afterEach, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import { HttpClient } from './client.js';
@@ -147,7 +147,7 @@ describe('batch readers', () => {
 describe('HttpClient bodies and streams', () => {
   let server: http.Server;
   let base: string;
-  const sockets = new Set<Socket>();
+  let loopback: Loopback;
   let opened = 0;
   const client = new HttpClient();
 
@@ -175,22 +175,13 @@ describe('HttpClient bodies and streams', () => {
         }
       });
     });
-    server.on('connection', (s) => {
-      opened++;
-      sockets.add(s);
-      s.on('close', () => sockets.delete(s));
-    });
-    // Idle kept-alive connections stay open: a request reusing one just as Node's 5 s
-    // keep-alive timeout closed it would meet a reset (suites/README.md, "Timing").
-    server.keepAliveTimeout = 0;
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    loopback = await listenOnLoopback(server, () => opened++);
+    base = loopback.base;
   });
 
   afterAll(async () => {
     client.destroy();
-    for (const s of sockets) s.destroy();
-    await new Promise((r) => server.close(r));
+    await loopback.close();
   });
 
   // The grace after a reader stops is a timer (client.ts, DRAIN_GRACE_MS = 50): it is faked
@@ -247,11 +238,11 @@ describe('HttpClient bodies and streams', () => {
     fakeGraceTimer();
     const response = await client.postStream(`${base}/endless`, {});
     for await (const line of readNdjson<{ done: boolean }>(response.body, `${base}/endless`)) if (line.done) break;
-    const open = sockets.size;
+    const open = loopback.sockets.size;
     await until(() => jest.getTimerCount() > 0, 'the grace timer started');
     jest.advanceTimersByTime(50);
-    await until(() => sockets.size === open - 1, 'the server saw the connection closed');
-    expect(sockets.size).toBe(open - 1);
+    await until(() => loopback.sockets.size === open - 1, 'the server saw the connection closed');
+    expect(loopback.sockets.size).toBe(open - 1);
   });
 
   it('reports a body cut short as a retryable connection error', async () => {

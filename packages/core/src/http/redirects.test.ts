@@ -5,12 +5,11 @@
  * carries when it is allowed (nothing the caller set).
  */
 import http from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
 import { HttpClient } from './client.js';
 import { judgeRedirect } from './redirects.js';
 import { joinUrl } from './url.js';
-import { ProviderError } from '../errors/provider-error.js';
+import { listenOnLoopback, providerFailure } from '../__tests__/loopback.js';
 
 interface Seen {
   method: string;
@@ -29,7 +28,6 @@ interface Server {
 async function startServer(): Promise<Server> {
   const seen: Seen[] = [];
   const routes = new Map<string, (req: http.IncomingMessage, res: http.ServerResponse) => void>();
-  const sockets = new Set<Socket>();
   const server = http.createServer((req, res) => {
     let body = '';
     req.on('data', (c) => (body += c));
@@ -40,23 +38,8 @@ async function startServer(): Promise<Server> {
       else res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ at: req.url, method: req.method }));
     });
   });
-  server.on('connection', (s) => {
-    sockets.add(s);
-    s.on('close', () => sockets.delete(s));
-  });
-  // Idle kept-alive connections stay open: a request reusing one just as Node's 5 s
-  // keep-alive timeout closed it would meet a reset (suites/README.md, "Timing").
-  server.keepAliveTimeout = 0;
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    seen,
-    routes,
-    close: async () => {
-      for (const s of sockets) s.destroy();
-      await new Promise((r) => server.close(r));
-    },
-  };
+  const { base, close } = await listenOnLoopback(server);
+  return { url: base, seen, routes, close };
 }
 
 const SECRET_HEADERS = { authorization: 'Bearer sk-secret-auth', 'api-key': 'azure-secret', 'x-api-key': 'anthropic-secret' };
@@ -84,15 +67,7 @@ beforeEach(() => {
 const redirect = (status: number, location: () => string) => (_req: http.IncomingMessage, res: http.ServerResponse) =>
   res.writeHead(status, { location: location() }).end('moved');
 
-async function failure(promise: Promise<unknown>): Promise<ProviderError> {
-  try {
-    await promise;
-  } catch (error) {
-    if (!ProviderError.isInstance(error)) throw error;
-    return error;
-  }
-  throw new Error('expected a ProviderError');
-}
+const failure = providerFailure;
 
 describe('redirects in the HTTP client', () => {
   it.each([301, 302, 303, 307, 308])('a %i to another origin (other port) is refused: typed error naming the Location, nothing sent there', async (status) => {
