@@ -2,6 +2,7 @@
 /**
  * Profiles one proxy under the gateway bench's load, alone:
  *   node bench/src/gateway-profile.mjs <gateway|raw> <complete|stream> [calls] [in flight]
+ * (DELTAS=<n>: deltas per streamed answer, default 50)
  * Prints the self time per area and per function (as the bench's table), and
  * writes the whole V8 CPU profile to BENCH_CPUPROFILE (default
  * /tmp/aegis-<side>-<kind>.cpuprofile; open it in Chrome's DevTools or speedscope),
@@ -21,7 +22,7 @@ const proc = await startProxy(side, backends.openai.baseUrl);
 const url = `${proc.url}/v1/chat/completions`;
 const model = side === 'gateway' ? 'bench' : 'gpt-4o-mini';
 try {
-  if (stream) await backends.setReply('openai', { chunks: Array.from({ length: 50 }, (_, i) => `w${i} `) });
+  if (stream) await backends.setReply('openai', { chunks: Array.from({ length: Number(process.env.DELTAS ?? 50) }, (_, i) => `w${i} `) });
   else await backends.setReply('openai', { text: 'Hello! This is a short answer of a few words.', promptTokens: 9, completionTokens: 11 });
   const call = () => post(url, chatBody(model, stream), { stream });
   await pool(Math.min(500, calls), inFlight, call); // warm-up

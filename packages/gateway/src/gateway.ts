@@ -296,25 +296,38 @@ export async function createGateway(aegis: Aegis, options: GatewayOptions = {}):
       const deltas = stream.events();
       // The status is sent with the first event: an upstream failing before it (or a fallback
       // that runs out of members) is still a proper error status, not a broken 200 stream.
-      let step: IteratorResult<StreamEvent, void>;
-      try {
-        step = await deltas.next();
-      } catch (error) {
-        throw await upstreamFailure(s, call, error);
-      }
-      const firstDelta = performance.now() - started;
-      entry.first_delta_ms = Math.round(firstDelta * 10) / 10;
-      metrics.firstDeltaOf(request.model, firstDelta / 1000);
+      const firstStep = deltas.next();
+      firstStep.catch(() => undefined); // awaited below, once the answer's writer is ready
+      // What the first write needs is built while the backend works on the answer: after this
+      // turn of the event loop, in which the upstream request leaves, and off the path from the
+      // first delta to the client.
+      await afterIo();
       const chunks = new ChunkWriter(id, created, request.model);
       // A secret a backend echoes never reaches the caller, even split across deltas.
       const encoder = new ChatStreamEncoder(chunks, () =>
         chainScrubbers(s.aegis.secrets.createStreamScrubber(), s.scrubber.size > 0 ? s.scrubber.createStreamScrubber() : undefined),
       );
-      res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', 'x-accel-buffering': 'no', ...(draining ? { connection: 'close' } : {}) });
+      const out = new StreamWriter(res);
+      const role = chunks.role();
+      let step: IteratorResult<StreamEvent, void>;
+      try {
+        step = await firstStep;
+      } catch (error) {
+        throw await upstreamFailure(s, call, error);
+      }
+      const firstDelta = performance.now() - started;
+      // Recorded once the first delta has left (or at the end, for an answer with none to send).
+      let noted = false;
+      const noteFirstDelta = (): void => {
+        if (noted) return;
+        noted = true;
+        entry.first_delta_ms = Math.round(firstDelta * 10) / 10;
+        metrics.firstDeltaOf(request.model, firstDelta / 1000);
+      };
+      res.writeHead(200, draining ? SSE_HEADERS_CLOSING : SSE_HEADERS);
       // Deltas that arrive together (one network read upstream) leave in one write (StreamWriter);
       // the first one at once, with the headers.
-      const out = new StreamWriter(res);
-      let open = await out.send(chunks.role());
+      let open = await out.send(role);
       let first = true;
       while (open && !step.done) {
         const data = encoder.event(step.value);
@@ -324,6 +337,7 @@ export async function createGateway(aegis: Aegis, options: GatewayOptions = {}):
             // The first delta leaves at once, not after the rest of its batch.
             first = false;
             if (open) open = await out.flush();
+            noteFirstDelta();
           }
         }
         if (!open) break;
@@ -336,6 +350,7 @@ export async function createGateway(aegis: Aegis, options: GatewayOptions = {}):
           return;
         }
       }
+      noteFirstDelta();
       if (!open) {
         // The client is gone: close the upstream stream now (the signal has aborted it too).
         await deltas.return?.().catch(() => undefined);
@@ -493,6 +508,14 @@ export class GatewayStartError extends Error {
     super(message);
     this.name = 'GatewayStartError';
   }
+}
+
+const SSE_HEADERS = { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', 'x-accel-buffering': 'no' } as const;
+const SSE_HEADERS_CLOSING = { ...SSE_HEADERS, connection: 'close' } as const;
+
+/** Resolves in the event loop's next check phase: after the I/O this turn started (a request written) has left. */
+function afterIo(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
 }
 
 function routeOf(path: string): Route | undefined {

@@ -35,6 +35,12 @@ export type DeltaStep<I> = (item: I, deltas: StreamItem[]) => StreamEnd | undefi
  * stream (a truncated stream: the plugin says what it expected). When `step`
  * throws, the deltas of the items before it are handed out first.
  *
+ * The stream's first delta is handed out as soon as its item is read, before
+ * the rest of its batch: a backend that sends many deltas in one network read
+ * (a fast one, or one that buffers) would otherwise keep the caller's time to
+ * first delta waiting on every item of the read. The rest of that batch, and
+ * every later batch, goes out whole.
+ *
  * ```ts
  * const end = yield* streamDeltas(readNdjsonBatches(response.body, url), (line, deltas) => { ... });
  * if (end) return end;
@@ -45,16 +51,27 @@ export async function* streamDeltas<I>(
   batches: AsyncIterable<readonly I[]>,
   step: DeltaStep<I>,
 ): AsyncGenerator<readonly StreamItem[], StreamEnd | undefined, undefined> {
+  let first = true;
   for await (const batch of batches) {
-    const deltas: StreamItem[] = [];
+    let deltas: StreamItem[] = [];
     let end: StreamEnd | undefined | void;
     try {
-      for (let i = 0; i < batch.length && !end; i++) end = step(batch[i]!, deltas);
+      for (let i = 0; i < batch.length && !end; i++) {
+        end = step(batch[i]!, deltas);
+        if (first && deltas.length > 0 && i < batch.length - 1 && !end) {
+          first = false;
+          yield deltas;
+          deltas = [];
+        }
+      }
     } catch (error) {
       if (deltas.length > 0) yield deltas;
       throw error;
     }
-    if (deltas.length > 0) yield deltas;
+    if (deltas.length > 0) {
+      first = false;
+      yield deltas;
+    }
     if (end) return end;
   }
   return undefined;

@@ -140,30 +140,89 @@ export class CompletionStream implements AsyncIterable<string> {
    * reason and usage. An error that ends the stream is thrown from the
    * iteration (and rejects `result`); a `break` closes the stream.
    */
-  async *events(): AsyncGenerator<StreamEvent, void, undefined> {
+  events(): AsyncGenerator<StreamEvent, void, undefined> {
+    // A hand-written iterator, as the deltas' own: a generator's await and resumption per event
+    // would come on top of theirs, on every delta of every stream a gateway serves.
+    type Out = IteratorResult<StreamEvent, void>;
     const queue: StreamEvent[] = [];
     let read = 0;
     (this.source as EventSource)[EMITS_EVENTS]?.((event) => queue.push(event));
     const deltas = this[Symbol.asyncIterator]();
-    let ended = false;
-    try {
-      for (;;) {
-        const step = await deltas.next();
-        // The events a step produced came before its text.
-        while (read < queue.length) yield queue[read++]!;
-        queue.length = read = 0;
-        if (step.done) break;
-        yield { type: 'text-delta', text: step.value };
+    // 'open': reading deltas; 'finishing': the deltas ended, the finish event is next; 'closed'.
+    let state: 'open' | 'finishing' | 'closed' = 'open';
+    /** A delta whose step also produced events: they go first (they came before its text). */
+    let text: string | undefined;
+    let busy: Promise<Out> | undefined;
+    const done = (): Out => ({ value: undefined, done: true });
+    const finish = (result: CompletionResult): Out => {
+      state = 'closed';
+      const event: StreamEvent = { type: 'finish', finishReason: result.finishReason };
+      if (result.rawFinishReason !== undefined) event.rawFinishReason = result.rawFinishReason;
+      if (result.usage !== undefined) event.usage = result.usage;
+      return { value: event, done: false };
+    };
+    /** The next event at hand, without reading the source; undefined when a read (or the result) is needed. */
+    const atHand = (): Out | undefined => {
+      if (read < queue.length) return { value: queue[read++]!, done: false };
+      queue.length = read = 0;
+      if (text !== undefined) {
+        const value: StreamEvent = { type: 'text-delta', text };
+        text = undefined;
+        return { value, done: false };
       }
-      ended = true;
-    } finally {
-      if (!ended) await deltas.return();
-    }
-    const result = await this.finished;
-    const finish: StreamEvent = { type: 'finish', finishReason: result.finishReason };
-    if (result.rawFinishReason !== undefined) finish.rawFinishReason = result.rawFinishReason;
-    if (result.usage !== undefined) finish.usage = result.usage;
-    yield finish;
+      return undefined;
+    };
+    const onStep = (step: IteratorResult<string, void>): Out | Promise<Out> => {
+      if (step.done) state = 'finishing';
+      else text = step.value;
+      return atHand() ?? (state === 'finishing' ? this.finished.then(finish) : deltas.next().then(onStep));
+    };
+    const pull = (): Out | Promise<Out> => {
+      if (state === 'closed') return done();
+      const ready = atHand();
+      if (ready) return ready;
+      if (state === 'finishing') return this.finished.then(finish);
+      return deltas.next().then(onStep);
+    };
+    const iterator: AsyncGenerator<StreamEvent, void, undefined> = {
+      next: () => {
+        // Called again before the last step came back: in turn, as a generator queues it.
+        if (busy) return busy.then(() => iterator.next(), () => iterator.next());
+        let out: Out | Promise<Out>;
+        try {
+          out = pull();
+        } catch (error) {
+          state = 'closed';
+          return Promise.reject(error);
+        }
+        if (!(out instanceof Promise)) return Promise.resolve(out);
+        const settled = out.then(
+          (value) => {
+            busy = undefined;
+            return value;
+          },
+          (error: unknown) => {
+            busy = undefined;
+            state = 'closed';
+            throw error;
+          },
+        );
+        busy = settled;
+        return settled;
+      },
+      return: async () => {
+        const wasOpen = state === 'open';
+        state = 'closed';
+        if (wasOpen) await deltas.return();
+        return done();
+      },
+      throw: async (error: unknown) => {
+        await iterator.return();
+        throw error;
+      },
+      [Symbol.asyncIterator]: () => iterator,
+    };
+    return iterator;
   }
 
   private async drain(): Promise<void> {

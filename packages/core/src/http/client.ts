@@ -8,6 +8,7 @@ import { redactUrl } from './url.js';
 import { DEFAULT_LIMITS, ERROR_BODY_MAX_BYTES, STREAM_SOURCE, tooLargeError, type StreamSource } from './limits.js';
 import { judgeRedirect, MAX_REDIRECTS, redirectError, stripForCrossOrigin, type RedirectPolicy } from './redirects.js';
 import { ACCEPT_ENCODING, sendDirect, type BodyStream } from './direct.js';
+import { BodyChunks } from './body-chunks.js';
 
 export interface HttpRequestOptions {
   headers?: Record<string, string | undefined>;
@@ -129,8 +130,9 @@ export class HttpClient {
     const policy = options.followRedirects ?? 'same_origin';
     // JSON and bodiless requests go straight on node:http (direct.ts); a redirect they meet, and
     // multipart bodies, go on with got.
-    if (payload === undefined || 'json' in payload) return this.openDirect(method, url, payload, headers, options, policy, ctx);
-    return this.openWithGot(client, method, url, url, payload, headers, options, policy, MAX_REDIRECTS, ctx);
+    // (`return await`: a promise returned from an async function costs two more steps to settle.)
+    if (payload === undefined || 'json' in payload) return await this.openDirect(method, url, payload, headers, options, policy, ctx);
+    return await this.openWithGot(client, method, url, url, payload, headers, options, policy, MAX_REDIRECTS, ctx);
   }
 
   private async openDirect(
@@ -161,11 +163,13 @@ export class HttpClient {
     }
     headers['accept-encoding'] ??= ACCEPT_ENCODING;
     const agent = target.protocol === 'https:' ? this.agent!.https : this.agent!.http;
-    const { res, stream } = await sendDirect(nodeHttp, { method, url: target, headers, body, agent, signal: options.signal, idleTimeoutMs: options.idleTimeoutMs }).catch(
-      (error: unknown) => {
-        throw transportError(error, ctx);
-      },
-    );
+    let sent: Awaited<ReturnType<typeof sendDirect>>;
+    try {
+      sent = await sendDirect(nodeHttp, { method, url: target, headers, body, agent, signal: options.signal, idleTimeoutMs: options.idleTimeoutMs });
+    } catch (error) {
+      throw transportError(error, ctx);
+    }
+    const { res, stream } = sent;
     stream.on('error', () => undefined); // errors are read through iteration or the readers' listeners
     const status = res.statusCode ?? 0;
     const location = res.headers.location;
@@ -256,9 +260,9 @@ export class HttpClient {
   }
 
   /** A non-2xx answer as a typed error (its body read up to a small limit), else the response. */
-  private async checked(response: OpenResponse, statusText: string | undefined, options: HttpRequestOptions): Promise<OpenResponse> {
-    if (response.status < 200 || response.status >= 300) {
-      const text = await readText(response, { ...options, maxResponseBytes: ERROR_BODY_MAX_BYTES }, true);
+  private checked(response: OpenResponse, statusText: string | undefined, options: HttpRequestOptions): OpenResponse | Promise<never> {
+    if (response.status >= 200 && response.status < 300) return response;
+    return readText(response, { ...options, maxResponseBytes: ERROR_BODY_MAX_BYTES }, true).then((text) => {
       throw httpStatusError({
         method: response.ctx.method,
         url: response.url,
@@ -268,8 +272,7 @@ export class HttpClient {
         retryAfterMs: parseRetryAfter(response.headers),
         extract: options.errorMessage,
       });
-    }
-    return response;
+    });
   }
 }
 
@@ -296,32 +299,34 @@ interface OpenResponse {
   ctx: { method: string; url: string; idleTimeoutMs?: number; signal?: AbortSignal };
 }
 
-async function* mappedChunks(response: OpenResponse, options: HttpRequestOptions): AsyncGenerator<Buffer> {
+/**
+ * The body's chunks, each failure a ProviderError, the size limit checked as
+ * they come. A failure closes the socket. A reader that stops before the end
+ * lets the body end (see `drain`) rather than closing the socket.
+ */
+function mappedChunks(response: OpenResponse, options: HttpRequestOptions): AsyncIterableIterator<Buffer> {
   const limit = options.maxStreamBytes ?? DEFAULT_LIMITS.maxStreamBytes;
   const { stream } = response;
   let total = 0;
-  let failed = false;
-  try {
-    // Not destroyed on return: the finally below decides between ending and closing it.
-    for await (const chunk of stream.iterator({ destroyOnReturn: false }) as AsyncIterable<Buffer>) {
+  return new BodyChunks(
+    stream,
+    (chunk) => {
       total += chunk.length;
       if (total > limit) throw tooLargeError('maxStreamBytes', limit, { ...response.ctx, status: response.status });
-      yield chunk;
-    }
-  } catch (error) {
-    failed = true;
-    throw transportError(error, response.ctx);
-  } finally {
-    // A failure must not leave the socket busy. But a plugin returns at the backend's end
-    // marker, a moment before the body's own end (often before its last bytes arrive): let the
-    // body end, so the kept-alive socket goes back to the pool instead of being closed (and a
-    // new connection, with its TLS handshake, opened next time). A consumer that stopped early
-    // looks the same from here: what has not ended within a short grace is closed.
-    if (!stream.destroyed && !stream.readableEnded) {
-      if (failed) stream.destroy();
-      else drain(stream, wireComplete(stream));
-    }
-  }
+    },
+    // A plugin returns at the backend's end marker, a moment before the body's own end (often
+    // before its last bytes arrive): let the body end, so the kept-alive socket goes back to the
+    // pool instead of being closed (and a new connection, with its TLS handshake, opened next
+    // time). A consumer that stopped early looks the same from here: what has not ended within a
+    // short grace is closed.
+    (body) => {
+      if (!body.destroyed && !body.readableEnded) drain(body as BodyStream, wireComplete(body as BodyStream));
+    },
+    (error) => {
+      if (!stream.destroyed) stream.destroy();
+      return transportError(error, response.ctx);
+    },
+  );
 }
 
 /** Whether the body's bytes have all arrived (got's stream and a decoder carry the response; a bare response is one). */

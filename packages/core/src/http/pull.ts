@@ -159,7 +159,8 @@ export abstract class ChunkReader<I, T> implements AsyncGenerator<T, undefined, 
     this.head = 0;
     try {
       if (!this.source) {
-        await this.prepare();
+        const preparing = this.prepare();
+        if (preparing) await preparing;
         this.source = this.chunks[Symbol.asyncIterator]();
       }
       while (this.items.length === 0) {

@@ -5,6 +5,8 @@ export type SseEvent = EventSourceMessage;
 
 // Loaded with the first stream, not with @aegis/core: what makes no request never needs it.
 let parserModule: Promise<typeof import('eventsource-parser')> | undefined;
+/** The module, once loaded: later streams create their parser without waiting a step. */
+let parserLoaded: typeof import('eventsource-parser') | undefined;
 
 /**
  * Parses a byte stream of server-sent events (with the eventsource-parser
@@ -36,9 +38,15 @@ class SseReader extends ChunkReader<SseEvent, SseEvent> {
   private out: SseEvent[] = [];
   private parser!: EventSourceParser;
 
-  protected override async prepare(): Promise<void> {
-    const { createParser } = await (parserModule ??= import('eventsource-parser'));
-    this.parser = createParser({ onEvent: (event) => this.out.push(event) });
+  protected override prepare(): Promise<void> | undefined {
+    if (parserLoaded) {
+      this.parser = parserLoaded.createParser({ onEvent: (event) => this.out.push(event) });
+      return undefined;
+    }
+    return (parserModule ??= import('eventsource-parser')).then((module) => {
+      parserLoaded = module;
+      this.prepare();
+    });
   }
 
   // The end of an event is a blank line: the last pair of line ends in a row. Scanned from the

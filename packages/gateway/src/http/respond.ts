@@ -61,9 +61,16 @@ export class StreamWriter {
     return this.full ? this.drained() : true;
   }
 
-  /** Writes what is pending now. */
+  /**
+   * Writes what is pending now, and puts it on the wire now: node corks the
+   * socket for a chunked write and uncorks it on the next tick, which comes
+   * only once the promise jobs queued behind this one have run (the rest of
+   * an upstream read's deltas, mapped and encoded), so without the uncork the
+   * first delta would wait for all of them.
+   */
   flush(): boolean | Promise<boolean> {
     this.write();
+    this.res.uncork();
     if (this.res.destroyed) return false;
     return this.full ? this.drained() : true;
   }

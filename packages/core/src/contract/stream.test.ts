@@ -1,0 +1,78 @@
+import { describe, expect, it } from '@jest/globals';
+import { CompletionStream, EMITS_EVENTS, type EventSource } from './stream.js';
+import type { CompletionResult } from './results.js';
+import type { StreamEvent } from './stream-events.js';
+
+/** A source that yields `deltas` (emitting `events[i]` just before delta i), then ends with `result`; records whether it was closed. */
+function sourceOf(deltas: string[], events: StreamEvent[][] = [], fail?: Error) {
+  let listener: ((event: StreamEvent) => void) | undefined;
+  const state = { returned: false, reads: 0 };
+  let i = 0;
+  const source: AsyncGenerator<string, CompletionResult, undefined> & EventSource = {
+    next: async () => {
+      state.reads++;
+      for (const event of events[i] ?? []) listener?.(event);
+      if (i < deltas.length) return { value: deltas[i++]!, done: false };
+      if (fail) throw fail;
+      return { value: { text: deltas.join(''), finishReason: 'stop', usage: { promptTokens: 1, completionTokens: 2 } }, done: true };
+    },
+    return: async (value) => {
+      state.returned = true;
+      return { value: value as CompletionResult, done: true };
+    },
+    throw: async (error) => {
+      throw error;
+    },
+    [Symbol.asyncIterator]() {
+      return this;
+    },
+    [EMITS_EVENTS]: (l) => {
+      listener = l;
+    },
+  };
+  return { source, state };
+}
+
+async function all(events: AsyncIterable<StreamEvent>): Promise<StreamEvent[]> {
+  const out: StreamEvent[] = [];
+  for await (const e of events) out.push(e);
+  return out;
+}
+
+describe('CompletionStream.events()', () => {
+  it('hands out the events of a step before its text, then the finish with usage', async () => {
+    const reasoning: StreamEvent = { type: 'reasoning-delta', text: 'think' };
+    const { source } = sourceOf(['a', 'b'], [[reasoning], []]);
+    expect(await all(new CompletionStream(source).events())).toEqual([
+      reasoning,
+      { type: 'text-delta', text: 'a' },
+      { type: 'text-delta', text: 'b' },
+      { type: 'finish', finishReason: 'stop', usage: { promptTokens: 1, completionTokens: 2 } },
+    ]);
+  });
+
+  it('answers calls made before the last one came back in turn, as a generator does', async () => {
+    const { source } = sourceOf(['a', 'b']);
+    const events = new CompletionStream(source).events();
+    const steps = await Promise.all([events.next(), events.next(), events.next(), events.next()]);
+    expect(steps.map((s) => (s.done ? 'done' : s.value.type === 'text-delta' ? s.value.text : s.value.type))).toEqual(['a', 'b', 'finish', 'done']);
+  });
+
+  it('closes the source when the reader stops early, and ends', async () => {
+    const { source, state } = sourceOf(['a', 'b', 'c']);
+    const events = new CompletionStream(source).events();
+    for await (const e of events) if (e.type === 'text-delta') break;
+    expect(state.returned).toBe(true);
+    expect(await events.next()).toEqual({ value: undefined, done: true });
+  });
+
+  it('throws the error that ends the stream, after the deltas before it, and rejects `result`', async () => {
+    const { source } = sourceOf(['a'], [], new Error('reset'));
+    const stream = new CompletionStream(source);
+    const events = stream.events();
+    expect(await events.next()).toEqual({ value: { type: 'text-delta', text: 'a' }, done: false });
+    await expect(events.next()).rejects.toThrow('reset');
+    await expect(stream.result).rejects.toThrow('reset');
+    expect(await events.next()).toEqual({ value: undefined, done: true });
+  });
+});

@@ -1,0 +1,122 @@
+import type { Readable } from 'node:stream';
+
+/** What becomes of the body when its reader stops before the end (see `BodyChunks.return`). */
+export type LeftBody = (stream: Readable) => void;
+
+/**
+ * A response body's chunks as an async iterator, read with the stream's own
+ * events (`readable`, `end`, `error`, `close`) rather than Node's async
+ * iterator: that one is an async generator over the same events, with an
+ * end-of-stream watcher of its own, and it sits on every chunk of every
+ * stream. Behaves as it does: the chunks in order, the stream's error thrown,
+ * a close before the end a premature close, one reader at a time.
+ *
+ * `check` sees each chunk before it is handed out and may throw (a size
+ * limit), which ends the iteration with that error. A failure (the stream's
+ * or `check`'s) goes through `failed`, which returns the error to throw.
+ * `return()` (the reader stopped) detaches and hands the stream to `left`,
+ * which ends or closes it.
+ */
+export class BodyChunks implements AsyncIterableIterator<Buffer> {
+  private ended = false;
+  private failure: unknown;
+  private waiter?: { resolve(step: IteratorResult<Buffer, undefined>): void; reject(error: unknown): void };
+  private detached = false;
+
+  constructor(
+    private readonly stream: Readable,
+    private readonly check: (chunk: Buffer) => void,
+    private readonly left: LeftBody,
+    private readonly failed: (error: unknown) => unknown,
+  ) {
+    stream.on('readable', this.wake);
+    stream.on('end', this.onEnd);
+    stream.on('error', this.onError);
+    stream.on('close', this.onClose);
+  }
+
+  next(): Promise<IteratorResult<Buffer, undefined>> {
+    const step = this.step();
+    if (step !== undefined) return step;
+    return new Promise((resolve, reject) => {
+      this.waiter = { resolve, reject };
+    });
+  }
+
+  return(): Promise<IteratorResult<Buffer, undefined>> {
+    if (!this.detached) {
+      const finished = this.ended || this.failure !== undefined;
+      this.detach();
+      if (!finished) this.left(this.stream);
+    }
+    return Promise.resolve({ value: undefined, done: true });
+  }
+
+  [Symbol.asyncIterator](): this {
+    return this;
+  }
+
+  /** The next step if one is ready (a chunk, the end, the failure), else undefined (wait for an event). */
+  private step(): Promise<IteratorResult<Buffer, undefined>> | undefined {
+    if (this.failure !== undefined) return Promise.reject(this.failure);
+    if (this.detached) return Promise.resolve({ value: undefined, done: true });
+    const chunk = this.stream.read() as Buffer | null;
+    if (chunk !== null) {
+      try {
+        this.check(chunk);
+      } catch (error) {
+        this.fail(error);
+        return Promise.reject(this.failure);
+      }
+      return Promise.resolve({ value: chunk, done: false });
+    }
+    if (this.ended) {
+      this.detach();
+      return Promise.resolve({ value: undefined, done: true });
+    }
+    return undefined;
+  }
+
+  private readonly wake = (): void => {
+    const waiter = this.waiter;
+    if (!waiter) return;
+    const step = this.step();
+    if (step === undefined) return;
+    this.waiter = undefined;
+    step.then(waiter.resolve, waiter.reject);
+  };
+
+  private readonly onEnd = (): void => {
+    this.ended = true;
+    this.wake();
+  };
+
+  private readonly onError = (error: unknown): void => {
+    this.fail(error);
+  };
+
+  private readonly onClose = (): void => {
+    if (this.ended || this.failure !== undefined) return;
+    // All data read and ended, but 'end' not emitted yet: the end.
+    const state = (this.stream as unknown as { _readableState?: { ended?: boolean } })._readableState;
+    if (this.stream.readableEnded || (state?.ended && this.stream.readableLength === 0)) this.onEnd();
+    else this.fail(Object.assign(new Error('Premature close'), { code: 'ERR_STREAM_PREMATURE_CLOSE' }));
+  };
+
+  private fail(error: unknown): void {
+    if (this.failure !== undefined) return;
+    this.detach();
+    this.failure = this.failed(error) ?? error;
+    const waiter = this.waiter;
+    this.waiter = undefined;
+    waiter?.reject(this.failure);
+  }
+
+  private detach(): void {
+    this.detached = true;
+    this.stream.off('readable', this.wake);
+    this.stream.off('end', this.onEnd);
+    this.stream.off('error', this.onError);
+    this.stream.off('close', this.onClose);
+  }
+}
