@@ -12,22 +12,61 @@ export function paramPath(path: readonly PropertyKey[]): string {
  * Parses a request body with a zod schema; a problem is a 400 naming the
  * parameter. Parameters the gateway cannot honour yet are refused by name
  * (never silently dropped); unknown ones as OpenAI does ("Unrecognized request argument").
+ *
+ * Each parameter present is parsed with its field's schema, and a parameter
+ * absent only when its schema has something to say about that (required, or a
+ * default): what `schema.parse` does for a plain object schema (no object-level
+ * refinements), without running the schemas of the twenty-odd optional
+ * parameters a request leaves out. This sits on every request, before the
+ * upstream call starts.
  */
 export function parseRequest<S extends z.ZodObject<any>>(
   schema: S,
   body: Record<string, unknown>,
   unsupported: Record<string, { why: string; allowed?: (value: unknown) => boolean }> = {},
 ): z.output<S> {
-  for (const [param, value] of Object.entries(body)) {
-    const rule = unsupported[param];
+  const shape = schema.shape as Record<string, z.ZodType>;
+  const out: Record<string, unknown> = {};
+  for (const param of Object.keys(body)) {
+    const value = body[param];
+    const rule = Object.hasOwn(unsupported, param) ? unsupported[param] : undefined;
     if (rule && value !== null && value !== undefined && !(rule.allowed?.(value) ?? false)) throw unsupportedParameter(param, rule.why);
-    if (!rule && !(param in schema.shape)) throw invalidRequest(`Unrecognized request argument supplied: ${param}`, param, 'unknown_parameter');
+    if (!Object.hasOwn(shape, param)) {
+      if (!rule) throw invalidRequest(`Unrecognized request argument supplied: ${param}`, param, 'unknown_parameter');
+      continue;
+    }
+    parseField(shape[param]!, param, value, out);
   }
-  const known = Object.fromEntries(Object.entries(body).filter(([key]) => key in schema.shape));
-  // Not jitless (unlike config validation): the same schema parses every request, and zod's compiled path pays off.
-  const result = schema.safeParse(known);
-  if (result.success) return result.data;
+  for (const key of absentKeysOf(schema)) if (!Object.hasOwn(body, key)) parseField(shape[key]!, key, undefined, out);
+  return out as z.output<S>;
+}
+
+/** One parameter, parsed with its schema into `out` (not set when its value is undefined), or a 400 naming it. */
+function parseField(schema: z.ZodType, param: string, value: unknown, out: Record<string, unknown>): void {
+  // Not jitless (unlike config validation): the same schemas parse every request, and zod's compiled path pays off.
+  const result = schema.safeParse(value);
+  if (result.success) {
+    if (result.data !== undefined) out[param] = result.data;
+    return;
+  }
   const issue = result.error.issues[0]!;
-  const param = paramPath(issue.path);
-  throw invalidRequest(`Invalid value for "${param || 'body'}": ${issue.message}`, param || undefined, 'invalid_value');
+  const path = paramPath([param, ...issue.path]);
+  throw invalidRequest(`Invalid value for "${path}": ${issue.message}`, path, 'invalid_value');
+}
+
+const absentKeys = new WeakMap<z.ZodObject<any>, string[]>();
+
+/** The keys of a schema whose field says something when the parameter is absent: required (an error) or with a default. */
+function absentKeysOf(schema: z.ZodObject<any>): string[] {
+  let keys = absentKeys.get(schema);
+  if (!keys) {
+    keys = Object.entries(schema.shape as Record<string, z.ZodType>)
+      .filter(([, field]) => {
+        const result = field.safeParse(undefined);
+        return !result.success || result.data !== undefined;
+      })
+      .map(([key]) => key);
+    absentKeys.set(schema, keys);
+  }
+  return keys;
 }
