@@ -327,12 +327,15 @@ export async function createGateway(aegis: Aegis, options: GatewayOptions = {}):
       res.writeHead(200, draining ? SSE_HEADERS_CLOSING : SSE_HEADERS);
       // Deltas that arrive together (one network read upstream) leave in one write (StreamWriter);
       // the first one at once, with the headers.
-      let open = await out.send(role);
+      // (A write's answer is awaited only when it is a promise: no promise step per delta.)
+      let sent = out.send(role);
+      let open = sent === true || (sent !== false && (await sent));
       let first = true;
       while (open && !step.done) {
         const data = encoder.event(step.value);
         if (data !== '') {
-          open = await out.send(data);
+          sent = out.send(data);
+          open = sent === true || (sent !== false && (await sent));
           if (first) {
             // The first delta leaves at once, not after the rest of its batch.
             first = false;
