@@ -152,15 +152,15 @@ describe('RedisCooldowns (the router\'s member cooldowns, shared)', () => {
     const heardByA: [string, number][] = [];
     a.subscribe((key, ms) => heardByA.push([key, ms]));
     const heardByB: [string, number][] = [];
-    const bHeard = (count: number) =>
-      new Promise<void>((resolve) => {
-        const check = () => (heardByB.length >= count ? resolve() : setImmediate(check));
-        check();
-      });
-    b.subscribe((key, ms) => heardByB.push([key, ms]));
+    let bHeard: () => void = () => undefined;
+    const bHeardOne = new Promise<void>((resolve) => (bHeard = resolve));
+    b.subscribe((key, ms) => {
+      heardByB.push([key, ms]);
+      bHeard();
+    });
 
     a.announce('router:p:m', 30_000);
-    await bHeard(1);
+    await bHeardOne;
     expect(heardByB[0]![0]).toBe('router:p:m');
     expect(heardByB[0]![1]).toBeGreaterThan(25_000);
     expect(heardByB[0]![1]).toBeLessThanOrEqual(30_000);
@@ -172,9 +172,10 @@ describe('RedisCooldowns (the router\'s member cooldowns, shared)', () => {
     await aHeard;
     expect(heardByA.map(([key]) => key)).toEqual(['router:p:n']);
 
-    // A shorter cooldown announced later keeps the longer one in Redis.
+    // A shorter cooldown announced later keeps the longer one in Redis (B's next announcement reaching A says both ran).
     b.announce('router:p:m', 1_000);
-    await bHeard(1);
+    b.announce('router:p:o', 1_000);
+    await new Promise<void>((resolve) => a.subscribe((key) => key === 'router:p:o' && resolve()));
     const late = await connect(prefix);
     const replayed: [string, number][] = [];
     late.subscribe((key, ms) => replayed.push([key, ms]));
