@@ -221,6 +221,23 @@ describe('RedisCooldowns (the router\'s member cooldowns, shared)', () => {
     expect(heard).toEqual([['ok', 7 * 24 * 3600 * 1000]]);
   });
 
+  it('a replica whose subscriber connection was cut reads, once back, the cooldowns it may have missed', async () => {
+    const prefix = `k-${randomUUID()}:`;
+    const board = await connect(prefix);
+    const learnt = new Promise<number>((resolve) => board.subscribe((key, ms) => key === 'router:p:quiet' && resolve(ms)));
+    const raw = new Redis(redis.url);
+    try {
+      // A cooldown in Redis that was never published (as one announced while this replica was cut off)...
+      const [seconds, micros] = await raw.time();
+      await raw.zadd(`${prefix}cooldowns:members`, Number(seconds) * 1000 + Math.floor(Number(micros) / 1000) + 60_000, 'router:p:quiet');
+      // ...can only reach it by the read after its subscriber connection comes back.
+      await raw.client('KILL', 'TYPE', 'pubsub');
+      expect(await learnt).toBeGreaterThan(50_000);
+    } finally {
+      raw.disconnect();
+    }
+  });
+
   it('while Redis is away, announcing throws nothing, warns, and the cooldown stays known on this replica', async () => {
     const own = await startRedisServer();
     let warned: (message: string) => void = () => undefined;

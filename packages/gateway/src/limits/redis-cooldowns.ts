@@ -69,6 +69,8 @@ export class RedisCooldowns implements SharedCooldowns {
   private readonly subscriber: Redis;
   private sharing = true;
   private subscriberFailing = false;
+  /** The subscriber connection was lost: messages may have been missed. */
+  private missed = false;
   private closed = false;
 
   private constructor(
@@ -85,10 +87,12 @@ export class RedisCooldowns implements SharedCooldowns {
       options.onError?.(error);
     });
     this.subscriber.on('message', (_channel: string, message: string) => this.received(message));
-    // After a reconnection (subscribed again by ioredis): what was announced meanwhile.
+    this.subscriber.on('close', () => (this.missed = true));
+    // After a reconnection (ioredis subscribes again by itself): read what was announced meanwhile.
     this.subscriber.on('ready', () => {
-      if (!this.subscriberFailing) return;
       this.subscriberFailing = false;
+      if (!this.missed || this.closed) return;
+      this.missed = false;
       // The other connection may come back a moment later: then read.
       void this.readRunning().catch(() => this.commands.once('ready', () => void this.readRunning().catch(() => undefined)));
     });
