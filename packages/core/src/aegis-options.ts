@@ -1,6 +1,7 @@
 import type { Logger, LogLevel } from './contract/logger.js';
 import type { HttpClientOptions } from './http/client.js';
 import type { AegisPlugin } from './plugins/define-plugin.js';
+import type { SharedCooldowns } from './contract/shared-cooldowns.js';
 
 export interface AegisOptions {
   /** Path of backends.yaml; else `AEGIS_BACKENDS`, else `./backends.yaml`. */
@@ -29,4 +30,11 @@ export interface AegisOptions {
   /** Level of the default logger (default from `AEGIS_LOG_LEVEL`, else `warn`). */
   logLevel?: LogLevel;
   http?: HttpClientOptions;
+  /**
+   * Cooldowns shared with other processes serving the same configuration
+   * (replicas behind a load balancer): providers that cool something down
+   * announce it here and apply what the others announce. Default: each
+   * process keeps its own. Can also be attached later: `aegis.shareCooldowns`.
+   */
+  sharedCooldowns?: SharedCooldowns;
 }

@@ -11,6 +11,8 @@ import { ConfigService } from './di/config-service.js';
 import { PluginCatalog } from './di/plugin-catalog.js';
 import { ProviderFactory, type ResolvedConfig } from './di/provider-factory.js';
 import { TOKENS } from './di/tokens.js';
+import { CooldownRelay } from './di/cooldown-relay.js';
+import type { SharedCooldowns } from './contract/shared-cooldowns.js';
 import type { ConfigIssue } from './errors/configuration-error.js';
 import type { RawSection } from './config/sections.js';
 import { ConfigurationError } from './errors/configuration-error.js';
@@ -67,6 +69,9 @@ export class Aegis {
     this.container.register(TOKENS.Secrets, { useValue: secrets });
     this.container.register(TOKENS.Logger, { useValue: logger });
     this.container.register(TOKENS.Http, { useValue: new HttpClient(options.http) });
+    const cooldowns = new CooldownRelay(logger);
+    if (options.sharedCooldowns) cooldowns.attach(options.sharedCooldowns);
+    this.container.register(TOKENS.Cooldowns, { useValue: cooldowns });
     this.container.registerSingleton(ConfigService);
     this.container.registerSingleton(PluginCatalog);
     this.container.registerSingleton(ProviderFactory);
@@ -230,8 +235,20 @@ export class Aegis {
     return this.container.resolve<SecretScrubber>(TOKENS.Secrets);
   }
 
-  /** Closes kept-alive connections. */
+  /**
+   * Shares cooldowns with other processes from now on (instead of the board
+   * given before, if any): the providers already built are connected to it
+   * too. For an application that learns where the shared state lives only
+   * from the configuration (the gateway's `redis_url`). Returns the function
+   * that detaches it; closing the instance does too.
+   */
+  shareCooldowns(board: SharedCooldowns): () => void {
+    return this.container.resolve<CooldownRelay>(TOKENS.Cooldowns).attach(board);
+  }
+
+  /** Closes kept-alive connections and ends the providers' subscriptions to shared cooldowns. */
   close(): void {
+    this.container.resolve<CooldownRelay>(TOKENS.Cooldowns).close();
     this.container.resolve<HttpClient>(TOKENS.Http).destroy();
   }
 }

@@ -58,6 +58,7 @@ export { runtimeFromSettings, type RuntimeExecutionConfig, type CallSettings, ty
 export { BaseBackendConfig } from './contract/base-config.js';
 export { CompletionStream } from './contract/stream.js';
 export { BackendProvider, implementedCapabilities, type ProviderContext } from './contract/provider.js';
+export type { SharedCooldowns, CooldownListener } from './contract/shared-cooldowns.js';
 export { streamDeltas, type ProviderStream, type StreamEnd, type StreamItem, type DeltaStep } from './contract/deltas.js';
 export type { Logger, LogLevel } from './contract/logger.js';
 export { ConsoleLogger, parseLogLevel, type ConsoleLoggerOptions } from './log/console-logger.js';

@@ -76,6 +76,8 @@ interface State {
   created: number;
   users: number;
   retired: boolean;
+  /** Disconnects the instance's providers from the store's shared cooldowns (closing the instance does too). */
+  unshareCooldowns: () => void;
 }
 
 interface InFlight {
@@ -107,6 +109,7 @@ export async function createGateway(aegis: Aegis, options: GatewayOptions = {}):
             url: settings.redisUrl,
             prefix: settings.redisPrefix,
             onError: (error) => logger.warn(`gateway: redis: ${scrubber.scrub(instance.redact(error.message))}`),
+            onWarning: (message) => logger.warn(`gateway: redis: ${scrubber.scrub(instance.redact(message))}`),
           }).catch((error: Error) => {
             throw new Error(`${scrubber.scrub(instance.redact(error.message))} (gateway.redis_url)`);
           })
@@ -119,7 +122,18 @@ export async function createGateway(aegis: Aegis, options: GatewayOptions = {}):
         instance.getProviderForProfile(profile).catch((error: Error) => logger.warn(`gateway: profile "${profile}": ${instance.redact(error.message)}`)),
       ),
     );
-    return { aegis: instance, settings, limiter: new Limiter(store, options.now), scrubber, created: Math.floor(Date.now() / 1000), users: 0, retired: false };
+    // The router's member cooldowns: shared by the replicas on this store (Redis), once the instance is ready.
+    const unshareCooldowns = store.sharedCooldowns ? instance.shareCooldowns(store.sharedCooldowns) : () => undefined;
+    return {
+      aegis: instance,
+      settings,
+      limiter: new Limiter(store, options.now),
+      scrubber,
+      created: Math.floor(Date.now() / 1000),
+      users: 0,
+      retired: false,
+      unshareCooldowns,
+    };
   };
 
   let state = await buildState(aegis);
@@ -470,6 +484,7 @@ export async function createGateway(aegis: Aegis, options: GatewayOptions = {}):
         const host = (server.address() as AddressInfo).address;
         const refusal = refusalToListen(host, fresh.settings, next.configFile);
         if (refusal) {
+          fresh.unshareCooldowns();
           if (fresh.limiter.store !== previous.limiter.store && fresh.limiter.store !== options.store) await fresh.limiter.store.close();
           throw new GatewayStartError(refusal);
         }

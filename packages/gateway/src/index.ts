@@ -7,6 +7,7 @@ export { gatewaySectionSchema, loadGatewaySettings, refusalToListen, isLoopback,
 export { GatewayError, type OpenAIErrorBody } from './errors.js';
 export { MemoryLimitStore, type LimitStore } from './limits/store.js';
 export { RedisLimitStore, type RedisLimitStoreOptions } from './limits/redis-store.js';
+export { RedisCooldowns, type RedisCooldownsOptions } from './limits/redis-cooldowns.js';
 export { Limiter, WINDOW_MS, type Permit } from './limits/limiter.js';
 export { GatewayMetrics } from './metrics.js';
 export type { AccessLogEntry, AccessLogSink } from './access-log.js';

@@ -1,15 +1,20 @@
 /**
- * Shared state in a real Redis: the store's atomic steps, then two `aegis
- * serve` processes on one Redis sharing a key's request limit and an
- * upstream's cooldown.
+ * Shared state in a real Redis: the store's atomic steps and the shared
+ * member cooldowns, then two `aegis serve` processes on one Redis sharing a
+ * key's request limit, an upstream's cooldown and a fallback member's
+ * cooldown; reload and close leave no connection behind.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
-import { RedisLimitStore } from './index.js';
-import { backendsYaml, startBackends, UPSTREAM_ENV, type Backends } from './__tests__/harness.js';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Redis } from 'ioredis';
+import { createTestAegis } from '@aegis/testkit';
+import { RedisLimitStore, type RedisCooldowns } from './index.js';
+import { backendsYaml, PLUGINS, startBackends, startGateway, UPSTREAM_ENV, type Backends } from './__tests__/harness.js';
 import { startRedisServer, type RedisServer } from './__tests__/redis-server.js';
 import { startServe, type ServeProcess } from './__tests__/serve-process.js';
 
@@ -127,5 +132,290 @@ describe('two gateway processes share an upstream\'s cooldown', () => {
     expect(second.status).toBe(429);
     expect((await second.json()).error.code).toBe('upstream_rate_limited');
     expect(backends.openai.requests.length).toBe(upstreamCalls);
+  });
+});
+
+describe('RedisCooldowns (the router\'s member cooldowns, shared)', () => {
+  const stores: RedisLimitStore[] = [];
+  const connect = async (prefix: string, onWarning?: (message: string) => void): Promise<RedisCooldowns> => {
+    const store = await RedisLimitStore.connect({ url: redis.url, prefix, onWarning });
+    stores.push(store);
+    return store.sharedCooldowns!;
+  };
+  afterAll(async () => {
+    await Promise.all(stores.map((s) => s.close()));
+  });
+
+  it('what one replica announces reaches the other at once (not itself), and a replica starting later reads what still runs', async () => {
+    const prefix = `c-${randomUUID()}:`;
+    const [a, b] = await Promise.all([connect(prefix), connect(prefix)]);
+    const heardByA: [string, number][] = [];
+    a.subscribe((key, ms) => heardByA.push([key, ms]));
+    const heardByB: [string, number][] = [];
+    let bHeard: () => void = () => undefined;
+    const bHeardOne = new Promise<void>((resolve) => (bHeard = resolve));
+    b.subscribe((key, ms) => {
+      heardByB.push([key, ms]);
+      bHeard();
+    });
+
+    a.announce('router:p:m', 30_000);
+    await bHeardOne;
+    expect(heardByB[0]![0]).toBe('router:p:m');
+    expect(heardByB[0]![1]).toBeGreaterThan(25_000);
+    expect(heardByB[0]![1]).toBeLessThanOrEqual(30_000);
+
+    // One subscriber connection gets messages in the order they were published: once A has
+    // heard B's announcement, its own (published before) would have come first if it were echoed.
+    const aHeard = new Promise<void>((resolve) => a.subscribe((key) => key === 'router:p:n' && resolve()));
+    b.announce('router:p:n', 10_000);
+    await aHeard;
+    expect(heardByA.map(([key]) => key)).toEqual(['router:p:n']);
+
+    // A shorter cooldown announced later keeps the longer one in Redis (B's next announcement reaching A says both ran).
+    b.announce('router:p:m', 1_000);
+    b.announce('router:p:o', 1_000);
+    await new Promise<void>((resolve) => a.subscribe((key) => key === 'router:p:o' && resolve()));
+    const late = await connect(prefix);
+    const replayed: [string, number][] = [];
+    late.subscribe((key, ms) => replayed.push([key, ms]));
+    expect(new Map(replayed).get('router:p:m')).toBeGreaterThan(25_000);
+    expect(new Map(replayed).get('router:p:n')).toBeGreaterThan(5_000);
+    // Another prefix (another gateway) sees none of it.
+    const other = await connect(`other-${randomUUID()}:`);
+    const none: string[] = [];
+    other.subscribe((key) => none.push(key));
+    expect(none).toEqual([]);
+  });
+
+  it('ignores what is not a cooldown message on its channel', async () => {
+    const prefix = `g-${randomUUID()}:`;
+    const board = await connect(prefix);
+    const heard: [string, number][] = [];
+    const done = new Promise<void>((resolve) =>
+      board.subscribe((key, ms) => {
+        heard.push([key, ms]);
+        if (key === 'ok') resolve();
+      }),
+    );
+    const raw = new Redis(redis.url);
+    try {
+      const channel = `${prefix}cooldowns:members`;
+      for (const message of [
+        'not json',
+        'null',
+        JSON.stringify({ k: 5, ms: 1000 }),
+        JSON.stringify({ k: 'negative', ms: -1 }),
+        JSON.stringify({ k: 'text', ms: '1000' }),
+        JSON.stringify({ k: 'x'.repeat(600), ms: 1000 }),
+        JSON.stringify({ k: 'padded', ms: 1000, pad: 'y'.repeat(3000) }),
+        JSON.stringify({ o: 'another-replica', k: 'ok', ms: 1e15 }),
+      ]) {
+        await raw.publish(channel, message);
+      }
+      await done;
+    } finally {
+      raw.disconnect();
+    }
+    // Only the valid one, its duration bounded (a week at most).
+    expect(heard).toEqual([['ok', 7 * 24 * 3600 * 1000]]);
+  });
+
+  it('a replica whose subscriber connection was cut reads, once back, the cooldowns it may have missed', async () => {
+    const prefix = `k-${randomUUID()}:`;
+    const board = await connect(prefix);
+    const learnt = new Promise<number>((resolve) => board.subscribe((key, ms) => key === 'router:p:quiet' && resolve(ms)));
+    const raw = new Redis(redis.url);
+    try {
+      // A cooldown in Redis that was never published (as one announced while this replica was cut off)...
+      const [seconds, micros] = await raw.time();
+      await raw.zadd(`${prefix}cooldowns:members`, Number(seconds) * 1000 + Math.floor(Number(micros) / 1000) + 60_000, 'router:p:quiet');
+      // ...can only reach it by the read after its subscriber connection comes back.
+      await raw.client('KILL', 'TYPE', 'pubsub');
+      expect(await learnt).toBeGreaterThan(50_000);
+    } finally {
+      raw.disconnect();
+    }
+  });
+
+  it('while Redis is away, announcing throws nothing, warns, and the cooldown stays known on this replica', async () => {
+    const own = await startRedisServer();
+    let warned: (message: string) => void = () => undefined;
+    const warning = new Promise<string>((resolve) => (warned = resolve));
+    const store = await RedisLimitStore.connect({ url: own.url, prefix: 'down:', onWarning: (m) => warned(m) });
+    try {
+      const board = store.sharedCooldowns!;
+      await own.stop();
+      expect(() => board.announce('router:p:m', 30_000)).not.toThrow();
+      expect(await warning).toMatch(/a member cooldown could not be shared: it applies on this replica only while redis is unavailable/);
+      const known: string[] = [];
+      board.subscribe((key) => known.push(key));
+      expect(known).toEqual(['router:p:m']);
+    } finally {
+      await store.close();
+    }
+  });
+});
+
+/** A backend that answers every request with HTTP 500, counting them. */
+async function startFailingBackend(): Promise<{ baseUrl: string; requests: () => number; close(): Promise<void> }> {
+  let requests = 0;
+  const server = http.createServer((req, res) => {
+    requests++;
+    req.resume();
+    res.writeHead(500, { 'content-type': 'application/json' });
+    res.end(JSON.stringify({ error: { message: 'the backend is broken', type: 'server_error' } }));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    baseUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1`,
+    requests: () => requests,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+describe('two gateway processes share a fallback member\'s cooldown', () => {
+  let backends: Backends;
+  let failing: Awaited<ReturnType<typeof startFailingBackend>>;
+  let dir: string;
+  let replicas: ServeProcess[] = [];
+  const env = { ...UPSTREAM_ENV, AEGIS_LOG_LEVEL: 'info' };
+  const config = () => ['--config', join(dir, 'backends.yaml')];
+
+  beforeAll(async () => {
+    [backends, failing] = await Promise.all([startBackends(), startFailingBackend()]);
+    dir = mkdtempSync(join(tmpdir(), 'aegis-replicas-'));
+    const extra = `  - profile_name: flaky
+    type: openai
+    base_url: ${failing.baseUrl}
+    api_key: sk-flaky-0123456789
+    model: gpt-4o-mini
+    max_retries: 0
+  - profile_name: steady
+    type: fallback
+    profiles: [flaky, llama]
+    cooldown: 600
+    cooldown_after: 1
+gateway:
+  redis_url: ${redis.url}
+  redis_prefix: 'members-${randomUUID()}:'
+`;
+    writeFileSync(join(dir, 'backends.yaml'), backendsYaml(backends, extra));
+    replicas = await Promise.all([startServe(config(), env), startServe(config(), env)]);
+  });
+
+  afterAll(async () => {
+    await Promise.all(replicas.map((r) => r.stop()));
+    await Promise.all([backends?.close(), failing?.close()]);
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  const chat = (replica: ServeProcess) =>
+    fetch(`${replica.url}/v1/chat/completions`, { method: 'POST', body: JSON.stringify({ model: 'steady', messages: [{ role: 'user', content: 'x' }] }) });
+
+  it('a member that failed through replica A is not contacted through replica B, nor through a replica started later', async () => {
+    const [a, b] = replicas as [ServeProcess, ServeProcess];
+    const first = await chat(a);
+    expect(first.status).toBe(200);
+    expect(failing.requests()).toBe(1);
+    expect(a.stderr()).toMatch(/profile "steady": member "flaky" skipped for 600 s after: .*HTTP 500/);
+    // B learns it through Redis (pub/sub): wait for B to say so, then call it.
+    await b.waitForStderr(/profile "steady": member "flaky" skipped for \d+ s: cooling down on another replica/);
+    const second = await chat(b);
+    expect(second.status).toBe(200);
+    expect(failing.requests()).toBe(1);
+
+    // A replica that starts now reads the running cooldown before it serves.
+    const c = await startServe(config(), env);
+    replicas.push(c);
+    expect(c.stderr()).toMatch(/member "flaky" skipped for \d+ s: cooling down on another replica/);
+    expect((await chat(c)).status).toBe(200);
+    expect(failing.requests()).toBe(1);
+  });
+});
+
+describe('reload and close leave no Redis connection nor subscription behind', () => {
+  let backends: Backends;
+  let raw: Redis;
+  beforeAll(async () => {
+    backends = await startBackends();
+    raw = new Redis(redis.url);
+  });
+  afterAll(async () => {
+    raw?.disconnect();
+    await backends?.close();
+  });
+
+  /** The connections Redis has, besides `raw`. */
+  const clients = async () => String(await raw.client('LIST')).trim().split('\n').length - 1;
+  const subscribers = async (prefix: string) => Number(((await raw.pubsub('NUMSUB', `${prefix}cooldowns:members`)) as [string, number])[1]);
+  /** Waits until `check` passes: Redis drops a connection just after it answered QUIT. */
+  const eventually = async (check: () => Promise<void>): Promise<void> => {
+    for (;;) {
+      try {
+        return await check();
+      } catch {
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+    }
+  };
+
+  it('one subscriber connection per store, reused by a reload with the same Redis, closed by a reload to another and by close', async () => {
+    const base = await clients();
+    const prefix1 = `r1-${randomUUID()}:`;
+    const prefix2 = `r2-${randomUUID()}:`;
+    const yaml = (prefix: string) => backendsYaml(backends, `gateway:\n  redis_url: ${redis.url}\n  redis_prefix: '${prefix}'\n`);
+    const gw = await startGateway(yaml(prefix1));
+    const instances = [gw.test];
+    try {
+      expect(await subscribers(prefix1)).toBe(1);
+      expect(await clients()).toBe(base + 2);
+      const same = createTestAegis({ plugins: PLUGINS, profiles: yaml(prefix1), env: UPSTREAM_ENV });
+      instances.push(same);
+      await gw.gateway.reload(same.aegis);
+      expect(await subscribers(prefix1)).toBe(1);
+      expect(await clients()).toBe(base + 2);
+      const moved = createTestAegis({ plugins: PLUGINS, profiles: yaml(prefix2), env: UPSTREAM_ENV });
+      instances.push(moved);
+      await gw.gateway.reload(moved.aegis);
+      await eventually(async () => {
+        expect(await subscribers(prefix1)).toBe(0);
+        expect(await subscribers(prefix2)).toBe(1);
+        expect(await clients()).toBe(base + 2);
+      });
+    } finally {
+      await gw.gateway.close({ timeoutMs: 0 });
+      for (const instance of instances) instance.close();
+    }
+    await eventually(async () => {
+      expect(await subscribers(prefix2)).toBe(0);
+      expect(await clients()).toBe(base);
+    });
+  });
+
+  it('a retired instance\'s providers unsubscribe: across reloads the board keeps one subscription per composite profile served', async () => {
+    const prefix = `r3-${randomUUID()}:`;
+    const store = await RedisLimitStore.connect({ url: redis.url, prefix });
+    const board = store.sharedCooldowns!;
+    const gw = await startGateway(backendsYaml(backends), {}, { store });
+    const instances = [gw.test];
+    try {
+      // `safe` (a fallback) is the one composite profile served.
+      expect(board.subscriberCount).toBe(1);
+      for (let i = 0; i < 3; i++) {
+        const next = createTestAegis({ plugins: PLUGINS, profiles: backendsYaml(backends), env: UPSTREAM_ENV });
+        instances.push(next);
+        await gw.gateway.reload(next.aegis);
+        expect(board.subscriberCount).toBe(1);
+      }
+    } finally {
+      await gw.gateway.close({ timeoutMs: 0 });
+      for (const instance of instances) instance.close();
+    }
+    expect(board.subscriberCount).toBe(0);
   });
 });

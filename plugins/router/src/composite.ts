@@ -21,6 +21,7 @@ import {
   type StreamEvent,
   type StreamPart,
   type SpeechResult,
+  type SharedCooldowns,
   type TokenCount,
   type TokenCountInput,
   type TranscriptionOptions,
@@ -47,6 +48,15 @@ export function isSwitchable(error: unknown): boolean {
 }
 const DEFAULT_POLICY = new FallbackPolicy(DEFAULT_FALLBACK_ON);
 
+/**
+ * The name of a member's cooldown on the board shared by replicas: the same in
+ * every process serving this configuration (profile names only; each escaped,
+ * so `a:b` + `c` and `a` + `b:c` differ).
+ */
+export function cooldownKey(profile: string, member: string): string {
+  return `router:${encodeURIComponent(profile)}:${encodeURIComponent(member)}`;
+}
+
 /** A member's health as one composite profile sees it. */
 export interface MemberState {
   /** Calls to it that have started and not ended yet (through this profile). */
@@ -55,7 +65,7 @@ export interface MemberState {
   failuresInARow: number;
   /** Epoch ms until which it is skipped (0: not cooling down). */
   cooldownUntil: number;
-  /** When the current cooldown began. */
+  /** When the current cooldown began (here, or when this process learnt of another replica's). */
   cooledAt: number;
 }
 
@@ -73,7 +83,10 @@ export interface MemberState {
  * - any other error (400, 401, an abort, the call's deadline) is thrown as the
  *   member threw it: labelled with the member's profile;
  * - a member with `cooldown_after` unhealthy failures in a row (connection,
- *   timeout, 429, 5xx, truncated) is skipped for `cooldown` seconds;
+ *   timeout, 429, 5xx, truncated) is skipped for `cooldown` seconds; with
+ *   `context.sharedCooldowns` the cooldown is announced to the other replicas,
+ *   and theirs are applied here (the choice of a member stays in memory:
+ *   the board feeds `cooldownUntil`, it is never asked during a call);
  * - when every member failed, a MembersFailedError lists what each one returned;
  *   when none supports the operation, a CapabilityNotSupportedError.
  *
@@ -84,6 +97,11 @@ export abstract class CompositeProvider<C extends BaseBackendConfig> extends Bac
   /** Which failures move a call on, which count towards a cooldown, which a member does not retry. */
   protected readonly policy: FallbackPolicy;
   private readonly state: MemberState[];
+  /** Where cooldowns are shared with other replicas (absent: this process only, or no cooldowns). */
+  private readonly shared?: SharedCooldowns;
+  /** Each member's key on the shared board, and back. */
+  private readonly keys: readonly string[];
+  private readonly memberOfKey: ReadonlyMap<string, Member>;
 
   constructor(
     config: C,
@@ -93,6 +111,18 @@ export abstract class CompositeProvider<C extends BaseBackendConfig> extends Bac
     super(config, context);
     this.policy = new FallbackPolicy((config as CompositeFields).fallback_on ?? DEFAULT_FALLBACK_ON);
     this.state = members.map(() => ({ inFlight: 0, failuresInARow: 0, cooldownUntil: 0, cooledAt: 0 }));
+    this.keys = members.map((m) => cooldownKey(this.profileName, m.name));
+    this.memberOfKey = new Map(members.map((m) => [this.keys[m.index]!, m]));
+    if (this.cooldownMs > 0 && context.sharedCooldowns) {
+      this.shared = context.sharedCooldowns;
+      // The subscription ends when the AEGIS instance closes. Cooldowns still running are applied at once.
+      this.shared.subscribe((key, ms) => this.cooledElsewhere(key, ms));
+    }
+  }
+
+  /** How long a member is skipped once its cooldown starts (0: never). */
+  private get cooldownMs(): number {
+    return ((this.config as CompositeFields).cooldown ?? 0) * 1000;
   }
 
   /** The member to try next, among those this call has not tried yet and not cooling down (never empty). */
@@ -142,10 +172,30 @@ export abstract class CompositeProvider<C extends BaseBackendConfig> extends Bac
     state.failuresInARow++;
     if (cooldown <= 0 || state.failuresInARow < after) return;
     state.cooledAt = this.now();
-    state.cooldownUntil = state.cooledAt + cooldown * 1000;
+    state.cooldownUntil = state.cooledAt + this.cooldownMs;
+    this.shared?.announce(this.keys[member.index]!, this.cooldownMs);
     const times = after === 1 ? '' : ` (${state.failuresInARow} failures in a row)`;
     this.context.logger.warn(
       `profile "${this.profileName}": member "${member.name}" skipped for ${cooldown} s${times} after: ${describeFailure({ profile: member.name, error })}`,
+    );
+  }
+
+  /**
+   * Another replica announced a cooldown (or one is still running when this
+   * provider subscribed): the member is skipped here too, until the later of
+   * both ends, never longer than this profile's own `cooldown`.
+   */
+  private cooledElsewhere(key: string, ms: number): void {
+    const member = this.memberOfKey.get(key);
+    if (!member || !(ms > 0)) return;
+    const now = this.now();
+    const until = now + Math.min(ms, this.cooldownMs);
+    const state = this.stateOf(member);
+    if (until <= state.cooldownUntil) return;
+    state.cooldownUntil = until;
+    state.cooledAt = now;
+    this.context.logger.info(
+      `profile "${this.profileName}": member "${member.name}" skipped for ${Math.ceil((until - now) / 1000)} s: cooling down on another replica`,
     );
   }
 

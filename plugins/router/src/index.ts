@@ -7,7 +7,7 @@ import { resolveMembers } from './members.js';
 export { BalanceConfig, FallbackConfig, BALANCE_STRATEGIES, type BalanceStrategy } from './config.js';
 export { FallbackProvider } from './fallback.js';
 export { BalanceProvider } from './balance.js';
-export { CompositeProvider, isSwitchable, type MemberState } from './composite.js';
+export { CompositeProvider, cooldownKey, isSwitchable, type MemberState } from './composite.js';
 export { FallbackPolicy, failureKind, FAILURE_KINDS, DEFAULT_FALLBACK_ON, FallbackOnEntry, type FailureKind } from './fallback-on.js';
 export { MembersFailedError, type MemberFailure } from './errors.js';
 export type { Member } from './members.js';

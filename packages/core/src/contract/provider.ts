@@ -5,6 +5,7 @@ import { backoffDelay, sleep, withRetries, type RetryPolicy } from '../http/retr
 import { redactUrl } from '../http/url.js';
 import { abortedError } from '../http/error-mapping.js';
 import type { SecretScrubber } from '../secrets/scrubber.js';
+import type { SharedCooldowns } from './shared-cooldowns.js';
 import type { BaseBackendConfig } from './base-config.js';
 import { DO_METHOD_OF, isFeatureCapability, OPERATION_OF, type Capability } from './capabilities.js';
 import { callFeatures, type CallFeatures } from './call-features.js';
@@ -53,6 +54,12 @@ export interface ProviderContext {
   readonly secrets?: SecretScrubber;
   /** Another profile's provider, for plugins that compose profiles. */
   getProvider(profileName: string): Promise<BackendProvider>;
+  /**
+   * Cooldowns shared with the other replicas of this configuration (see
+   * SharedCooldowns); a no-op board when the application shares none.
+   * Absent with a core older than this field: check before use.
+   */
+  readonly sharedCooldowns?: SharedCooldowns;
 }
 
 /**

@@ -13,6 +13,7 @@ import type { AegisPlugin } from '../plugins/define-plugin.js';
 import { schemaFromDescription } from '../plugins/description.js';
 import { secretKeysOf } from '../secrets/secret-fields.js';
 import type { SecretScrubber } from '../secrets/scrubber.js';
+import type { SharedCooldowns } from '../contract/shared-cooldowns.js';
 import { ConfigService } from './config-service.js';
 import { PluginCatalog } from './plugin-catalog.js';
 import { TOKENS } from './tokens.js';
@@ -33,6 +34,7 @@ export class ProviderFactory {
     @inject(TOKENS.Http) private readonly http: HttpClient,
     @inject(TOKENS.Logger) private readonly logger: Logger,
     @inject(TOKENS.Secrets) private readonly secrets: SecretScrubber,
+    @inject(TOKENS.Cooldowns) private readonly cooldowns: SharedCooldowns,
   ) {}
 
   /** The profile's validated config (defaults applied, `${VAR}` resolved). */
@@ -192,6 +194,7 @@ export class ProviderFactory {
       logger: this.logger,
       secrets: this.secrets,
       getProvider: (name) => this.providerFor(name, profileName),
+      sharedCooldowns: this.cooldowns,
     };
     let provider: unknown;
     try {

@@ -4,4 +4,5 @@ export const TOKENS = {
   Logger: Symbol.for('aegis.logger'),
   Secrets: Symbol.for('aegis.secrets'),
   Http: Symbol.for('aegis.http'),
+  Cooldowns: Symbol.for('aegis.cooldowns'),
 } as const;

@@ -1,4 +1,5 @@
 import { Redis } from 'ioredis';
+import { RedisCooldowns } from './redis-cooldowns.js';
 import type { LimitStore } from './store.js';
 import type { WindowCounts } from './window.js';
 
@@ -35,17 +36,21 @@ export interface RedisLimitStoreOptions {
   prefix: string;
   /** Called on connection problems (the message never holds the URL's password: scrub it anyway). */
   onError?: (error: Error) => void;
+  /** Called when shared cooldowns become local for a while (Redis away), and shared again. */
+  onWarning?: (message: string) => void;
 }
 
 /**
  * Counters and cooldowns in Redis, shared by every replica (ioredis: the
  * most used Node client, with Lua script helpers and reconnection built in).
- * Each window is a key that expires after two windows.
+ * Each window is a key that expires after two windows. The providers' own
+ * cooldowns (router members) are shared through `sharedCooldowns`.
  */
 export class RedisLimitStore implements LimitStore {
   private readonly redis: Redis & Scripts;
   private readonly prefix: string;
   private lastError?: Error;
+  private cooldowns?: RedisCooldowns;
 
   private constructor(options: RedisLimitStoreOptions) {
     this.prefix = options.prefix;
@@ -72,6 +77,7 @@ export class RedisLimitStore implements LimitStore {
     try {
       await store.redis.connect();
       await store.redis.ping();
+      store.cooldowns = await RedisCooldowns.connect(store.redis, { prefix: options.prefix, onWarning: options.onWarning, onError: options.onError });
     } catch (error) {
       store.redis.disconnect();
       const cause = store.lastError ?? (error as Error);
@@ -83,6 +89,11 @@ export class RedisLimitStore implements LimitStore {
 
   get healthy(): boolean {
     return this.redis.status === 'ready';
+  }
+
+  /** The router's member cooldowns, shared by every replica on this Redis and prefix. */
+  get sharedCooldowns(): RedisCooldowns | undefined {
+    return this.cooldowns;
   }
 
   private key(key: string, index: number): string {
@@ -120,6 +131,7 @@ export class RedisLimitStore implements LimitStore {
   }
 
   async close(): Promise<void> {
+    await this.cooldowns?.close();
     try {
       await this.redis.quit();
     } catch {

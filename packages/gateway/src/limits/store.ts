@@ -1,3 +1,4 @@
+import type { SharedCooldowns } from '@aegis/core';
 import type { WindowCounts } from './window.js';
 
 /**
@@ -16,6 +17,12 @@ export interface LimitStore {
   cooldownLeft(name: string): Promise<number>;
   /** Whether the store can be used right now (Redis connected). */
   readonly healthy: boolean;
+  /**
+   * Where the providers' cooldowns (the router's members) are shared with the
+   * other replicas; none for a store of one process, whose cooldowns are
+   * already in the one place they apply.
+   */
+  readonly sharedCooldowns?: SharedCooldowns;
   close(): Promise<void>;
 }
 

@@ -15,6 +15,8 @@ import {
   type Logger,
   type EmbeddingsOptions,
   type EmbeddingsResult,
+  type CooldownListener,
+  type SharedCooldowns,
 } from '@aegis/core';
 import exampleCom from 'aegis-provider-example-com';
 import routerPlugins from '../index.js';
@@ -55,7 +57,10 @@ export const fakeEmbedderPlugin = definePlugin({
 });
 
 /** An AEGIS instance over a backends.yaml written to a temp dir; `dispose` closes it and removes the dir. */
-export function aegisFor(lines: string[], options: { plugins?: AegisPlugin[]; logger?: Logger } = {}): { aegis: Aegis; dispose(): void } {
+export function aegisFor(
+  lines: string[],
+  options: { plugins?: AegisPlugin[]; logger?: Logger; sharedCooldowns?: SharedCooldowns } = {},
+): { aegis: Aegis; dispose(): void } {
   const dir = mkdtempSync(join(tmpdir(), 'aegis-router-'));
   const configPath = join(dir, 'backends.yaml');
   writeFileSync(configPath, lines.join('\n') + '\n');
@@ -66,6 +71,7 @@ export function aegisFor(lines: string[], options: { plugins?: AegisPlugin[]; lo
     discover: false,
     logLevel: 'silent',
     logger: options.logger,
+    sharedCooldowns: options.sharedCooldowns,
   });
   return {
     aegis,
@@ -102,4 +108,31 @@ export function recordingLogger(): Logger & { lines: string[] } {
   const lines: string[] = [];
   const keep = (message: string) => void lines.push(message);
   return { lines, debug: keep, info: keep, warn: keep, error: keep };
+}
+
+/**
+ * A shared cooldown board in memory, standing for the store replicas share:
+ * it records what this process announces, and `elsewhere` plays another
+ * replica announcing (delivered at once to every subscriber). What is running
+ * is replayed to a new subscriber, as the contract says.
+ */
+export class FakeCooldownBoard implements SharedCooldowns {
+  readonly announced: [key: string, ms: number][] = [];
+  readonly listeners = new Set<CooldownListener>();
+  private readonly running = new Map<string, number>();
+
+  announce(key: string, ms: number): void {
+    this.announced.push([key, ms]);
+  }
+
+  subscribe(listener: CooldownListener): () => void {
+    for (const [key, until] of this.running) if (until > Date.now()) listener(key, until - Date.now());
+    this.listeners.add(listener);
+    return () => void this.listeners.delete(listener);
+  }
+
+  elsewhere(key: string, ms: number): void {
+    this.running.set(key, Date.now() + ms);
+    for (const listener of this.listeners) listener(key, ms);
+  }
 }
