@@ -63,24 +63,29 @@ interface Hop {
   body?: string | FormData;
 }
 
-// got (and its dependencies, node:https and TLS among them) is a large share of a cold
-// start (bench/RESULTS.md), and what needs no request (`aegis profiles`, `validate`,
-// `plugins`) never uses it: it is loaded on the first request, once, as are the agents.
+// node:https (and TLS) and got are a large share of a cold start (bench/RESULTS.md), and
+// what needs no request (`aegis profiles`, `validate`, `plugins`) never uses them: node:http(s)
+// is loaded on the first request, got on the first multipart one, once each.
+let nodeHttp: { http: typeof http; https: typeof https } | undefined;
+let loadingHttp: Promise<unknown> | undefined;
+function loadHttp(): Promise<unknown> {
+  loadingHttp ??= Promise.all([import('node:http'), import('node:https')]).then(([h, s]) => (nodeHttp = { http: h.default, https: s.default }));
+  return loadingHttp;
+}
 let got: Got | undefined;
-let loading: Promise<Got> | undefined;
-let nodeHttp: { http: typeof http; https: typeof https };
+let loadingGot: Promise<Got> | undefined;
 function loadGot(): Promise<Got> {
-  loading ??= Promise.all([import('got'), import('node:http'), import('node:https')]).then(([module, h, s]) => {
-    nodeHttp = { http: h.default, https: s.default };
-    return (got = module.default);
-  });
-  return loading;
+  loadingGot ??= import('got').then((module) => (got = module.default));
+  return loadingGot;
 }
 
 /**
  * The HTTP client every plugin uses (through its context): keep-alive agents,
- * idle detection, abort, size limits and mapping of every failure to a
- * ProviderError. It never retries: retrying is the provider base class's job.
+ * idle detection, abort, redirects (redirects.ts), size limits and mapping of
+ * every failure to a ProviderError. It never retries (the provider base
+ * class's job), except to send once more, at once and on a new connection, a
+ * request that met a kept-alive socket the server had closed while it was
+ * idle (direct.ts, staleReuse).
  */
 export class HttpClient {
   /** Created with the first request. */
@@ -148,11 +153,12 @@ export class HttpClient {
       if (v !== undefined) headers[k.toLowerCase()] = v;
     }
     headers['accept-encoding'] ??= ACCEPT_ENCODING;
-    if (!got) await loadGot();
+    if (!nodeHttp) await loadHttp();
+    const transport = nodeHttp!;
     if (!this.agent) {
       // `timeout` is Node's idle timeout of a pooled socket; the Keep-Alive hint lowers it (keepSocketAlive).
       const agentOptions = { keepAlive: true, maxSockets: this.maxSockets, timeout: this.freeSocketTimeoutMs };
-      this.agent = { http: new nodeHttp.http.Agent(agentOptions), https: new nodeHttp.https.Agent(agentOptions) };
+      this.agent = { http: new transport.http.Agent(agentOptions), https: new transport.https.Agent(agentOptions) };
       markIdleSockets(this.agent.http);
       markIdleSockets(this.agent.https);
     }
@@ -203,21 +209,22 @@ export class HttpClient {
         headers['content-length'] = String(Buffer.byteLength(body));
       }
       const agent = hop.url.protocol === 'https:' ? this.agent!.https : this.agent!.http;
-      return sendDirect(nodeHttp, { method: hop.method, url: hop.url, headers, body, agent, signal: options.signal, idleTimeoutMs: options.idleTimeoutMs });
+      return sendDirect(nodeHttp!, { method: hop.method, url: hop.url, headers, body, agent, signal: options.signal, idleTimeoutMs: options.idleTimeoutMs });
     }
     return this.sendWithGot(hop, body, options, false);
   }
 
   /** The multipart hop, with got; a stale kept-alive socket is dealt with as sendDirect does (direct.ts, staleReuse). */
   private async sendWithGot(hop: Hop, body: FormData, options: HttpRequestOptions, fresh: boolean): Promise<DirectResponse> {
+    const client = got ?? (await loadGot());
     let stream: BodyStream & { reusedSocket?: boolean; socket?: Socket | null };
     try {
-      stream = got!.stream(hop.url, {
+      stream = client.stream(hop.url, {
         method: hop.method,
         body,
         headers: hop.headers,
         // A resent request goes on a connection of its own (agents without keep-alive, used once).
-        agent: fresh ? { http: new nodeHttp.http.Agent(), https: new nodeHttp.https.Agent() } : this.agent,
+        agent: fresh ? { http: new nodeHttp!.http.Agent(), https: new nodeHttp!.https.Agent() } : this.agent,
         signal: options.signal,
         timeout: options.idleTimeoutMs ? { socket: options.idleTimeoutMs } : {},
         retry: { limit: 0 },
@@ -263,7 +270,7 @@ export class HttpClient {
   }
 }
 
-/** The statuses got follows a Location of (304 aside: not a redirect to follow). */
+/** The statuses whose Location is followed, as got's (304 aside: not a redirect to follow). */
 const REDIRECT_CODES = new Set([300, 301, 302, 303, 307, 308]);
 
 /**
