@@ -199,15 +199,27 @@ describe('idle kept-alive sockets', () => {
     expect(DEFAULT_FREE_SOCKET_TIMEOUT_MS).toBe(4000);
   });
 
-  it('the idle-socket timeout never cuts a busy socket: a silent wait longer than it, on a new and a reused socket', async () => {
+  it('the idle-socket timeout never cuts a busy socket: silences longer than it, on a new and a reused socket, JSON, multipart and stream', async () => {
     const server = await countingServer((_n, req, res) => {
       req.resume();
-      setTimeout(() => res.end('{"late":true}'), 750);
+      req.on('end', () => {
+        if (req.url === '/stream') {
+          res.writeHead(200, { 'content-type': 'text/event-stream' });
+          res.write('data: {"n":1}\n\n');
+          setTimeout(() => res.end('data: {"n":2}\n\n'), 750);
+        } else setTimeout(() => res.end('{"late":true}'), 750);
+      });
     });
     const c = client({ freeSocketTimeoutMs: 250 });
+    // Multipart first: got is loaded before the first connection, not while a socket waits in the pool.
+    expect((await c.postForm(`${server.base}/a`, form())).body).toEqual({ late: true });
+    // Each next call is sent at once: on the same socket.
     expect((await c.postJson(`${server.base}/a`, {})).body).toEqual({ late: true });
-    expect((await c.postJson(`${server.base}/a`, {})).body).toEqual({ late: true }); // sent at once: on the same socket
-    expect(server.connections.map((x) => x.requests)).toEqual([2]);
+    expect((await c.postJson(`${server.base}/a`, {})).body).toEqual({ late: true });
+    const events: string[] = [];
+    for await (const e of readSse((await c.postStream(`${server.base}/stream`, {})).body)) events.push(e.data);
+    expect(events).toEqual(['{"n":1}', '{"n":2}']);
+    expect(server.connections.map((x) => x.requests)).toEqual([4]);
   });
 
   it('rejects a freeSocketTimeoutMs that is not a duration', () => {
