@@ -107,16 +107,34 @@ describe('connection refused (a closed port)', () => {
 });
 
 describe('connection reset', () => {
-  it('before the first byte: a retryable connection error; with retries, retried and then the right answer', async () => {
+  // Each scenario first makes a call, so the next one goes on a kept-alive connection: a reset
+  // there before any byte of an answer is what a server closing an idle connection looks like,
+  // and the HTTP client sends that request once more on a new connection (not a retry).
+  it('before the first byte, on a kept-alive connection: sent once more on a new connection, and answered without a retry', async () => {
     await forEachKind(KINDS, async (kind) => {
       const emu = fleet.emulators[kind];
+      await completion(kind, 'plain');
+      const connections = emu.connectionCount;
       emu.failNext({ kind: 'reset' });
+      expect((await completion(kind, 'plain')).text).toBe(REPLY(kind));
+      expect(completions(kind)).toBe(3);
+      expect(emu.connectionCount).toBe(connections + 1);
+    });
+  });
+
+  it('before the first byte, again on the new connection: a retryable connection error; with retries, retried and then the right answer', async () => {
+    await forEachKind(KINDS, async (kind) => {
+      const emu = fleet.emulators[kind];
+      await completion(kind, 'plain');
+      emu.failNext({ kind: 'reset' }, 2);
       const e = await providerError(completion(kind, 'plain'));
       expect(e).toMatchObject({ reason: 'connection', retryable: true, profile: `${kind}_plain` });
       expect(e.url).toBe(urlOf(kind));
-      emu.failNext({ kind: 'reset' });
+      expect(completions(kind)).toBe(1 + 2);
+      await completion(kind, 'plain');
+      emu.failNext({ kind: 'reset' }, 2);
       expect((await completion(kind, 'retrying')).text).toBe(REPLY(kind));
-      expect(completions(kind)).toBe(3);
+      expect(completions(kind)).toBe(4 + 3); // the reset request, sent once more, then retried by the provider
     });
   });
 

@@ -124,7 +124,8 @@ describe('HTTP errors: status, URL, Ollama\'s own message, retryable', () => {
   });
 
   it('a connection reset is a retryable connection error', async () => {
-    h.local.failNext({ kind: 'reset' });
+    // Twice: a request reset on a kept-alive connection is sent once more on a new one (not a retry).
+    h.local.failNext({ kind: 'reset' }, 2);
     const e = await providerError(p.getCompletion(messages));
     expect(e).toMatchObject({ url: chatUrl, retryable: true, reason: 'connection' });
   });

@@ -1,13 +1,14 @@
 import type http from 'node:http';
 import type https from 'node:https';
+import type { Socket } from 'node:net';
 import type { Got } from 'got';
 import { ProviderError } from '../errors/provider-error.js';
 import { httpStatusError, transportError, excerpt, type ErrorMessageExtractor } from './error-mapping.js';
 import { parseRetryAfter } from './retry-after.js';
 import { redactUrl } from './url.js';
 import { DEFAULT_LIMITS, ERROR_BODY_MAX_BYTES, STREAM_SOURCE, tooLargeError, type StreamSource } from './limits.js';
-import { judgeRedirect, MAX_REDIRECTS, redirectError, stripForCrossOrigin, type RedirectPolicy } from './redirects.js';
-import { ACCEPT_ENCODING, sendDirect, type BodyStream } from './direct.js';
+import { judgeRedirect, MAX_REDIRECTS, redirectError, redirectTarget, stripForCrossOrigin, tooManyRedirectsError, type RedirectPolicy } from './redirects.js';
+import { ACCEPT_ENCODING, markIdleSockets, sendDirect, staleReuse, type BodyStream, type DirectResponse } from './direct.js';
 import { BodyChunks } from './body-chunks.js';
 
 export interface HttpRequestOptions {
@@ -38,38 +39,68 @@ export interface HttpResponse<T> {
 export interface HttpClientOptions {
   /** Sockets per host kept open and reused (default 64). */
   maxSockets?: number;
+  /**
+   * How long a kept-alive socket may sit idle in the pool before it is closed,
+   * in ms (default 4000, as undici). Shorter than the idle timeout of common
+   * servers (5 s for many), so the client closes an idle connection before the
+   * server does; a server's `Keep-Alive: timeout=N` header shortens it further
+   * (to N − 1 s, Node's own rule). 0 keeps idle sockets until the server closes
+   * them.
+   */
+  freeSocketTimeoutMs?: number;
   userAgent?: string;
 }
 
+/** The default of HttpClientOptions.freeSocketTimeoutMs. */
+export const DEFAULT_FREE_SOCKET_TIMEOUT_MS = 4000;
+
 type Payload = { json: unknown } | { body: FormData } | undefined;
 
-// got (and its dependencies, node:https and TLS among them) is a large share of a cold
-// start (bench/RESULTS.md), and what needs no request (`aegis profiles`, `validate`,
-// `plugins`) never uses it: it is loaded on the first request, once, as are the agents.
+/** One request on the wire: the first, or a redirect hop. A JSON body is serialised once, for every hop. */
+interface Hop {
+  method: 'GET' | 'POST';
+  url: URL;
+  headers: Record<string, string>;
+  body?: string | FormData;
+}
+
+// node:https (and TLS) and got are a large share of a cold start (bench/RESULTS.md), and
+// what needs no request (`aegis profiles`, `validate`, `plugins`) never uses them: node:http(s)
+// is loaded on the first request, got on the first multipart one, once each.
+let nodeHttp: { http: typeof http; https: typeof https } | undefined;
+let loadingHttp: Promise<unknown> | undefined;
+function loadHttp(): Promise<unknown> {
+  loadingHttp ??= Promise.all([import('node:http'), import('node:https')]).then(([h, s]) => (nodeHttp = { http: h.default, https: s.default }));
+  return loadingHttp;
+}
 let got: Got | undefined;
-let loading: Promise<Got> | undefined;
-let nodeHttp: { http: typeof http; https: typeof https };
+let loadingGot: Promise<Got> | undefined;
 function loadGot(): Promise<Got> {
-  loading ??= Promise.all([import('got'), import('node:http'), import('node:https')]).then(([module, h, s]) => {
-    nodeHttp = { http: h.default, https: s.default };
-    return (got = module.default);
-  });
-  return loading;
+  loadingGot ??= import('got').then((module) => (got = module.default));
+  return loadingGot;
 }
 
 /**
  * The HTTP client every plugin uses (through its context): keep-alive agents,
- * idle detection, abort, size limits and mapping of every failure to a
- * ProviderError. It never retries: retrying is the provider base class's job.
+ * idle detection, abort, redirects (redirects.ts), size limits and mapping of
+ * every failure to a ProviderError. It never retries (the provider base
+ * class's job), except to send once more, at once and on a new connection, a
+ * request that met a kept-alive socket the server had closed while it was
+ * idle (direct.ts, staleReuse).
  */
 export class HttpClient {
   /** Created with the first request. */
   private agent?: { http: http.Agent; https: https.Agent };
   private readonly maxSockets: number;
+  private readonly freeSocketTimeoutMs: number;
   private readonly userAgent: string;
 
   constructor(options: HttpClientOptions = {}) {
     this.maxSockets = options.maxSockets ?? 64;
+    this.freeSocketTimeoutMs = options.freeSocketTimeoutMs ?? DEFAULT_FREE_SOCKET_TIMEOUT_MS;
+    if (!(this.freeSocketTimeoutMs >= 0 && Number.isFinite(this.freeSocketTimeoutMs))) {
+      throw new TypeError(`HttpClientOptions.freeSocketTimeoutMs must be a number of milliseconds, 0 or more (got ${String(options.freeSocketTimeoutMs)})`);
+    }
     this.userAgent = options.userAgent ?? 'aegis-providers';
   }
 
@@ -122,38 +153,21 @@ export class HttpClient {
       const v = options.headers[k];
       if (v !== undefined) headers[k.toLowerCase()] = v;
     }
-    const client = got ?? (await loadGot());
+    headers['accept-encoding'] ??= ACCEPT_ENCODING;
+    if (!nodeHttp) await loadHttp();
+    const transport = nodeHttp!;
     if (!this.agent) {
-      const agentOptions = { keepAlive: true, maxSockets: this.maxSockets };
-      this.agent = { http: new nodeHttp.http.Agent(agentOptions), https: new nodeHttp.https.Agent(agentOptions) };
+      // `timeout` is Node's idle timeout of a pooled socket; the Keep-Alive hint lowers it (keepSocketAlive).
+      const agentOptions = { keepAlive: true, maxSockets: this.maxSockets, timeout: this.freeSocketTimeoutMs };
+      this.agent = { http: new transport.http.Agent(agentOptions), https: new transport.https.Agent(agentOptions) };
+      markIdleSockets(this.agent.http);
+      markIdleSockets(this.agent.https);
     }
-    const policy = options.followRedirects ?? 'same_origin';
-    // JSON and bodiless requests go straight on node:http (direct.ts); a redirect they meet, and
-    // multipart bodies, go on with got.
-    // (`return await`: a promise returned from an async function costs two more steps to settle.)
-    if (payload === undefined || 'json' in payload) return await this.openDirect(method, url, payload, headers, options, policy, ctx);
-    return await this.openWithGot(client, method, url, url, payload, headers, options, policy, MAX_REDIRECTS, ctx);
-  }
-
-  private async openDirect(
-    method: 'GET' | 'POST',
-    url: string,
-    payload: { json: unknown } | undefined,
-    headers: Record<string, string>,
-    options: HttpRequestOptions,
-    policy: RedirectPolicy,
-    ctx: OpenResponse['ctx'],
-  ): Promise<OpenResponse> {
-    let target: URL;
-    let body: string | undefined;
+    let hop: Hop;
     try {
-      target = new URL(url);
+      const target = new URL(url);
       if (target.protocol !== 'http:' && target.protocol !== 'https:') throw new Error(`unsupported protocol ${target.protocol}`);
-      if (payload !== undefined) {
-        body = JSON.stringify(payload.json);
-        headers['content-type'] ??= 'application/json';
-        headers['content-length'] = String(Buffer.byteLength(body));
-      }
+      hop = { method, url: target, headers, body: payload === undefined ? undefined : 'json' in payload ? JSON.stringify(payload.json) : payload.body };
     } catch (error) {
       throw new ProviderError(`${method} ${redactUrl(url)}: invalid request (${(error as Error).message})`, {
         url: redactUrl(url),
@@ -161,102 +175,86 @@ export class HttpClient {
         cause: error,
       });
     }
-    headers['accept-encoding'] ??= ACCEPT_ENCODING;
-    const agent = target.protocol === 'https:' ? this.agent!.https : this.agent!.http;
-    let sent: Awaited<ReturnType<typeof sendDirect>>;
-    try {
-      sent = await sendDirect(nodeHttp, { method, url: target, headers, body, agent, signal: options.signal, idleTimeoutMs: options.idleTimeoutMs });
-    } catch (error) {
-      throw transportError(error, ctx);
-    }
-    const { res, stream } = sent;
-    stream.on('error', () => undefined); // errors are read through iteration or the readers' listeners
-    const status = res.statusCode ?? 0;
-    const location = res.headers.location;
-    if (location !== undefined && REDIRECT_CODES.has(status)) {
-      const verdict = judgeRedirect(target, target, location, status, policy);
-      if (!verdict.follow) {
+    const policy = options.followRedirects ?? 'same_origin';
+    const original = hop.url;
+    // Redirects are followed here, hop by hop, rather than by got: each hop is judged against
+    // the URL first asked for, and a 3xx body is read only up to a bound (discard).
+    for (let followed = 0; ; followed++) {
+      let sent: DirectResponse;
+      try {
+        sent = await this.send(hop, options);
+      } catch (error) {
+        throw transportError(error, ctx);
+      }
+      const { res, stream } = sent;
+      stream.on('error', () => undefined); // errors are read through iteration or the readers' listeners
+      const status = res.statusCode ?? 0;
+      const location = res.headers.location;
+      if (location === undefined || !REDIRECT_CODES.has(status)) {
+        return this.checked({ status, headers: res.headers, url, stream, ctx }, res.statusMessage, options);
+      }
+      const verdict = judgeRedirect(original, hop.url, location, status, policy);
+      if (!verdict.follow || followed === MAX_REDIRECTS) {
         stream.destroy(); // its body is of no use, and may be endless
-        throw redirectError(method, url, status, location, verdict.why, verdict.target);
+        if (!verdict.follow) throw redirectError(method, url, status, location, verdict.why, verdict.target);
+        throw tooManyRedirectsError(method, url);
       }
-      stream.resume(); // the 3xx body is not read: let it end so the socket goes back to the pool
-      const next = new URL(Buffer.from(location, 'binary').toString(), target);
-      // As got follows it: a 303 (or a cross-origin hop, see redirects.ts) becomes a bodiless GET.
-      let nextMethod: 'GET' | 'POST' = method;
-      let nextPayload: Payload = payload;
-      const nextHeaders = { ...headers };
-      delete nextHeaders['content-length'];
-      if (status === 303 || verdict.crossOrigin) {
-        nextMethod = 'GET';
-        nextPayload = undefined;
-        delete nextHeaders['content-type'];
-      }
-      if (verdict.crossOrigin) {
-        const hop = { method: nextMethod, headers: nextHeaders as Record<string, unknown> };
-        stripForCrossOrigin(hop);
-      }
-      return this.openWithGot(got!, nextMethod, next.href, url, nextPayload, nextHeaders, options, policy, MAX_REDIRECTS - 1, ctx);
+      discard(stream, wireComplete(stream));
+      hop = nextHop(hop, status, location, verdict.crossOrigin);
     }
-    return this.checked({ status, headers: res.headers, url, stream, ctx }, res.statusMessage, options);
   }
 
-  private async openWithGot(
-    client: Got,
-    method: 'GET' | 'POST',
-    url: string,
-    original: string,
-    payload: Payload,
-    headers: Record<string, string>,
-    options: HttpRequestOptions,
-    policy: RedirectPolicy,
-    maxRedirects: number,
-    ctx: OpenResponse['ctx'],
-  ): Promise<OpenResponse> {
-    let stream: BodyStream;
-    let refused: { status: number; location: string; why: string; target?: URL } | undefined;
+  /** Sends one hop: a JSON or bodiless one straight on node:http, a multipart one with got. */
+  private send(hop: Hop, options: HttpRequestOptions): Promise<DirectResponse> {
+    const { body } = hop;
+    if (body === undefined || typeof body === 'string') {
+      const headers = hop.headers;
+      if (body !== undefined) {
+        headers['content-type'] ??= 'application/json';
+        headers['content-length'] = String(Buffer.byteLength(body));
+      }
+      const agent = hop.url.protocol === 'https:' ? this.agent!.https : this.agent!.http;
+      return sendDirect(nodeHttp!, { method: hop.method, url: hop.url, headers, body, agent, signal: options.signal, idleTimeoutMs: options.idleTimeoutMs });
+    }
+    return this.sendWithGot(hop, body, options, false);
+  }
+
+  /** The multipart hop, with got; a stale kept-alive socket is dealt with as sendDirect does (direct.ts, staleReuse). */
+  private async sendWithGot(hop: Hop, body: FormData, options: HttpRequestOptions, fresh: boolean): Promise<DirectResponse> {
+    const client = got ?? (await loadGot());
+    let stream: BodyStream & { reusedSocket?: boolean; socket?: Socket | null };
     try {
-      stream = client.stream(url, {
-        method,
-        ...(payload ?? {}),
-        headers,
-        agent: this.agent,
+      stream = client.stream(hop.url, {
+        method: hop.method,
+        body,
+        headers: hop.headers,
+        // A resent request goes on a connection of its own (agents without keep-alive, used once).
+        agent: fresh ? { http: new nodeHttp!.http.Agent(), https: new nodeHttp!.https.Agent() } : this.agent,
         signal: options.signal,
         timeout: options.idleTimeoutMs ? { socket: options.idleTimeoutMs } : {},
         retry: { limit: 0 },
         throwHttpErrors: false,
-        // Each hop is judged against the URL first asked for; a refused one comes back as the
-        // 3xx response, turned into a typed error below.
-        followRedirect: (res: { statusCode: number; url: string; headers: Record<string, string | undefined> }) => {
-          const location = res.headers.location ?? '';
-          const verdict = judgeRedirect(new URL(original), new URL(res.url), location, res.statusCode, policy);
-          if (!verdict.follow) refused = { status: res.statusCode, location, why: verdict.why, target: verdict.target };
-          return verdict.follow;
-        },
-        maxRedirects,
-        // Only `cross_origin` lets a hop leave the origin: it then goes without body or any header set here.
-        ...(policy === 'cross_origin' ? { hooks: { beforeRedirect: [(next: RedirectHop) => stripIfCrossOrigin(original, next)] } } : {}),
-      } as never) as unknown as BodyStream;
+        followRedirect: false,
+      } as never) as unknown as typeof stream;
     } catch (error) {
-      throw new ProviderError(`${method} ${redactUrl(url)}: invalid request (${(error as Error).message})`, {
-        url: redactUrl(url),
+      throw new ProviderError(`${hop.method} ${redactUrl(hop.url.href)}: invalid request (${(error as Error).message})`, {
+        url: redactUrl(hop.url.href),
         reason: 'bad_response',
         cause: error,
       });
     }
     stream.on('error', () => undefined); // errors are read through iteration or the promise below
-    const res = await new Promise<http.IncomingMessage>((resolve, reject) => {
-      stream.once('response', resolve);
-      stream.once('error', reject);
-    }).catch((error: unknown) => {
+    try {
+      const res = await new Promise<http.IncomingMessage>((resolve, reject) => {
+        stream.once('response', resolve);
+        stream.once('error', reject);
+      });
+      return { res, stream };
+    } catch (error) {
       stream.destroy();
-      throw transportError(error, ctx);
-    });
-    const response: OpenResponse = { status: res.statusCode ?? 0, headers: res.headers, url: original, stream, ctx };
-    if (refused && refused.status === response.status) {
-      stream.destroy(); // its body is of no use, and may be endless
-      throw redirectError(ctx.method, original, refused.status, refused.location, refused.why, refused.target);
+      if (fresh || options.signal?.aborted || !staleReuse(error, stream.reusedSocket, stream.socket)) throw error;
+      return this.sendWithGot(hop, body, options, true);
     }
-    return this.checked(response, res.statusMessage, options);
   }
 
   /** A non-2xx answer as a typed error (its body read up to a small limit), else the response. */
@@ -276,19 +274,30 @@ export class HttpClient {
   }
 }
 
-/** The statuses got follows a Location of (304 aside: not a redirect to follow). */
+/** The statuses whose Location is followed, as got's (304 aside: not a redirect to follow). */
 const REDIRECT_CODES = new Set([300, 301, 302, 303, 307, 308]);
 
-interface RedirectHop {
-  url: URL;
-  method: string;
-  headers: Record<string, unknown>;
-}
-
-function stripIfCrossOrigin(original: string, next: RedirectHop): void {
-  const from = new URL(original);
-  const to = next.url;
-  if (to.protocol !== from.protocol || to.hostname !== from.hostname || to.port !== from.port) stripForCrossOrigin(next);
+/**
+ * The hop a followed redirect leads to, as got builds it: a 303 becomes a
+ * bodiless GET; a cross-origin hop (allowed by `cross_origin` only) a bare GET
+ * without any header set here (redirects.ts); a same-origin one keeps the
+ * URL's credentials.
+ */
+function nextHop(hop: Hop, status: number, location: string, crossOrigin: boolean): Hop {
+  const url = redirectTarget(location, hop.url)!; // judged valid by judgeRedirect
+  const next: Hop = { method: hop.method, url, headers: { ...hop.headers }, body: hop.body };
+  delete next.headers['content-length'];
+  if (status === 303 && next.method !== 'GET') {
+    next.method = 'GET';
+    next.body = undefined;
+    delete next.headers['content-type'];
+  }
+  if (crossOrigin) stripForCrossOrigin(next);
+  else {
+    url.username = hop.url.username;
+    url.password = hop.url.password;
+  }
+  return next;
 }
 
 interface OpenResponse {
@@ -320,7 +329,7 @@ function mappedChunks(response: OpenResponse, options: HttpRequestOptions): Asyn
     // time). A consumer that stopped early looks the same from here: what has not ended within a
     // short grace is closed.
     (body) => {
-      if (!body.destroyed && !body.readableEnded) drain(body as BodyStream, wireComplete(body as BodyStream));
+      if (!body.destroyed && !body.readableEnded) discard(body as BodyStream, wireComplete(body as BodyStream));
     },
     (error) => {
       if (!stream.destroyed) stream.destroy();
@@ -334,16 +343,28 @@ function wireComplete(stream: BodyStream): boolean {
   return (stream.response ?? (stream as { complete?: boolean })).complete === true;
 }
 
-/** How long a stream left by its reader may take to end before its socket is closed. */
+/** How long a body no one reads (a 3xx's, a stream's rest) may take to end before its socket is closed. */
 const DRAIN_GRACE_MS = 50;
 
-/** Reads the rest of a body to its end, closing it if that takes longer than the grace. */
-function drain(stream: BodyStream, complete: boolean): void {
-  stream.resume();
-  if (complete) return;
-  const timer = setTimeout(() => stream.destroy(), DRAIN_GRACE_MS);
-  timer.unref();
-  const done = (): void => clearTimeout(timer);
+/**
+ * Reads a body no one needs (a followed redirect's, the rest of a stream left
+ * by its reader) to its end, so its kept-alive socket goes back to the pool;
+ * but at most ERROR_BODY_MAX_BYTES of it (decoded) and for DRAIN_GRACE_MS: a
+ * longer one, endless or dripping, is closed instead (and its socket with it).
+ */
+function discard(stream: BodyStream, complete: boolean): void {
+  let read = 0;
+  const onData = (chunk: Buffer): void => {
+    read += chunk.length;
+    if (read > ERROR_BODY_MAX_BYTES) stream.destroy();
+  };
+  stream.on('data', onData);
+  const timer = complete ? undefined : setTimeout(() => stream.destroy(), DRAIN_GRACE_MS);
+  timer?.unref();
+  const done = (): void => {
+    clearTimeout(timer);
+    stream.off('data', onData);
+  };
   stream.once('end', done);
   stream.once('close', done);
 }

@@ -7,11 +7,13 @@
  * needs of got on that path and no more: the request, `accept-encoding` and
  * decoding (gzip, deflate, br, as got's decompress-response), the socket-idle
  * timeout (an error shaped like got's, so error mapping is shared), abort by
- * signal. A redirect is judged by the caller, which follows it with got;
- * multipart bodies go through got too.
+ * signal, and sending once more a request that met a kept-alive socket the
+ * server had closed while it sat idle (see staleReuse). Redirects are followed
+ * by the caller (client.ts), hop by hop; multipart bodies go through got.
  */
 import type http from 'node:http';
 import type https from 'node:https';
+import type { Socket } from 'node:net';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream';
 import zlib from 'node:zlib';
@@ -24,7 +26,8 @@ export interface DirectRequest {
   url: URL;
   headers: Record<string, string>;
   body?: string;
-  agent: http.Agent | https.Agent;
+  /** The kept-alive pool; `false` for a connection of its own, closed after the answer. */
+  agent: http.Agent | https.Agent | false;
   signal?: AbortSignal;
   idleTimeoutMs?: number;
 }
@@ -43,7 +46,51 @@ function idleTimeout(ms: number): Error {
   return Object.assign(new Error(`Timeout awaiting 'socket' for ${ms}ms`), { name: 'TimeoutError', code: 'ETIMEDOUT', event: 'socket' });
 }
 
-export function sendDirect(transport: { http: typeof http; https: typeof https }, request: DirectRequest): Promise<DirectResponse> {
+/** Marks the sockets a pool keeps with the bytes each had read then (see staleReuse). */
+const IDLE_AT = Symbol('aegis.idle-at-bytes');
+
+type MarkedSocket = Socket & { [IDLE_AT]?: number };
+
+/**
+ * Makes `agent` mark each socket it takes back into its pool with the bytes
+ * that socket had read so far, through the documented `keepSocketAlive` hook:
+ * a request that fails on the socket later can then tell whether any byte of
+ * its own answer arrived.
+ */
+export function markIdleSockets(agent: http.Agent): void {
+  // Typed `void` by @types/node; Node's returns whether the socket may be kept.
+  const keep = agent.keepSocketAlive.bind(agent) as (socket: Socket) => boolean;
+  (agent as unknown as { keepSocketAlive: (socket: Socket) => boolean }).keepSocketAlive = (socket) => {
+    (socket as MarkedSocket)[IDLE_AT] = socket.bytesRead;
+    return keep(socket);
+  };
+}
+
+const RESET_CODES = new Set(['ECONNRESET', 'EPIPE']);
+
+/**
+ * Whether a request failed only because the kept-alive socket it was given
+ * had been closed by the server while idle in the pool (a server closes idle
+ * connections after a few seconds, and its close can cross the next request
+ * on the wire): it was a reused socket, it failed with a reset or hang-up, and
+ * not one byte arrived on it since it went idle, so the server cannot have
+ * begun to answer. Such a request may be sent again, once, on a new
+ * connection, as Node's documentation advises (`request.reusedSocket`).
+ */
+export function staleReuse(error: unknown, reused: boolean | undefined, socket: Socket | null | undefined): boolean {
+  if (!reused || !socket) return false;
+  const idleAt = (socket as MarkedSocket)[IDLE_AT];
+  return idleAt !== undefined && idleAt === socket.bytesRead && RESET_CODES.has((error as { code?: string } | undefined)?.code ?? '');
+}
+
+/**
+ * Sends one request and resolves with its response (any status). A request
+ * written on a reused socket that fails before any byte of an answer
+ * (staleReuse) is sent once more at once on a connection of its own: not one
+ * of the provider's retries (no backoff, not counted), and never once an
+ * answer began or for a socket that was new.
+ */
+export function sendDirect(transport: { http: typeof http; https: typeof https }, request: DirectRequest, resend = true): Promise<DirectResponse> {
   return new Promise<DirectResponse>((resolve, reject) => {
     const { url } = request;
     const module = url.protocol === 'https:' ? transport.https : transport.http;
@@ -66,8 +113,11 @@ export function sendDirect(transport: { http: typeof http; https: typeof https }
       req.once('close', () => signal.removeEventListener('abort', onAbort));
     }
     req.on('error', (error) => {
-      if (!res) reject(error);
-      else if (body && !body.destroyed) body.destroy(error);
+      if (res) {
+        if (body && !body.destroyed) body.destroy(error);
+      } else if (resend && !signal?.aborted && staleReuse(error, req.reusedSocket, req.socket)) {
+        resolve(sendDirect(transport, { ...request, agent: false }, false));
+      } else reject(error);
     });
     if (request.idleTimeoutMs) {
       const ms = request.idleTimeoutMs;

@@ -133,6 +133,86 @@ describe('redirects in the HTTP client', () => {
   });
 });
 
+/**
+ * A 3xx whose body never ends: written as fast as the socket takes it (or a chunk
+ * every 20 ms when `drip`), until the client closes the connection.
+ * `closed` settles with the bytes written when it does.
+ */
+function endlessRedirect(status: number, location: string, drip = false) {
+  let resolveClosed!: (written: number) => void;
+  const closed = new Promise<number>((r) => (resolveClosed = r));
+  const route = (req: http.IncomingMessage, res: http.ServerResponse): void => {
+    let written = 0;
+    let open = true;
+    req.socket.once('close', () => {
+      open = false;
+      resolveClosed(written);
+    });
+    res.writeHead(status, { location, 'content-type': 'text/html' });
+    const chunk = Buffer.alloc(16 * 1024, 'x');
+    const pump = (): void => {
+      while (open && res.write(chunk)) written += chunk.length;
+      if (open) res.once('drain', pump);
+    };
+    if (!drip) return pump();
+    const timer = setInterval(() => (open ? res.write('<p>moved</p>') : clearInterval(timer)), 20);
+  };
+  return { route, closed };
+}
+
+/** `promise`, or 'still open' after `ms`: a bound far beyond the 64 KiB / 50 ms the client reads of a 3xx body. */
+function within<T>(promise: Promise<T>, ms: number): Promise<T | 'still open'> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([promise, new Promise<'still open'>((r) => (timer = setTimeout(() => r('still open'), ms)))]).finally(() => clearTimeout(timer));
+}
+
+describe('the body of a followed redirect is read only up to a bound', () => {
+  it('an endless 3xx body: the redirect is followed, the answer arrives, and the 3xx connection is closed', async () => {
+    const endless = endlessRedirect(307, '/v2/chat');
+    a.routes.set('/v1/chat', endless.route);
+    const res = await client.postJson<{ at: string; method: string }>(`${a.url}/v1/chat`, BODY);
+    expect(res.body).toEqual({ at: '/v2/chat', method: 'POST' });
+    expect(await within(endless.closed, 10_000)).toEqual(expect.any(Number));
+  });
+
+  it('a 3xx body that drips forever is closed too (time bound)', async () => {
+    const endless = endlessRedirect(302, '/v2/models', true);
+    a.routes.set('/v1/models', endless.route);
+    expect((await client.getJson(`${a.url}/v1/models`)).body).toEqual({ at: '/v2/models', method: 'GET' });
+    expect(await within(endless.closed, 10_000)).toEqual(expect.any(Number));
+  });
+
+  it('an endless body on a later hop is bounded the same way', async () => {
+    const endless = endlessRedirect(302, '/v3/chat');
+    a.routes.set('/v1/chat', redirect(308, () => '/v2/chat'));
+    a.routes.set('/v2/chat', endless.route);
+    const res = await client.postJson<{ at: string; method: string }>(`${a.url}/v1/chat`, BODY);
+    expect(res.body).toEqual({ at: '/v3/chat', method: 'POST' });
+    expect(await within(endless.closed, 10_000)).toEqual(expect.any(Number));
+    expect(a.seen.map((s) => [s.method, s.url])).toEqual([['POST', '/v1/chat'], ['POST', '/v2/chat'], ['POST', '/v3/chat']]);
+    expect(JSON.parse(a.seen[2]!.body)).toEqual(BODY);
+  });
+
+  it('an endless body of a multipart request\'s redirect is bounded the same way; the 307 re-sends the form', async () => {
+    const endless = endlessRedirect(307, '/v2/upload');
+    a.routes.set('/v1/upload', endless.route);
+    const form = new FormData();
+    form.append('model', 'whisper-like');
+    const res = await client.postForm<{ at: string; method: string }>(`${a.url}/v1/upload`, form);
+    expect(res.body).toEqual({ at: '/v2/upload', method: 'POST' });
+    expect(await within(endless.closed, 10_000)).toEqual(expect.any(Number));
+    expect(a.seen.at(-1)!.body).toContain('whisper-like');
+  });
+
+  it('a 303 from a multipart request becomes a bodiless GET', async () => {
+    a.routes.set('/v1/upload', redirect(303, () => '/v2/result'));
+    const form = new FormData();
+    form.append('model', 'm');
+    expect((await client.postForm(`${a.url}/v1/upload`, form)).body).toEqual({ at: '/v2/result', method: 'GET' });
+    expect(a.seen.at(-1)!.headers['content-type']).toBeUndefined();
+  });
+});
+
 describe('judgeRedirect', () => {
   const https = new URL('https://api.example.com/v1/chat');
   it('refuses https to http whatever the policy, on the same host too', () => {

@@ -68,22 +68,22 @@ export function redirectError(method: string, url: string, status: number, locat
   });
 }
 
-/** Headers a cross-origin hop keeps: none the caller set, only got's own transport ones. */
-const KEPT_HEADERS = new Set(['user-agent', 'accept-encoding']);
-
-interface MutableRedirectOptions {
-  method: string;
-  body?: unknown;
-  json?: unknown;
-  form?: unknown;
-  headers: Record<string, unknown>;
+/** The typed error for a request redirected more than MAX_REDIRECTS times. */
+export function tooManyRedirectsError(method: string, url: string): ProviderError {
+  const safeUrl = redactUrl(url);
+  return new ProviderError(`${method} ${safeUrl}: redirected more than ${MAX_REDIRECTS} times; not followed further`, {
+    url: safeUrl,
+    reason: 'redirect',
+    retryable: false,
+  });
 }
 
+/** Headers a cross-origin hop keeps: none the caller set, only the client's own transport ones. */
+const KEPT_HEADERS = new Set(['user-agent', 'accept-encoding']);
+
 /** Makes a cross-origin hop a bare GET: no body, no header the profile or plugin set. */
-export function stripForCrossOrigin(options: MutableRedirectOptions): void {
-  options.method = 'GET';
-  options.body = undefined;
-  options.json = undefined;
-  options.form = undefined;
-  for (const name of Object.keys(options.headers)) if (!KEPT_HEADERS.has(name.toLowerCase())) delete options.headers[name];
+export function stripForCrossOrigin(hop: { method: string; body?: unknown; headers: Record<string, unknown> }): void {
+  hop.method = 'GET';
+  hop.body = undefined;
+  for (const name of Object.keys(hop.headers)) if (!KEPT_HEADERS.has(name.toLowerCase())) delete hop.headers[name];
 }
