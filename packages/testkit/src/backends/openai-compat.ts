@@ -133,11 +133,21 @@ export function chatCompletion(f: CompatFlavor, ctx: HandlerCtx): Plan {
     else delete c.obfuscation;
   };
 
+  // `usage: null` goes into each template once (after `choices`, where OpenAI puts it), not into
+  // every chunk: the whole stream is built before its first byte is sent, so a cost per chunk here
+  // would be a delay before the first delta that a real server does not have.
+  const withUsage = new Map<unknown, Record<string, any>>();
+  const shaped = (tpl: any): Record<string, any> => {
+    if (!usageNull) return tpl;
+    let out = withUsage.get(tpl);
+    if (!out) withUsage.set(tpl, (out = insertAfter(tpl, 'choices', 'usage', null)));
+    return out;
+  };
   const make = (tpl: any, edit?: (choice: any) => void): string => {
-    let c: Record<string, any> = { ...tpl, id, created, model, choices: tpl.choices.map((ch: any) => ({ ...ch, delta: { ...ch.delta } })) };
+    const base = shaped(tpl);
+    const c: Record<string, any> = { ...base, id, created, model, choices: base.choices.map((ch: any) => ({ ...ch, delta: { ...ch.delta } })) };
     if (edit) edit(c.choices[0]);
     setObfuscation(c);
-    if (usageNull) c = insertAfter(c, 'choices', 'usage', null);
     return f.chunk(c);
   };
 
