@@ -1,6 +1,5 @@
 import { ProviderError, isRetryableStatus, type ProviderErrorReason } from '../errors/provider-error.js';
 import { redactUrl } from './url.js';
-import { MAX_REDIRECTS } from './redirects.js';
 
 /** Pulls the backend's own message out of an error body; plugins pass their own to the HTTP helpers. */
 export type ErrorMessageExtractor = (body: unknown, text: string) => string | undefined;
@@ -126,9 +125,6 @@ export function transportError(error: unknown, ctx: TransportContext): ProviderE
   if (e.name === 'TimeoutError' && e.event === 'socket') {
     const secs = ctx.idleTimeoutMs !== undefined ? `${ctx.idleTimeoutMs / 1000} s` : 'too long';
     return make(`${where}: the backend sent nothing for ${secs} (idle_timeout)`, 'idle_timeout', true);
-  }
-  if (e.name === 'MaxRedirectsError') {
-    return make(`${where}: redirected more than ${MAX_REDIRECTS} times; not followed further`, 'redirect', false);
   }
   if (e.name === 'TimeoutError') return make(`${where}: timed out (${e.event ?? 'deadline'})`, 'timeout', false);
   const code = e.code ?? '';
