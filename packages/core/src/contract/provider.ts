@@ -34,6 +34,7 @@ import { CompletionStream, EMITS_EVENTS, REPORTS_PROGRESS, type EventSource, typ
 import { ReceivedText } from './received-text.js';
 import type { ProviderStream, StreamEnd, StreamItem } from './deltas.js';
 import { StreamAssembler, type EventSink } from './stream-assembler.js';
+import { handIterator } from './hand-iterator.js';
 import type { StreamPart } from './stream-parts.js';
 import { normalizeCompletion, type ProviderCompletion } from './tool-calls.js';
 
@@ -477,8 +478,8 @@ export abstract class BackendProvider<C extends BaseBackendConfig = BaseBackendC
     };
     let starting: Promise<unknown> | undefined;
 
-    const iterator: AsyncGenerator<string, CompletionResult, undefined> = {
-      next: () => {
+    const iterator: AsyncGenerator<string, CompletionResult, undefined> = handIterator<string, CompletionResult>(
+      () => {
         if (state === 'closed') return Promise.resolve({ value: undefined as never, done: true });
         if (state === 'new') {
           state = 'open';
@@ -494,17 +495,12 @@ export abstract class BackendProvider<C extends BaseBackendConfig = BaseBackendC
         }
         return source!.next().then(onStep, fail);
       },
-      return: async (value) => {
+      async (value) => {
         if (state === 'open') await close();
         state = 'closed';
         return { value: value as CompletionResult, done: true };
       },
-      throw: async (error: unknown) => {
-        await iterator.return(undefined as never);
-        throw error;
-      },
-      [Symbol.asyncIterator]: () => iterator,
-    };
+    );
     // CompletionStream reads the progress from here instead of adding a promise step per delta.
     (iterator as ReportingSource)[REPORTS_PROGRESS] = (p) => {
       progress = p;

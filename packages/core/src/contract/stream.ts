@@ -1,5 +1,6 @@
 import type { CompletionResult } from './results.js';
 import type { StreamEvent } from './stream-events.js';
+import { handIterator } from './hand-iterator.js';
 
 /**
  * Internal: how a source made by core (the provider's call machinery) reports
@@ -84,8 +85,8 @@ export class CompletionStream implements AsyncIterable<string> {
   [Symbol.asyncIterator](): AsyncGenerator<string, void, undefined> {
     let state: 'new' | 'open' | 'closed' = 'new';
     const done = (): IteratorResult<string, void> => ({ value: undefined, done: true });
-    const iterator: AsyncGenerator<string, void, undefined> = {
-      next: () => {
+    return handIterator<string, void>(
+      () => {
         if (state === 'closed') return Promise.resolve(done());
         if (state === 'new') {
           if (this.started) {
@@ -113,7 +114,7 @@ export class CompletionStream implements AsyncIterable<string> {
           },
         );
       },
-      return: async () => {
+      async () => {
         if (state === 'open' && !this.settled) {
           // The consumer stopped early (break/return): close the source, which frees its socket.
           state = 'closed';
@@ -123,13 +124,7 @@ export class CompletionStream implements AsyncIterable<string> {
         state = 'closed';
         return done();
       },
-      throw: async (error: unknown) => {
-        await iterator.return();
-        throw error;
-      },
-      [Symbol.asyncIterator]: () => iterator,
-    };
-    return iterator;
+    );
   }
 
   /**
@@ -184,8 +179,8 @@ export class CompletionStream implements AsyncIterable<string> {
       if (state === 'finishing') return this.finished.then(finish);
       return deltas.next().then(onStep);
     };
-    const iterator: AsyncGenerator<StreamEvent, void, undefined> = {
-      next: () => {
+    const iterator: AsyncGenerator<StreamEvent, void, undefined> = handIterator<StreamEvent, void>(
+      () => {
         // Called again before the last step came back: in turn, as a generator queues it.
         if (busy) return busy.then(() => iterator.next(), () => iterator.next());
         let out: Out | Promise<Out>;
@@ -210,18 +205,13 @@ export class CompletionStream implements AsyncIterable<string> {
         busy = settled;
         return settled;
       },
-      return: async () => {
+      async () => {
         const wasOpen = state === 'open';
         state = 'closed';
         if (wasOpen) await deltas.return();
         return done();
       },
-      throw: async (error: unknown) => {
-        await iterator.return();
-        throw error;
-      },
-      [Symbol.asyncIterator]: () => iterator,
-    };
+    );
     return iterator;
   }
 
