@@ -13,6 +13,7 @@ import { afterAll, describe, expect, it } from '@jest/globals';
 
 const run = promisify(execFile);
 const BENCH = join(dirname(fileURLToPath(import.meta.url)), 'gateway.mjs');
+const FLOOR = join(dirname(fileURLToPath(import.meta.url)), 'gateway-floor.mjs');
 const dir = mkdtempSync(join(tmpdir(), 'aegis-gateway-bench-'));
 
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -31,4 +32,12 @@ describe('npm run bench:gateway (quick)', () => {
     expect(report.profile.areas.length).toBeGreaterThan(0);
     expect(stdout).toContain('Quick run: targets not judged.');
   }, 120_000);
+
+  it('splits the time to first delta between core and the gateway (gateway-floor.mjs)', async () => {
+    const env: Record<string, string | undefined> = { ...process.env };
+    delete env.NODE_OPTIONS;
+    const { stdout } = await run(process.execPath, [FLOOR, '6'], { env });
+    for (const side of ['raw', 'core', 'gateway']) expect(stdout).toMatch(new RegExp(`^${side} +\\d+ µs  ×\\d+\\.\\d+ of raw$`, 'm'));
+    expect(stdout).toMatch(/gateway's own layer: ×\d+\.\d+ of core alone/);
+  }, 60_000);
 });

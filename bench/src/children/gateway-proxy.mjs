@@ -1,7 +1,10 @@
 /**
  * One proxy under test, in a process of its own (as deployed): `gateway`
- * (aegis serve's createGateway over one openai profile) or `raw` (a minimal
- * node:http reverse proxy piping bytes, the floor). Driven over IPC: its URL,
+ * (aegis serve's createGateway over one openai profile), `raw` (a minimal
+ * node:http reverse proxy piping bytes, the floor), or `core` (a bare
+ * node:http server that streams a chat through @aegis/core and the openai
+ * plugin with no gateway code: no validation, keys, limits, metrics, logs,
+ * scrubbing or OpenAI chunk encoding; what the gateway's layer is measured on). Driven over IPC: its URL,
  * CPU and memory use, and a CPU profile of a phase (node:inspector).
  */
 import http from 'node:http';
@@ -34,6 +37,43 @@ if (mode === 'raw') {
       res.on('close', () => proxied.destroy());
       proxied.end(Buffer.concat(body));
     };
+  });
+  server.keepAliveTimeout = 65_000;
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+} else if (mode === 'core') {
+  const { createAegis } = await import('@aegis/core');
+  const openai = (await import('@aegis/provider-openai')).default;
+  const dir = mkdtempSync(join(tmpdir(), 'aegis-bench-core-'));
+  writeFileSync(
+    join(dir, 'backends.yaml'),
+    `profiles:\n  - profile_name: bench\n    type: openai\n    base_url: ${upstream}\n    api_key: \${BENCH_API_KEY}\n    model: gpt-4o-mini\n`,
+  );
+  const aegis = createAegis({ configPath: join(dir, 'backends.yaml'), plugins: [openai], discover: false, env: process.env, logLevel: 'error' });
+  const provider = await aegis.getProviderForProfile('bench');
+  server = http.createServer((req, res) => {
+    const body = [];
+    req.on('data', (chunk) => body.push(chunk));
+    req.on('end', async () => {
+      const { messages } = JSON.parse(Buffer.concat(body).toString('utf8'));
+      const controller = new AbortController();
+      res.on('close', () => controller.abort());
+      const events = provider.streamCompletion(messages, { signal: controller.signal }).events();
+      try {
+        let step = await events.next();
+        res.writeHead(200, { 'content-type': 'text/event-stream' });
+        let first = true;
+        for (; !step.done; step = await events.next()) {
+          if (step.value.type !== 'text-delta') continue;
+          res.write(`data: {"choices":[{"delta":{"content":${JSON.stringify(step.value.text)}}}]}\n\n`);
+          if (first) res.uncork(); // as the gateway's first write
+          first = false;
+        }
+        res.end('data: [DONE]\n\n');
+      } catch {
+        if (!res.headersSent) res.writeHead(502);
+        res.end();
+      }
+    });
   });
   server.keepAliveTimeout = 65_000;
   await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
