@@ -1,4 +1,5 @@
-import type { Logger, LogLevel } from '../contract/logger.js';
+import type { LogLevel } from '../contract/logger.js';
+import { LevelLogger, type EntryLevel } from './level-logger.js';
 import { safeForTerminal } from './terminal-text.js';
 
 const ORDER: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40, silent: 100 };
@@ -16,7 +17,7 @@ export interface ConsoleLoggerOptions {
  * Writes one line per entry at or above a level, with every known secret
  * scrubbed and control characters made visible (the default goes to a terminal).
  */
-export class ConsoleLogger implements Logger {
+export class ConsoleLogger extends LevelLogger {
   private readonly write: (line: string) => void;
   private readonly scrub: (text: string) => string;
   private readonly prefix: string;
@@ -25,25 +26,13 @@ export class ConsoleLogger implements Logger {
     private readonly level: LogLevel,
     options: ConsoleLoggerOptions = {},
   ) {
+    super();
     this.write = options.write ?? ((line) => process.stderr.write(line + '\n'));
     this.scrub = options.scrub ?? ((text) => text);
     this.prefix = options.prefix ?? '[aegis]';
   }
 
-  debug(message: string, fields?: Record<string, unknown>): void {
-    this.log('debug', message, fields);
-  }
-  info(message: string, fields?: Record<string, unknown>): void {
-    this.log('info', message, fields);
-  }
-  warn(message: string, fields?: Record<string, unknown>): void {
-    this.log('warn', message, fields);
-  }
-  error(message: string, fields?: Record<string, unknown>): void {
-    this.log('error', message, fields);
-  }
-
-  private log(level: LogLevel, message: string, fields?: Record<string, unknown>): void {
+  protected log(level: EntryLevel, message: string, fields?: Record<string, unknown>): void {
     if (ORDER[level] < ORDER[this.level]) return;
     const extra = fields && Object.keys(fields).length > 0 ? ' ' + JSON.stringify(fields) : '';
     this.write(safeForTerminal(this.scrub(`${this.prefix} ${level}: ${message}${extra}`)));

@@ -1,9 +1,8 @@
 import type { Logger } from '../contract/logger.js';
+import { LevelLogger, type EntryLevel } from './level-logger.js';
 import { looksLikeCredential } from '../secrets/credential-names.js';
 import { REDACTED } from '../secrets/secret-fields.js';
 import type { SecretScrubber } from '../secrets/scrubber.js';
-
-type Level = keyof Logger;
 
 const MAX_DEPTH = 8;
 
@@ -14,26 +13,15 @@ const MAX_DEPTH = 8;
  * like a credential is replaced whatever it holds. Errors in fields become
  * `{ name, message }` with the message scrubbed.
  */
-export class ScrubbingLogger implements Logger {
+export class ScrubbingLogger extends LevelLogger {
   constructor(
     private readonly inner: Logger,
     private readonly secrets: Pick<SecretScrubber, 'scrub'>,
-  ) {}
-
-  debug(message: string, fields?: Record<string, unknown>): void {
-    this.log('debug', message, fields);
-  }
-  info(message: string, fields?: Record<string, unknown>): void {
-    this.log('info', message, fields);
-  }
-  warn(message: string, fields?: Record<string, unknown>): void {
-    this.log('warn', message, fields);
-  }
-  error(message: string, fields?: Record<string, unknown>): void {
-    this.log('error', message, fields);
+  ) {
+    super();
   }
 
-  private log(level: Level, message: string, fields?: Record<string, unknown>): void {
+  protected log(level: EntryLevel, message: string, fields?: Record<string, unknown>): void {
     const text = this.secrets.scrub(String(message));
     if (fields === undefined) this.inner[level](text);
     else this.inner[level](text, this.fields(fields, 0) as Record<string, unknown>);
