@@ -97,10 +97,9 @@ export class BodyChunks implements AsyncIterableIterator<Buffer> {
 
   private readonly onClose = (): void => {
     if (this.ended || this.failure !== undefined) return;
-    // All data read and ended, but 'end' not emitted yet: the end.
-    const state = (this.stream as unknown as { _readableState?: { ended?: boolean } })._readableState;
-    if (this.stream.readableEnded || (state?.ended && this.stream.readableLength === 0)) this.onEnd();
-    else this.fail(Object.assign(new Error('Premature close'), { code: 'ERR_STREAM_PREMATURE_CLOSE' }));
+    const premature = closedBeforeEnd(this.stream);
+    if (premature) this.fail(premature);
+    else this.onEnd();
   };
 
   private fail(error: unknown): void {
@@ -119,4 +118,15 @@ export class BodyChunks implements AsyncIterableIterator<Buffer> {
     this.stream.off('error', this.onError);
     this.stream.off('close', this.onClose);
   }
+}
+
+/**
+ * What a stream's `close` means: undefined when its body had ended (every
+ * byte read, or the end reached with nothing left to read, even before 'end'
+ * is emitted), else the premature-close error Node's own readers give.
+ */
+export function closedBeforeEnd(stream: Readable): Error | undefined {
+  const state = (stream as unknown as { _readableState?: { ended?: boolean } })._readableState;
+  if (stream.readableEnded || (state?.ended && stream.readableLength === 0)) return undefined;
+  return Object.assign(new Error('Premature close'), { code: 'ERR_STREAM_PREMATURE_CLOSE' });
 }

@@ -9,7 +9,7 @@ import { redactUrl } from './url.js';
 import { DEFAULT_LIMITS, ERROR_BODY_MAX_BYTES, STREAM_SOURCE, tooLargeError, type StreamSource } from './limits.js';
 import { judgeRedirect, MAX_REDIRECTS, redirectError, redirectTarget, stripForCrossOrigin, tooManyRedirectsError, type RedirectPolicy } from './redirects.js';
 import { ACCEPT_ENCODING, markIdleSockets, sendDirect, staleReuse, type BodyStream, type DirectResponse } from './direct.js';
-import { BodyChunks } from './body-chunks.js';
+import { BodyChunks, closedBeforeEnd } from './body-chunks.js';
 
 export interface HttpRequestOptions {
   headers?: Record<string, string | undefined>;
@@ -407,11 +407,7 @@ function readBytes(response: OpenResponse, options: HttpRequestOptions, truncate
       stream.destroy();
     };
     const onEnd = (): void => settle();
-    const onClose = (): void => {
-      const state = (stream as unknown as { _readableState?: { ended?: boolean } })._readableState;
-      if (stream.readableEnded || (state?.ended && stream.readableLength === 0)) settle();
-      else settle(Object.assign(new Error('Premature close'), { code: 'ERR_STREAM_PREMATURE_CLOSE' }));
-    };
+    const onClose = (): void => settle(closedBeforeEnd(stream));
     // `on`, not `once`: settle removes them all, and once-wrappers cost on every request.
     stream.on('data', onData);
     stream.on('end', onEnd);
