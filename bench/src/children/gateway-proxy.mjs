@@ -17,6 +17,24 @@ const [mode, upstream] = process.argv.slice(2);
 const upstreamUrl = new URL(upstream);
 let server;
 
+/** An AEGIS instance with one openai profile, `bench`, over the upstream (the `core` and `gateway` sides). */
+async function benchAegis() {
+  const { createAegis } = await import('@aegis/core');
+  const openai = (await import('@aegis/provider-openai')).default;
+  const dir = mkdtempSync(join(tmpdir(), 'aegis-bench-proxy-'));
+  writeFileSync(
+    join(dir, 'backends.yaml'),
+    `profiles:\n  - profile_name: bench\n    type: openai\n    base_url: ${upstream}\n    api_key: \${BENCH_API_KEY}\n    model: gpt-4o-mini\n`,
+  );
+  return createAegis({ configPath: join(dir, 'backends.yaml'), plugins: [openai], discover: false, env: process.env, logLevel: 'error' });
+}
+
+/** Listens on a free loopback port, keeping idle connections as long as the gateway does. */
+function listenOnLoopback(httpServer) {
+  httpServer.keepAliveTimeout = 65_000;
+  return new Promise((resolve) => httpServer.listen(0, '127.0.0.1', resolve));
+}
+
 if (mode === 'raw') {
   const agent = new http.Agent({ keepAlive: true, maxSockets: 1024 });
   server = http.createServer((req, res) => {
@@ -38,18 +56,9 @@ if (mode === 'raw') {
       proxied.end(Buffer.concat(body));
     };
   });
-  server.keepAliveTimeout = 65_000;
-  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  await listenOnLoopback(server);
 } else if (mode === 'core') {
-  const { createAegis } = await import('@aegis/core');
-  const openai = (await import('@aegis/provider-openai')).default;
-  const dir = mkdtempSync(join(tmpdir(), 'aegis-bench-core-'));
-  writeFileSync(
-    join(dir, 'backends.yaml'),
-    `profiles:\n  - profile_name: bench\n    type: openai\n    base_url: ${upstream}\n    api_key: \${BENCH_API_KEY}\n    model: gpt-4o-mini\n`,
-  );
-  const aegis = createAegis({ configPath: join(dir, 'backends.yaml'), plugins: [openai], discover: false, env: process.env, logLevel: 'error' });
-  const provider = await aegis.getProviderForProfile('bench');
+  const provider = await (await benchAegis()).getProviderForProfile('bench');
   server = http.createServer((req, res) => {
     const body = [];
     req.on('data', (chunk) => body.push(chunk));
@@ -75,18 +84,10 @@ if (mode === 'raw') {
       }
     });
   });
-  server.keepAliveTimeout = 65_000;
-  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  await listenOnLoopback(server);
 } else {
-  const { createAegis } = await import('@aegis/core');
   const { createGateway } = await import('@aegis/gateway');
-  const openai = (await import('@aegis/provider-openai')).default;
-  const dir = mkdtempSync(join(tmpdir(), 'aegis-bench-gateway-'));
-  writeFileSync(
-    join(dir, 'backends.yaml'),
-    `profiles:\n  - profile_name: bench\n    type: openai\n    base_url: ${upstream}\n    api_key: \${BENCH_API_KEY}\n    model: gpt-4o-mini\n`,
-  );
-  const aegis = createAegis({ configPath: join(dir, 'backends.yaml'), plugins: [openai], discover: false, env: process.env, logLevel: 'error' });
+  const aegis = await benchAegis();
   // As served: access log lines on stdout (discarded by the parent), metrics on.
   const gateway = await createGateway(aegis);
   await gateway.listen({ port: 0, host: '127.0.0.1' });
