@@ -80,6 +80,8 @@ const AUDIO_EXTENSIONS: Record<string, string> = {
  */
 export class OpenAICompatibleProvider<C extends OpenAICompatibleConfig = OpenAICompatibleConfig> extends BackendProvider<C> {
   protected readonly compat: Required<OpenAICompatibleOptions>;
+  /** The endpoint URLs joined so far (a profile's config does not change). */
+  private readonly endpoints = new Map<string, string>();
 
   constructor(config: C, context: ProviderContext, options: OpenAICompatibleOptions = {}) {
     super(config, context);
@@ -94,7 +96,9 @@ export class OpenAICompatibleProvider<C extends OpenAICompatibleConfig = OpenAIC
 
   /** `base_url` joined with an endpoint path (`chat/completions`). */
   protected endpoint(path: string): string {
-    return joinUrl(this.config.base_url, path);
+    let url = this.endpoints.get(path);
+    if (url === undefined) this.endpoints.set(path, (url = joinUrl(this.config.base_url, path)));
+    return url;
   }
 
   /** Headers of every request: the bearer key (when there is one) and the profile's extra headers. */

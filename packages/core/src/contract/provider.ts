@@ -102,7 +102,7 @@ export abstract class BackendProvider<C extends BaseBackendConfig = BaseBackendC
     this.require('completion');
     const call = this.prepare(messages, runtimeConfig);
     const structured = structuredCheck(runtimeConfig.responseFormat);
-    await structured?.ready();
+    if (structured) await structured.ready();
     return this.run(
       runtimeConfig,
       (settings) =>
@@ -455,7 +455,8 @@ export abstract class BackendProvider<C extends BaseBackendConfig = BaseBackendC
       const { deadline, settings } = call;
       let step: Step;
       try {
-        await structured?.ready();
+        // (No await without a schema to load: an await is a step on the way to the backend.)
+        if (structured) await structured.ready();
         for (let attempt = 0; ; attempt++) {
           source = this.doStream(messages, settings);
           try {

@@ -129,6 +129,15 @@ describe('HttpClient', () => {
     expect(e.retryable).toBe(false);
   });
 
+  it('stops on an abort that comes in the same turn as the request, before its listener is set', async () => {
+    routes.set('/hang-soon', () => undefined);
+    const controller = new AbortController();
+    const call = failure(client.postJson(`${base}/hang-soon`, {}, { signal: controller.signal }));
+    controller.abort(); // the request is on its way; its abort listener comes after this turn
+    const e = await call;
+    expect(e.reason).toBe('aborted');
+  });
+
   it('refuses an oversized body', async () => {
     routes.set('/big', (_q, res) => res.end('x'.repeat(100_000)));
     const e = await failure(client.postJson(`${base}/big`, {}, { maxResponseBytes: 10_000 }));

@@ -6,6 +6,7 @@ import { ProviderError } from '../errors/provider-error.js';
 import { httpStatusError, transportError, excerpt, type ErrorMessageExtractor } from './error-mapping.js';
 import { parseRetryAfter } from './retry-after.js';
 import { redactUrl } from './url.js';
+import { parseTarget } from './targets.js';
 import { DEFAULT_LIMITS, ERROR_BODY_MAX_BYTES, STREAM_SOURCE, tooLargeError, type StreamSource } from './limits.js';
 import { judgeRedirect, MAX_REDIRECTS, redirectError, redirectTarget, stripForCrossOrigin, tooManyRedirectsError, type RedirectPolicy } from './redirects.js';
 import { ACCEPT_ENCODING, markIdleSockets, sendDirect, staleReuse, type BodyStream, type DirectResponse } from './direct.js';
@@ -165,7 +166,7 @@ export class HttpClient {
     }
     let hop: Hop;
     try {
-      const target = new URL(url);
+      const target = parseTarget(url);
       if (target.protocol !== 'http:' && target.protocol !== 'https:') throw new Error(`unsupported protocol ${target.protocol}`);
       hop = { method, url: target, headers, body: payload === undefined ? undefined : 'json' in payload ? JSON.stringify(payload.json) : payload.body };
     } catch (error) {

@@ -17,6 +17,7 @@ import type { Socket } from 'node:net';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream';
 import zlib from 'node:zlib';
+import { targetOptions } from './targets.js';
 
 /** A response body as the readers see it: the bytes (decoded), and whether the wire body was complete. */
 export type BodyStream = Readable & { response?: { complete?: boolean } };
@@ -92,26 +93,15 @@ export function staleReuse(error: unknown, reused: boolean | undefined, socket: 
  */
 export function sendDirect(transport: { http: typeof http; https: typeof https }, request: DirectRequest, resend = true): Promise<DirectResponse> {
   return new Promise<DirectResponse>((resolve, reject) => {
-    const { url } = request;
+    const { url, signal } = request;
     const module = url.protocol === 'https:' ? transport.https : transport.http;
     let res: http.IncomingMessage | undefined;
     let body: BodyStream | undefined;
-    const req = module.request(url, { method: request.method, headers: request.headers, agent: request.agent });
-    // Not node:http's `signal` option: that destroys the request's socket even after the response
-    // has fully arrived and the socket is back in the pool (or serving the next call). An abort
-    // here cuts only what is still on the wire; a complete body is left for the reader, whose
-    // caller sees the abort anyway.
-    const { signal } = request;
-    if (signal) {
-      const onAbort = (): void => {
-        if (res?.complete) return;
-        const error = Object.assign(new Error('The operation was aborted'), { name: 'AbortError', code: 'ABORT_ERR' });
-        if (body && !body.destroyed) body.destroy(error);
-        req.destroy(error);
-      };
-      signal.addEventListener('abort', onAbort, { once: true });
-      req.once('close', () => signal.removeEventListener('abort', onAbort));
-    }
+    const options: http.RequestOptions = targetOptions(url);
+    options.method = request.method;
+    options.headers = request.headers;
+    options.agent = request.agent;
+    const req = module.request(options);
     req.on('error', (error) => {
       if (res) {
         if (body && !body.destroyed) body.destroy(error);
@@ -119,13 +109,21 @@ export function sendDirect(transport: { http: typeof http; https: typeof https }
         resolve(sendDirect(transport, { ...request, agent: false }, false));
       } else reject(error);
     });
-    if (request.idleTimeoutMs) {
-      const ms = request.idleTimeoutMs;
-      req.setTimeout(ms, () => {
-        const error = idleTimeout(ms);
-        if (body && !body.destroyed) body.destroy(error);
-        req.destroy(error);
-      });
+    // Not node:http's `signal` option: that destroys the request's socket even after the response
+    // has fully arrived and the socket is back in the pool (or serving the next call). An abort
+    // here cuts only what is still on the wire; a complete body is left for the reader, whose
+    // caller sees the abort anyway.
+    const onAbort = (): void => {
+      if (res?.complete) return;
+      const error = Object.assign(new Error('The operation was aborted'), { name: 'AbortError', code: 'ABORT_ERR' });
+      if (body && !body.destroyed) body.destroy(error);
+      req.destroy(error);
+    };
+    // The abort listener and the idle timeout are set up once this turn's writes have left
+    // (setImmediate), off the path from the call to the backend; a signal that aborted
+    // meanwhile is seen then. (No byte of the answer can arrive before that.)
+    if (signal || request.idleTimeoutMs) {
+      setImmediate(() => watch(req, signal, onAbort, request.idleTimeoutMs, (error) => body && !body.destroyed && body.destroy(error)));
     }
     req.once('response', (response: http.IncomingMessage) => {
       res = response;
@@ -134,6 +132,23 @@ export function sendDirect(transport: { http: typeof http; https: typeof https }
     });
     req.end(request.body);
   });
+}
+
+/** Aborts `req` when `signal` does, and fails it after `idleTimeoutMs` without a byte; both end with the request. */
+function watch(req: http.ClientRequest, signal: AbortSignal | undefined, onAbort: () => void, idleTimeoutMs: number | undefined, failBody: (error: Error) => unknown): void {
+  if (req.destroyed) return;
+  if (signal) {
+    if (signal.aborted) return onAbort();
+    signal.addEventListener('abort', onAbort, { once: true });
+    req.once('close', () => signal.removeEventListener('abort', onAbort));
+  }
+  if (idleTimeoutMs) {
+    req.setTimeout(idleTimeoutMs, () => {
+      const error = idleTimeout(idleTimeoutMs);
+      failBody(error);
+      req.destroy(error);
+    });
+  }
 }
 
 /** The body, decoded as got decodes it (its decompress-response: sync flush, so a truncated body is not an error of its own). */

@@ -138,9 +138,13 @@ describe('withRetries', () => {
 });
 
 describe('CallDeadline', () => {
-  it('aborts its signal with a TimeoutError exactly when the time is up, not before', () => {
+  /** One turn of the event loop (setImmediate is real here): the deadline sets its timer and listener then. */
+  const turn = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+  it('aborts its signal with a TimeoutError exactly when the time is up, not before', async () => {
     const deadline = new CallDeadline(300);
     expect(deadline.deadline).toBe(Date.now() + 300);
+    await turn();
     jest.advanceTimersByTime(299);
     expect([deadline.aborted, deadline.timedOut]).toEqual([false, false]);
     jest.advanceTimersByTime(1);
@@ -149,22 +153,57 @@ describe('CallDeadline', () => {
     deadline.dispose();
   });
 
-  it("follows the caller's signal, which is not a timeout", () => {
+  it('counts the time from its creation, though its timer is set after the turn', async () => {
+    const deadline = new CallDeadline(300);
+    expect(jest.getTimerCount()).toBe(0); // nothing on the way to the backend
+    jest.advanceTimersByTime(200); // the rest of the turn took 200 ms
+    await turn();
+    expect(jest.getTimerCount()).toBe(1);
+    jest.advanceTimersByTime(99);
+    expect(deadline.aborted).toBe(false);
+    jest.advanceTimersByTime(1);
+    expect(deadline.timedOut).toBe(true);
+    deadline.dispose();
+  });
+
+  it("follows the caller's signal, which is not a timeout", async () => {
     const caller = new AbortController();
     const deadline = new CallDeadline(300, caller.signal);
+    await turn();
     caller.abort();
     expect([deadline.aborted, deadline.timedOut]).toEqual([true, false]);
     deadline.dispose();
   });
 
-  it('leaves no timer and no listener behind once disposed', () => {
+  it("sees a caller's abort that came before its listener, and one that came before it", async () => {
     const caller = new AbortController();
     const deadline = new CallDeadline(300, caller.signal);
+    caller.abort(new Error('gone'));
+    await turn();
+    expect([deadline.aborted, (deadline.signal.reason as Error).message]).toEqual([true, 'gone']);
+    expect(new CallDeadline(300, caller.signal).aborted).toBe(true);
+    deadline.dispose();
+  });
+
+  it('leaves no timer and no listener behind once disposed', async () => {
+    const caller = new AbortController();
+    const deadline = new CallDeadline(300, caller.signal);
+    await turn();
     expect(jest.getTimerCount()).toBe(1);
     deadline.dispose();
     expect(jest.getTimerCount()).toBe(0);
     caller.abort();
     jest.advanceTimersByTime(1000);
+    expect(deadline.aborted).toBe(false);
+  });
+
+  it('sets up nothing when disposed within its turn', async () => {
+    const caller = new AbortController();
+    const deadline = new CallDeadline(300, caller.signal);
+    deadline.dispose();
+    await turn();
+    expect(jest.getTimerCount()).toBe(0);
+    caller.abort();
     expect(deadline.aborted).toBe(false);
   });
 });

@@ -14,7 +14,7 @@ import {
   type Usage,
 } from '@aegis/core';
 import { invalidRequest, unsupportedParameter } from '../errors.js';
-import { parseRequest } from './validate.js';
+import { parseRequest, type Settled } from './validate.js';
 
 /** A content part: checked by type when mapped (`text`, `image_url`), anything else refused by name. */
 const part = z.object({ type: z.string() }).loose();
@@ -78,7 +78,7 @@ const responseFormat = z.discriminatedUnion('type', [
     .loose(),
 ]);
 
-const chatSchema = z.object({
+export const chatSchema = z.object({
   model: z.string().min(1),
   messages: z.array(message).min(1, 'at least one message is required'),
   stream: z.boolean().nullable().optional(),
@@ -101,6 +101,28 @@ const chatSchema = z.object({
   store: z.boolean().nullable().optional(),
   service_tier: z.string().nullable().optional(),
 });
+
+/**
+ * The parameters nearly every chat request has, in the form their schemas
+ * return unchanged: taken as they are (parseRequest), anything else is
+ * parsed. A message qualifies with a text `content`, a known `role` and at
+ * most a string `name`, and no other field (the schema would copy it).
+ */
+export const SETTLED: Settled = {
+  model: (v) => typeof v === 'string' && v.length > 0,
+  stream: (v) => typeof v === 'boolean' || v === null,
+  messages: (v) => Array.isArray(v) && v.length > 0 && v.every(isTextMessage),
+};
+
+const ROLES: ReadonlySet<unknown> = new Set(message.shape.role.options);
+
+function isTextMessage(m: unknown): boolean {
+  if (typeof m !== 'object' || m === null || Object.getPrototypeOf(m) !== Object.prototype) return false;
+  const { role, content, name } = m as Record<string, unknown>;
+  if (!ROLES.has(role) || typeof content !== 'string' || (name !== undefined && typeof name !== 'string')) return false;
+  for (const key in m) if (key !== 'role' && key !== 'content' && key !== 'name') return false;
+  return true;
+}
 
 /**
  * Parameters the gateway refuses by name (never drops silently), and why.
@@ -145,7 +167,7 @@ export interface ChatRequest {
 let rules: ReturnType<typeof unsupported> | undefined;
 
 export function parseChatRequest(body: Record<string, unknown>): ChatRequest {
-  const req = parseRequest(chatSchema, body, (rules ??= unsupported()));
+  const req = parseRequest(chatSchema, body, (rules ??= unsupported()), SETTLED);
   /** The tool name of each call id the conversation made so far (a `tool` message names its tool for backends that want it). */
   const calledTools = new Map<string, string>();
   const messages = req.messages.map((m, i) => messageOf(m, `messages[${i}]`, calledTools));

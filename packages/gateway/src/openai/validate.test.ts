@@ -1,7 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import { z } from '@aegis/core';
-import { parseRequest } from './validate.js';
-import { parseChatRequest } from './chat.js';
+import { parseRequest, type Settled } from './validate.js';
+import { chatSchema, parseChatRequest, SETTLED } from './chat.js';
 import type { GatewayError } from '../errors.js';
 
 function refusal(run: () => unknown): { status: number; message: string; param?: string; code?: string } {
@@ -57,5 +57,55 @@ describe('request validation', () => {
     expect(parseRequest(schema, { input: 'x' })).toEqual({ input: 'x', format: 'json' });
     expect(parseRequest(schema, { input: 'x', format: 'text', tag: 't' })).toEqual({ input: 'x', format: 'text', tag: 't' });
     expect(refusal(() => parseRequest(schema, { format: 'text' }))).toMatchObject({ param: 'input' });
+  });
+});
+
+describe('parameters taken as they are', () => {
+  const text = { role: 'user', content: 'hi' };
+  const candidates: Record<string, unknown[]> = {
+    model: ['m', '', 5, null, undefined, ['m'], { toString: () => 'm' }],
+    stream: [true, false, null, undefined, 'true', 0, 1],
+    messages: [
+      [text],
+      [text, { role: 'system', content: '', name: 'n' }, { role: 'assistant', content: 'a' }],
+      [],
+      [{ role: 'user', content: 5 }],
+      [{ role: 'user', content: 'x', name: 5 }],
+      [{ role: 'bogus', content: 'x' }],
+      [{ role: 'user' }],
+      [{ content: 'x' }],
+      [{ role: 'user', content: 'x', extra: 1 }],
+      [{ role: 'user', content: null }],
+      [{ role: 'user', content: [{ type: 'text', text: 'x' }] }],
+      [{ role: 'tool', content: 'x', tool_call_id: 'c' }],
+      JSON.parse('[{"role":"user","content":"x","__proto__":{"admin":true}}]'),
+      [Object.create({ role: 'user', content: 'x' })],
+      [[text]],
+      'hi',
+      [null],
+    ],
+  };
+
+  it('takes without the schema only values the schema returns unchanged', () => {
+    let taken = 0;
+    for (const [param, values] of Object.entries(candidates)) {
+      for (const value of values) {
+        const body = { model: 'm', messages: [text], [param]: value };
+        const outcome = (settled: Settled) => {
+          try {
+            return { ok: parseRequest(chatSchema, body, {}, settled) };
+          } catch (error) {
+            return { refused: (error as GatewayError).message };
+          }
+        };
+        const strict = outcome({});
+        expect({ param, value, outcome: outcome(SETTLED) }).toEqual({ param, value, outcome: strict });
+        if (SETTLED[param]!(value)) {
+          expect({ param, value, ok: 'ok' in strict }).toEqual({ param, value, ok: true });
+          taken++;
+        }
+      }
+    }
+    expect(taken).toBe(6);
   });
 });

@@ -19,11 +19,17 @@ export function paramPath(path: readonly PropertyKey[]): string {
  * refinements), without running the schemas of the twenty-odd optional
  * parameters a request leaves out. This sits on every request, before the
  * upstream call starts.
+ *
+ * `settled` may name, per parameter, a quick check for the values the
+ * field's schema would return unchanged (a non-empty string for a `min(1)`
+ * string): such a value is taken as it is, without running the schema. Any
+ * other value goes through the schema, which says what is wrong with it.
  */
 export function parseRequest<S extends z.ZodObject<any>>(
   schema: S,
   body: Record<string, unknown>,
   unsupported: Record<string, { why: string; allowed?: (value: unknown) => boolean }> = {},
+  settled: Settled = {},
 ): z.output<S> {
   const shape = schema.shape as Record<string, z.ZodType>;
   const out: Record<string, unknown> = {};
@@ -35,11 +41,16 @@ export function parseRequest<S extends z.ZodObject<any>>(
       if (!rule) throw invalidRequest(`Unrecognized request argument supplied: ${param}`, param, 'unknown_parameter');
       continue;
     }
-    parseField(shape[param]!, param, value, out);
+    const check = Object.hasOwn(settled, param) ? settled[param] : undefined;
+    if (check && check(value)) out[param] = value;
+    else parseField(shape[param]!, param, value, out);
   }
   for (const key of absentKeysOf(schema)) if (!Object.hasOwn(body, key)) parseField(shape[key]!, key, undefined, out);
   return out as z.output<S>;
 }
+
+/** Per parameter, a check that a value is one its schema returns unchanged (see parseRequest). */
+export type Settled = Record<string, (value: unknown) => boolean>;
 
 /** One parameter, parsed with its schema into `out` (not set when its value is undefined), or a 400 naming it. */
 function parseField(schema: z.ZodType, param: string, value: unknown, out: Record<string, unknown>): void {
