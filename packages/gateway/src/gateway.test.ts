@@ -162,6 +162,23 @@ describe('keys and limits', () => {
     expect(await (await third).text()).toContain('data: [DONE]');
   });
 
+  it('counts a stream in flight until it ends; an answer given within its turn (a 404) never was', async () => {
+    const metricsText = async () => (await fetch(`${gw.url}/metrics`)).text();
+    const chatInFlight = async () => Number(/aegis_gateway_in_flight_requests\{route="chat"\} (\d+)/.exec(await metricsText())?.[1] ?? 0);
+    expect((await fetch(`${gw.url}/v1/nowhere`)).status).toBe(404);
+    expect(await metricsText()).not.toMatch(/aegis_gateway_in_flight_requests\{route=""\}/);
+    const before = await chatInFlight();
+    const first = await post(`${gw.url}/v1/chat/completions`, chat('slow', { stream: true }), KEYS.KEY_CAROL);
+    const call = await held.nextCall();
+    const reader = first.body!.getReader();
+    await readUntil(reader, 'first');
+    expect(await chatInFlight()).toBe(before + 1);
+    call.release();
+    await readUntil(reader, '[DONE]');
+    // The count drops when the gateway's side of the answer closes, a moment after the client read its end.
+    while ((await chatInFlight()) !== before) await new Promise((resolve) => setImmediate(resolve));
+  });
+
   it('never shows a key or an upstream secret: responses, access log, metrics', async () => {
     clock += 10 * 60_000; // a fresh window for alice's requests_per_minute
     backends.openai.failNext({ kind: 'status', status: 500, body: { error: { message: `bad key ${UPSTREAM_ENV.UPSTREAM_KEY} at http://10.0.0.7/internal` } } });
@@ -189,6 +206,9 @@ describe('keys and limits', () => {
     for (const secret of [...Object.values(KEYS), UPSTREAM_ENV.UPSTREAM_KEY]) expect(everything).not.toContain(secret);
     const entry = gw.logs.map((l) => JSON.parse(l) as Record<string, unknown>).find((e) => e.status === 502);
     expect(entry).toMatchObject({ method: 'POST', path: '/v1/chat/completions', status: 502, model: 'smart', profile: 'chat', key: 'alice' });
+    // When the request came (an ISO time, written with the line), first on the line.
+    expect(Object.keys(entry!)[0]).toBe('time');
+    expect(Math.abs(Date.parse(entry!.time as string) - Date.now())).toBeLessThan(60_000);
   });
 });
 

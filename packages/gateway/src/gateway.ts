@@ -78,6 +78,8 @@ interface State {
   retired: boolean;
   /** Disconnects the instance's providers from the store's shared cooldowns (closing the instance does too). */
   unshareCooldowns: () => void;
+  /** The providers built so far, by profile (the instance keeps them for its life). */
+  providers: Map<string, BackendProvider>;
 }
 
 interface InFlight {
@@ -133,6 +135,7 @@ export async function createGateway(aegis: Aegis, options: GatewayOptions = {}):
       users: 0,
       retired: false,
       unshareCooldowns,
+      providers: new Map(),
     };
   };
 
@@ -148,26 +151,37 @@ export async function createGateway(aegis: Aegis, options: GatewayOptions = {}):
     const started = performance.now();
     const requestId = validRequestId(req.headers['x-request-id']) ?? randomUUID();
     const path = (req.url ?? '/').split('?')[0]!;
-    const entry: AccessLogEntry = { time: new Date().toISOString(), request_id: requestId, method: req.method ?? '', path, status: 0, duration_ms: 0 };
+    const startedAt = Date.now();
+    // `time` is written with the line (a date's ISO text is not needed before then).
+    const entry: AccessLogEntry = { time: '', request_id: requestId, method: req.method ?? '', path, status: 0, duration_ms: 0 };
     const flight: InFlight = { controller: new AbortController() };
     inFlight.add(flight);
     const route = routeOf(path);
-    const inFlightGauge = metrics.inFlightOf(route);
-    inFlightGauge.inc();
+    // Counted in flight after this turn, in which an upstream request leaves (off its way); an
+    // answer that ends within the turn (a 404, a refused key) is never counted.
+    let counted = false;
+    let closed = false;
+    setImmediate(() => {
+      if (closed) return;
+      metrics.inFlightOf(route).inc();
+      counted = true;
+    });
     res.setHeader('x-request-id', requestId);
     res.on('close', () => {
+      closed = true;
       // The client went away (or the answer is complete): stop the upstream call at once.
       if (!res.writableFinished) {
         entry.client_closed = true;
         flight.controller.abort(new Error('the client closed the connection'));
       }
       inFlight.delete(flight);
-      inFlightGauge.dec();
+      if (counted) metrics.inFlightOf(route).dec();
       entry.status = res.statusCode;
       entry.duration_ms = Math.round((performance.now() - started) * 10) / 10;
       if (route !== 'ops') {
         metrics.answered(route, entry.model ?? '', res.statusCode, entry.duration_ms / 1000);
         if (accessLog) {
+          entry.time = new Date(startedAt).toISOString();
           if (entry.error) entry.error = scrub(current, entry.error);
           accessLog(formatEntry(entry, (t) => scrub(current, t)));
         }
@@ -399,9 +413,17 @@ export async function createGateway(aegis: Aegis, options: GatewayOptions = {}):
     if (profile === undefined) throw modelNotFound(model);
     assertModelAllowed(key, model);
     entry.profile = profile;
-    const cooling = await s.limiter.store.cooldownLeft(`profile:${profile}`).catch(() => 0);
+    // Without an await when the answers are at hand (the memory store, a provider already built):
+    // each await is a step on the way to the backend.
+    let cooling: number;
+    try {
+      const left = s.limiter.store.cooldownLeft(`profile:${profile}`);
+      cooling = typeof left === 'number' ? left : await left;
+    } catch {
+      cooling = 0;
+    }
     if (cooling > 0) throw rateLimited(`upstream of model "${model}" is rate limited; retry later`, cooling, 'upstream_rate_limited');
-    const provider = await s.aegis.getProviderForProfile(profile);
+    const provider = s.providers.get(profile) ?? (await providerOf(s, profile));
     if (!provider.supports(capability)) {
       throw new GatewayError(400, 'invalid_request_error', `model "${model}" does not support ${capability}`, { param: 'model', code: 'capability_not_supported' });
     }
@@ -421,6 +443,12 @@ export async function createGateway(aegis: Aegis, options: GatewayOptions = {}):
       throw new GatewayError(503, 'server_error', 'rate limits cannot be checked right now (limit store unavailable)', { code: 'limits_unavailable' });
     }
     return { provider, profile, model, permit };
+  };
+
+  const providerOf = async (s: State, profile: string): Promise<BackendProvider> => {
+    const provider = await s.aegis.getProviderForProfile(profile);
+    s.providers.set(profile, provider);
+    return provider;
   };
 
   const countTokens = (call: Call, prompt: number | undefined, completion: number | undefined, entry: AccessLogEntry): number => {

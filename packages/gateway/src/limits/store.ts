@@ -13,8 +13,8 @@ export interface LimitStore {
   peek(key: string, windowIndex: number): Promise<WindowCounts>;
   /** Puts `name` in cooldown for `ms` (keeps a longer one already set). */
   coolDown(name: string, ms: number): Promise<void>;
-  /** Milliseconds of cooldown left for `name` (0: none). */
-  cooldownLeft(name: string): Promise<number>;
+  /** Milliseconds of cooldown left for `name` (0: none); a number at once when the store has it at hand (memory). */
+  cooldownLeft(name: string): number | Promise<number>;
   /** Whether the store can be used right now (Redis connected). */
   readonly healthy: boolean;
   /**
@@ -68,7 +68,7 @@ export class MemoryLimitStore implements LimitStore {
     if ((this.cooldowns.get(name) ?? 0) < until) this.cooldowns.set(name, until);
   }
 
-  async cooldownLeft(name: string): Promise<number> {
+  cooldownLeft(name: string): number {
     const until = this.cooldowns.get(name);
     if (until === undefined) return 0;
     const left = until - this.now();
