@@ -1,11 +1,14 @@
 #!/usr/bin/env node
 /**
- * Where the gateway's time to first delta goes, in three sides interleaved:
- * the raw proxy (bytes piped), `core` (a bare node:http server streaming the
- * chat through @aegis/core and the openai plugin, with no gateway code), and
- * the gateway. Prints each side's median time to first delta and its ratio
- * to the raw proxy's: `core` over `raw` is what core and the plugin cost a
- * streamed call, `gateway` over `core` what the gateway's own layer adds.
+ * Where the gateway's time to first delta goes, in four sides interleaved:
+ * the raw proxy (bytes piped), `minimal` (the least a proxy that speaks the
+ * protocol does: parse, re-send, parse the SSE events, re-encode each delta;
+ * no AEGIS code), `core` (a bare node:http server streaming the chat through
+ * @aegis/core and the openai plugin, with no gateway code), and the gateway.
+ * Prints each side's median time to first delta and its ratio to the raw
+ * proxy's: `minimal` over `raw` is what speaking the protocol costs at the
+ * least, `core` over `raw` what core and the plugin cost a streamed call,
+ * `gateway` over `core` what the gateway's own layer adds.
  *   node bench/src/gateway-floor.mjs [iterations]   (after `npm run build`)
  */
 import { startBackends } from './lib/emulators.mjs';
@@ -13,19 +16,20 @@ import { agent, chatBody, post, startProxy } from './lib/gateway-sides.mjs';
 import { interleave } from './lib/stats.mjs';
 
 const iterations = Number(process.argv[2] ?? 600);
+const SIDES = ['raw', 'minimal', 'core', 'gateway'];
 const backends = await startBackends();
 const sides = {};
 try {
   await backends.setReply('openai', { chunks: Array.from({ length: 50 }, (_, i) => `w${i} `) });
-  for (const mode of ['raw', 'core', 'gateway']) sides[mode] = await startProxy(mode, backends.openai.baseUrl);
-  const model = { raw: 'gpt-4o-mini', core: 'bench', gateway: 'bench' };
+  for (const mode of SIDES) sides[mode] = await startProxy(mode, backends.openai.baseUrl);
+  const model = { raw: 'gpt-4o-mini', minimal: 'gpt-4o-mini', core: 'bench', gateway: 'bench' };
   const contenders = Object.fromEntries(
     Object.keys(sides).map((mode) => [mode, async () => ({ firstDelta: (await post(`${sides[mode].url}/v1/chat/completions`, chatBody(model[mode], true), { stream: true })).firstDelta })]),
   );
   const result = await interleave({ subject: 'gateway', contenders, iterations, warmup: Math.ceil(iterations / 10) });
   const median = (mode) => result.absolute[mode].firstDelta.median;
   const line = (mode) => `${mode.padEnd(8)} ${(median(mode) * 1000).toFixed(0).padStart(5)} µs  ×${(median(mode) / median('raw')).toFixed(3)} of raw`;
-  process.stdout.write(`time to first delta (50 deltas, ${iterations} interleaved calls each; medians)\n${['raw', 'core', 'gateway'].map(line).join('\n')}\n`);
+  process.stdout.write(`time to first delta (50 deltas, ${iterations} interleaved calls each; medians)\n${SIDES.map(line).join('\n')}\n`);
   process.stdout.write(`gateway's own layer: ×${(median('gateway') / median('core')).toFixed(3)} of core alone (+${((median('gateway') - median('core')) * 1000).toFixed(0)} µs)\n`);
 } finally {
   await Promise.all(Object.values(sides).map((side) => side.close()));

@@ -33,11 +33,11 @@ describe('npm run bench:gateway (quick)', () => {
     expect(stdout).toContain('Quick run: targets not judged.');
   }, 120_000);
 
-  it('splits the time to first delta between core and the gateway (gateway-floor.mjs)', async () => {
+  it('splits the time to first delta between the protocol, core and the gateway (gateway-floor.mjs)', async () => {
     const env: Record<string, string | undefined> = { ...process.env };
     delete env.NODE_OPTIONS;
     const { stdout } = await run(process.execPath, [FLOOR, '6'], { env });
-    for (const side of ['raw', 'core', 'gateway']) expect(stdout).toMatch(new RegExp(`^${side} +\\d+ µs  ×\\d+\\.\\d+ of raw$`, 'm'));
+    for (const side of ['raw', 'minimal', 'core', 'gateway']) expect(stdout).toMatch(new RegExp(`^${side} +\\d+ µs  ×\\d+\\.\\d+ of raw$`, 'm'));
     expect(stdout).toMatch(/gateway's own layer: ×\d+\.\d+ of core alone/);
   }, 60_000);
 });

@@ -1,7 +1,11 @@
 /**
  * One proxy under test, in a process of its own (as deployed): `gateway`
  * (aegis serve's createGateway over one openai profile), `raw` (a minimal
- * node:http reverse proxy piping bytes, the floor), or `core` (a bare
+ * node:http reverse proxy piping bytes, the floor), `minimal` (the least a
+ * proxy that speaks the protocol does for a streamed chat: parse the request,
+ * send a new upstream body, parse the answer's SSE events and write each
+ * delta as a chunk of its own; no AEGIS code, validation, contract,
+ * limits or scrubbing), or `core` (a bare
  * node:http server that streams a chat through @aegis/core and the openai
  * plugin with no gateway code: no validation, keys, limits, metrics, logs,
  * scrubbing or OpenAI chunk encoding; what the gateway's layer is measured on). Driven over IPC: its URL,
@@ -55,6 +59,47 @@ if (mode === 'raw') {
       res.on('close', () => proxied.destroy());
       proxied.end(Buffer.concat(body));
     };
+  });
+  await listenOnLoopback(server);
+} else if (mode === 'minimal') {
+  // Streamed chats only (what gateway-floor.mjs sends). Like the gateway, the first delta is
+  // written (and uncorked) on its own, the rest of an upstream read's deltas in one write.
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 1024 });
+  server = http.createServer((req, res) => {
+    const body = [];
+    req.on('data', (chunk) => body.push(chunk));
+    req.on('end', () => {
+      const { messages } = JSON.parse(Buffer.concat(body).toString('utf8'));
+      const out = JSON.stringify({ model: 'gpt-4o-mini', messages, stream: true, stream_options: { include_usage: true } });
+      const headers = { 'content-type': 'application/json', 'content-length': Buffer.byteLength(out), authorization: `Bearer ${process.env.BENCH_API_KEY}` };
+      const proxied = http.request({ host: upstreamUrl.hostname, port: upstreamUrl.port, method: 'POST', path: '/v1/chat/completions', headers, agent }, (upstream) => {
+        upstream.setEncoding('utf8');
+        let pending = '';
+        upstream.on('data', (text) => {
+          pending += text;
+          let rest = '';
+          for (let at = pending.indexOf('\n\n'); at >= 0; at = pending.indexOf('\n\n')) {
+            const data = pending.slice(6, at);
+            pending = pending.slice(at + 2);
+            if (data === '[DONE]') continue;
+            const content = JSON.parse(data).choices?.[0]?.delta?.content;
+            if (!content) continue;
+            const event = `data: {"choices":[{"delta":{"content":${JSON.stringify(content)}}}]}\n\n`;
+            if (res.headersSent) rest += event;
+            else {
+              res.writeHead(200, { 'content-type': 'text/event-stream' });
+              res.write(event);
+              res.uncork();
+            }
+          }
+          if (rest) res.write(rest);
+        });
+        upstream.on('end', () => res.end('data: [DONE]\n\n'));
+      });
+      proxied.on('error', () => res.destroy());
+      res.on('close', () => proxied.destroy());
+      proxied.end(out);
+    });
   });
   await listenOnLoopback(server);
 } else if (mode === 'core') {
