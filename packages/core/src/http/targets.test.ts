@@ -29,9 +29,7 @@ describe('request targets', () => {
     const text = 'http://127.0.0.1:9/v1/models';
     const url = parseTarget(text);
     expect(parseTarget(text)).toBe(url);
-    const first = targetOptions(url) as Record<string, unknown>;
-    first.method = 'POST';
-    first.path = '/elsewhere';
+    Object.assign(targetOptions(url), { method: 'POST', path: '/elsewhere' }); // as node:http does
     expect(targetOptions(url)).toEqual({ protocol: 'http:', hostname: '127.0.0.1', port: 9, path: '/v1/models' });
   });
 
