@@ -60,4 +60,54 @@ describe('streamDeltas', () => {
   it('returns undefined when the items run out before one ends the stream (a truncated stream)', async () => {
     expect((await collect(batchesOf(['a', 'b']), textStep)).end).toBeUndefined();
   });
+
+  /** Batches that record whether they were closed (`return()`), as a reader closes its body. */
+  function closable<I>(...batches: I[][]) {
+    const log = { closed: 0 };
+    let i = 0;
+    const iterator: AsyncIterableIterator<I[]> & { return(): Promise<IteratorResult<I[]>> } = {
+      next: async () => (i < batches.length ? { value: batches[i++]!, done: false } : { value: undefined, done: true }),
+      return: async () => {
+        log.closed++;
+        return { value: undefined, done: true };
+      },
+      [Symbol.asyncIterator]: () => iterator,
+    };
+    return { iterator, log };
+  }
+
+  it('closes the batches when the stream ends at an item, fails at one or is returned early; not when they run out', async () => {
+    const ended = closable(['a', '[end]', 'never']);
+    expect((await collect(ended.iterator, textStep)).end).toEqual({ finishReason: 'stop' });
+    expect(ended.log.closed).toBe(1);
+
+    const ranOut = closable(['a'], ['b']);
+    expect((await collect(ranOut.iterator, textStep)).end).toBeUndefined();
+    expect(ranOut.log.closed).toBe(0);
+
+    const failing = closable(['bad']);
+    const step: DeltaStep<string> = () => {
+      throw new Error('garbage');
+    };
+    await expect(streamDeltas(failing.iterator, step).next()).rejects.toThrow('garbage');
+    expect(failing.log.closed).toBe(1);
+
+    const early = closable(['a', 'b'], ['c']);
+    const stream = streamDeltas(early.iterator, textStep);
+    expect((await stream.next()).value).toEqual(['a']);
+    expect(await stream.return(undefined)).toEqual({ value: undefined, done: true });
+    expect(early.log.closed).toBe(1);
+    expect(await stream.next()).toEqual({ value: undefined, done: true });
+  });
+
+  it('answers calls made before the last one came back in order, as a generator queues them', async () => {
+    const stream = streamDeltas(batchesOf(['a', 'b'], ['c'], ['[end]']), textStep);
+    const steps = await Promise.all([stream.next(), stream.next(), stream.next(), stream.next()]);
+    expect(steps).toEqual([
+      { value: ['a'], done: false },
+      { value: ['b'], done: false },
+      { value: ['c'], done: false },
+      { value: { finishReason: 'stop' }, done: true },
+    ]);
+  });
 });

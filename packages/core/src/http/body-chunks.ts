@@ -17,6 +17,8 @@ export type LeftBody = (stream: Readable) => void;
  * `return()` (the reader stopped) detaches and hands the stream to `left`,
  * which ends or closes it.
  */
+const DONE: IteratorResult<never, undefined> = Object.freeze({ value: undefined, done: true });
+
 export class BodyChunks implements AsyncIterableIterator<Buffer> {
   private ended = false;
   private failure: unknown;
@@ -36,11 +38,41 @@ export class BodyChunks implements AsyncIterableIterator<Buffer> {
   }
 
   next(): Promise<IteratorResult<Buffer, undefined>> {
-    const step = this.step();
-    if (step !== undefined) return step;
+    let step: IteratorResult<Buffer, undefined> | undefined;
+    try {
+      step = this.ready();
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    if (step !== undefined) return Promise.resolve(step);
     return new Promise((resolve, reject) => {
       this.waiter = { resolve, reject };
     });
+  }
+
+  /**
+   * The next step if one is at hand (a chunk, or the end), else undefined;
+   * throws the failure. What a reader calls to go on without an async step
+   * while the body's chunks are already there (pull.ts, ReadyChunks).
+   */
+  ready(): IteratorResult<Buffer, undefined> | undefined {
+    if (this.failure !== undefined) throw this.failure;
+    if (this.detached) return DONE;
+    const chunk = this.stream.read() as Buffer | null;
+    if (chunk !== null) {
+      try {
+        this.check(chunk);
+      } catch (error) {
+        this.fail(error);
+        throw this.failure;
+      }
+      return { value: chunk, done: false };
+    }
+    if (this.ended) {
+      this.detach();
+      return DONE;
+    }
+    return undefined;
   }
 
   return(): Promise<IteratorResult<Buffer, undefined>> {
@@ -56,34 +88,20 @@ export class BodyChunks implements AsyncIterableIterator<Buffer> {
     return this;
   }
 
-  /** The next step if one is ready (a chunk, the end, the failure), else undefined (wait for an event). */
-  private step(): Promise<IteratorResult<Buffer, undefined>> | undefined {
-    if (this.failure !== undefined) return Promise.reject(this.failure);
-    if (this.detached) return Promise.resolve({ value: undefined, done: true });
-    const chunk = this.stream.read() as Buffer | null;
-    if (chunk !== null) {
-      try {
-        this.check(chunk);
-      } catch (error) {
-        this.fail(error);
-        return Promise.reject(this.failure);
-      }
-      return Promise.resolve({ value: chunk, done: false });
-    }
-    if (this.ended) {
-      this.detach();
-      return Promise.resolve({ value: undefined, done: true });
-    }
-    return undefined;
-  }
-
   private readonly wake = (): void => {
     const waiter = this.waiter;
     if (!waiter) return;
-    const step = this.step();
+    let step: IteratorResult<Buffer, undefined> | undefined;
+    try {
+      step = this.ready();
+    } catch (error) {
+      this.waiter = undefined;
+      waiter.reject(error);
+      return;
+    }
     if (step === undefined) return;
     this.waiter = undefined;
-    step.then(waiter.resolve, waiter.reject);
+    waiter.resolve(step);
   };
 
   private readonly onEnd = (): void => {

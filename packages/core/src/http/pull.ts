@@ -1,6 +1,18 @@
 import { StringDecoder } from 'node:string_decoder';
 import { ProviderError } from '../errors/provider-error.js';
 import { DEFAULT_LIMITS, streamSourceOf, tooLargeError, type StreamSource } from './limits.js';
+import { handIterator } from '../contract/hand-iterator.js';
+
+/**
+ * A source of chunks that can hand out what it already holds without an
+ * async step (the HTTP client's body): the next step if one is at hand, else
+ * undefined; it throws the source's failure.
+ */
+export interface ReadyChunks {
+  ready(): IteratorResult<Uint8Array | string, unknown> | undefined;
+}
+
+const DONE: IteratorResult<never, undefined> = Object.freeze({ value: undefined, done: true });
 
 /** Options of the stream readers (readSse, readNdjson) for a source that is not the HTTP client's body. */
 export interface StreamReadOptions {
@@ -93,9 +105,8 @@ export abstract class ChunkReader<I, T> implements AsyncGenerator<T, undefined, 
   next(): Promise<IteratorResult<T, undefined>> {
     if (this.pending) return this.pending.then(() => this.next(), () => this.next());
     if (this.head < this.items.length) return this.settled(this.items[this.head++]!);
-    if (this.finished) return Promise.resolve({ value: undefined, done: true });
-    this.pending = this.pull().finally(() => (this.pending = undefined));
-    return this.pending;
+    if (this.finished) return Promise.resolve(DONE);
+    return this.pull();
   }
 
   async return(): Promise<IteratorResult<T, undefined>> {
@@ -120,28 +131,34 @@ export abstract class ChunkReader<I, T> implements AsyncGenerator<T, undefined, 
    * or one part of a long one), so that a consumer pays one async step per batch
    * rather than per item. An item that fails `take` ends its batch and is
    * thrown by the next call, so the items before it are still handed out.
+   * Hand-written rather than a generator (one step per batch, not three); it
+   * closes the reader, as the generator's `finally` did, when it fails or is
+   * returned early.
    */
-  async *batches(): AsyncGenerator<T[], undefined, undefined> {
-    try {
-      for (;;) {
-        const first = await this.next();
-        if (first.done) return undefined;
-        const batch = [first.value];
-        while (this.head < this.items.length) {
-          let value: T;
-          try {
-            value = this.take(this.items[this.head]!);
-          } catch {
-            break; // handed out (thrown) by the next `next()`
-          }
-          this.head++;
-          batch.push(value);
+  batches(): AsyncGenerator<T[], undefined, undefined> {
+    const batchOf = (first: IteratorResult<T, undefined>): IteratorResult<T[], undefined> => {
+      if (first.done) return DONE;
+      const batch = [first.value];
+      while (this.head < this.items.length) {
+        let value: T;
+        try {
+          value = this.take(this.items[this.head]!);
+        } catch {
+          break; // handed out (thrown) by the next `next()`
         }
-        yield batch;
+        this.head++;
+        batch.push(value);
       }
-    } finally {
-      await this.return();
-    }
+      return { value: batch, done: false };
+    };
+    const failed = (error: unknown): Promise<never> =>
+      this.return().then(() => {
+        throw error;
+      });
+    return handIterator<T[], undefined>(
+      () => this.next().then(batchOf, failed),
+      () => this.return().then(() => DONE),
+    );
   }
 
   private settled(item: I): Promise<IteratorResult<T, undefined>> {
@@ -154,34 +171,79 @@ export abstract class ChunkReader<I, T> implements AsyncGenerator<T, undefined, 
     }
   }
 
-  private async pull(): Promise<IteratorResult<T, undefined>> {
+  /**
+   * Parses items out of the source's chunks: without an async step while the
+   * source has chunks at hand (ReadyChunks), else once one arrives. Resolves
+   * with the first item, or the end.
+   */
+  private pull(): Promise<IteratorResult<T, undefined>> {
     this.items.length = 0;
     this.head = 0;
+    return this.fill();
+  }
+
+  /** Pulls until there are items (or the end); the continuation of `pull` after a wait. */
+  private fill(): Promise<IteratorResult<T, undefined>> {
     try {
       if (!this.source) {
         const preparing = this.prepare();
-        if (preparing) await preparing;
+        if (preparing) return this.after(preparing, () => undefined);
         this.source = this.chunks[Symbol.asyncIterator]();
       }
-      while (this.items.length === 0) {
+      const source = this.source;
+      const ready = (source as Partial<ReadyChunks>).ready;
+      while (this.items.length === 0 && !this.finished) {
         if (this.refill(this.items)) continue;
-        const step = await this.source!.next();
-        if (step.done) {
-          this.flush(this.items);
-          this.finished = true;
-          break;
-        }
-        const chunk = step.value;
-        this.bound(chunk);
-        this.feed(typeof chunk === 'string' ? chunk : this.decode(chunk), this.items);
+        const step = ready?.call(source);
+        if (step === undefined) return this.after(source.next(), (next) => this.use(next));
+        this.use(step);
       }
     } catch (error) {
-      this.end();
-      if (ProviderError.isInstance(error) && error.reason === 'response_too_large') this.origin?.destroy(error);
-      throw error;
+      return Promise.reject(this.failed(error));
     }
     if (this.head < this.items.length) return this.settled(this.items[this.head++]!);
-    return { value: undefined, done: true };
+    return Promise.resolve(DONE);
+  }
+
+  /** Waits for `step`, applies `then` to what it gives, and pulls on; the reader is busy (`pending`) meanwhile. */
+  private after<S>(step: Promise<S>, then: (value: S) => void): Promise<IteratorResult<T, undefined>> {
+    const pending = step.then(
+      (value) => {
+        this.pending = undefined;
+        this.source ??= this.chunks[Symbol.asyncIterator]();
+        try {
+          then(value);
+        } catch (error) {
+          throw this.failed(error);
+        }
+        return this.fill();
+      },
+      (error: unknown) => {
+        this.pending = undefined;
+        throw this.failed(error);
+      },
+    );
+    this.pending = pending;
+    return pending;
+  }
+
+  /** One step of the source: its chunk parsed into items, or its end. */
+  private use(step: IteratorResult<Uint8Array | string, unknown>): void {
+    if (step.done) {
+      this.flush(this.items);
+      this.finished = true;
+      return;
+    }
+    const chunk = step.value;
+    this.bound(chunk);
+    this.feed(typeof chunk === 'string' ? chunk : this.decode(chunk), this.items);
+  }
+
+  /** Ends the reader on a failure (an oversized record also closes its body); the error to throw. */
+  private failed(error: unknown): unknown {
+    this.end();
+    if (ProviderError.isInstance(error) && error.reason === 'response_too_large') this.origin?.destroy(error);
+    return error;
   }
 
   /**

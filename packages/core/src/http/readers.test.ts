@@ -142,6 +142,34 @@ describe('batch readers', () => {
     expect(batches).toEqual([['a', 'b'], ['c']]);
     expect(closed).toBe(true);
   });
+
+  it('reads a source that has its chunks at hand (ReadyChunks) without waiting on it, and waits once it has none', async () => {
+    const held = ['data: a\n\n', 'data: b\n\ndata: c\n\n'];
+    const later = ['data: d\n\n'];
+    const calls = { ready: 0, next: 0 };
+    const source = {
+      ready: () => {
+        calls.ready++;
+        const chunk = held.shift();
+        return chunk === undefined ? undefined : { value: chunk, done: false };
+      },
+      next: async () => {
+        calls.next++;
+        const chunk = later.shift();
+        return chunk === undefined ? { value: undefined, done: true } : { value: chunk, done: false };
+      },
+      [Symbol.asyncIterator]() {
+        return this;
+      },
+    };
+    const batches = readSseBatches(source as unknown as AsyncIterable<string>);
+    expect((await batches.next()).value?.map((e) => e.data)).toEqual(['a']);
+    expect((await batches.next()).value?.map((e) => e.data)).toEqual(['b', 'c']);
+    expect(calls).toEqual({ ready: 2, next: 0 });
+    expect((await batches.next()).value?.map((e) => e.data)).toEqual(['d']);
+    expect(await batches.next()).toEqual({ value: undefined, done: true });
+    expect(calls.next).toBe(2); // d, then the end: nothing was at hand for either
+  });
 });
 
 describe('HttpClient bodies and streams', () => {
