@@ -309,7 +309,8 @@ export async function createGateway(aegis: Aegis, options: GatewayOptions = {}):
     // chat
     const request = parseChatRequest(json);
     entry.stream = request.stream;
-    const call = await begin(s, key, request.model, entry, request.stream ? 'streaming' : 'completion');
+    const begun = begin(s, key, request.model, entry, request.stream ? 'streaming' : 'completion');
+    const call = begun instanceof Promise ? await begun : begun;
     const id = `chatcmpl-${randomUUID().replace(/-/g, '')}`;
     const created = Math.floor(Date.now() / 1000);
     const runtime = { ...request.runtime, signal };
@@ -406,43 +407,52 @@ export async function createGateway(aegis: Aegis, options: GatewayOptions = {}):
     permit: Permit;
   }
 
-  /** Model → profile, key permissions, cooldown and limits; then the provider (capability checked before any upstream call). */
-  const begin = async (s: State, key: KeySpec, model: string, entry: AccessLogEntry, capability: Parameters<BackendProvider['supports']>[0]): Promise<Call> => {
+  /**
+   * Model → profile, key permissions, cooldown and limits; then the provider
+   * (capability checked before any upstream call). The call at once, without
+   * an async step, when everything is at hand (the memory store, a provider
+   * already built, a key without limits): each step is on the way to the backend.
+   */
+  const begin = (s: State, key: KeySpec, model: string, entry: AccessLogEntry, capability: Parameters<BackendProvider['supports']>[0]): Call | Promise<Call> => {
     entry.model = model;
     const profile = s.settings.models.get(model);
     if (profile === undefined) throw modelNotFound(model);
     assertModelAllowed(key, model);
     entry.profile = profile;
-    // Without an await when the answers are at hand (the memory store, a provider already built):
-    // each await is a step on the way to the backend.
-    let cooling: number;
+    const admit = (cooling: number): Call | Promise<Call> => {
+      if (cooling > 0) throw rateLimited(`upstream of model "${model}" is rate limited; retry later`, cooling, 'upstream_rate_limited');
+      const provider = s.providers.get(profile);
+      return provider ? permitted(s, key, { provider, profile, model }, capability) : providerOf(s, profile).then((p) => permitted(s, key, { provider: p, profile, model }, capability));
+    };
+    let left: number | Promise<number>;
     try {
-      const left = s.limiter.store.cooldownLeft(`profile:${profile}`);
-      cooling = typeof left === 'number' ? left : await left;
+      left = s.limiter.store.cooldownLeft(`profile:${profile}`);
     } catch {
-      cooling = 0;
+      left = 0;
     }
-    if (cooling > 0) throw rateLimited(`upstream of model "${model}" is rate limited; retry later`, cooling, 'upstream_rate_limited');
-    const provider = s.providers.get(profile) ?? (await providerOf(s, profile));
-    if (!provider.supports(capability)) {
-      throw new GatewayError(400, 'invalid_request_error', `model "${model}" does not support ${capability}`, { param: 'model', code: 'capability_not_supported' });
+    return typeof left === 'number' ? admit(left) : left.catch(() => 0).then(admit);
+  };
+
+  /** The call, once its provider supports it and the key's limits let it through. */
+  const permitted = (s: State, key: KeySpec, call: Omit<Call, 'permit'>, capability: Parameters<BackendProvider['supports']>[0]): Call | Promise<Call> => {
+    if (!call.provider.supports(capability)) {
+      throw new GatewayError(400, 'invalid_request_error', `model "${call.model}" does not support ${capability}`, { param: 'model', code: 'capability_not_supported' });
     }
     const { limits } = key;
     if (limits.requestsPerMinute === undefined && limits.tokensPerMinute === undefined && limits.maxConcurrent === undefined) {
-      return { provider, profile, model, permit: NO_LIMITS };
+      return { ...call, permit: NO_LIMITS };
     }
-    let permit: Permit;
-    try {
-      permit = await s.limiter.acquire(key);
-    } catch (error) {
-      if (error instanceof GatewayError) {
-        metrics.rateLimited.inc({ key: key.name, limit: error.options.code ?? 'rate_limit' });
-        throw error;
-      }
-      logger.error(`gateway: limit store failed: ${scrub(s, describe(error))}`);
-      throw new GatewayError(503, 'server_error', 'rate limits cannot be checked right now (limit store unavailable)', { code: 'limits_unavailable' });
-    }
-    return { provider, profile, model, permit };
+    return s.limiter.acquire(key).then(
+      (permit) => ({ ...call, permit }),
+      (error: unknown) => {
+        if (error instanceof GatewayError) {
+          metrics.rateLimited.inc({ key: key.name, limit: error.options.code ?? 'rate_limit' });
+          throw error;
+        }
+        logger.error(`gateway: limit store failed: ${scrub(s, describe(error))}`);
+        throw new GatewayError(503, 'server_error', 'rate limits cannot be checked right now (limit store unavailable)', { code: 'limits_unavailable' });
+      },
+    );
   };
 
   const providerOf = async (s: State, profile: string): Promise<BackendProvider> => {

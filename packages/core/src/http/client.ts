@@ -127,16 +127,18 @@ export class HttpClient {
   }
 
   /** POSTs JSON and returns the 2xx response body as a stream of chunks; failures arrive as ProviderErrors. */
-  async postStream(url: string, json: unknown, options: HttpRequestOptions = {}): Promise<HttpResponse<AsyncIterable<Buffer>>> {
-    const response = await this.open('POST', url, { json }, options);
-    const body = mappedChunks(response, options);
-    const source: StreamSource = {
-      maxLineBytes: options.maxLineBytes ?? DEFAULT_LIMITS.maxLineBytes,
-      url,
-      method: 'POST',
-      destroy: () => response.stream.destroy(),
-    };
-    return { ...response, body: Object.assign(body, { [STREAM_SOURCE]: source }) };
+  postStream(url: string, json: unknown, options: HttpRequestOptions = {}): Promise<HttpResponse<AsyncIterable<Buffer>>> {
+    // The body's reader is made in the step that checks the answer: one async step less before its first chunk.
+    return this.open('POST', url, { json }, options, (response) => {
+      const body = mappedChunks(response, options);
+      const source: StreamSource = {
+        maxLineBytes: options.maxLineBytes ?? DEFAULT_LIMITS.maxLineBytes,
+        url,
+        method: 'POST',
+        destroy: () => response.stream.destroy(),
+      };
+      return { ...response, body: Object.assign(body, { [STREAM_SOURCE]: source }) };
+    });
   }
 
   /** Closes the kept-alive sockets. */
@@ -146,7 +148,14 @@ export class HttpClient {
     this.agent = undefined;
   }
 
-  private async open(method: 'GET' | 'POST', url: string, payload: Payload, options: HttpRequestOptions): Promise<OpenResponse> {
+  /** Sends the request, following redirects; the 2xx answer (`then` applied to it), else its error. */
+  private async open<R = OpenResponse>(
+    method: 'GET' | 'POST',
+    url: string,
+    payload: Payload,
+    options: HttpRequestOptions,
+    then: (response: OpenResponse) => R = (response) => response as R,
+  ): Promise<R> {
     const ctx = { method, url, idleTimeoutMs: options.idleTimeoutMs, signal: options.signal };
     if (options.signal?.aborted) throw transportError(new Error('aborted'), ctx);
     const headers: Record<string, string> = { 'user-agent': this.userAgent };
@@ -192,7 +201,8 @@ export class HttpClient {
       const status = res.statusCode ?? 0;
       const location = res.headers.location;
       if (location === undefined || !REDIRECT_CODES.has(status)) {
-        return this.checked({ status, headers: res.headers, url, stream, ctx }, res.statusMessage, options);
+        const response = this.checked({ status, headers: res.headers, url, stream, ctx }, res.statusMessage, options);
+        return response instanceof Promise ? response : then(response);
       }
       const verdict = judgeRedirect(original, hop.url, location, status, policy);
       if (!verdict.follow || followed === MAX_REDIRECTS) {
