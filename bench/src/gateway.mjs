@@ -18,7 +18,7 @@ import { interleave, median, pool, round } from './lib/stats.mjs';
 const quick = process.env.BENCH_QUICK === '1' || process.env.BENCH_QUICK === 'true';
 const S = quick
   ? { latency: { iterations: 10, warmup: 3 }, ttfd: { iterations: 6, warmup: 2 }, throughput: { requests: 300, rounds: 1 }, streams: 100, deltas: 20 }
-  : { latency: { iterations: 1500, warmup: 150 }, ttfd: { iterations: 300, warmup: 30 }, throughput: { requests: 2000, rounds: 4 }, streams: 1000, deltas: 50 };
+  : { latency: { iterations: 1500, warmup: 150 }, ttfd: { iterations: 1500, warmup: 150 }, throughput: { requests: 2000, rounds: 4 }, streams: 1000, deltas: 50 };
 export const GATEWAY_TARGETS = { addedLatency: 2, firstDelta: 1.2, throughput: 0.5 };
 const START = '<!-- gateway-bench:start -->';
 const END = '<!-- gateway-bench:end -->';
