@@ -58,6 +58,8 @@ export interface PluginSummary {
  */
 export class Aegis {
   readonly container: DependencyContainer;
+  /** The instance's HTTP client, once made (see the constructor). */
+  private http?: HttpClient;
 
   constructor(options: AegisOptions = {}) {
     const env = options.env ?? process.env;
@@ -68,7 +70,11 @@ export class Aegis {
     this.container.register(TOKENS.Options, { useValue: { ...options, env } });
     this.container.register(TOKENS.Secrets, { useValue: secrets });
     this.container.register(TOKENS.Logger, { useValue: logger });
-    this.container.register(TOKENS.Http, { useValue: new HttpClient(options.http) });
+    // Made when a provider is first built, once backends.yaml is read: its `http:` section sets the
+    // pool; options given in code come first.
+    this.container.register(TOKENS.Http, {
+      useFactory: tsyringe.instanceCachingFactory(() => (this.http = new HttpClient({ ...this.configService.tryConfig()?.http, ...options.http }))),
+    });
     const cooldowns = new CooldownRelay(logger);
     if (options.sharedCooldowns) cooldowns.attach(options.sharedCooldowns);
     this.container.register(TOKENS.Cooldowns, { useValue: cooldowns });
@@ -171,7 +177,7 @@ export class Aegis {
       await source.load().catch((error: Error) => issues.push({ ...source.declaredAt, field: 'plugins', message: error.message }));
     }
     for (const profile of await this.profiles()) issues.push(...profile.issues);
-    return issues;
+    return withoutRepeats(issues);
   }
 
   /** Throws one ConfigurationError with every problem, if there is any. */
@@ -249,8 +255,19 @@ export class Aegis {
   /** Closes kept-alive connections and ends the providers' subscriptions to shared cooldowns. */
   close(): void {
     this.container.resolve<CooldownRelay>(TOKENS.Cooldowns).close();
-    this.container.resolve<HttpClient>(TOKENS.Http).destroy();
+    this.http?.destroy();
   }
+}
+
+/** Each problem once: a file-level one (the `http:` section's) also stops every profile's provider, which reports it again. */
+function withoutRepeats(issues: ConfigIssue[]): ConfigIssue[] {
+  const seen = new Set<string>();
+  return issues.filter((issue) => {
+    const key = JSON.stringify([issue.file, issue.line, issue.column, issue.field, issue.message]);
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
 }
 
 export function createAegis(options: AegisOptions = {}): Aegis {

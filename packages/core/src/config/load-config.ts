@@ -10,6 +10,7 @@ import { readLimitedFile, tooLargeMessage } from './read-limited.js';
 import type { LoadConfigOptions, LoadedConfig, PluginSpec, RawProfile } from './types.js';
 import { parseYamlSource, readStructure } from './yaml-source.js';
 import { readSection } from './sections.js';
+import { HTTP_SECTION, readHttpSection } from './http-section.js';
 import { convertNode, pathKey } from './yaml-values.js';
 
 export type { LoadConfigOptions, LoadedConfig, PluginSpec, RawProfile } from './types.js';
@@ -105,6 +106,10 @@ function parseSource(text: string, options: SourceOptions): LoadedConfig {
     };
   });
 
+  const sections = Object.fromEntries(
+    structure.sections.map((entry) => [entry.name, readSection(source, entry, { env: options.env, envFileLabel: options.envFileLabel })]),
+  );
+  const http = sections[HTTP_SECTION] ? readHttpSection(sections[HTTP_SECTION]) : undefined;
   return {
     file: options.file,
     displayFile: options.displayFile,
@@ -112,9 +117,8 @@ function parseSource(text: string, options: SourceOptions): LoadedConfig {
     plugins,
     allowPlugins,
     profiles,
-    sections: Object.fromEntries(
-      structure.sections.map((entry) => [entry.name, readSection(source, entry, { env: options.env, envFileLabel: options.envFileLabel })]),
-    ),
-    issues: sortIssues(structure.issues),
+    sections,
+    http: http?.options,
+    issues: sortIssues([...structure.issues, ...(http?.issues ?? [])]),
   };
 }

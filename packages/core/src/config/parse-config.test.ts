@@ -241,7 +241,7 @@ describe('parseConfigText: structure', () => {
 
   it('reports an unknown top-level key without a close match', () => {
     const config = parseConfigText('settings: {}\nprofiles: []\n', FILE, {});
-    expect(messages(config.issues)).toEqual([`${FILE}:1:1: unknown top-level key "settings"; allowed: plugins, allow_plugins, profiles, gateway`]);
+    expect(messages(config.issues)).toEqual([`${FILE}:1:1: unknown top-level key "settings"; allowed: plugins, allow_plugins, profiles, http, gateway`]);
   });
 
   it('reports a root that is neither a list nor a mapping', () => {
@@ -269,7 +269,7 @@ describe('parseConfigText: structure', () => {
     expect(messages(config.issues)).toEqual([
       `${FILE}:1:1: unknown top-level key "profile"; did you mean "profiles"?`,
       `${FILE}:1:1: no "profiles:" list; expected a list of profiles (- profile_name: ...) or a mapping with "profiles:" (and optionally "plugins:")`,
-      `${FILE}:2:1: unknown top-level key "type"; allowed: plugins, allow_plugins, profiles, gateway`,
+      `${FILE}:2:1: unknown top-level key "type"; allowed: plugins, allow_plugins, profiles, http, gateway`,
     ]);
   });
 

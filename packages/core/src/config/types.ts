@@ -1,3 +1,4 @@
+import type { HttpClientOptions } from '../http/client.js';
 import type { ConfigIssue } from '../errors/index.js';
 import type { RawSection } from './sections.js';
 
@@ -58,8 +59,10 @@ export interface LoadedConfig {
   allowPlugins?: PluginSpec[];
   /** Profiles that have a usable, unique name, in file order; each may still carry `issues`. */
   profiles: RawProfile[];
-  /** Top-level sections other packages own (`gateway:`), by key, when present. */
+  /** Top-level sections read whole (`http:`, the gateway's `gateway:`), by key, when present. */
   sections?: Record<string, RawSection>;
+  /** The connection pool settings of the `http:` section, when it has them and they are valid (else its problems are in `issues`). */
+  http?: HttpClientOptions;
   /** File-level problems: bad root, bad plugins list, unknown top-level keys, entries without a usable name, duplicate names. */
   issues: ConfigIssue[];
 }

@@ -108,8 +108,12 @@ export interface SectionNode {
   column: number;
 }
 
-/** Top-level sections owned by other packages (the gateway's); core accepts and locates them, nothing more. */
-export const SECTION_KEYS = ['gateway'] as const;
+/**
+ * Top-level sections read whole rather than as profiles: core's own `http:`
+ * (the connection pool, http-section.ts) and the gateway's, which core accepts
+ * and locates, nothing more (its owner validates it).
+ */
+export const SECTION_KEYS = ['http', 'gateway'] as const;
 
 export const TOP_LEVEL_KEYS = ['plugins', 'allow_plugins', 'profiles', ...SECTION_KEYS] as const;
 

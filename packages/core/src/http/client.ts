@@ -38,7 +38,11 @@ export interface HttpResponse<T> {
 }
 
 export interface HttpClientOptions {
-  /** Sockets per host kept open and reused (default 64). */
+  /**
+   * Connections open at once to one host (default 64; Infinity for no bound):
+   * a request beyond waits for one to free, and a stream holds its own until
+   * it ends. backends.yaml sets it as `http.max_sockets`.
+   */
   maxSockets?: number;
   /**
    * How long a kept-alive socket may sit idle in the pool before it is closed,

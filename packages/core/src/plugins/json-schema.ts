@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { AegisPlugin } from './define-plugin.js';
+import { httpSectionSchema } from '../config/http-section.js';
 
 type JsonSchema = Record<string, unknown>;
 
@@ -10,6 +11,13 @@ export function profileJsonSchema(plugin: AegisPlugin): JsonSchema {
   const properties = { ...(schema.properties as Record<string, JsonSchema> | undefined) };
   properties.type = { const: plugin.type, description: plugin.description ?? `provider type ${plugin.type}` };
   return { ...schema, properties, additionalProperties: false, title: `${plugin.type} profile` };
+}
+
+/** The `http:` section (the connection pool every profile shares). */
+function httpJsonSchema(): JsonSchema {
+  const schema = z.toJSONSchema(httpSectionSchema, { io: 'input' }) as JsonSchema;
+  delete schema.$schema;
+  return { ...schema, description: 'the connection pool every profile of the file shares' };
 }
 
 /**
@@ -40,7 +48,10 @@ export function backendsJsonSchema(plugins: readonly AegisPlugin[]): JsonSchema 
         additionalProperties: false,
         properties: {
           plugins: { type: 'array', items: { type: 'string' }, description: 'plugin packages or local paths to load' },
+          allow_plugins: { type: 'array', items: { type: 'string' }, description: 'the only plugin packages and paths that may be loaded' },
           profiles,
+          http: httpJsonSchema(),
+          gateway: { type: 'object', description: 'what `aegis serve` exposes, keys and limits (checked by @aegis/gateway)' },
         },
       },
     ],
