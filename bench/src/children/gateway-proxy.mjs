@@ -30,7 +30,8 @@ async function benchAegis() {
     join(dir, 'backends.yaml'),
     `profiles:\n  - profile_name: bench\n    type: openai\n    base_url: ${upstream}\n    api_key: \${BENCH_API_KEY}\n    model: gpt-4o-mini\n`,
   );
-  return createAegis({ configPath: join(dir, 'backends.yaml'), plugins: [openai], discover: false, env: process.env, logLevel: 'error' });
+  // As `aegis serve` makes it: no bound on connections to the backend (backends.yaml's http.max_sockets may set one).
+  return createAegis({ configPath: join(dir, 'backends.yaml'), plugins: [openai], discover: false, env: process.env, logLevel: 'error', httpDefaults: { maxSockets: Infinity } });
 }
 
 /** Listens on a free loopback port, keeping idle connections as long as the gateway does. */

@@ -1,5 +1,5 @@
 import path from 'node:path';
-import type { Aegis } from '@aegis/core';
+import type { Aegis, AegisOptions } from '@aegis/core';
 import { InterruptedError, UsageError } from './errors.js';
 import type { RedactingWriter } from './output.js';
 
@@ -19,9 +19,16 @@ export interface CommandContext {
   /** The environment the CLI runs in (`process.env` unless embedded). */
   readonly env: Record<string, string | undefined>;
   readonly verbose: boolean;
-  aegis(): Promise<Aegis>;
+  /** The instance (made once; `options` count at the first call). */
+  aegis(options?: InstanceOptions): Promise<Aegis>;
   /** A new instance with the same options, reading backends.yaml and .env again (for reloads). */
-  freshAegis(): Promise<Aegis>;
+  freshAegis(options?: InstanceOptions): Promise<Aegis>;
+}
+
+/** What a command asks of its instance beyond the CLI's options. */
+export interface InstanceOptions {
+  /** Connection pool defaults the file's `http:` section may change (aegis serve: no bound per backend). */
+  httpDefaults?: AegisOptions['httpDefaults'];
 }
 
 /** A path given on the command line, resolved against the working directory. */

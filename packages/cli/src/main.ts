@@ -1,6 +1,6 @@
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import type { Aegis, AegisPlugin } from '@aegis/core';
-import type { CommandContext, GlobalOptions } from './context.js';
+import type { CommandContext, GlobalOptions, InstanceOptions } from './context.js';
 import { KNOWN_PLUGINS } from './known-plugins.js';
 import { RedactingWriter } from './output.js';
 import { CLI_VERSION } from './version.js';
@@ -53,18 +53,18 @@ export async function main(argv: readonly string[] = process.argv, io: Partial<C
     cwd,
     env,
     verbose,
-    async aegis() {
-      aegis ??= await newAegis(globals);
+    async aegis(instance?: InstanceOptions) {
+      aegis ??= await newAegis(globals, instance);
       return aegis;
     },
-    async freshAegis() {
-      const fresh = await newAegis(globals);
+    async freshAegis(instance?: InstanceOptions) {
+      const fresh = await newAegis(globals, instance);
       others.push(fresh);
       return fresh;
     },
   });
 
-  const newAegis = async (globals: GlobalOptions): Promise<Aegis> => {
+  const newAegis = async (globals: GlobalOptions, instance: InstanceOptions = {}): Promise<Aegis> => {
     const { createAegis, ConsoleLogger, parseLogLevel } = await import('@aegis/core');
     const level = globals.verbose ? 'debug' : parseLogLevel(env.AEGIS_LOG_LEVEL, 'warn');
     return createAegis({
@@ -75,6 +75,7 @@ export async function main(argv: readonly string[] = process.argv, io: Partial<C
       plugins: options.plugins,
       discover: options.discover,
       knownPlugins: KNOWN_PLUGINS,
+      httpDefaults: instance.httpDefaults,
       // Core's log lines go to the CLI's stderr writer, so they are scrubbed like everything else.
       logger: new ConsoleLogger(level, { write: (line) => err.line(line), prefix: 'aegis:' }),
     });

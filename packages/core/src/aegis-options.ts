@@ -29,7 +29,14 @@ export interface AegisOptions {
   logger?: Logger;
   /** Level of the default logger (default from `AEGIS_LOG_LEVEL`, else `warn`). */
   logLevel?: LogLevel;
+  /** The connection pool: comes before the `http:` section of backends.yaml. */
   http?: HttpClientOptions;
+  /**
+   * Defaults for the connection pool that the `http:` section of backends.yaml
+   * may change (`http` above overrides both): what an application suits (a
+   * gateway, many streams at once), the file's operator can still set.
+   */
+  httpDefaults?: HttpClientOptions;
   /**
    * Cooldowns shared with other processes serving the same configuration
    * (replicas behind a load balancer): providers that cool something down

@@ -71,9 +71,11 @@ export class Aegis {
     this.container.register(TOKENS.Secrets, { useValue: secrets });
     this.container.register(TOKENS.Logger, { useValue: logger });
     // Made when a provider is first built, once backends.yaml is read: its `http:` section sets the
-    // pool; options given in code come first.
+    // pool over the application's defaults; options given in code come first.
     this.container.register(TOKENS.Http, {
-      useFactory: tsyringe.instanceCachingFactory(() => (this.http = new HttpClient({ ...this.configService.tryConfig()?.http, ...options.http }))),
+      useFactory: tsyringe.instanceCachingFactory(
+        () => (this.http = new HttpClient({ ...options.httpDefaults, ...this.configService.tryConfig()?.http, ...options.http })),
+      ),
     });
     const cooldowns = new CooldownRelay(logger);
     if (options.sharedCooldowns) cooldowns.attach(options.sharedCooldowns);

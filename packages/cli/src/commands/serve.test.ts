@@ -117,6 +117,15 @@ describe('aegis serve: reload and stop', () => {
 
   const models = async () => ((await (await fetch(`${serve.url}/v1/models`)).json()) as { data: { id: string }[] }).data.map((m) => m.id);
 
+  it('holds 70 streams to one backend at once: no bound per backend unless backends.yaml sets one (a pool of 64 would hold 6 back)', async () => {
+    const body = JSON.stringify({ model: 'held', stream: true, messages: [{ role: 'user', content: 'hi' }] });
+    const responses = Array.from({ length: 70 }, () => fetch(`${serve.url}/v1/chat/completions`, { method: 'POST', body }));
+    const calls = await Promise.all(Array.from({ length: 70 }, () => held.nextCall())); // all 70 reached the backend
+    for (const call of calls) call.release();
+    const texts = await Promise.all(responses.map(async (response) => (await response).text()));
+    expect(texts.filter((text) => text.includes('data: [DONE]'))).toHaveLength(70);
+  });
+
   it('SIGHUP: an invalid file keeps the running configuration; a valid one replaces it', async () => {
     const before = await models();
     writeFileSync(join(dir, 'backends.yaml'), backendsYaml(backends, heldProfile() + 'gateway:\n  models:\n    fast: no-such-profile\n'));

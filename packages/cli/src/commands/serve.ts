@@ -1,11 +1,18 @@
 import { ConfigurationError, formatIssue } from '@aegis/core';
-import type { CommandContext } from '../context.js';
+import type { CommandContext, InstanceOptions } from '../context.js';
 import { oneLine } from '../output.js';
 
 export interface ServeOptions {
   port: number;
   host: string;
 }
+
+/**
+ * A gateway holds as many upstream streams at once as it has clients: no
+ * bound on connections per backend unless backends.yaml sets one
+ * (`http.max_sockets`); the gateway's own limits bound the load.
+ */
+const INSTANCE: InstanceOptions = { httpDefaults: { maxSockets: Number.POSITIVE_INFINITY } };
 
 /**
  * `aegis serve`: the OpenAI-compatible gateway over the profiles. Access log
@@ -15,7 +22,7 @@ export interface ServeOptions {
  */
 export async function run(ctx: CommandContext, options: ServeOptions): Promise<number> {
   const { createGateway, GatewayStartError } = await import('@aegis/gateway');
-  const aegis = await ctx.aegis();
+  const aegis = await ctx.aegis(INSTANCE);
   const gateway = await createGateway(aegis, { accessLog: (line) => ctx.out.line(line) });
   let listening: { url: string };
   try {
@@ -38,7 +45,7 @@ export async function run(ctx: CommandContext, options: ServeOptions): Promise<n
     const reload = () => {
       reloading = reloading.then(async () => {
         try {
-          await gateway.reload(await ctx.freshAegis());
+          await gateway.reload(await ctx.freshAegis(INSTANCE));
           ctx.err.line(`aegis: configuration reloaded: serving ${gateway.models.join(', ') || 'no models'}`);
         } catch (error) {
           ctx.err.line(`aegis: reload failed, still serving the previous configuration: ${describe(error)}`);

@@ -125,6 +125,16 @@ describe('backends.yaml http:', () => {
     await Promise.all(streams);
   });
 
+  it("an application's defaults (aegis serve: no bound) give way to the file's section", async () => {
+    const provider = (await instance('http:\n  max_sockets: 1\n', { httpDefaults: { maxSockets: Number.POSITIVE_INFINITY } }).getProviderForProfile('probe')) as PoolProbe;
+    const streams = [provider.open(), provider.open()];
+    await arrivals(1);
+    expect(arrived).toBe(1);
+    await finish(streams[0]!);
+    await arrivals(2);
+    await Promise.all(streams);
+  });
+
   it('reads seconds as the idle timeout, unlimited as no bound', () => {
     const text = 'http:\n  max_sockets: unlimited\n  idle_socket_timeout: 2.5\nprofiles: []\n';
     const source = parseYamlSource(text, 'backends.yaml');
