@@ -3,6 +3,8 @@ import type { Readable } from 'node:stream';
 /** What becomes of the body when its reader stops before the end (see `BodyChunks.return`). */
 export type LeftBody = (stream: Readable) => void;
 
+const DONE: IteratorResult<never, undefined> = Object.freeze({ value: undefined, done: true });
+
 /**
  * A response body's chunks as an async iterator, read with the stream's own
  * events (`readable`, `end`, `error`, `close`) rather than Node's async
@@ -17,8 +19,6 @@ export type LeftBody = (stream: Readable) => void;
  * `return()` (the reader stopped) detaches and hands the stream to `left`,
  * which ends or closes it.
  */
-const DONE: IteratorResult<never, undefined> = Object.freeze({ value: undefined, done: true });
-
 export class BodyChunks implements AsyncIterableIterator<Buffer> {
   private ended = false;
   private failure: unknown;
@@ -81,7 +81,7 @@ export class BodyChunks implements AsyncIterableIterator<Buffer> {
       this.detach();
       if (!finished) this.left(this.stream);
     }
-    return Promise.resolve({ value: undefined, done: true });
+    return Promise.resolve(DONE);
   }
 
   [Symbol.asyncIterator](): this {
