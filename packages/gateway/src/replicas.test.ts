@@ -269,6 +269,46 @@ describe('RedisCooldowns (the router\'s member cooldowns, shared)', () => {
       await store.close();
     }
   });
+
+  it('says once that sharing works again when Redis is back, and shares what is announced then', async () => {
+    const own = await startRedisServer();
+    const warnings: string[] = [];
+    let heard: (message: string) => void = () => undefined;
+    const store = await RedisLimitStore.connect({
+      url: own.url,
+      prefix: 'back:',
+      onWarning: (m) => {
+        warnings.push(m);
+        heard(m);
+      },
+    });
+    let again: Awaited<ReturnType<typeof startRedisServer>> | undefined;
+    try {
+      const board = store.sharedCooldowns!;
+      await own.stop();
+      const lost = new Promise<string>((resolve) => (heard = resolve));
+      board.announce('router:p:m', 30_000);
+      expect(await lost).toMatch(/could not be shared/);
+      again = await startRedisServer(own.port);
+      // The client reconnects by itself (retrying every 2 s at most): wait for it, not for a time.
+      while (!store.healthy) await new Promise((resolve) => setTimeout(resolve, 50));
+      const back = new Promise<string>((resolve) => (heard = resolve));
+      board.announce('router:p:back', 30_000);
+      expect(await back).toBe('member cooldowns are shared with the other replicas again');
+      board.announce('router:p:later', 30_000);
+      await store.peek('after', 0); // settles after the announcement sent before it on the same connection
+      expect(warnings).toHaveLength(2);
+      const raw = new Redis(again.url);
+      try {
+        expect(await raw.zrange('back:cooldowns:members', 0, -1)).toEqual(expect.arrayContaining(['router:p:back', 'router:p:later']));
+      } finally {
+        raw.disconnect();
+      }
+    } finally {
+      await store.close();
+      await again?.stop();
+    }
+  });
 });
 
 /** A backend that answers every request with HTTP 500, counting them. */

@@ -11,7 +11,8 @@ export interface RedisServer {
   stop(): Promise<void>;
 }
 
-export async function startRedisServer(): Promise<RedisServer> {
+/** Starts redis-server on a free port, or on `port` (a server started again where one stopped). */
+export async function startRedisServer(port?: number): Promise<RedisServer> {
   const probe = spawnSync('redis-server', ['--version'], { encoding: 'utf8' });
   if (probe.error || probe.status !== 0) {
     throw new Error(
@@ -19,7 +20,7 @@ export async function startRedisServer(): Promise<RedisServer> {
         'install the Debian package (`apt-get install redis-server`, as .ci/run does) and run the tests again',
     );
   }
-  const port = await freePort();
+  port ??= await freePort();
   const child: ChildProcess = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--protected-mode', 'yes'], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
