@@ -191,19 +191,20 @@ export class CompletionStream implements AsyncIterable<string> {
           return Promise.reject(error);
         }
         if (!(out instanceof Promise)) return Promise.resolve(out);
-        const settled = out.then(
-          (value) => {
-            busy = undefined;
-            return value;
+        // The bookkeeping goes on a branch of its own, registered before the caller's: the caller's
+        // step is the source's, not one more after it.
+        const reading = out;
+        busy = reading;
+        reading.then(
+          () => {
+            if (busy === reading) busy = undefined;
           },
-          (error: unknown) => {
-            busy = undefined;
+          () => {
+            if (busy === reading) busy = undefined;
             state = 'closed';
-            throw error;
           },
         );
-        busy = settled;
-        return settled;
+        return reading;
       },
       async () => {
         const wasOpen = state === 'open';
