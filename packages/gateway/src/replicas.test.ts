@@ -146,7 +146,7 @@ describe('RedisCooldowns (the router\'s member cooldowns, shared)', () => {
     await Promise.all(stores.map((s) => s.close()));
   });
 
-  it('what one replica announces reaches the other at once (not itself), and a replica starting later reads what still runs', async () => {
+  it('what one replica announces reaches the other at once (not back through Redis to itself), and a replica starting later reads what still runs', async () => {
     const prefix = `c-${randomUUID()}:`;
     const [a, b] = await Promise.all([connect(prefix), connect(prefix)]);
     const heardByA: [string, number][] = [];
@@ -165,12 +165,14 @@ describe('RedisCooldowns (the router\'s member cooldowns, shared)', () => {
     expect(heardByB[0]![1]).toBeGreaterThan(25_000);
     expect(heardByB[0]![1]).toBeLessThanOrEqual(30_000);
 
-    // One subscriber connection gets messages in the order they were published: once A has
-    // heard B's announcement, its own (published before) would have come first if it were echoed.
+    // A's own subscribers heard its announcement once, at once (the instances of one process share
+    // the board). One subscriber connection gets messages in the order they were published: once A
+    // has heard B's announcement, its own (published before) would have come again first if Redis
+    // echoed it back.
     const aHeard = new Promise<void>((resolve) => a.subscribe((key) => key === 'router:p:n' && resolve()));
     b.announce('router:p:n', 10_000);
     await aHeard;
-    expect(heardByA.map(([key]) => key)).toEqual(['router:p:n']);
+    expect(heardByA.map(([key]) => key)).toEqual(['router:p:m', 'router:p:n']);
 
     // A shorter cooldown announced later keeps the longer one in Redis (B's next announcement reaching A says both ran).
     b.announce('router:p:m', 1_000);
@@ -186,6 +188,18 @@ describe('RedisCooldowns (the router\'s member cooldowns, shared)', () => {
     const none: string[] = [];
     other.subscribe((key) => none.push(key));
     expect(none).toEqual([]);
+  });
+
+  it('tells its subscribers in this process of an announcement at once (two instances on one board, as in a reload)', async () => {
+    const board = await connect(`r-${randomUUID()}:`);
+    const [first, second]: [string, number][][] = [[], []];
+    board.subscribe((key, ms) => first.push([key, ms]));
+    board.subscribe((key, ms) => second.push([key, ms]));
+    board.announce('router:p:m', 30_000);
+    expect(first).toEqual([['router:p:m', 30_000]]);
+    expect(second).toEqual([['router:p:m', 30_000]]);
+    board.announce('router:p:m', 1_000); // shorter than what runs: nothing new to tell
+    expect(second).toHaveLength(1);
   });
 
   it('ignores what is not a cooldown message on its channel', async () => {

@@ -23,8 +23,10 @@ export interface SharedCooldowns {
   announce(key: string, ms: number): void;
   /**
    * Calls `listener` for each cooldown still running that this object knows of
-   * (before `subscribe` returns), then for each one another replica announces.
-   * Returns the function that ends the subscription.
+   * (before `subscribe` returns), then for each one announced from then on:
+   * by another replica, or here (two AEGIS instances of one process on one
+   * board, as during a gateway's reload). Returns the function that ends the
+   * subscription.
    */
   subscribe(listener: CooldownListener): () => void;
 }

@@ -94,4 +94,27 @@ describe('CooldownRelay (what providers get as context.sharedCooldowns)', () => 
       'shared cooldowns: a listener failed on "x": listener bug',
     ]);
   });
+
+  it("an announcement reaches another instance on the same board at once, and not the announcer's own listeners", () => {
+    /** A board that tells every subscriber of an announcement made here (as the gateway's Redis board does). */
+    class EchoBoard extends Board {
+      override announce(key: string, ms: number): void {
+        super.announce(key, ms);
+        this.elsewhere(key, ms);
+      }
+    }
+    const board = new EchoBoard();
+    const [a, b] = [new CooldownRelay(recorder().logger), new CooldownRelay(recorder().logger)];
+    const heardByA: string[] = [];
+    const heardByB: string[] = [];
+    a.subscribe((key) => heardByA.push(key));
+    b.subscribe((key) => heardByB.push(key));
+    a.attach(board);
+    b.attach(board);
+    a.announce('router:p:m', 30_000);
+    expect(heardByB).toEqual(['router:p:m']);
+    expect(heardByA).toEqual([]);
+    board.elsewhere('router:p:m', 10_000); // the same key, from another replica later: A hears that
+    expect(heardByA).toEqual(['router:p:m']);
+  });
 });

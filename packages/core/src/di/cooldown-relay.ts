@@ -11,6 +11,8 @@ import type { CooldownListener, SharedCooldowns } from '../contract/shared-coold
  */
 export class CooldownRelay implements SharedCooldowns {
   private board?: SharedCooldowns;
+  /** The key this instance is announcing right now (its echo is not passed back to it). */
+  private announcing?: string;
   /** Each provider's listener → the end of its subscription to the board (a no-op while there is none). */
   private readonly subscriptions = new Map<CooldownListener, () => void>();
 
@@ -18,15 +20,21 @@ export class CooldownRelay implements SharedCooldowns {
 
   announce(key: string, ms: number): void {
     if (!this.board) return;
+    // A board may tell its listeners of the announcement at once (another instance of this process
+    // hears it live): this instance's own providers already know it, and do not hear it again.
+    this.announcing = key;
     try {
       this.board.announce(key, ms);
     } catch (error) {
       this.logger.warn(`shared cooldowns: announcing "${key}" failed (the cooldown applies in this process only): ${messageOf(error)}`);
+    } finally {
+      this.announcing = undefined;
     }
   }
 
   subscribe(listener: CooldownListener): () => void {
     const guarded: CooldownListener = (key, ms) => {
+      if (key === this.announcing) return;
       try {
         listener(key, ms);
       } catch (error) {

@@ -117,8 +117,11 @@ export class RedisCooldowns implements SharedCooldowns {
 
   announce(key: string, ms: number): void {
     if (this.closed || !(ms > 0)) return;
-    this.remember(key, Date.now() + Math.min(ms, MAX_MS));
-    this.commands.aegisAnnounceCooldown(this.set, key, Math.ceil(Math.min(ms, MAX_MS)), this.set, this.origin).then(
+    ms = Math.min(ms, MAX_MS);
+    // The subscribers of this process hear it at once (two AEGIS instances on one board, as during a
+    // reload); each instance's relay keeps its own echo from its providers.
+    if (this.remember(key, Date.now() + ms)) this.tell(key, ms);
+    this.commands.aegisAnnounceCooldown(this.set, key, Math.ceil(ms), this.set, this.origin).then(
       () => {
         if (this.sharing) return;
         this.sharing = true;
@@ -179,8 +182,18 @@ export class RedisCooldowns implements SharedCooldowns {
   private learn(key: string, ms: number): void {
     if (this.closed || key.length > MAX_KEY || !Number.isFinite(ms) || ms <= 0) return;
     ms = Math.min(ms, MAX_MS);
-    if (!this.remember(key, Date.now() + ms)) return;
-    for (const listener of this.listeners) listener(key, ms);
+    if (this.remember(key, Date.now() + ms)) this.tell(key, ms);
+  }
+
+  /** Passes a cooldown on to every subscriber (one that throws is its own business: announcing never throws). */
+  private tell(key: string, ms: number): void {
+    for (const listener of this.listeners) {
+      try {
+        listener(key, ms);
+      } catch {
+        // the relay in front of each instance logs its listeners' failures
+      }
+    }
   }
 
   /** Records a cooldown's end (the later one is kept); false when it changes nothing known. */
