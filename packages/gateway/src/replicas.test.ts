@@ -254,17 +254,8 @@ describe('RedisCooldowns (the router\'s member cooldowns, shared)', () => {
 
   it('while Redis is away, announcing throws nothing, warns once, and the cooldown stays known on this replica', async () => {
     const own = await startRedisServer();
-    let warned: (message: string) => void = () => undefined;
-    const warning = new Promise<string>((resolve) => (warned = resolve));
-    const warnings: string[] = [];
-    const store = await RedisLimitStore.connect({
-      url: own.url,
-      prefix: 'down:',
-      onWarning: (m) => {
-        warnings.push(m);
-        warned(m);
-      },
-    });
+    const { store, warnings, nextWarning } = await watchedStore(own.url, 'down:');
+    const warning = nextWarning();
     try {
       const board = store.sharedCooldowns!;
       await own.stop();
@@ -286,27 +277,18 @@ describe('RedisCooldowns (the router\'s member cooldowns, shared)', () => {
 
   it('says once that sharing works again when Redis is back, and shares what is announced then', async () => {
     const own = await startRedisServer();
-    const warnings: string[] = [];
-    let heard: (message: string) => void = () => undefined;
-    const store = await RedisLimitStore.connect({
-      url: own.url,
-      prefix: 'back:',
-      onWarning: (m) => {
-        warnings.push(m);
-        heard(m);
-      },
-    });
+    const { store, warnings, nextWarning } = await watchedStore(own.url, 'back:');
     let again: Awaited<ReturnType<typeof startRedisServer>> | undefined;
     try {
       const board = store.sharedCooldowns!;
       await own.stop();
-      const lost = new Promise<string>((resolve) => (heard = resolve));
+      const lost = nextWarning();
       board.announce('router:p:m', 30_000);
       expect(await lost).toMatch(/could not be shared/);
       again = await startRedisServer(own.port);
       // The client reconnects by itself (retrying every 2 s at most): wait for it, not for a time.
       while (!store.healthy) await new Promise((resolve) => setTimeout(resolve, 50));
-      const back = new Promise<string>((resolve) => (heard = resolve));
+      const back = nextWarning();
       board.announce('router:p:back', 30_000);
       expect(await back).toBe('member cooldowns are shared with the other replicas again');
       board.announce('router:p:later', 30_000);
@@ -324,6 +306,21 @@ describe('RedisCooldowns (the router\'s member cooldowns, shared)', () => {
     }
   });
 });
+
+/** A store on `url` whose warnings are recorded; `nextWarning()` resolves with the next one (ask before it comes). */
+async function watchedStore(url: string, prefix: string) {
+  const warnings: string[] = [];
+  let heard: (message: string) => void = () => undefined;
+  const store = await RedisLimitStore.connect({
+    url,
+    prefix,
+    onWarning: (message) => {
+      warnings.push(message);
+      heard(message);
+    },
+  });
+  return { store, warnings, nextWarning: () => new Promise<string>((resolve) => (heard = resolve)) };
+}
 
 /** A backend that answers every request with HTTP 500, counting them. */
 async function startFailingBackend(): Promise<{ baseUrl: string; requests: () => number; close(): Promise<void> }> {

@@ -97,6 +97,17 @@ async function finish(stream: Promise<HttpResponse<AsyncIterable<Buffer>>>): Pro
   for await (const _chunk of body);
 }
 
+/** Opens one stream more than `bound`: it reaches the backend only once one of the others ended. */
+async function expectBound(aegis: Aegis, bound: number): Promise<void> {
+  const provider = (await aegis.getProviderForProfile('probe')) as PoolProbe;
+  const streams = Array.from({ length: bound + 1 }, () => provider.open());
+  await arrivals(bound);
+  expect(arrived).toBe(bound); // the last one has no connection to go on
+  await finish(streams[0]!);
+  await arrivals(bound + 1);
+  await Promise.all(streams);
+}
+
 describe('backends.yaml http:', () => {
   it('max_sockets: unlimited lets 70 streams to one backend run at once (the default pool of 64 would hold 6 back)', async () => {
     const provider = (await instance('http:\n  max_sockets: unlimited\n').getProviderForProfile('probe')) as PoolProbe;
@@ -106,33 +117,15 @@ describe('backends.yaml http:', () => {
   });
 
   it('max_sockets: 2 makes a third call wait for a connection, until a stream ends', async () => {
-    const provider = (await instance('http:\n  max_sockets: 2\n').getProviderForProfile('probe')) as PoolProbe;
-    const streams = [provider.open(), provider.open(), provider.open()];
-    await arrivals(2);
-    expect(arrived).toBe(2); // the third has no connection to go on
-    await finish(streams[0]!);
-    await arrivals(3);
-    await Promise.all(streams);
+    await expectBound(instance('http:\n  max_sockets: 2\n'), 2);
   });
 
   it('options given in code come first', async () => {
-    const provider = (await instance('http:\n  max_sockets: unlimited\n', { http: { maxSockets: 1 } }).getProviderForProfile('probe')) as PoolProbe;
-    const streams = [provider.open(), provider.open()];
-    await arrivals(1);
-    expect(arrived).toBe(1);
-    await finish(streams[0]!);
-    await arrivals(2);
-    await Promise.all(streams);
+    await expectBound(instance('http:\n  max_sockets: unlimited\n', { http: { maxSockets: 1 } }), 1);
   });
 
   it("an application's defaults (aegis serve: no bound) give way to the file's section", async () => {
-    const provider = (await instance('http:\n  max_sockets: 1\n', { httpDefaults: { maxSockets: Number.POSITIVE_INFINITY } }).getProviderForProfile('probe')) as PoolProbe;
-    const streams = [provider.open(), provider.open()];
-    await arrivals(1);
-    expect(arrived).toBe(1);
-    await finish(streams[0]!);
-    await arrivals(2);
-    await Promise.all(streams);
+    await expectBound(instance('http:\n  max_sockets: 1\n', { httpDefaults: { maxSockets: Number.POSITIVE_INFINITY } }), 1);
   });
 
   it('reads seconds as the idle timeout, unlimited as no bound', () => {
