@@ -10,8 +10,10 @@ import { createTestAegis } from '@aegis/testkit';
 import { createGateway } from './index.js';
 import {
   backendsYaml,
+  flakyFallback,
   PLUGINS,
   startBackends,
+  startFailingBackend,
   startGateway,
   startHeldUpstream,
   UPSTREAM_ENV,
@@ -306,6 +308,24 @@ describe('health, shutdown and reload', () => {
     await gw.gateway.close({ timeoutMs: 1 });
     await call.aborted;
     gw.test.close();
+  });
+
+  it("a reload's next configuration skips a fallback member still cooling down under the previous one", async () => {
+    const failing = await startFailingBackend();
+    const yaml = backendsYaml(backends, flakyFallback(failing.baseUrl));
+    const gw = await startGateway(yaml);
+    const next = createTestAegis({ plugins: PLUGINS, profiles: yaml, env: UPSTREAM_ENV });
+    try {
+      expect((await post(`${gw.url}/v1/chat/completions`, chat('steady'))).status).toBe(200);
+      expect(failing.requests()).toBe(1); // tried, failed, cooling down; llama answered
+      await gw.gateway.reload(next.aegis);
+      expect((await post(`${gw.url}/v1/chat/completions`, chat('steady'))).status).toBe(200);
+      expect(failing.requests()).toBe(1); // the new configuration's router knew
+    } finally {
+      await gw.close();
+      next.close();
+      await failing.close();
+    }
   });
 
   it('reload keeps the running configuration when the new one is invalid, and switches when it is valid', async () => {

@@ -9,12 +9,10 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { Redis } from 'ioredis';
 import { createTestAegis } from '@aegis/testkit';
 import { RedisLimitStore, type RedisCooldowns } from './index.js';
-import { backendsYaml, PLUGINS, startBackends, startGateway, UPSTREAM_ENV, type Backends } from './__tests__/harness.js';
+import { backendsYaml, flakyFallback, PLUGINS, startBackends, startFailingBackend, startGateway, UPSTREAM_ENV, type Backends } from './__tests__/harness.js';
 import { startRedisServer, type RedisServer } from './__tests__/redis-server.js';
 import { startServe, type ServeProcess } from './__tests__/serve-process.js';
 
@@ -322,27 +320,6 @@ async function watchedStore(url: string, prefix: string) {
   return { store, warnings, nextWarning: () => new Promise<string>((resolve) => (heard = resolve)) };
 }
 
-/** A backend that answers every request with HTTP 500, counting them. */
-async function startFailingBackend(): Promise<{ baseUrl: string; requests: () => number; close(): Promise<void> }> {
-  let requests = 0;
-  const server = http.createServer((req, res) => {
-    requests++;
-    req.resume();
-    res.writeHead(500, { 'content-type': 'application/json' });
-    res.end(JSON.stringify({ error: { message: 'the backend is broken', type: 'server_error' } }));
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return {
-    baseUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1`,
-    requests: () => requests,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
-}
-
 describe('two gateway processes share a fallback member\'s cooldown', () => {
   let backends: Backends;
   let failing: Awaited<ReturnType<typeof startFailingBackend>>;
@@ -354,18 +331,7 @@ describe('two gateway processes share a fallback member\'s cooldown', () => {
   beforeAll(async () => {
     [backends, failing] = await Promise.all([startBackends(), startFailingBackend()]);
     dir = mkdtempSync(join(tmpdir(), 'aegis-replicas-'));
-    const extra = `  - profile_name: flaky
-    type: openai
-    base_url: ${failing.baseUrl}
-    api_key: sk-flaky-0123456789
-    model: gpt-4o-mini
-    max_retries: 0
-  - profile_name: steady
-    type: fallback
-    profiles: [flaky, llama]
-    cooldown: 600
-    cooldown_after: 1
-gateway:
+    const extra = `${flakyFallback(failing.baseUrl)}gateway:
   redis_url: ${redis.url}
   redis_prefix: 'members-${randomUUID()}:'
 `;

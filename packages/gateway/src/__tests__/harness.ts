@@ -1,5 +1,6 @@
 /** A gateway over real plugins and the testkit's emulators, on a free loopback port. */
-import { createServer } from 'node:net';
+import http from 'node:http';
+import { createServer, type AddressInfo } from 'node:net';
 import { createTestAegis, startOllamaEmulator, startOpenAIEmulator, type Emulator, type TestAegis } from '@aegis/testkit';
 import type { AegisPlugin } from '@aegis/core';
 import openaiPlugin from '@aegis/provider-openai';
@@ -175,4 +176,41 @@ export async function startHeldUpstream(): Promise<HeldUpstream> {
         server.close(() => resolve());
       }),
   };
+}
+
+/** A backend that answers every request with HTTP 500, counting them. */
+export async function startFailingBackend(): Promise<{ baseUrl: string; requests: () => number; close(): Promise<void> }> {
+  let requests = 0;
+  const server = http.createServer((req, res) => {
+    requests++;
+    req.resume();
+    res.writeHead(500, { 'content-type': 'application/json' });
+    res.end(JSON.stringify({ error: { message: 'the backend is broken', type: 'server_error' } }));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    baseUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1`,
+    requests: () => requests,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+/** Profiles `flaky` (an openai profile on `baseUrl`, a failing backend) and `steady`, a fallback from it to `llama` that skips it for 600 s after one failure. */
+export function flakyFallback(baseUrl: string): string {
+  return `  - profile_name: flaky
+    type: openai
+    base_url: ${baseUrl}
+    api_key: sk-flaky-0123456789
+    model: gpt-4o-mini
+    max_retries: 0
+  - profile_name: steady
+    type: fallback
+    profiles: [flaky, llama]
+    cooldown: 600
+    cooldown_after: 1
+`;
 }

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
-import type { CooldownListener, SharedCooldowns } from '@aegis/core';
+import { CooldownBoard, MAX_MS } from './cooldown-board.js';
 
 // The cooldowns are one sorted set: member = key, score = end in Redis's clock (TIME), so
 // replicas' clocks need not agree. Announcing keeps the later end, drops ended ones, and
@@ -33,11 +33,8 @@ interface Scripts {
   aegisRunningCooldowns(set: string): Promise<string[]>;
 }
 
-/** Bounds on what is read from Redis (another process wrote it). */
+/** The largest message read from the channel (another process wrote it). */
 const MAX_MESSAGE = 2048;
-const MAX_KEY = 512;
-const MAX_MS = 7 * 24 * 3600 * 1000;
-const MAX_KNOWN = 10_000;
 
 export interface RedisCooldownsOptions {
   /** Key prefix: the set is `<prefix>cooldowns:members`, the channel the same name. */
@@ -55,28 +52,26 @@ export interface RedisCooldownsOptions {
  * (ioredis: a subscribed connection runs no other command), and its client
  * subscribes again by itself after a reconnection.
  *
- * Nothing here blocks a call: announcing is fire and forget, and what the
- * other replicas announced is kept in memory, replayed to each new subscriber.
- * While Redis is away, a cooldown applies on the replica that started it only
- * (one warning, and one when sharing works again).
+ * Nothing here blocks a call: announcing is fire and forget, and what is
+ * known (announced here or by the other replicas) is kept in memory by the
+ * board it extends (CooldownBoard), replayed to each new subscriber. While
+ * Redis is away, a cooldown applies on the replica that started it only (one
+ * warning, and one when sharing works again).
  */
-export class RedisCooldowns implements SharedCooldowns {
+export class RedisCooldowns extends CooldownBoard {
   private readonly set: string;
   private readonly origin = randomUUID();
-  private readonly listeners = new Set<CooldownListener>();
-  /** Key → end (this process's clock) of every cooldown known, announced here or elsewhere. */
-  private readonly known = new Map<string, number>();
   private readonly subscriber: Redis;
   private sharing = true;
   private subscriberFailing = false;
   /** The subscriber connection was lost: messages may have been missed. */
   private missed = false;
-  private closed = false;
 
   private constructor(
     private readonly commands: Redis & Scripts,
     private readonly options: RedisCooldownsOptions,
   ) {
+    super();
     this.set = `${options.prefix}cooldowns:members`;
     commands.defineCommand('aegisAnnounceCooldown', { numberOfKeys: 1, lua: ANNOUNCE });
     commands.defineCommand('aegisRunningCooldowns', { numberOfKeys: 1, lua: RUNNING });
@@ -115,12 +110,11 @@ export class RedisCooldowns implements SharedCooldowns {
     return board;
   }
 
-  announce(key: string, ms: number): void {
+  override announce(key: string, ms: number): void {
     if (this.closed || !(ms > 0)) return;
     ms = Math.min(ms, MAX_MS);
-    // The subscribers of this process hear it at once (two AEGIS instances on one board, as during a
-    // reload); each instance's relay keeps its own echo from its providers.
-    if (this.remember(key, Date.now() + ms)) this.tell(key, ms);
+    // The subscribers of this process hear it at once (CooldownBoard); the other replicas through Redis.
+    this.learn(key, ms);
     this.commands.aegisAnnounceCooldown(this.set, key, Math.ceil(ms), this.set, this.origin).then(
       () => {
         if (this.sharing) return;
@@ -135,23 +129,9 @@ export class RedisCooldowns implements SharedCooldowns {
     );
   }
 
-  subscribe(listener: CooldownListener): () => void {
-    const now = Date.now();
-    for (const [key, ends] of this.known) if (ends > now) listener(key, ends - now);
-    this.listeners.add(listener);
-    return () => void this.listeners.delete(listener);
-  }
-
-  /** Subscriptions open (one per composite provider of each instance attached): for diagnostics and tests. */
-  get subscriberCount(): number {
-    return this.listeners.size;
-  }
-
-  async close(): Promise<void> {
+  override async close(): Promise<void> {
     if (this.closed) return;
-    this.closed = true;
-    this.listeners.clear();
-    this.known.clear();
+    await super.close();
     try {
       await this.subscriber.quit();
     } catch {
@@ -176,35 +156,5 @@ export class RedisCooldowns implements SharedCooldowns {
     const { o, k, ms } = (parsed ?? {}) as { o?: unknown; k?: unknown; ms?: unknown };
     if (o === this.origin || typeof k !== 'string' || typeof ms !== 'number') return;
     this.learn(k, ms);
-  }
-
-  /** Another replica's cooldown: kept (for later subscribers) and passed on. */
-  private learn(key: string, ms: number): void {
-    if (this.closed || key.length > MAX_KEY || !Number.isFinite(ms) || ms <= 0) return;
-    ms = Math.min(ms, MAX_MS);
-    if (this.remember(key, Date.now() + ms)) this.tell(key, ms);
-  }
-
-  /** Passes a cooldown on to every subscriber (one that throws is its own business: announcing never throws). */
-  private tell(key: string, ms: number): void {
-    for (const listener of this.listeners) {
-      try {
-        listener(key, ms);
-      } catch {
-        // the relay in front of each instance logs its listeners' failures
-      }
-    }
-  }
-
-  /** Records a cooldown's end (the later one is kept); false when it changes nothing known. */
-  private remember(key: string, ends: number): boolean {
-    if ((this.known.get(key) ?? 0) >= ends) return false;
-    if (!this.known.has(key) && this.known.size >= MAX_KNOWN) {
-      const now = Date.now();
-      for (const [k, e] of this.known) if (e <= now) this.known.delete(k);
-      if (this.known.size >= MAX_KNOWN) return false;
-    }
-    this.known.set(key, ends);
-    return true;
   }
 }

@@ -1,5 +1,6 @@
 import type { SharedCooldowns } from '@aegis/core';
 import type { WindowCounts } from './window.js';
+import { CooldownBoard } from './cooldown-board.js';
 
 /**
  * Where limit counters and upstream cooldowns live: this process's memory,
@@ -18,9 +19,10 @@ export interface LimitStore {
   /** Whether the store can be used right now (Redis connected). */
   readonly healthy: boolean;
   /**
-   * Where the providers' cooldowns (the router's members) are shared with the
-   * other replicas; none for a store of one process, whose cooldowns are
-   * already in the one place they apply.
+   * Where the providers' cooldowns (the router's members) are shared: by the
+   * AEGIS instances the store serves (the running configuration and, during a
+   * reload, the next one), and with the other replicas when the store is
+   * shared too. None: each instance keeps its own.
    */
   readonly sharedCooldowns?: SharedCooldowns;
   close(): Promise<void>;
@@ -31,6 +33,8 @@ export class MemoryLimitStore implements LimitStore {
   private readonly windows = new Map<string, { index: number; current: number; previous: number }>();
   private readonly cooldowns = new Map<string, number>();
   readonly healthy = true;
+  /** The member cooldowns of the instances this store serves (a reload's next configuration reads what still runs). */
+  readonly sharedCooldowns = new CooldownBoard();
 
   constructor(private readonly now: () => number = Date.now) {}
 
@@ -79,5 +83,6 @@ export class MemoryLimitStore implements LimitStore {
   async close(): Promise<void> {
     this.windows.clear();
     this.cooldowns.clear();
+    await this.sharedCooldowns.close();
   }
 }
