@@ -74,7 +74,7 @@ export class Aegis {
     // pool over the application's defaults; options given in code come first.
     this.container.register(TOKENS.Http, {
       useFactory: tsyringe.instanceCachingFactory(
-        () => (this.http = new HttpClient({ ...options.httpDefaults, ...this.configService.tryConfig()?.http, ...options.http })),
+        () => (this.http = new HttpClient({ ...options.httpDefaults, ...this.configService.tryConfig()?.http?.options, ...options.http })),
       ),
     });
     const cooldowns = new CooldownRelay(logger);

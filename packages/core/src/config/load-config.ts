@@ -118,7 +118,7 @@ function parseSource(text: string, options: SourceOptions): LoadedConfig {
     allowPlugins,
     profiles,
     sections,
-    http: http?.options,
+    http,
     issues: sortIssues([...structure.issues, ...(http?.issues ?? [])]),
   };
 }

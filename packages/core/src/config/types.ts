@@ -61,8 +61,11 @@ export interface LoadedConfig {
   profiles: RawProfile[];
   /** Top-level sections read whole (`http:`, the gateway's `gateway:`), by key, when present. */
   sections?: Record<string, RawSection>;
-  /** The connection pool settings of the `http:` section, when it has them and they are valid (else its problems are in `issues`). */
-  http?: HttpClientOptions;
+  /**
+   * The `http:` section, when there is one: its connection pool settings when
+   * they are valid, else its problems (also among `issues`).
+   */
+  http?: { options?: HttpClientOptions; issues: ConfigIssue[] };
   /** File-level problems: bad root, bad plugins list, unknown top-level keys, entries without a usable name, duplicate names. */
   issues: ConfigIssue[];
 }

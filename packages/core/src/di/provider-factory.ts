@@ -3,7 +3,6 @@ import { tsyringe } from '../cjs.js';
 const { inject, injectable } = tsyringe;
 import type { RawProfile } from '../config/index.js';
 import { validateProfile } from '../config/index.js';
-import { HTTP_SECTION, readHttpSection } from '../config/http-section.js';
 import { ConfigurationError, type ConfigIssue } from '../errors/configuration-error.js';
 import { PluginError } from '../errors/plugin-error.js';
 import type { BackendProvider, ProviderContext } from '../contract/provider.js';
@@ -187,8 +186,7 @@ export class ProviderFactory {
 
   private async build(profileName: string): Promise<BackendProvider> {
     // No provider runs with a connection pool other than the one backends.yaml asks for.
-    const section = this.configService.config.sections?.[HTTP_SECTION];
-    const poolIssues = section ? readHttpSection(section).issues : [];
+    const poolIssues = this.configService.config.http?.issues ?? [];
     if (poolIssues.length > 0) throw new ConfigurationError(poolIssues);
     const { plugin, config } = await this.resolve(profileName);
     const context: ProviderContext = {
