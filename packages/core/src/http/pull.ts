@@ -187,7 +187,7 @@ export abstract class ChunkReader<I, T> implements AsyncGenerator<T, undefined, 
     try {
       if (!this.source) {
         const preparing = this.prepare();
-        if (preparing) return this.after(preparing, () => undefined);
+        if (preparing) return this.after(preparing, () => (this.source = this.chunks[Symbol.asyncIterator]()));
         this.source = this.chunks[Symbol.asyncIterator]();
       }
       const source = this.source;
@@ -206,11 +206,10 @@ export abstract class ChunkReader<I, T> implements AsyncGenerator<T, undefined, 
   }
 
   /** Waits for `step`, applies `then` to what it gives, and pulls on; the reader is busy (`pending`) meanwhile. */
-  private after<S>(step: Promise<S>, then: (value: S) => void): Promise<IteratorResult<T, undefined>> {
+  private after<S>(step: Promise<S>, then: (value: S) => unknown): Promise<IteratorResult<T, undefined>> {
     const pending = step.then(
       (value) => {
         this.pending = undefined;
-        this.source ??= this.chunks[Symbol.asyncIterator]();
         try {
           then(value);
         } catch (error) {
