@@ -57,6 +57,13 @@ export async function providerError(promise: Promise<unknown>): Promise<Provider
   throw error;
 }
 
+/** Everything an async iterable yields (a stream's events, say), in order; its error is thrown. */
+export async function collect<T>(iterable: AsyncIterable<T>): Promise<T[]> {
+  const out: T[] = [];
+  for await (const item of iterable) out.push(item);
+  return out;
+}
+
 /** Iterates a stream to its end or its error; returns the deltas and the error. */
 export async function drain(stream: AsyncIterable<string>): Promise<{ deltas: string[]; error?: unknown }> {
   const deltas: string[] = [];

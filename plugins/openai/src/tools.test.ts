@@ -9,10 +9,9 @@ import {
   ProviderError,
   type BackendProvider,
   type ChatMessage,
-  type StreamEvent,
   type ToolDefinition,
 } from '@aegis/core';
-import { fixtureJson, fixtureText, startOpenAIEmulator, startReplayServer, type Emulator } from '@aegis/testkit';
+import { collect, fixtureJson, fixtureText, startOpenAIEmulator, startReplayServer, type Emulator } from '@aegis/testkit';
 import { harness, rejection, type Harness } from './__tests__/harness.js';
 import plugin from './index.js';
 
@@ -51,12 +50,6 @@ beforeEach(() => {
   emu.reset();
   emu.setReply({});
 });
-
-async function collect(events: AsyncIterable<StreamEvent>): Promise<StreamEvent[]> {
-  const out: StreamEvent[] = [];
-  for await (const e of events) out.push(e);
-  return out;
-}
 
 describe('requests', () => {
   it('send tools and tool_choice exactly as the recorded request', async () => {

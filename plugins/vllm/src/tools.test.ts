@@ -3,8 +3,8 @@
  * verbatim) and from the emulator's vLLM framing.
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
-import type { BackendProvider, ChatMessage, StreamEvent, ToolDefinition } from '@aegis/core';
-import { fixtureText, startReplayServer, startVllmEmulator, type Emulator } from '@aegis/testkit';
+import type { BackendProvider, ChatMessage, ToolDefinition } from '@aegis/core';
+import { collect, fixtureText, startReplayServer, startVllmEmulator, type Emulator } from '@aegis/testkit';
 import { harness, type Harness } from './__tests__/harness.js';
 import plugin, { type VllmCompletionResult } from './index.js';
 
@@ -48,12 +48,6 @@ beforeEach(() => {
   emu.reset();
   emu.setReply({});
 });
-
-async function collect(events: AsyncIterable<StreamEvent>): Promise<StreamEvent[]> {
-  const out: StreamEvent[] = [];
-  for await (const e of events) out.push(e);
-  return out;
-}
 
 describe('recorded tool calls', () => {
   it('maps the recorded response (Python-spaced arguments, chatcmpl-tool- id)', async () => {
