@@ -326,7 +326,7 @@ interface OpenResponse {
 /**
  * The body's chunks, each failure a ProviderError, the size limit checked as
  * they come. A failure closes the socket. A reader that stops before the end
- * lets the body end (see `drain`) rather than closing the socket.
+ * lets the body end (see `discard`) rather than closing the socket.
  */
 function mappedChunks(response: OpenResponse, options: HttpRequestOptions): AsyncIterableIterator<Buffer> {
   const limit = options.maxStreamBytes ?? DEFAULT_LIMITS.maxStreamBytes;
