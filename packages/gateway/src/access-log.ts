@@ -1,3 +1,5 @@
+import { safeForTerminal } from '@aegis/core';
+
 /** One JSON line per answered request, scrubbed of secrets. */
 export interface AccessLogEntry {
   time: string;
@@ -21,6 +23,13 @@ export interface AccessLogEntry {
 
 export type AccessLogSink = (line: string) => void;
 
+/**
+ * The entry as one JSON line, scrubbed, with the characters a terminal would
+ * act on that JSON leaves as they are (DEL, C1 controls such as the one-byte
+ * CSI, bidirectional overrides) written as `\uXXXX` escapes: still the same
+ * JSON, safe on a terminal (a model name or error is the client's or the
+ * backend's text).
+ */
 export function formatEntry(entry: AccessLogEntry, scrub: (text: string) => string): string {
-  return scrub(JSON.stringify(entry));
+  return safeForTerminal(scrub(JSON.stringify(entry)));
 }

@@ -1,18 +1,19 @@
 import type { IncomingMessage } from 'node:http';
 import { timingSafeEqual } from 'node:crypto';
 import { digestOf, type KeySpec } from './config.js';
-import { GatewayError } from './errors.js';
+import { GatewayError, modelNotFound } from './errors.js';
 
 /** The caller when no keys are configured (loopback only): no limits. */
 export const ANONYMOUS: KeySpec = Object.freeze({ name: 'anonymous', digest: Buffer.alloc(32), limits: {} });
 
-/** The key presented: `Authorization: Bearer <key>` (what OpenAI clients send), else `x-api-key` / `api-key`. */
+/**
+ * The key presented: `Authorization: Bearer <key>` (what OpenAI clients send), else `x-api-key` / `api-key`
+ * (Azure-style clients; also behind a proxy that puts its own Basic credentials in `Authorization`).
+ */
 function presentedKey(req: IncomingMessage): string | undefined {
   const authorization = req.headers.authorization;
-  if (authorization) {
-    const match = /^Bearer\s+(.+)$/i.exec(authorization.trim());
-    return match ? match[1]!.trim() : undefined;
-  }
+  const bearer = authorization ? /^Bearer\s+(.+)$/i.exec(authorization.trim()) : null;
+  if (bearer) return bearer[1]!.trim();
   const header = req.headers['x-api-key'] ?? req.headers['api-key'];
   return typeof header === 'string' && header !== '' ? header.trim() : undefined;
 }
@@ -37,8 +38,7 @@ export function authenticate(req: IncomingMessage, keys: readonly KeySpec[]): Ke
   return found;
 }
 
+/** A model outside the key's list is answered as one that does not exist (404), so a key cannot find out which others are served. */
 export function assertModelAllowed(key: KeySpec, model: string): void {
-  if (key.models && !key.models.has(model)) {
-    throw new GatewayError(403, 'permission_error', `key "${key.name}" may not use model "${model}"`, { param: 'model', code: 'model_not_allowed' });
-  }
+  if (key.models && !key.models.has(model)) throw modelNotFound(model);
 }

@@ -39,16 +39,37 @@ export const invalidRequest = (message: string, param?: string, code?: string) =
 export const unsupportedParameter = (param: string, why: string) =>
   new GatewayError(400, 'invalid_request_error', `unsupported parameter "${param}": ${why}`, { param, code: 'unsupported_parameter' });
 
+/** A client-chosen name as quoted in a message or a log line: at most this many characters. */
+const QUOTED_NAME_CHARS = 128;
+
+/** A name the client chose, shortened to quote (a model name can be as long as the body allows). */
+export function quotedName(name: string): string {
+  return name.length > QUOTED_NAME_CHARS ? `${name.slice(0, QUOTED_NAME_CHARS)}…` : name;
+}
+
+/** Also for a served model the key may not use: as OpenAI answers, a caller cannot tell the two apart. */
 export const modelNotFound = (model: string) =>
-  new GatewayError(404, 'invalid_request_error', `The model "${model}" does not exist or you do not have access to it.`, {
+  new GatewayError(404, 'invalid_request_error', `The model "${quotedName(model)}" does not exist or you do not have access to it.`, {
     param: 'model',
     code: 'model_not_found',
   });
 
+/**
+ * The longest wait the gateway passes on or keeps as an upstream's cooldown:
+ * a backend's `Retry-After` of hours (or garbage as large as a number gets)
+ * would otherwise shut a model off until a restart.
+ */
+export const MAX_RETRY_AFTER_MS = 300_000;
+
+/** A wait as a Retry-After header: whole seconds, at least 1, at most MAX_RETRY_AFTER_MS. */
+export function retryAfterSeconds(ms: number): number {
+  return Number.isFinite(ms) ? Math.min(MAX_RETRY_AFTER_MS / 1000, Math.max(1, Math.ceil(ms / 1000))) : MAX_RETRY_AFTER_MS / 1000;
+}
+
 export const rateLimited = (message: string, retryAfterMs: number | undefined, code = 'rate_limit_exceeded') =>
   new GatewayError(429, 'rate_limit_error', message, {
     code,
-    headers: retryAfterMs === undefined ? {} : { 'retry-after': String(Math.max(1, Math.ceil(retryAfterMs / 1000))) },
+    headers: retryAfterMs === undefined ? {} : { 'retry-after': String(retryAfterSeconds(retryAfterMs)) },
   });
 
 /** What the upstream failure means to the client: 400 for a request the backend refused as invalid, 429, 504 for timeouts, else 502. */

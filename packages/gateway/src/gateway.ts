@@ -11,9 +11,10 @@ import { SecretScrubber, type Aegis, type BackendProvider, type Logger, type Str
 import { formatEntry, type AccessLogEntry, type AccessLogSink } from './access-log.js';
 import { assertModelAllowed, authenticate } from './auth.js';
 import { loadGatewaySettings, refusalToListen, type GatewaySettings, type KeySpec } from './config.js';
-import { fromError, GatewayError, modelNotFound, rateLimited, upstreamReason } from './errors.js';
+import { fromError, GatewayError, modelNotFound, quotedName, rateLimited, upstreamReason } from './errors.js';
 import { parseJsonBody, readBody } from './http/body.js';
-import { sendJson, StreamWriter } from './http/respond.js';
+import { sendJson as writeJson, StreamWriter } from './http/respond.js';
+import { estimateTokens, promptTokens } from './limits/estimate.js';
 import { Limiter, type Permit } from './limits/limiter.js';
 import { RedisLimitStore } from './limits/redis-store.js';
 import { MemoryLimitStore, type LimitStore } from './limits/store.js';
@@ -55,8 +56,9 @@ export interface Gateway {
   listen(options?: ListenOptions): Promise<{ url: string; port: number; host: string }>;
   /**
    * Switches to another instance (the same backends.yaml read again, on
-   * SIGHUP). When its configuration is invalid, throws and keeps serving with
-   * the current one. The old instance is closed once its calls are done.
+   * SIGHUP). When its configuration is invalid, throws (closing `aegis`) and
+   * keeps serving with the current one. The old instance is closed once its
+   * calls are done.
    */
   reload(aegis: Aegis): Promise<void>;
   /**
@@ -129,7 +131,8 @@ export async function createGateway(aegis: Aegis, options: GatewayOptions = {}):
     return {
       aegis: instance,
       settings,
-      limiter: new Limiter(store, options.now),
+      // The same store, the same limiter: calls in flight under the previous configuration count against max_concurrent.
+      limiter: previous?.limiter.store === store ? previous.limiter : new Limiter(store, options.now),
       scrubber,
       created: Math.floor(Date.now() / 1000),
       users: 0,
@@ -176,10 +179,12 @@ export async function createGateway(aegis: Aegis, options: GatewayOptions = {}):
       }
       inFlight.delete(flight);
       if (counted) metrics.inFlightOf(route).dec();
-      entry.status = res.statusCode;
+      // Gone before any answer: 499, as nginx and LiteLLM log it (not the 200 node:http still holds).
+      entry.status = entry.client_closed && !res.headersSent ? CLIENT_CLOSED : res.statusCode;
       entry.duration_ms = Math.round((performance.now() - started) * 10) / 10;
       if (route !== 'ops') {
-        metrics.answered(route, entry.model ?? '', res.statusCode, entry.duration_ms / 1000);
+        // Labelled by a served model only: a client choosing names must not make series (or memory) grow.
+        metrics.answered(route ?? 'unknown', entry.profile === undefined ? '' : (entry.model ?? ''), entry.status, entry.duration_ms / 1000);
         if (accessLog) {
           entry.time = new Date(startedAt).toISOString();
           if (entry.error) entry.error = scrub(current, entry.error);
@@ -192,6 +197,8 @@ export async function createGateway(aegis: Aegis, options: GatewayOptions = {}):
       if (draining) server.closeIdleConnections();
     });
     dispatch(current, req, res, route, path, entry, flight.controller.signal, started).catch((error: unknown) => {
+      // The client went away (its call aborted with it): nobody to answer, nothing wrong to report.
+      if (entry.client_closed) return;
       const failure = fromError(error, entry.model ?? '');
       if (failure.status >= 500 && failure.options.cause !== undefined) {
         logger.error(`gateway: ${req.method} ${path} (${requestId}): ${scrub(current, describe(failure.options.cause))}`);
@@ -206,9 +213,12 @@ export async function createGateway(aegis: Aegis, options: GatewayOptions = {}):
       if (!res.writableEnded) res.end();
       return;
     }
-    const headers: Record<string, string> = { ...error.options.headers };
-    if (draining) headers.connection = 'close';
-    sendJson(res, error.status, error.body((t) => publicText(scrub(s, t))), headers);
+    sendJson(res, error.status, error.body((t) => publicText(scrub(s, t))), error.options.headers);
+  };
+
+  /** A whole JSON answer; while draining it says the connection closes after it (the server closes it). */
+  const sendJson = (res: ServerResponse, status: number, body: unknown, headers?: Record<string, string>): void => {
+    writeJson(res, status, body, draining ? { ...headers, connection: 'close' } : headers);
   };
 
   const dispatch = async (
@@ -226,7 +236,8 @@ export async function createGateway(aegis: Aegis, options: GatewayOptions = {}):
       const problems: string[] = [];
       if (draining) problems.push('shutting down');
       if (!s.limiter.store.healthy) problems.push('redis is not connected');
-      return sendJson(res, problems.length ? 503 : 200, { status: problems.length ? 'unavailable' : 'ready', problems, models: [...s.settings.models.keys()] });
+      // How many models, not which: /readyz answers without a key.
+      return sendJson(res, problems.length ? 503 : 200, { status: problems.length ? 'unavailable' : 'ready', problems, models: s.settings.models.size });
     }
     if (path === '/metrics') {
       const text = await metrics.registry.metrics();
@@ -244,9 +255,9 @@ export async function createGateway(aegis: Aegis, options: GatewayOptions = {}):
       if (req.method !== 'GET') throw methodNotAllowed(req, 'GET');
       const visible = [...s.settings.models.keys()].filter((m) => !key.models || key.models.has(m));
       const card = (id: string) => ({ id, object: 'model', created: s.created, owned_by: 'aegis' });
-      if (path === '/v1/models') return sendJson(res, 200, { object: 'list', data: visible.map(card) });
-      const id = decodeURIComponent(path.slice('/v1/models/'.length));
-      if (!visible.includes(id)) throw modelNotFound(id);
+      if (path === '/v1/models' || path === '/models') return sendJson(res, 200, { object: 'list', data: visible.map(card) });
+      const id = modelIdOf(path);
+      if (id === undefined || !visible.includes(id)) throw modelNotFound(id ?? path);
       return sendJson(res, 200, card(id));
     }
     if (req.method !== 'POST') throw methodNotAllowed(req, 'POST');
@@ -279,16 +290,16 @@ export async function createGateway(aegis: Aegis, options: GatewayOptions = {}):
     if (route === 'embeddings') {
       const request = parseEmbeddingsRequest(json);
       const call = await begin(s, key, request.model, entry, 'embeddings');
-      let tokens = 0;
+      let tokens: number | undefined;
       try {
         const result = await call.provider.getEmbeddings(request.input, { signal });
-        tokens = result.usage?.totalTokens ?? result.usage?.promptTokens ?? 0;
+        tokens = result.usage?.totalTokens ?? result.usage?.promptTokens;
         countTokens(call, result.usage?.promptTokens, undefined, entry);
         return sendJson(res, 200, embeddingsBody(request.model, result, request.base64));
       } catch (error) {
         throw await upstreamFailure(s, call, error);
       } finally {
-        call.permit.release(tokens);
+        call.permit.release(tokens ?? estimateTokens(request.input.reduce((sum, text) => sum + text.length, 0)));
       }
     }
     if (route === 'speech') {
@@ -314,14 +325,18 @@ export async function createGateway(aegis: Aegis, options: GatewayOptions = {}):
     const id = `chatcmpl-${randomUUID().replace(/-/g, '')}`;
     const created = Math.floor(Date.now() / 1000);
     const runtime = { ...request.runtime, signal };
-    let tokens = 0;
+    // Charged to the key: the usage the backend reported, else an estimate (limits/estimate.ts).
+    let tokens: number | undefined;
+    let answered = (): string => '';
     try {
       if (!request.stream) {
         const result = await call.provider.getCompletion(request.messages, runtime);
+        answered = () => result.text;
         tokens = countTokens(call, result.usage?.promptTokens, result.usage?.completionTokens, entry);
         return sendJson(res, 200, completionBody(id, created, request.model, result, (t) => scrub(s, t), request.json));
       }
       const stream = call.provider.streamCompletion(request.messages, runtime);
+      answered = () => stream.text;
       const deltas = stream.events();
       // The status is sent with the first event: an upstream failing before it (or a fallback
       // that runs out of members) is still a proper error status, not a broken 200 stream.
@@ -396,7 +411,7 @@ export async function createGateway(aegis: Aegis, options: GatewayOptions = {}):
     } catch (error) {
       throw error instanceof GatewayError ? error : await upstreamFailure(s, call, error);
     } finally {
-      call.permit.release(tokens);
+      call.permit.release(tokens ?? promptTokens(request.messages) + estimateTokens(answered().length));
     }
   };
 
@@ -414,10 +429,11 @@ export async function createGateway(aegis: Aegis, options: GatewayOptions = {}):
    * already built, a key without limits): each step is on the way to the backend.
    */
   const begin = (s: State, key: KeySpec, model: string, entry: AccessLogEntry, capability: Parameters<BackendProvider['supports']>[0]): Call | Promise<Call> => {
-    entry.model = model;
+    entry.model = quotedName(model);
     const profile = s.settings.models.get(model);
     if (profile === undefined) throw modelNotFound(model);
     assertModelAllowed(key, model);
+    entry.model = model;
     entry.profile = profile;
     const admit = (cooling: number): Call | Promise<Call> => {
       if (cooling > 0) throw rateLimited(`upstream of model "${model}" is rate limited; retry later`, cooling, 'upstream_rate_limited');
@@ -461,7 +477,8 @@ export async function createGateway(aegis: Aegis, options: GatewayOptions = {}):
     return provider;
   };
 
-  const countTokens = (call: Call, prompt: number | undefined, completion: number | undefined, entry: AccessLogEntry): number => {
+  /** Counts the tokens the backend reported; their sum, or undefined when it reported none. */
+  const countTokens = (call: Call, prompt: number | undefined, completion: number | undefined, entry: AccessLogEntry): number | undefined => {
     if (prompt !== undefined) {
       entry.prompt_tokens = prompt;
       metrics.countTokens(call.model, call.profile, 'prompt', prompt);
@@ -470,7 +487,7 @@ export async function createGateway(aegis: Aegis, options: GatewayOptions = {}):
       entry.completion_tokens = completion;
       metrics.countTokens(call.model, call.profile, 'completion', completion);
     }
-    return (prompt ?? 0) + (completion ?? 0);
+    return prompt === undefined && completion === undefined ? undefined : (prompt ?? 0) + (completion ?? 0);
   };
 
   /** Maps an upstream failure, counts it, and remembers a backend's own rate limit for every replica. */
@@ -479,10 +496,12 @@ export async function createGateway(aegis: Aegis, options: GatewayOptions = {}):
     const reason = upstreamReason(error);
     if (reason && reason !== 'aborted') metrics.upstreamErrors.inc({ profile: call.profile, reason });
     if (failure.status === 429 && failure.options.code === 'upstream_rate_limited') {
+      // Capped as its Retry-After is (errors.ts): a backend cannot shut a model off for good.
       const ms = Number(failure.options.headers?.['retry-after'] ?? 1) * 1000;
       await s.limiter.store.coolDown(`profile:${call.profile}`, ms).catch(() => undefined);
     }
-    if (failure.status >= 500) logger.warn(`gateway: model "${call.model}" (profile "${call.profile}"): ${scrub(s, describe(error))}`);
+    // An aborted call was stopped here (the client left, or shutdown cut it): not the backend's failure.
+    if (failure.status >= 500 && reason !== 'aborted') logger.warn(`gateway: model "${call.model}" (profile "${call.profile}"): ${scrub(s, describe(error))}`);
     return failure;
   };
 
@@ -517,13 +536,19 @@ export async function createGateway(aegis: Aegis, options: GatewayOptions = {}):
     },
     async reload(next: Aegis) {
       const previous = state;
-      const fresh = await buildState(next, previous);
+      // A reload that fails closes the instance it was given (it would serve nothing, ever).
+      const discard = () => next !== previous.aegis && next.close();
+      const fresh = await buildState(next, previous).catch((error: unknown) => {
+        discard();
+        throw error;
+      });
       if (server.listening) {
         const host = (server.address() as AddressInfo).address;
         const refusal = refusalToListen(host, fresh.settings, next.configFile);
         if (refusal) {
           fresh.unshareCooldowns();
           if (fresh.limiter.store !== previous.limiter.store && fresh.limiter.store !== options.store) await fresh.limiter.store.close();
+          discard();
           throw new GatewayStartError(refusal);
         }
       }
@@ -558,6 +583,9 @@ export async function createGateway(aegis: Aegis, options: GatewayOptions = {}):
 
 const NO_LIMITS: Permit = { release: () => undefined };
 
+/** The status logged for a client that closed its connection before any answer (nginx's). */
+const CLIENT_CLOSED = 499;
+
 /** The gateway cannot start as configured (e.g. no keys on a public address). */
 export class GatewayStartError extends Error {
   constructor(message: string) {
@@ -583,17 +611,34 @@ function routeOf(path: string): Route | undefined {
     case '/embeddings':
       return 'embeddings';
     case '/v1/audio/speech':
+    case '/audio/speech':
       return 'speech';
     case '/v1/audio/transcriptions':
+    case '/audio/transcriptions':
       return 'transcriptions';
     case '/v1/models':
+    case '/models':
       return 'models';
     case '/healthz':
     case '/readyz':
     case '/metrics':
       return 'ops';
     default:
-      return path.startsWith('/v1/models/') ? 'models' : undefined;
+      return modelIdOf(path) !== undefined || MODEL_PATH.test(path) ? 'models' : undefined;
+  }
+}
+
+/** `/v1/models/{id}` (or `/models/{id}`). */
+const MODEL_PATH = /^(?:\/v1)?\/models\/./;
+
+/** The id in a `/v1/models/{id}` path, decoded; undefined for another path or a malformed escape. */
+function modelIdOf(path: string): string | undefined {
+  const match = /^(?:\/v1)?\/models\/(.+)$/.exec(path);
+  if (!match) return undefined;
+  try {
+    return decodeURIComponent(match[1]!);
+  } catch {
+    return undefined;
   }
 }
 

@@ -142,7 +142,7 @@ describe('aegis serve: reload and stop', () => {
     expect(await models()).toEqual(['fast', 'slow']);
   });
 
-  it('SIGTERM: stops accepting, lets the in-flight stream finish, then exits 0', async () => {
+  it('SIGTERM: stops accepting, lets the in-flight stream finish (a SIGHUP or a second SIGTERM meanwhile changes nothing), then exits 0', async () => {
     const response = await fetch(`${serve.url}/v1/chat/completions`, {
       method: 'POST',
       body: JSON.stringify({ model: 'slow', stream: true, messages: [{ role: 'user', content: 'hi' }] }),
@@ -154,6 +154,11 @@ describe('aegis serve: reload and stop', () => {
     serve.signal('SIGTERM');
     await serve.waitForStderr(/SIGTERM: stopped accepting/);
     await expect(fetch(`${serve.url}/healthz`)).rejects.toThrow();
+    // systemd and npm may both send SIGTERM; a SIGHUP may come from a reload script: none cuts the stream.
+    serve.signal('SIGHUP');
+    await serve.waitForStderr(/SIGHUP ignored: already stopping/);
+    serve.signal('SIGTERM');
+    await serve.waitForStderr(/SIGTERM ignored: already stopping/);
     call.release();
     for (;;) {
       const { value, done } = await reader.read();

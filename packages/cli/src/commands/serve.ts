@@ -53,8 +53,17 @@ export async function run(ctx: CommandContext, options: ServeOptions): Promise<n
         ctx.err.flush();
       });
     };
-    const stop = (signal: string) => {
-      process.off('SIGHUP', reload);
+    let stopping = false;
+    // Every signal keeps a handler until the process ends: without one, a second SIGTERM (systemd and
+    // npm may both send one) or a SIGHUP during the drain would kill the process and cut the streams.
+    const onSignal = (signal: NodeJS.Signals) => {
+      if (stopping) {
+        ctx.err.line(`aegis: ${signal} ignored: already stopping, in-flight calls are finishing`);
+        ctx.err.flush();
+        return;
+      }
+      if (signal === 'SIGHUP') return reload();
+      stopping = true;
       // close() stops accepting before it returns its promise: the line below is printed once no new connection is taken.
       const closing = gateway.close();
       ctx.err.line(`aegis: ${signal}: stopped accepting; in-flight calls get up to ${gateway.settings.shutdownTimeoutMs / 1000} s`);
@@ -64,9 +73,7 @@ export async function run(ctx: CommandContext, options: ServeOptions): Promise<n
         resolve(0);
       });
     };
-    process.on('SIGHUP', reload);
-    process.once('SIGTERM', () => stop('SIGTERM'));
-    process.once('SIGINT', () => stop('SIGINT'));
+    for (const signal of ['SIGHUP', 'SIGTERM', 'SIGINT'] as const) process.on(signal, onSignal);
   });
 }
 

@@ -214,3 +214,13 @@ export function flakyFallback(baseUrl: string): string {
     cooldown_after: 1
 `;
 }
+
+/** The access log entry that matches, once it is written (when the server sees the connection close). */
+export async function waitForLog(gw: RunningGateway, match: (entry: Record<string, unknown>) => boolean): Promise<Record<string, unknown>> {
+  // Polls the list: no timer race, the jest timeout is the only bound.
+  for (;;) {
+    const found = gw.logs.map((l) => JSON.parse(l) as Record<string, unknown>).find(match);
+    if (found) return found;
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+}

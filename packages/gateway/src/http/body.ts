@@ -23,8 +23,10 @@ export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
     const onData = (chunk: Buffer): void => {
       size += chunk.length;
       if (size > limit) {
+        // The rest is read and dropped (no listener keeps it) while the 413 goes out; its
+        // `Connection: close` then ends the connection. (Destroying the request here would
+        // cut the socket before the answer could be written.)
         settle(tooLarge(limit));
-        req.destroy();
         return;
       }
       chunks.push(chunk);
@@ -39,8 +41,12 @@ export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
   });
 }
 
+/** Answered at once, the body left unread: the connection closes after the answer. */
 function tooLarge(limit: number): GatewayError {
-  return new GatewayError(413, 'invalid_request_error', `request body larger than ${limit} bytes (gateway.max_body_bytes)`, { code: 'request_too_large' });
+  return new GatewayError(413, 'invalid_request_error', `request body larger than ${limit} bytes (gateway.max_body_bytes)`, {
+    code: 'request_too_large',
+    headers: { connection: 'close' },
+  });
 }
 
 /** The body as JSON: a 400 naming the problem when it is not a JSON object. */

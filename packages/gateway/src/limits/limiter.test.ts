@@ -75,6 +75,30 @@ describe('Limiter (in memory, injected clock)', () => {
     c.release();
   });
 
+  it('caps calls in flight with a store that answers later (Redis): calls arriving while one waits on the store see it', async () => {
+    let open!: () => void;
+    const gate = new Promise<void>((resolve) => (open = resolve));
+    class SlowStore extends MemoryLimitStore {
+      override async take(...args: Parameters<MemoryLimitStore['take']>) {
+        await gate;
+        return super.take(...args);
+      }
+    }
+    const limiter = new Limiter(new SlowStore());
+    const spec = key({ maxConcurrent: 1, requestsPerMinute: 100 });
+    const calls = Array.from({ length: 5 }, () => limiter.acquire(spec).then(() => 'allowed', (e: GatewayError) => e.options.code));
+    open();
+    expect((await Promise.all(calls)).sort()).toEqual(['allowed', ...Array(4).fill('concurrency_limit_exceeded')]);
+  });
+
+  it('a call its per-minute limit refuses does not hold a place under max_concurrent', async () => {
+    const limiter = new Limiter(new MemoryLimitStore());
+    const spec = key({ maxConcurrent: 1, requestsPerMinute: 1 });
+    (await limiter.acquire(spec)).release();
+    expect((await refusal(limiter.acquire(spec))).options.code).toBe('rate_limit_exceeded');
+    expect((await refusal(limiter.acquire(spec))).options.code).toBe('rate_limit_exceeded');
+  });
+
   it('keeps the longer of two cooldowns and forgets an expired one', async () => {
     let now = 0;
     const store = new MemoryLimitStore(() => now);

@@ -30,6 +30,32 @@ export class Limiter {
     if (limits.maxConcurrent !== undefined && running >= limits.maxConcurrent) {
       throw rateLimited(`key "${key.name}" has ${running} calls in flight, its limit (max_concurrent ${limits.maxConcurrent})`, 1000, 'concurrency_limit_exceeded');
     }
+    // Counted before the store is asked (an await): calls arriving meanwhile see this one.
+    this.inFlight.set(key.name, running + 1);
+    try {
+      await this.checkRates(key);
+    } catch (error) {
+      this.leave(key.name);
+      throw error;
+    }
+    let released = false;
+    return {
+      release: (tokens) => {
+        if (released) return;
+        released = true;
+        this.leave(key.name);
+        if (limits.tokensPerMinute !== undefined && tokens && tokens > 0) {
+          const now = positionAt(this.now(), WINDOW_MS);
+          // Counting is best effort once the answer is out: a store failure is logged by the caller's store, not thrown.
+          this.store.add(`tpm:${key.name}`, now.index, WINDOW_MS, tokens).catch(() => undefined);
+        }
+      },
+    };
+  }
+
+  /** The per-minute limits: refused (a 429) once the window's tokens are spent or its requests taken. */
+  private async checkRates(key: KeySpec): Promise<void> {
+    const { limits } = key;
     const position = positionAt(this.now(), WINDOW_MS);
     if (limits.tokensPerMinute !== undefined) {
       const counts = await this.store.peek(`tpm:${key.name}`, position.index);
@@ -45,21 +71,11 @@ export class Limiter {
         throw rateLimited(`key "${key.name}" reached its request limit (requests_per_minute ${limits.requestsPerMinute})`, wait);
       }
     }
-    this.inFlight.set(key.name, running + 1);
-    let released = false;
-    return {
-      release: (tokens) => {
-        if (released) return;
-        released = true;
-        const left = (this.inFlight.get(key.name) ?? 1) - 1;
-        if (left <= 0) this.inFlight.delete(key.name);
-        else this.inFlight.set(key.name, left);
-        if (limits.tokensPerMinute !== undefined && tokens && tokens > 0) {
-          const now = positionAt(this.now(), WINDOW_MS);
-          // Counting is best effort once the answer is out: a store failure is logged by the caller's store, not thrown.
-          this.store.add(`tpm:${key.name}`, now.index, WINDOW_MS, tokens).catch(() => undefined);
-        }
-      },
-    };
+  }
+
+  private leave(name: string): void {
+    const left = (this.inFlight.get(name) ?? 1) - 1;
+    if (left <= 0) this.inFlight.delete(name);
+    else this.inFlight.set(name, left);
   }
 }

@@ -67,9 +67,12 @@ export async function parseTranscriptionRequest(body: Buffer, contentType: strin
   } catch (error) {
     throw invalidRequest(`the multipart body could not be read: ${(error as Error).message}`);
   }
-  const fields: Record<string, string> = {};
+  // No prototype: a field named "__proto__" or "constructor" is a field like any other (refused below).
+  const fields: Record<string, string> = Object.create(null) as Record<string, string>;
   let file: File | undefined;
   for (const [name, value] of form as unknown as Iterable<[string, string | File]>) {
+    // A field sent twice is refused, not decided by its order (which one would the backend have taken?).
+    if (Object.hasOwn(fields, name) || (name === 'file' && file)) throw invalidRequest(`the field "${name}" is sent more than once`, name);
     if (typeof value === 'string') fields[name] = value;
     else if (name === 'file') file = value;
     else throw invalidRequest(`unexpected file field "${name}"`, name);
@@ -84,6 +87,7 @@ export async function parseTranscriptionRequest(body: Buffer, contentType: strin
     }
   }
   if (!file) throw invalidRequest('the "file" field (the audio) is required', 'file');
+  if (file.size === 0) throw invalidRequest('the "file" field is empty: it must hold the audio', 'file');
   if (!fields.model) throw invalidRequest('you must provide a model parameter', 'model');
   const format = (fields.response_format ?? 'json') as TranscriptionRequest['format'];
   if (!FORMATS.includes(format)) {

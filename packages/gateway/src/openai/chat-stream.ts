@@ -49,7 +49,8 @@ export class ChatStreamEncoder {
       case 'tool-call-start': {
         const index = this.indexes.size;
         this.indexes.set(event.index, index);
-        return this.switchTo(index) + this.chunks.toolCallStart(index, event.id, event.name);
+        // The id and the name come from the backend too: scrubbed whole, as they are sent whole.
+        return this.switchTo(index) + this.chunks.toolCallStart(index, this.whole(event.id), this.whole(event.name));
       }
       case 'tool-call-delta': {
         const index = this.indexes.get(event.index);
@@ -90,6 +91,11 @@ export class ChatStreamEncoder {
   private flush(channel: Channel): string {
     const rest = this.scrubbers.get(channel)?.end() ?? '';
     return rest === '' ? '' : this.chunk(channel, rest);
+  }
+
+  private whole(text: string): string {
+    const scrubber = this.newScrubber();
+    return scrubber.write(text) + scrubber.end();
   }
 
   private scrubber(channel: Channel): PieceScrubber {

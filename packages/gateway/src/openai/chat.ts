@@ -168,6 +168,9 @@ let rules: ReturnType<typeof unsupported> | undefined;
 
 export function parseChatRequest(body: Record<string, unknown>): ChatRequest {
   const req = parseRequest(chatSchema, body, (rules ??= unsupported()), SETTLED);
+  if (req.stream_options != null && req.stream !== true) {
+    throw invalidRequest('The "stream_options" parameter is only allowed when "stream" is enabled.', 'stream_options', 'invalid_value');
+  }
   /** The tool name of each call id the conversation made so far (a `tool` message names its tool for backends that want it). */
   const calledTools = new Map<string, string>();
   const messages = req.messages.map((m, i) => messageOf(m, `messages[${i}]`, calledTools));
@@ -203,7 +206,31 @@ const REASONING_OF = { none: false, minimal: 'low', low: 'low', medium: 'medium'
 
 type WireMessage = z.output<typeof message>;
 
+/** A message's fields the contract carries (the schema's own). */
+const MESSAGE_FIELDS: ReadonlySet<string> = new Set(Object.keys(message.shape));
+
+/**
+ * Message fields the gateway cannot honour, refused by name like the request's
+ * own parameters. `reasoning` / `reasoning_content` on an assistant message (a
+ * reasoning model's earlier output, echoed back by some clients) are the one
+ * thing left out: backends do not take them back either.
+ */
+const MESSAGE_FIELD_REFUSED: Record<string, string> = {
+  function_call: 'the legacy function-calling fields are not served: send "tool_calls"',
+  audio: 'audio in messages is not served',
+};
+
+function checkMessageFields(m: WireMessage, at: string): void {
+  for (const field in m) {
+    if (MESSAGE_FIELDS.has(field) || (m.role === 'assistant' && (field === 'reasoning' || field === 'reasoning_content'))) continue;
+    const why = MESSAGE_FIELD_REFUSED[field];
+    if (why !== undefined) throw unsupportedParameter(`${at}.${field}`, why);
+    throw invalidRequest(`Unrecognized request argument supplied: ${at}.${field}`, `${at}.${field}`, 'unknown_parameter');
+  }
+}
+
 function messageOf(m: WireMessage, at: string, calledTools: Map<string, string>): ChatMessage {
+  checkMessageFields(m, at);
   const named = <T extends ChatMessage>(msg: T): T => (m.name === undefined ? msg : { ...msg, name: m.name });
   switch (m.role) {
     case 'system':
@@ -354,7 +381,7 @@ export function usageOf(usage: Usage | undefined): { prompt_tokens: number; comp
 
 /** A call in OpenAI's shape: `arguments` as JSON text. */
 export function toolCallBody(call: ToolCall, scrub: (text: string) => string): Record<string, unknown> {
-  return { id: call.id, type: 'function', function: { name: call.name, arguments: scrub(JSON.stringify(call.arguments)) } };
+  return { id: scrub(call.id), type: 'function', function: { name: scrub(call.name), arguments: scrub(JSON.stringify(call.arguments)) } };
 }
 
 /**
