@@ -6,7 +6,8 @@ import type { RedactingWriter } from './output.js';
 /** The global options, as commander parses them. */
 export interface GlobalOptions {
   config?: string;
-  envFile?: string;
+  /** `--dotenv <path>`: the env file to read. */
+  dotenv?: string;
   verbose?: boolean;
 }
 

@@ -214,25 +214,46 @@ describe('aegis validate', () => {
     });
   });
 
-  it('reports YAML syntax errors the same way', async () => {
+  it('reports YAML syntax errors the same way, and the summary names the file', async () => {
     const result = await run(['validate'], { cwd: project('- profile_name: a\n  type: [oops\n') });
     expect(result.code).toBe(1);
     expect(result.stdout).toMatch(/^backends\.yaml:\d+:\d+: YAML syntax error/);
+    expect(result.stdout).toMatch(/\nbackends\.yaml: 1 problem\n$/);
+    expect(result.stdout).not.toContain('configuration:');
   });
 
-  it('reports a missing config file', async () => {
+  it('reports a missing config file as an aegis: line, like every message of the CLI', async () => {
     const result = await run(['--config', 'missing.yaml', 'validate'], { cwd: project() });
     expect(result.code).toBe(1);
-    expect(result.stdout).toMatch(/no config file \/\S+\/missing\.yaml \(from --config\)/);
+    expect(result.stdout).toMatch(/^aegis: no config file \/\S+\/missing\.yaml \(from --config\)/);
+    expect(result.stdout).toMatch(/\naegis: 1 problem\n$/);
   });
 
-  it('uses --config and --env-file', async () => {
+  it('uses --config and --dotenv', async () => {
     const dir = project();
     fs.mkdirSync(path.join(dir, 'conf'));
     fs.renameSync(path.join(dir, 'backends.yaml'), path.join(dir, 'conf', 'other.yaml'));
     fs.renameSync(path.join(dir, '.env'), path.join(dir, 'secrets.env'));
-    const result = await run(['validate', '--config', 'conf/other.yaml', '--env-file', 'secrets.env'], { cwd: dir });
+    const result = await run(['validate', '--config', 'conf/other.yaml', '--dotenv', 'secrets.env'], { cwd: dir });
     expect(result).toEqual({ code: 0, stdout: `${path.join('conf', 'other.yaml')}: 2 profiles OK\n`, stderr: '' });
+    const viaEnv = await run(['validate', '--config', 'conf/other.yaml'], { cwd: dir, env: { AEGIS_ENV_FILE: 'secrets.env' } });
+    expect(viaEnv).toEqual(result);
+  });
+
+  it('refuses --env-file, which Node itself reads first, and reads nothing', async () => {
+    const dir = project();
+    fs.renameSync(path.join(dir, '.env'), path.join(dir, 'secrets.env'));
+    for (const args of [['--env-file', 'secrets.env', 'validate'], ['validate', '--env-file=secrets.env'], ['--env-file', 'secrets.env']]) {
+      const result = await run(args, { cwd: dir });
+      expect(result.code).toBe(1);
+      expect(result.stdout).toBe('');
+      expect(result.stderr).toBe(
+        "aegis: --env-file is not an aegis option: Node itself reads the file named after it before aegis starts (it applies a NODE_OPTIONS line in it, without aegis's checks), so aegis does not use it. Pass the env file with --dotenv <path>, or set AEGIS_ENV_FILE\n",
+      );
+    }
+    const help = await run(['--help'], { cwd: dir });
+    expect(help.stdout).toContain('--dotenv <path>');
+    expect(help.stdout).not.toContain('--env-file');
   });
 });
 

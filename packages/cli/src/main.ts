@@ -1,4 +1,4 @@
-import { Command, CommanderError, InvalidArgumentError } from 'commander';
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import type { Aegis, AegisPlugin } from '@aegis/core';
 import type { CommandContext, GlobalOptions, InstanceOptions } from './context.js';
 import { KNOWN_PLUGINS } from './known-plugins.js';
@@ -69,7 +69,7 @@ export async function main(argv: readonly string[] = process.argv, io: Partial<C
     const level = globals.verbose ? 'debug' : parseLogLevel(env.AEGIS_LOG_LEVEL, 'warn');
     return createAegis({
       configPath: globals.config,
-      envFile: globals.envFile,
+      envFile: globals.dotenv,
       cwd,
       env,
       plugins: options.plugins,
@@ -99,7 +99,9 @@ export async function main(argv: readonly string[] = process.argv, io: Partial<C
     .description('Use and check the AI backend profiles of backends.yaml')
     .version(CLI_VERSION, '-V, --version', 'print the version')
     .option('--config <path>', 'backends.yaml to use (default: $AEGIS_BACKENDS, else ./backends.yaml)')
-    .option('--env-file <path>', '.env file to read (default: the .env beside backends.yaml)')
+    .option('--dotenv <path>', 'env file to read (default: $AEGIS_ENV_FILE, else the .env beside backends.yaml)')
+    // Refused, never used: see ENV_FILE_REFUSED. Hidden, so no one is taught to write it.
+    .addOption(new Option('--env-file <path>').hideHelp())
     .option('--verbose', 'print stack traces of errors and debug logs')
     .exitOverride()
     .configureOutput({
@@ -108,7 +110,11 @@ export async function main(argv: readonly string[] = process.argv, io: Partial<C
       outputError: (text, write) => write(`aegis: ${text.replace(/^error: /, '')}`),
     })
     .showHelpAfterError('(run with --help for usage)')
-    .helpCommand(true);
+    .helpCommand(true)
+    // As soon as it is parsed, wherever it is (before or after the command, or with no command at all).
+    .on('option:env-file', () => {
+      throw new Error(ENV_FILE_REFUSED);
+    });
 
   program
     .command('plugins')
@@ -241,6 +247,21 @@ export async function main(argv: readonly string[] = process.argv, io: Partial<C
   }
   return exitCode;
 }
+
+/**
+ * `--env-file` is an option of Node itself, and Node 20.19+ reads the file
+ * named after it anywhere on its command line, even after the script name, before
+ * any code of ours runs: it applies a NODE_OPTIONS line of that file (code to
+ * preload), with no size limit, waits for ever on a FIFO, and exits with
+ * `node: <file>: not found` for a missing one. Under `npx aegis` npm's own
+ * process reads it too. No launcher can undo that, so the CLI's option is
+ * `--dotenv` (and AEGIS_ENV_FILE), and `--env-file` is refused so that no
+ * one keeps typing it.
+ */
+export const ENV_FILE_REFUSED =
+  '--env-file is not an aegis option: Node itself reads the file named after it before aegis starts ' +
+  '(it applies a NODE_OPTIONS line in it, without aegis\'s checks), so aegis does not use it. ' +
+  'Pass the env file with --dotenv <path>, or set AEGIS_ENV_FILE';
 
 /** Prints an error (commander has printed its own already) and returns the exit code. */
 async function report(error: unknown, err: RedactingWriter, verbose: boolean): Promise<number> {

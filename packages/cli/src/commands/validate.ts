@@ -40,9 +40,12 @@ export async function run(ctx: CommandContext, options: ValidateOptions = {}): P
     count = withCode ? profiles.length : aegis.profileNames().length;
     issues = await aegis.validate({ importPlugins: withCode });
   } catch (error) {
-    // A config file that is missing or cannot be parsed: its problems are reported like any other.
+    // A config file that is missing or cannot be parsed: its problems are reported like any other,
+    // and the summary names the file they are in (a syntax error's backends.yaml, a .env that is not UTF-8).
     if (!ConfigurationError.isInstance(error)) throw error;
     issues = error.issues;
+    // Issues name files as the messages show them already.
+    file = issues.find((issue) => issue.file !== undefined)?.file;
   }
   const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
   const secretFields = new Map(profiles.map((p) => [p.name, new Set(p.secretFields)]));
@@ -53,7 +56,8 @@ export async function run(ctx: CommandContext, options: ValidateOptions = {}): P
   };
   const unset = strict ? [] : issues.filter((issue) => issue.variable !== undefined && isSecret(issue));
   const problems = issues.filter((issue) => !unset.includes(issue));
-  for (const issue of problems) ctx.out.line(formatIssueLine(issue));
+  // A problem in no file (no config file at all) reads like every other message of the CLI.
+  for (const issue of problems) ctx.out.line(issue.file === undefined ? `aegis: ${formatIssueLine(issue)}` : formatIssueLine(issue));
   for (const issue of unset) ctx.out.line(`warning: ${formatIssueLine({ ...issue, message: notUsableHere(issue) })}`);
   const variables = [...new Set(unset.map((issue) => issue.variable!))];
   const notHere = new Set(unset.map((issue) => issue.profile).filter((p) => p !== undefined));
@@ -68,7 +72,7 @@ export async function run(ctx: CommandContext, options: ValidateOptions = {}): P
   }
   const unusable = profiles.filter((p) => !p.usable).length;
   const detail = profiles.length > 0 ? ` (${unusable} of ${plural(profiles.length, 'profile')} unusable)` : '';
-  ctx.out.line(`${file ?? 'configuration'}: ${plural(problems.length, 'problem')}${detail}${unsetNote}`);
+  ctx.out.line(`${file ?? 'aegis'}: ${plural(problems.length, 'problem')}${detail}${unsetNote}`);
   return 1;
 }
 

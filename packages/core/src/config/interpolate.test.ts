@@ -63,3 +63,29 @@ describe('interpolateString', () => {
     );
   });
 });
+
+describe('interpolateString: a reference inside a default', () => {
+  it('is resolved, one level deep, only when the default is used', () => {
+    expect(interpolateString('${A:-${B}}', { A: 'a', B: 'b' })).toMatchObject({ value: 'a', substituted: ['a'], missing: [], malformed: false });
+    expect(interpolateString('${A:-${B}}', { B: 'b' })).toMatchObject({ value: 'b', substituted: ['b'], missing: [] });
+    expect(interpolateString('${A:-${B}}', { A: '', B: 'b' })).toMatchObject({ value: 'b' });
+    expect(interpolateString('${A:-${B}}', {})).toMatchObject({ value: '', missing: ['B'], malformed: false });
+    expect(interpolateString('${A:-x${B:-y}z${C}w}!', { C: 'c' })).toMatchObject({ value: 'xyzcw!', substituted: ['c'] });
+    // `$${` is a literal `${` in a default too: the first `}` closes the reference, the second is text.
+    expect(interpolateString('${A:-$${B}}', {})).toMatchObject({ value: '${B}', malformed: false });
+  });
+
+  it('a second level, or an unclosed one, is malformed, never left in the value as "${B}"', () => {
+    for (const text of ['${A:-${B:-${C}}}', '${A:-${B}', '${A:-${ B }}', '${A:-${B:-x}']) {
+      const r = interpolateString(text, { B: 'b', C: 'c' });
+      expect([text, r.malformed]).toEqual([text, true]);
+    }
+  });
+
+  it('stays linear: 100,000 nested defaults, and a default that never closes', () => {
+    const many = interpolateString('${A:-${B:-x}}'.repeat(100_000), {});
+    expect(many.value).toBe('x'.repeat(100_000));
+    const open = interpolateString(`\${A:-${'${B}'.repeat(100_000)}`, { B: 'b' });
+    expect(open.malformed).toBe(true);
+  });
+});

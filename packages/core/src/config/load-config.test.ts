@@ -99,7 +99,7 @@ describe('loadEnvFile', () => {
   it('fails when an explicit env file is missing', () => {
     const configFile = write('backends.yaml', PROFILE);
     const error = configError(() => loadEnvFile({ envFile: 'missing.env', configFile, cwd: dir }));
-    expect(error.message).toMatch(/^env file not found: missing\.env \(from --env-file\)/);
+    expect(error.message).toMatch(/^env file not found: missing\.env \(from --dotenv or the envFile option\)/);
   });
 
   it('reads the .env beside the config file, else nothing', () => {

@@ -27,7 +27,7 @@ export function loadConfig(options: LoadConfigOptions = {}): LoadedConfig {
   const cwd = path.resolve(options.cwd ?? process.cwd());
   const processEnv = options.env ?? process.env;
   const file = locateConfigFile({ configPath: options.configPath, cwd, env: processEnv });
-  const envFile = loadEnvFile({ envFile: options.envFile, configFile: file, cwd });
+  const envFile = loadEnvFile({ envFile: options.envFile, configFile: file, cwd, env: processEnv });
   const env = mergeEnv(processEnv, envFile.values);
   const shown = displayPath(file, cwd);
 

@@ -413,3 +413,101 @@ describe('parseConfigText: interpolation', () => {
     expect(p!.values).toMatchObject({ timeout: 30, flag: true });
   });
 });
+
+describe('parseConfigText: nested defaults', () => {
+  it('resolves a reference inside a default, one level deep, only when the default is used, at file:line', () => {
+    const text = '- profile_name: p\n  type: t\n  model: ${MODEL:-${FALLBACK_MODEL}}\n  base_url: http://${H:-localhost}:${PORT:-${DEFAULT_PORT:-11434}}/v1\n';
+    const [set] = parseConfigText(text, FILE, { MODEL: 'm1', FALLBACK_MODEL: 'never-used' }).profiles;
+    expect(set!.values).toMatchObject({ model: 'm1', base_url: 'http://localhost:11434/v1' });
+    expect(set!.issues).toEqual([]);
+    const [fallback] = parseConfigText(text, FILE, { FALLBACK_MODEL: 'm2', DEFAULT_PORT: '8080' }).profiles;
+    expect(fallback!.values).toMatchObject({ model: 'm2', base_url: 'http://localhost:8080/v1' });
+    expect(fallback!.substitutedValues.sort()).toEqual(['8080', 'm2']);
+    // Neither set: the inner variable is the missing one; the value is never the literal "${FALLBACK_MODEL}".
+    const [neither] = parseConfigText(text, FILE, {}).profiles;
+    expect(neither!.values.model).toBe('');
+    expect(messages(neither!.issues)).toEqual([
+      `${FILE}:3:10: profile "p", field "model": environment variable "FALLBACK_MODEL" is not set (set it in the environment or in a .env file beside backends.yaml)`,
+    ]);
+  });
+
+  it('reports deeper nesting as a malformed reference at its line', () => {
+    const [p] = parseConfigText('- profile_name: p\n  type: t\n  model: ${A:-${B:-${C}}}\n', FILE, { C: 'c' }).profiles;
+    expect(p!.issues).toHaveLength(1);
+    expect(p!.issues[0]).toMatchObject({ line: 3, column: 10, field: 'model', profile: 'p' });
+    expect(p!.issues[0]!.message).toMatch(/^malformed variable reference: .*a default may hold \$\{NAME\} or \$\{NAME:-text\}, one level deep/);
+  });
+});
+
+describe('parseConfigText: merge keys and tags', () => {
+  const MERGE = 'merge keys ("<<: *name") are not supported; repeat the fields here (an alias of a whole value, "key: *name", works)';
+
+  it('says merge keys are not supported, where they are, instead of an unknown field', () => {
+    const config = parseConfigText('profiles:\n  - &base\n    profile_name: a\n    type: t\n  - <<: *base\n    profile_name: b\n    type: t\n', FILE, {});
+    expect(config.issues).toEqual([]);
+    expect(messages(config.profiles[1]!.issues)).toEqual([`${FILE}:5:5: profile "b": ${MERGE}`]);
+    // Nested, and without a profile_name of its own (it was to come from the merge).
+    const nested = parseConfigText('- profile_name: a\n  type: t\n  options: {<<: {x: 1}, y: 2}\n- <<: {profile_name: c}\n', FILE, {});
+    expect(messages(nested.profiles[0]!.issues)).toEqual([`${FILE}:3:13: profile "a", field "options": ${MERGE}`]);
+    expect(messages(nested.issues)).toEqual([`${FILE}:4:3: profile #2: ${MERGE}`]);
+  });
+
+  it('under %YAML 1.1 too, where the key is no string (it showed as "Symbol…")', () => {
+    const config = parseConfigText('%YAML 1.1\n---\nprofiles:\n  - profile_name: a\n    type: t\n    <<: {model: y}\n', FILE, {});
+    expect(messages(config.profiles[0]!.issues)).toEqual([`${FILE}:6:5: profile "a": ${MERGE}`]);
+    const top = parseConfigText('%YAML 1.1\n---\n<<: {x: 1}\nprofiles: []\n', FILE, {});
+    expect(messages(top.issues)).toEqual([`${FILE}:3:1: ${MERGE}`]);
+  });
+
+  it('reports a value with a tag it does not read at its line; keeps the plain core tags', () => {
+    const text = [
+      '- profile_name: a',
+      '  type: t',
+      '  options:',
+      '    b: !!binary aGVsbG8=',
+      '    o: !!omap [ {x: 1}, {y: 2} ]',
+      '    s: !!set { q, r }',
+      '    c: !custom value',
+      '    ts: !!timestamp 2001-12-14',
+      '    str: !!str 5',
+      '    int: !!int "7"',
+      '    plain: ! text',
+      '',
+    ].join('\n');
+    const [p] = parseConfigText(text, FILE, {}).profiles;
+    const tag = (t: string) => `unsupported YAML tag "${t}"; AEGIS reads plain values (strings, numbers, booleans, lists, mappings): remove the tag`;
+    expect(messages(p!.issues)).toEqual([
+      `${FILE}:4:17: profile "a", field "options.b": ${tag('!!binary')}`,
+      `${FILE}:5:15: profile "a", field "options.o": ${tag('!!omap')}`,
+      `${FILE}:6:14: profile "a", field "options.s": ${tag('!!set')}`,
+      `${FILE}:7:16: profile "a", field "options.c": ${tag('!custom')}`,
+      `${FILE}:8:21: profile "a", field "options.ts": ${tag('!!timestamp')}`,
+    ]);
+    expect(p!.values.options).toMatchObject({ str: '5', int: 7, plain: 'text' });
+    // Never shown as bytes: {"0":104,...}.
+    expect(JSON.stringify(p!.values)).not.toContain('"0":104');
+  });
+});
+
+describe('parseConfigText: plugins entries are taken as written', () => {
+  it('reports a ${VAR} in plugins: or allow_plugins: at its line instead of substituting it', () => {
+    const config = parseConfigText('plugins:\n  - ${PDIR}/p.js\nallow_plugins:\n  - ./ok\n  - ${X:-./y}\nprofiles: []\n', FILE, { PDIR: '/tmp' });
+    expect(config.plugins).toEqual([]);
+    expect(config.allowPlugins?.map((p) => p.spec)).toEqual(['./ok']);
+    expect(messages(config.issues)).toEqual([
+      `${FILE}:2:5: plugins entry #1: \${VAR} references are not substituted here: plugins and allow_plugins name the code to load, which is taken as written (never from the environment or .env); write the path or package name itself`,
+      `${FILE}:5:5: allow_plugins entry #2: \${VAR} references are not substituted here: plugins and allow_plugins name the code to load, which is taken as written (never from the environment or .env); write the path or package name itself`,
+    ]);
+  });
+});
+
+describe('parseConfigText: sections are not profiles', () => {
+  it('http: neither accepts nor suggests profile_name and type', () => {
+    const config = parseConfigText('http:\n  typ: 1\n  type: x\n  profile_name: y\n  max_sockets: 8\nprofiles: []\n', FILE, {});
+    expect(messages(config.issues)).toEqual([
+      `${FILE}:2:3: field "http.typ": unknown field "typ"; allowed fields: max_sockets, idle_socket_timeout`,
+      `${FILE}:3:3: field "http.type": unknown field "type"; allowed fields: max_sockets, idle_socket_timeout`,
+      `${FILE}:4:3: field "http.profile_name": unknown field "profile_name"; allowed fields: max_sockets, idle_socket_timeout`,
+    ]);
+  });
+});

@@ -1,7 +1,7 @@
 import type { z } from 'zod';
 import type { ConfigIssue } from '../errors/index.js';
 import type { RawProfile } from './types.js';
-import { validateProfile } from './validate.js';
+import { validateValues } from './validate.js';
 import { convertNode, pathKey, type ConvertOptions } from './yaml-values.js';
 import type { SectionNode, YamlSource } from './yaml-source.js';
 
@@ -59,7 +59,8 @@ export function validateSection<S extends z.ZodObject<any>>(section: RawSection,
     return { ok: false, issues: [{ file: section.file, line: section.line, field: section.name, message: `"${section.name}" must be a mapping` }] };
   }
   const asProfile: RawProfile = { ...section, type: '', values: values as Record<string, unknown> };
-  const result = validateProfile(asProfile, schema);
+  // No implicit keys: `profile_name` and `type` belong to profiles, not to sections.
+  const result = validateValues(asProfile, schema, []);
   if (result.ok) return { ok: true, config: result.config as z.output<S> };
   return {
     ok: false,

@@ -5,7 +5,7 @@ import type { RawSection } from './sections.js';
 export interface LoadConfigOptions {
   /** Explicit config file (`--config`). Else `AEGIS_BACKENDS`, else `<cwd>/backends.yaml`. */
   configPath?: string;
-  /** Explicit env file (`--env-file`); must exist. Else `.env` beside the config file, if any. */
+  /** Explicit env file (the CLI's `--dotenv`); must exist. Else `$AEGIS_ENV_FILE`, else `.env` beside the config file, if any. */
   envFile?: string;
   /** Directory relative paths are resolved against, and shown relative to. Default: `process.cwd()`. */
   cwd?: string;

@@ -59,17 +59,25 @@ interface ZodIssueLike {
  * - The profile's own issues (missing variables, ...) are returned too: all problems together.
  */
 export function validateProfile(profile: RawProfile, schema: z.ZodObject<any>): ValidationResult {
+  return validateValues(profile, schema, PROFILE_KEYS);
+}
+
+/**
+ * {@link validateProfile} for any mapping read from backends.yaml. `implicitKeys`:
+ * top-level keys every such mapping has whatever its schema says (a profile's
+ * `profile_name` and `type`); none for a section such as `http:`, where they
+ * are unknown fields like any other, and never suggested.
+ */
+export function validateValues(profile: RawProfile, schema: z.ZodObject<any>, implicitKeys: readonly string[]): ValidationResult {
   const shape = shapeOf(schema) ?? {};
   const input = deepClone(profile.values) as Record<string, unknown>;
-  for (const key of PROFILE_KEYS) if (!(key in shape)) delete input[key];
+  for (const key of implicitKeys) if (!(key in shape)) delete input[key];
 
   const issues: ConfigIssue[] = [...profile.issues];
-  const brokenFields = profile.issues.map((i) => i.field).filter((f): f is string => f !== undefined);
-  const isBroken = (field: string) =>
-    brokenFields.some((b) => field === b || field.startsWith(`${b}.`) || field.startsWith(`${b}[`) || b.startsWith(`${field}.`) || b.startsWith(`${field}[`));
+  const isBroken = brokenFieldTest(profile.issues.map((i) => i.field).filter((f): f is string => f !== undefined));
 
   const secretKeys = secretKeysOf(schema);
-  const ctx: Context = { profile, schema, secretKeys, substituted: profile.substitutedValues.filter((v) => v !== '') };
+  const ctx: Context = { profile, schema, secretKeys, substituted: profile.substitutedValues.filter((v) => v !== ''), implicitKeys };
 
   // Unknown fields, reported by us (with positions and suggestions) rather than by zod.
   const reportedUnknown = new Set<string>();
@@ -118,6 +126,36 @@ interface Context {
   schema: AnySchema;
   secretKeys: Set<string>;
   substituted: string[];
+  /** Top-level keys allowed whatever the schema says (see validateValues). */
+  implicitKeys: readonly string[];
+}
+
+/**
+ * Whether a field (as `formatFieldPath` writes it: `options.stop[3]`) is one
+ * that already has a problem, lies inside one, or holds one: zod's complaint
+ * about it would repeat that problem. Every broken field and each of its
+ * ancestors go in sets once; a question then looks up the field's own
+ * ancestors, never walks the broken fields, so a profile with many problems
+ * (thousands of unset variables in one list) is checked in linear time.
+ */
+export function brokenFieldTest(brokenFields: Iterable<string>): (field: string) => boolean {
+  const broken = new Set<string>();
+  const holdsBroken = new Set<string>();
+  for (const field of brokenFields) {
+    broken.add(field);
+    for (const ancestor of ancestorsOf(field)) holdsBroken.add(ancestor);
+  }
+  return (field) => holdsBroken.has(field) || broken.has(field) || ancestorsOf(field).some((a) => broken.has(a));
+}
+
+/** `options.stop[3].x` → `options`, `options.stop`, `options.stop[3]` (shown keys hold no "." nor "["). */
+function ancestorsOf(field: string): string[] {
+  const out: string[] = [];
+  for (let i = 1; i < field.length; i++) {
+    const c = field[i];
+    if (c === '.' || c === '[') out.push(field.slice(0, i));
+  }
+  return out;
 }
 
 function issueAt(ctx: Context, path: FieldPath, message: string): ConfigIssue {
@@ -205,10 +243,10 @@ function checkUnknownKeys(
     const shape = shapeOf(inner)!;
     const open = isOpenCatchall(def.catchall);
     const allowed = Object.keys(shape);
-    if (path.length === 0) for (const k of PROFILE_KEYS) if (!allowed.includes(k)) allowed.unshift(k);
+    if (path.length === 0) for (const k of ctx.implicitKeys) if (!allowed.includes(k)) allowed.unshift(k);
     for (const key of Object.keys(value)) {
       if (Object.prototype.hasOwnProperty.call(shape, key)) checkUnknownKeys(value[key], shape[key], [...path, key], ctx, report);
-      else if (path.length === 0 && (PROFILE_KEYS as readonly string[]).includes(key)) continue;
+      else if (path.length === 0 && ctx.implicitKeys.includes(key)) continue;
       else if (open) checkUnknownKeys(value[key], def.catchall, [...path, key], ctx, report);
       else report(path, key, allowed);
     }

@@ -152,6 +152,10 @@ export function readStructure(source: YamlSource, env?: EnvLookup): ConfigStruct
     const keyIssues: ConfigIssue[] = [];
     for (const pair of root.items) {
       const key = keyName(pair.key);
+      if (isMergeKey(pair.key)) {
+        keyIssues.push({ ...at(pair.key), message: MERGE_KEY_MESSAGE });
+        continue;
+      }
       if (key === undefined) {
         keyIssues.push({ ...at(pair.key), message: `top-level keys must be plain names; expected "plugins" or "profiles"` });
         continue;
@@ -218,7 +222,10 @@ export function readStructure(source: YamlSource, env?: EnvLookup): ConfigStruct
     const namePair = findPair(item, 'profile_name');
     const nameValue = namePair ? deref(source, namePair.value) : undefined;
     if (!namePair) {
-      issues.push({ ...itemAt, message: `${ordinal} has no "profile_name"; every profile needs a unique name` });
+      // Its name was to come from a merged mapping (`- <<: *base`): that is the problem to fix.
+      const merge = item.items.find((pair) => isMergeKey(pair.key));
+      if (merge) issues.push({ ...at(merge.key), message: `${ordinal}: ${MERGE_KEY_MESSAGE}` });
+      else issues.push({ ...itemAt, message: `${ordinal} has no "profile_name"; every profile needs a unique name` });
       return;
     }
     if (!isScalar(nameValue) || typeof nameValue.value !== 'string' || nameValue.value.trim() === '') {
@@ -283,7 +290,17 @@ function readPlugins(source: YamlSource, rawValue: unknown, keyNode: unknown, is
       issues.push({ file, line: pos.line, column: pos.column, message: `${listName} entry #${index + 1} must be a package name or a relative path, got ${nodeKind(item)}` });
       return;
     }
+    const tagProblem = unsupportedTagMessage(item);
+    if (tagProblem) {
+      issues.push({ file, line: pos.line, column: pos.column, message: `${listName} entry #${index + 1}: ${tagProblem}` });
+      return;
+    }
     const spec = item.value.trim();
+    // Which code runs is taken as written, never from the environment or a .env file (docs/security.md).
+    if (spec.includes('${')) {
+      issues.push({ file, line: pos.line, column: pos.column, message: `${listName} entry #${index + 1}: ${PLUGIN_VARIABLE_MESSAGE}` });
+      return;
+    }
     const first = seen.get(spec);
     if (first !== undefined) {
       issues.push({ file, line: pos.line, column: pos.column, message: `"${spec}" is listed twice in ${listName} (first at line ${first})` });
@@ -294,6 +311,15 @@ function readPlugins(source: YamlSource, rawValue: unknown, keyNode: unknown, is
   });
   return plugins;
 }
+
+/**
+ * `${VAR}` is substituted in the values of profiles and sections, not in
+ * `plugins:` and `allow_plugins:`: they say which code is imported, and a
+ * variable (from the environment or the `.env` file, untrusted input) must
+ * not be able to change that.
+ */
+export const PLUGIN_VARIABLE_MESSAGE =
+  '${VAR} references are not substituted here: plugins and allow_plugins name the code to load, which is taken as written (never from the environment or .env); write the path or package name itself';
 
 function unknownTopLevelKeyMessage(key: string): string {
   const suggestion = suggest(key, TOP_LEVEL_KEYS);
@@ -325,11 +351,43 @@ export function suggest(input: string, candidates: readonly string[]): string | 
   return close(best) ? candidates[lowered.indexOf(best)] : undefined;
 }
 
+/**
+ * What is said of a merge key (`<<: *base`). AEGIS reads each value itself
+ * (to know its line), and a merged mapping would need every merged field to
+ * point at two places; repeating the fields, or an alias of a whole value, is
+ * clearer. Without this, `<<` was an unknown field (`Symbol…` under `%YAML 1.1`).
+ */
+export const MERGE_KEY_MESSAGE =
+  'merge keys ("<<: *name") are not supported; repeat the fields here (an alias of a whole value, "key: *name", works)';
+
+/** True for the key of a YAML merge (`<<`, unquoted; a Symbol once the YAML 1.1 schema has read it). */
+export function isMergeKey(key: unknown): boolean {
+  if (!isScalar(key)) return false;
+  return typeof key.value === 'symbol' || (key.value === '<<' && key.type === 'PLAIN');
+}
+
+/** Tags whose values are plain values AEGIS reads (`!!str 5`), and `!`, YAML's "no particular tag". */
+const PLAIN_TAGS = new Set(['!', ...['str', 'int', 'float', 'bool', 'null', 'map', 'seq'].map((t) => `tag:yaml.org,2002:${t}`)]);
+
+/**
+ * The message for a node with a tag AEGIS does not read (`!!binary`, `!!omap`,
+ * `!!set`, `!!timestamp`, `!custom`), or undefined. Such a value would be read
+ * as something else than written (`!!binary` as bytes, a custom tag as a plain
+ * string), so it is refused where it is. The tag is shown only when short and plain.
+ */
+export function unsupportedTagMessage(node: unknown): string | undefined {
+  const tag = (node as { tag?: unknown } | null | undefined)?.tag;
+  if (typeof tag !== 'string' || PLAIN_TAGS.has(tag)) return undefined;
+  const written = tag.replace(/^tag:yaml\.org,2002:/, '!!');
+  const shown = /^!{1,2}[A-Za-z0-9_.-]{1,32}$/.test(written) ? `"${written}"` : '(a "!" word before the value)';
+  return `unsupported YAML tag ${shown}; AEGIS reads plain values (strings, numbers, booleans, lists, mappings): remove the tag`;
+}
+
 /** The key of a pair as a string, when it is a scalar. */
 export function keyName(key: unknown): string | undefined {
   if (isScalar(key)) {
     if (key.value === null || key.value === undefined) return undefined;
-    if (typeof key.value === 'object') return undefined;
+    if (typeof key.value === 'object' || typeof key.value === 'symbol') return undefined;
     return String(key.value);
   }
   if (typeof key === 'string' || typeof key === 'number') return String(key);

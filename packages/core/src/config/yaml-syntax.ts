@@ -3,6 +3,7 @@ import { yaml } from '../cjs.js';
 
 const { isScalar, visit } = yaml;
 import type { ConfigIssue } from '../errors/index.js';
+import { ForwardSpanCursor, lastStartingBefore, RangeUnion } from './sorted-ranges.js';
 
 /** The one message for a line indented with a tab. */
 export const TAB_INDENT_MESSAGE = 'tabs are not allowed for indentation in YAML; use spaces';
@@ -25,9 +26,14 @@ const PREFIX = 'YAML syntax error: ';
  *   line) is reported once, at the line to fix, not as the one or two errors
  *   the parser gives for the line above.
  * - Errors with the same message on the same line are reported once.
+ *
+ * Linear (n log n) in the size of the file and the number of errors: a broken
+ * file of a million lines gives about as many errors and scalars, so no
+ * question here walks all of either (see sorted-ranges.ts).
  */
 export function syntaxIssues(errors: readonly YAMLError[], doc: Document, text: string, lineCounter: LineCounter, file: string): ConfigIssue[] {
   const scalars = scalarRanges(doc);
+  const quoted = quotedScalars(scalars, text);
   interface Located {
     offset: number;
     message: string;
@@ -40,36 +46,48 @@ export function syntaxIssues(errors: readonly YAMLError[], doc: Document, text: 
     const quote = unclosedQuote(error);
     if (!quote) continue;
     relocated.add(error);
-    const range = openingOf(scalars, text, quote, error.pos[0]);
+    const range = openingOf(quoted[quote], error.pos[0]);
     if (range) swallowed.push(range);
     located.push({ offset: range ? range[0] : error.pos[0], message: unclosedQuoteMessage(quote) });
   }
+  // Several errors on one line ask the same question about the line after it: answered once.
+  const overByLine = new Map<number, ReturnType<typeof overIndentedLineAfter>>();
   for (const error of errors) {
     if (relocated.has(error) || !IMPLICIT_KEY_CODES.has(error.code)) continue;
-    const over = overIndentedLineAfter(text, error.pos[0]);
+    const lineStart = lineStartOf(lineCounter, error.pos[0]);
+    if (!overByLine.has(lineStart)) overByLine.set(lineStart, overIndentedLineAfter(text, lineStart));
+    const over = overByLine.get(lineStart);
     if (!over) continue;
     relocated.add(error);
     // What the parser says about the line above is a consequence of this line's indentation.
     swallowed.push([over.aboveStart, over.end]);
     located.push({ offset: over.offset, message: overIndentedMessage(lineCounter.linePos(over.aboveStart).line) });
   }
-  const flows = flowCollections(doc);
+  const flowsByEnd = new Map<number, FlowRange[]>();
+  for (const flow of flowCollections(doc)) {
+    const list = flowsByEnd.get(flow.end);
+    if (list) list.push(flow);
+    else flowsByEnd.set(flow.end, [flow]);
+  }
+  const swallowedText = new RangeUnion(swallowed);
+  // Ends of [...] and {...} reported at their opening bracket: the errors the parser gives there are that one.
+  const reportedEnds = new Set<number>();
   for (const error of errors) {
     const bracket = unclosedBracket(error);
     if (!bracket) continue;
     relocated.add(error);
     // A bracket an unclosed quote swallowed: only the quote is reported.
-    if (swallowed.some(([start, end]) => error.pos[0] >= start && error.pos[0] <= end)) continue;
+    if (swallowedText.has(error.pos[0]) || reportedEnds.has(error.pos[0])) continue;
     // The parser reports it where it gave up, at the collection's end: report the opening bracket.
-    const opening = flows.find((f) => f.bracket === bracket && f.end === error.pos[0] && text[f.start] === bracket);
-    if (opening) swallowed.push([error.pos[0], error.pos[0]]);
+    const opening = flowsByEnd.get(error.pos[0])?.find((f) => f.bracket === bracket && text[f.start] === bracket);
+    if (opening) reportedEnds.add(error.pos[0]);
     located.push({ offset: opening ? opening.start : error.pos[0], message: unclosedBracketMessage(bracket, error.code === 'BAD_INDENT') });
   }
   for (const error of errors) {
     if (relocated.has(error)) continue;
     const offset = error.pos[0];
     // Inside (or right after) the text an unclosed quote swallowed: a consequence of it.
-    if (swallowed.some(([start, end]) => offset >= start && offset <= end)) continue;
+    if (swallowedText.has(offset) || reportedEnds.has(offset)) continue;
     located.push({ offset, message: plainMessage(error) });
   }
 
@@ -175,12 +193,45 @@ function scalarRanges(doc: Document): ScalarRange[] {
   return ranges.sort((a, b) => a.start - b.start);
 }
 
-/** The quoted scalar an "unclosed quote" error at `offset` belongs to: [its opening quote, where the parser stopped]. */
-function openingOf(scalars: readonly ScalarRange[], text: string, quote: Quote, offset: number): [number, number] | undefined {
-  const candidates = scalars.filter((s) => s.quoted && text[s.start] === quote && s.start < offset);
-  const exact = candidates.find((s) => s.end === offset);
-  const found = exact ?? candidates.filter((s) => s.end >= offset - 1).pop();
+/** The quoted scalars that open with one kind of quote, sorted by start, and the first of them to end at each offset. */
+interface QuotedScalars {
+  spans: ScalarRange[];
+  byEnd: Map<number, ScalarRange>;
+}
+
+/** The quoted scalars of the document by their quote, indexed once for {@link openingOf}. */
+function quotedScalars(scalars: readonly ScalarRange[], text: string): Record<Quote, QuotedScalars> {
+  const index: Record<Quote, QuotedScalars> = { '"': { spans: [], byEnd: new Map() }, "'": { spans: [], byEnd: new Map() } };
+  for (const s of scalars) {
+    const quote = text[s.start];
+    if (!s.quoted || (quote !== '"' && quote !== "'")) continue;
+    index[quote].spans.push(s);
+    if (!index[quote].byEnd.has(s.end)) index[quote].byEnd.set(s.end, s);
+  }
+  return index;
+}
+
+/**
+ * The quoted scalar an "unclosed quote" error at `offset` belongs to: [its
+ * opening quote, where the parser stopped]. Of the scalars opened by that quote
+ * before `offset`: the first that ends exactly there, else the last, when it
+ * ends at `offset - 1` or later. Scalars do not overlap, so the last to start
+ * is the last to end: a map and a binary search, not a scan of every scalar.
+ */
+function openingOf(index: QuotedScalars, offset: number): [number, number] | undefined {
+  const exact = index.byEnd.get(offset);
+  let found = exact !== undefined && exact.start < offset ? exact : undefined;
+  if (!found) {
+    const last = index.spans[lastStartingBefore(index.spans, offset)];
+    if (last && last.end >= offset - 1) found = last;
+  }
   return found ? [found.start, Math.max(found.end, offset)] : undefined;
+}
+
+/** Where the line holding `offset` starts (the line counter's binary search, not a scan back over the line). */
+function lineStartOf(lineCounter: LineCounter, offset: number): number {
+  const { line } = lineCounter.linePos(offset);
+  return lineCounter.lineStarts[line - 1] ?? 0;
 }
 
 /** The errors the parser gives when a line is indented further than the `key: value` line above it. */
@@ -194,13 +245,12 @@ function overIndentedMessage(aboveLine: number): string {
 }
 
 /**
- * For an error at `offset` on a `key: value` line: the next line with content,
- * when it holds a key and is indented further than that key (so the parser
- * took it as the continuation of the value). Undefined when that is not what
- * happened.
+ * For an error on the `key: value` line starting at `aboveStart`: the next
+ * line with content, when it holds a key and is indented further than that key
+ * (so the parser took it as the continuation of the value). Undefined when
+ * that is not what happened.
  */
-function overIndentedLineAfter(text: string, offset: number): { offset: number; end: number; aboveStart: number } | undefined {
-  const aboveStart = text.lastIndexOf('\n', offset - 1) + 1;
+function overIndentedLineAfter(text: string, aboveStart: number): { offset: number; end: number; aboveStart: number } | undefined {
   let aboveEnd = text.indexOf('\n', aboveStart);
   if (aboveEnd === -1) return undefined;
   const above = /^((?:[ ]*-[ ]+)*[ ]*)[^\s#'"][^:#]*:[ ]+[^\s#]/.exec(text.slice(aboveStart, aboveEnd));
@@ -236,7 +286,9 @@ interface TabLine {
  * where a tab is content, and not a comment or blank line), if any.
  */
 function firstTabIndentedLine(text: string, scalars: readonly ScalarRange[]): TabLine | undefined {
-  const insideValue = (offset: number) => scalars.some((s) => (s.quoted || s.block) && offset > s.start && offset < s.end);
+  // Lines are read in order, so the offsets asked about only grow: one pointer over the values.
+  const values = new ForwardSpanCursor(scalars.filter((s) => s.quoted || s.block));
+  const insideValue = (offset: number) => values.inside(offset);
   let found: TabLine | undefined;
   let previousContentEnd: number | undefined;
   let lineStart = 0;

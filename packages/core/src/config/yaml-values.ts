@@ -5,7 +5,7 @@ const { isAlias, isMap, isScalar, isSeq } = yaml;
 import type { ConfigIssue } from '../errors/index.js';
 import { interpolateString, missingVariableMessage, MALFORMED_REFERENCE_MESSAGE, tooLongValueMessage, type EnvLookup } from './interpolate.js';
 import { ExpansionBudget, MAX_NESTING, MAX_VALUE_CHARS } from './limits.js';
-import { keyName, positionOf, resolveAlias, type Position, type YamlSource } from './yaml-source.js';
+import { isMergeKey, keyName, MERGE_KEY_MESSAGE, positionOf, resolveAlias, unsupportedTagMessage, type Position, type YamlSource } from './yaml-source.js';
 
 export type FieldPath = readonly (string | number)[];
 
@@ -124,6 +124,12 @@ export function convertNode(source: YamlSource, node: unknown, options: ConvertO
       out.issues.push(issueAt(ownPos, path, `values are nested more than ${MAX_NESTING} levels deep here (lists and mappings inside each other); a profile needs only a few levels`));
       return null;
     }
+    // Before its value is read: `!!binary` would be bytes, `!!omap` pairs without positions, `!custom` a string.
+    const tagProblem = unsupportedTagMessage(node);
+    if (tagProblem) {
+      out.issues.push(issueAt(positionOf(source, node as Node) ?? ownPos, path, tagProblem));
+      return null;
+    }
     if (isScalar(node)) {
       const value = node.value;
       if (typeof value !== 'string') return value ?? null;
@@ -159,6 +165,10 @@ export function convertNode(source: YamlSource, node: unknown, options: ConvertO
         for (const pair of node.items) {
           const key = keyName(pair.key);
           const keyPos = positionOf(source, pair.key as Node) ?? positionOf(source, pair.value as Node);
+          if (isMergeKey(pair.key)) {
+            out.issues.push(issueAt(keyPos, path, MERGE_KEY_MESSAGE));
+            continue;
+          }
           if (key === undefined) {
             out.issues.push(issueAt(keyPos, path, 'keys must be plain names (a string), not lists, mappings or empty'));
             continue;

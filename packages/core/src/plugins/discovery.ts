@@ -1,7 +1,7 @@
 import { existsSync, realpathSync, statSync } from 'node:fs';
 import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import type { ConfigIssue } from '../errors/configuration-error.js';
-import { dependencyNames, isPluginPackage, packageInfo, readPackageJson } from './manifest.js';
+import { dependencyNames, isPluginPackage, packageInfo, readPackageJson, readPackageJsonChecked } from './manifest.js';
 import { codeSource, fileSource, packageSource, type PluginSource } from './source.js';
 import { validatePackageName } from '../cjs.js';
 import type { AegisPlugin } from './define-plugin.js';
@@ -88,8 +88,13 @@ export function discoverPlugins(options: DiscoveryOptions): DiscoveryResult {
 
   const addPackageDir = (dir: string, origin: PluginSpecEntry | undefined, local: boolean): void => {
     if (seenDirs.has(dir)) return;
-    const pkg = readPackageJson(dir);
-    if (!pkg) return;
+    const read = readPackageJsonChecked(dir);
+    if ('problem' in read) {
+      // A dependency with a broken package.json is not a plugin we can tell of; one named under plugins: is.
+      if (origin) issues.push({ ...where(origin), message: `${local ? 'local plugin' : 'plugin package'} "${origin.spec}" is not loaded: unreadable or invalid package.json (${read.problem})` });
+      return;
+    }
+    const pkg = read.pkg;
     if (!isPluginPackage(pkg)) {
       if (origin) issues.push({ ...where(origin), message: `"${origin.spec}" is not an AEGIS provider plugin (its package.json has no "aegis" manifest or "aegis-provider" keyword)` });
       return;
@@ -101,6 +106,11 @@ export function discoverPlugins(options: DiscoveryOptions): DiscoveryResult {
       const entry = realPath(info.entry);
       if (entry !== undefined && isOutside(entry, dir)) {
         issues.push({ ...where(origin), message: `local plugin "${origin.spec}": its entry point (${entry}) lies outside the plugin's directory (${dir}); it is not loaded` });
+        return;
+      }
+      // Importing a FIFO would wait for ever (and keep the process from exiting).
+      if (entry !== undefined && !isRegularFile(entry)) {
+        issues.push({ ...where(origin), message: `local plugin "${origin.spec}": its entry point (${entry}) ${NOT_A_FILE}` });
         return;
       }
     }
@@ -135,8 +145,11 @@ export function discoverPlugins(options: DiscoveryOptions): DiscoveryResult {
       } else if (statSync(real).isDirectory()) {
         if (existsSync(join(real, 'package.json'))) addPackageDir(real, entry, true);
         else issues.push({ ...where(entry), message: `local plugin directory "${entry.spec}" has no package.json` });
-      } else {
+      } else if (isRegularFile(real)) {
         accept(fileSource(real, entry.spec, { file: entry.file, line: entry.line }, options.importTimeoutMs));
+      } else {
+        // A FIFO, socket or device: importing it would wait for ever and keep the CLI from exiting.
+        issues.push({ ...where(entry), message: `local plugin "${entry.spec}" ${NOT_A_FILE}` });
       }
     } else if (!isPackageName(entry.spec)) {
       issues.push({
@@ -160,6 +173,17 @@ function notAllowedReason(source: PluginSource): string {
     return `the local plugin ${spec}at ${source.location} is not listed under allow_plugins in backends.yaml (a local plugin is allowed by its path, not by the name in its package.json)`;
   }
   return `"${source.name}" is not listed under allow_plugins in backends.yaml`;
+}
+
+const NOT_A_FILE = 'is not a regular file or directory (a FIFO, a socket or a device?); it is not loaded';
+
+/** True for a regular file (symlinks followed); never opens it, so a FIFO cannot block. */
+function isRegularFile(path: string): boolean {
+  try {
+    return statSync(path).isFile();
+  } catch {
+    return false;
+  }
 }
 
 /** The real path (symlinks resolved), or undefined when there is nothing there. */

@@ -1,5 +1,6 @@
-import { readFileSync } from 'node:fs';
 import { isAbsolute, join, relative, resolve, sep } from 'node:path';
+import { ConfigurationError } from '../errors/index.js';
+import { readLimitedFile } from '../config/read-limited.js';
 
 /** The `"aegis"` block of a plugin package's package.json. */
 export interface PluginManifest {
@@ -37,12 +38,40 @@ type PackageJson = {
   optionalDependencies?: Record<string, string>;
 };
 
-export function readPackageJson(dir: string): PackageJson | undefined {
+/** Largest package.json read (bytes). Real ones are a few KiB; the limit keeps a hostile local folder from costing memory. */
+export const MAX_PACKAGE_JSON_BYTES = 1024 * 1024;
+
+/**
+ * The package.json of `dir`, or why it cannot be used. Read like a shipped
+ * description (description.ts): only a regular file (a FIFO would make the
+ * read wait for ever), at most {@link MAX_PACKAGE_JSON_BYTES}, UTF-8. The
+ * reason never quotes the file (JSON.parse's message does), so a value
+ * written in it never reaches a message.
+ */
+export function readPackageJsonChecked(dir: string): { pkg: PackageJson } | { problem: string } {
+  let text: string;
   try {
-    return JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as PackageJson;
-  } catch {
-    return undefined;
+    text = readLimitedFile(join(dir, 'package.json'), MAX_PACKAGE_JSON_BYTES, 'package.json');
+  } catch (error) {
+    if (!ConfigurationError.isInstance(error)) throw error;
+    const issue = error.issues[0];
+    const message = (issue?.message ?? error.message).replace(/; it is not read\b/, '');
+    return { problem: issue?.line !== undefined ? `line ${issue.line}: ${message}` : message };
   }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text.replace(/^\uFEFF/, ''));
+  } catch {
+    return { problem: 'package.json is not valid JSON' };
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) return { problem: 'package.json is not a JSON object' };
+  return { pkg: parsed as PackageJson };
+}
+
+/** The package.json of `dir`, or undefined when it is missing, unreadable or invalid (see {@link readPackageJsonChecked}). */
+export function readPackageJson(dir: string): PackageJson | undefined {
+  const read = readPackageJsonChecked(dir);
+  return 'pkg' in read ? read.pkg : undefined;
 }
 
 /** True when a package.json announces an AEGIS provider plugin (keyword or manifest). */

@@ -211,3 +211,46 @@ describe('redactValues', () => {
     });
   });
 });
+
+describe('secrets nested deep', () => {
+  /** `{ l0: { l1: ... { [leaf]: value } } }`, `levels` mappings deep. */
+  function nested(levels: number, leaf: Record<string, unknown>): Record<string, unknown> {
+    let value: Record<string, unknown> = leaf;
+    for (let i = levels - 1; i >= 0; i--) value = { [`l${i}`]: value };
+    return value;
+  }
+  const SECRET = 'hunter2-very-secret-value';
+
+  it('a credential at any depth the loader accepts (64) is learnt and redacted (it stopped at 32)', async () => {
+    const { redactValues } = await import('./secret-fields.js');
+    for (const levels of [10, 40, 62]) {
+      const values = nested(levels, { password: SECRET, url: `http://u:${SECRET}@h/` });
+      const scrubber = new SecretScrubber();
+      scrubber.addFromValues(values);
+      expect([levels, scrubber.scrub(`x ${SECRET} y`)]).toEqual([levels, 'x *** y']);
+      const shown = JSON.stringify(redactValues(values));
+      expect([levels, shown.includes(SECRET)]).toEqual([levels, false]);
+    }
+  });
+
+  it('past that depth (values given in code), the whole subtree is hidden and every string of it learnt', async () => {
+    const { redactValues } = await import('./secret-fields.js');
+    const values = nested(100, { note: 'not-a-credential-name', password: SECRET });
+    const shown = JSON.stringify(redactValues(values));
+    expect(shown).not.toContain(SECRET);
+    expect(shown).not.toContain('not-a-credential-name');
+    expect(shown).toContain('"***"');
+    const scrubber = new SecretScrubber();
+    scrubber.addFromValues(values);
+    expect(scrubber.scrub(`${SECRET} not-a-credential-name`)).toBe('*** ***');
+  });
+
+  it('a secret field holding a deep value has every string of it learnt (add stopped at 8 levels), once for a cycle', () => {
+    const deep = nested(30, { v: SECRET });
+    const cyclic: Record<string, unknown> = { k: 'cyclic-secret-1234' };
+    cyclic.self = cyclic;
+    const scrubber = new SecretScrubber();
+    scrubber.addFromValues({ api_key: deep, token: cyclic });
+    expect(scrubber.scrub(`${SECRET} cyclic-secret-1234`)).toBe('*** ***');
+  });
+});

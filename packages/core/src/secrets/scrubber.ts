@@ -3,6 +3,7 @@ import { looksLikeCredentialValue, REDACTED } from './secret-fields.js';
 import { MIN_PIECE, SecretPatterns } from './patterns.js';
 import { StreamScrubber } from './stream-scrubber.js';
 import { isUrl, redactUrlsIn, urlCredentials } from './url-credentials.js';
+import { MAX_NESTING } from '../config/limits.js';
 
 /** Values shorter than this are not remembered: scrubbing `abc` would garble every message. */
 const MIN_SECRET = 4;
@@ -29,19 +30,29 @@ export class SecretScrubber {
 
   /**
    * Remembers a secret value; for a list or mapping (secret headers, say), every
-   * string in it. Surrounding whitespace is not part of a secret.
+   * string in it, however deep (a walk with its own stack: no depth limit, and
+   * a value that contains itself is walked once). Surrounding whitespace is not
+   * part of a secret.
    */
-  add(value: unknown, depth = 0): void {
-    if (typeof value === 'string') {
-      const secret = value.trim();
-      if (secret.length >= MIN_SECRET && !this.values.has(secret)) {
-        this.values.add(secret);
-        this.compiled = undefined;
+  add(value: unknown): void {
+    const stack: unknown[] = [value];
+    const seen = new Set<object>();
+    while (stack.length > 0) {
+      const item = stack.pop();
+      if (typeof item === 'string') this.addOne(item);
+      else if ((typeof item === 'number' || typeof item === 'bigint') && String(item).length >= MIN_SECRET) this.addOne(String(item));
+      else if (typeof item === 'object' && item !== null && !seen.has(item)) {
+        seen.add(item);
+        for (const child of Object.values(item)) stack.push(child);
       }
-    } else if ((typeof value === 'number' || typeof value === 'bigint') && String(value).length >= MIN_SECRET) {
-      this.add(String(value), depth);
-    } else if (typeof value === 'object' && value !== null && depth < 8) {
-      for (const item of Object.values(value)) this.add(item, depth + 1);
+    }
+  }
+
+  private addOne(value: string): void {
+    const secret = value.trim();
+    if (secret.length >= MIN_SECRET && !this.values.has(secret)) {
+      this.values.add(secret);
+      this.compiled = undefined;
     }
   }
 
@@ -66,9 +77,15 @@ export class SecretScrubber {
    * Remembers the secrets among configuration values, at any depth: every
    * value under a credential-like name, every header of a `headers` map but
    * a few harmless ones, values shaped like keys, and the credentials in URLs.
+   * Past the loader's depth (MAX_NESTING; values passed in code can go
+   * deeper), every string of what is left is remembered, as `redactValues`
+   * hides it whole: nothing deep is left both unlearnt and shown.
    */
   addFromValues(values: unknown, name = '', depth = 0): void {
-    if (depth > 32) return;
+    if (depth > MAX_NESTING) {
+      this.add(values);
+      return;
+    }
     if (typeof values === 'string') {
       if (isUrl(values)) this.addUrl(values);
       else if (looksLikeCredentialValue(values)) this.add(values);

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { isHarmlessHeader, isHeadersMap, looksLikeCredential } from './credential-names.js';
 import { redactUrlsIn } from './url-credentials.js';
+import { MAX_NESTING } from '../config/limits.js';
 
 export { looksLikeCredential } from './credential-names.js';
 
@@ -63,12 +64,15 @@ export function looksLikeCredentialValue(value: string): boolean {
  * looks like a credential (or, at the top, is in `secretKeys`), every header
  * of a `headers` map but a few harmless ones, and any value shaped like a key
  * become `***`; URLs lose their user, password and credential query values.
+ * A list or mapping nested deeper than the loader allows (MAX_NESTING, values
+ * passed in code can be) is `***` whole: what is not looked at is not shown.
  */
 export function redactValues<T extends Record<string, unknown>>(values: T, secretKeys: ReadonlySet<string> = new Set()): T {
   return redactMapping(values, (key) => secretKeys.has(key), 0) as T;
 }
 
-const MAX_DEPTH = 32;
+/** The same depth as the loader's (config/limits.ts), so everything a profile can hold is looked at. */
+const MAX_DEPTH = MAX_NESTING;
 
 function redactMapping(values: Record<string, unknown>, isSecret: (key: string) => boolean, depth: number): Record<string, unknown> {
   const out: Record<string, unknown> = {};
@@ -81,7 +85,8 @@ function redactMapping(values: Record<string, unknown>, isSecret: (key: string) 
 
 function redactValue(value: unknown, key: string, depth: number): unknown {
   if (typeof value === 'string') return looksLikeCredentialValue(value) ? REDACTED : redactUrlsIn(value, REDACTED);
-  if (depth > MAX_DEPTH || typeof value !== 'object' || value === null) return value;
+  if (typeof value !== 'object' || value === null) return value;
+  if (depth > MAX_DEPTH) return REDACTED;
   if (Array.isArray(value)) return value.map((item) => redactValue(item, key, depth + 1));
   const headers = isHeadersMap(key);
   return redactMapping(value as Record<string, unknown>, (name) => headers && !isHarmlessHeader(name), depth);

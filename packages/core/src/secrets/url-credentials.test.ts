@@ -25,3 +25,30 @@ describe('URL credentials', () => {
     expect(isUrl('sk-123')).toBe(false);
   });
 });
+
+describe('URL credentials: a password with an unencoded "@"', () => {
+  // WHATWG URL (fetch, got, new URL) takes the userinfo up to the LAST "@" before the first "/", "?" or "#".
+  const URL_TEXT = 'http://admin:hunter2@secretpart@localhost:1/v1?x=1';
+
+  it('is redacted whole, as the URL parser reads it', () => {
+    expect(new URL(URL_TEXT).password).toBe('hunter2%40secretpart');
+    expect(redactUrlText(URL_TEXT)).toBe('http://***@localhost:1/v1?x=1');
+    expect(redactUrlsIn(`POST ${URL_TEXT} failed`)).toBe('POST http://***@localhost:1/v1?x=1 failed');
+    // An "@" after the path is not userinfo.
+    expect(redactUrlText('http://h/a@b')).toBe('http://h/a@b');
+  });
+
+  it('is learnt whole: the user name up to the first ":", the password all the rest', () => {
+    expect(urlCredentials(URL_TEXT).sort()).toEqual(['admin', 'hunter2@secretpart'].sort());
+    expect(urlCredentials('https://u:pa:ss@h/').sort()).toEqual(['pa:ss', 'u'].sort());
+  });
+});
+
+describe('URL credentials: punctuation after a URL in a sentence', () => {
+  it('is kept: the ":" after a redacted query value is not swallowed', () => {
+    expect(redactUrlsIn('POST http://localhost:1/?foo=1&api_key=ZZZZsecretZZZZ: connection refused')).toBe(
+      'POST http://localhost:1/?foo=1&api_key=***: connection refused',
+    );
+    expect(redactUrlsIn('see http://u:p@h/x?token=t1, then http://h/?sig=s2.')).toBe('see http://***@h/x?token=***, then http://h/?sig=***.');
+  });
+});

@@ -8,7 +8,16 @@ import { looksLikeCredential } from './credential-names.js';
  */
 
 const URL_IN_TEXT = /\b[a-z][a-z0-9+.-]{0,15}:\/\/[^\s"'<>`]+/gi;
-const USERINFO = /^([a-z][a-z0-9+.-]*:\/\/)([^@/?#\\]*)@/i;
+/**
+ * `scheme://userinfo@`: the userinfo runs to the LAST `@` before the first
+ * `/`, `?` or `#`, as in the WHATWG URL parser (what Node's `fetch`, got and
+ * `new URL` use): in `http://admin:p@ss@host/` the password is `p@ss`, and
+ * stopping at the first `@` would show `ss`. A `\` does not end it here
+ * (it does only for http-like schemes): at worst more is hidden, never less.
+ */
+const USERINFO = /^([a-z][a-z0-9+.-]*:\/\/)([^/?#]*)@/i;
+/** Punctuation that ends a sentence after a URL (`refused: http://h/?key=k: connection reset`), not part of it. */
+const TRAILING_PUNCTUATION = /[.,:;!?)\]}]+$/;
 const PARAM = /([?&;#])([^=&;#?]+)=([^&;#]*)/g;
 
 function decoded(text: string): string {
@@ -30,18 +39,24 @@ export function redactUrlText(url: string, redacted = '***'): string {
   return withoutUser.slice(0, start) + rest;
 }
 
-/** Every URL in a text redacted with {@link redactUrlText}. */
+/** Every URL in a text redacted with {@link redactUrlText}; punctuation right after a URL is kept as it is. */
 export function redactUrlsIn(text: string, redacted = '***'): string {
   if (!text.includes('://')) return text;
-  return text.replace(URL_IN_TEXT, (url) => redactUrlText(url, redacted));
+  return text.replace(URL_IN_TEXT, (url) => {
+    const end = TRAILING_PUNCTUATION.exec(url)?.index ?? url.length;
+    return redactUrlText(url.slice(0, end), redacted) + url.slice(end);
+  });
 }
 
 /** The secret parts of a URL: its user name and password, and its credential parameters' values (decoded and as written). */
 export function urlCredentials(url: string): string[] {
   const parts: string[] = [];
-  const user = USERINFO.exec(url)?.[2];
-  if (user) {
-    for (const piece of user.split(':')) if (piece) parts.push(piece, decoded(piece));
+  const userinfo = USERINFO.exec(url)?.[2];
+  if (userinfo) {
+    // The user name ends at the first `:`; the password is all the rest, `:` and `@` included.
+    const colon = userinfo.indexOf(':');
+    const pieces = colon < 0 ? [userinfo] : [userinfo.slice(0, colon), userinfo.slice(colon + 1)];
+    for (const piece of pieces) if (piece) parts.push(piece, decoded(piece));
   }
   const start = url.search(/[?#]/);
   if (start >= 0) {
