@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
 import { CapabilityNotSupportedError, createAegis, ProviderError, type Aegis, type BackendProvider, type ChatMessage } from '@aegis/core';
-import { pcmTone, startKoboldCppEmulator, wavFile, type Emulator, type RecordedRequest } from '@aegis/testkit';
+import { fixtureJson, pcmTone, startKoboldCppEmulator, wavFile, type Emulator, type RecordedRequest } from '@aegis/testkit';
 import plugin from './index.js';
 
 const PASSWORD = 'kobold-canary-pass-4b1d';
@@ -330,10 +330,10 @@ describe('errors', () => {
     expect(e.message).toContain('Request failed with status 429.');
   });
 
-  it('maps 500 bad_input and 503 busy with the server message, as retryable', async () => {
+  it('maps 500 bad_input (not retryable: the same request fails the same way) and 503 busy (retryable), with the server message', async () => {
     emulator.failNext({ kind: 'status', status: 500 });
     const e500 = await failure(provider.getCompletion(chat));
-    expect([e500.status, e500.url, e500.retryable]).toEqual([500, `${emulator.url}/api/v1/generate`, true]);
+    expect([e500.status, e500.url, e500.retryable]).toEqual([500, `${emulator.url}/api/v1/generate`, false]);
     expect(e500.message).toContain('Error parsing input.');
     emulator.failNext({ kind: 'status', status: 503 });
     const e503 = await failure(provider.streamCompletion(chat).result);
@@ -348,6 +348,26 @@ describe('errors', () => {
     const result = await retrying.getCompletion(chat);
     expect(result.text).toBe('Teal.');
     expect(posts('/api/v1/generate')).toHaveLength(2);
+  });
+
+  it('does not retry a 500 bad_input (unparsable or too large body), on any endpoint; another 500 still is', async () => {
+    const retrying = await aegis.getProviderForProfile('retrying');
+    const badInput = fixtureJson('koboldcpp', 'error.500.json');
+    emulator.failNext({ kind: 'status', status: 500, body: badInput });
+    const e = await failure(retrying.getCompletion(chat));
+    expect(e).toMatchObject({ status: 500, reason: 'http', retryable: false });
+    expect(e.message).toContain('Error parsing input.');
+    expect(posts('/api/v1/generate')).toHaveLength(1);
+    emulator.failNext({ kind: 'status', status: 500, body: badInput });
+    await failure(retrying.streamCompletion(chat).result);
+    expect(posts('/api/extra/generate/stream')).toHaveLength(1);
+    emulator.failNext({ kind: 'status', status: 500, body: badInput });
+    await failure(retrying.getEmbeddings(['x']));
+    expect(posts('/api/extra/embeddings')).toHaveLength(1);
+    emulator.setReply({ text: 'Teal.' });
+    emulator.failNext({ kind: 'status', status: 500, body: { detail: { msg: 'CUDA error', type: 'server_error' } } });
+    expect((await retrying.getCompletion(chat)).text).toBe('Teal.');
+    expect(posts('/api/v1/generate')).toHaveLength(3);
   });
 
   it('aborts through the AbortSignal and stops the generation on the server', async () => {

@@ -18,6 +18,7 @@ import {
   type ProviderCompletion,
   type EmbeddingsOptions,
   type EmbeddingsResult,
+  type ErrorRetryableJudge,
   type FinishReason,
   type ProviderStream,
   type StreamEnd,
@@ -228,7 +229,10 @@ export class KoboldCppProvider extends BackendProvider<KoboldCppConfig> {
   }
 
   private options(settings: CallSettings) {
-    return this.requestOptions(settings, this.config.password ? { authorization: `Bearer ${this.config.password}` } : undefined);
+    return {
+      ...this.requestOptions(settings, this.config.password ? { authorization: `Bearer ${this.config.password}` } : undefined),
+      errorRetryable: koboldRetryable,
+    };
   }
 
   /** True when the call failed because it was cancelled or timed out (the server may still be generating). */
@@ -266,6 +270,15 @@ export class KoboldCppProvider extends BackendProvider<KoboldCppConfig> {
       });
   }
 }
+
+/**
+ * KoboldCpp answers a body it cannot parse, or one too large, with HTTP 500
+ * and `{"detail": {"msg": "Error parsing input.", "type": "bad_input"}}`:
+ * the same request fails the same way, so it is not retried as a 500 is.
+ * (Other statuses keep their own rule: a 429 is retried whatever its body.)
+ */
+const koboldRetryable: ErrorRetryableJudge = (status, body) =>
+  status >= 500 && (body as { detail?: { type?: unknown } } | undefined)?.detail?.type === 'bad_input' ? false : undefined;
 
 function finish(raw: unknown): { finishReason: FinishReason; rawFinishReason?: string } {
   // Servers older than the finish_reason field send only the text.

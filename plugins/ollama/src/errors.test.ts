@@ -171,6 +171,15 @@ describe('stream failures', () => {
     expect(error).toMatchObject({ reason: 'truncated_stream', partialText: REPLY });
   });
 
+  it('a stream that ends in the middle of a line is truncated_stream (retryable), as on SSE, not bad_response', async () => {
+    const line = (content: string) => JSON.stringify({ model: 'llama3.2', created_at: '2024-01-01T00:00:00Z', message: { role: 'assistant', content }, done: false });
+    const body = `${line('Hello')}\n${line(' there')}\n${line(' wor').slice(0, 60)}`;
+    h.local.failNext({ kind: 'status', status: 200, body, headers: { 'content-type': 'application/x-ndjson' } });
+    const { deltas, error } = await collect(p.streamCompletion(messages));
+    expect(deltas).toEqual(['Hello', ' there']);
+    expect(error).toMatchObject({ reason: 'truncated_stream', retryable: true, url: chatUrl, partialText: 'Hello there' });
+  });
+
   it('a connection reset mid-stream is a ProviderError with the partial text', async () => {
     h.local.failNext({ kind: 'reset-mid-stream', afterChunks: 2 });
     const { deltas, error } = await collect(p.streamCompletion(messages));

@@ -52,6 +52,9 @@ export interface OpenAICompatibleOptions {
 
 const END_MARKER = 'data: [DONE]';
 
+/** Most of a JSON body read when one comes instead of a stream: it is an error body, only excerpted. */
+const JSON_ANSWER_MAX_BYTES = 64 * 1024;
+
 /** File extensions for the audio MIME types a transcription endpoint takes (it reads the type from the name). */
 const AUDIO_EXTENSIONS: Record<string, string> = {
   'audio/wav': 'wav',
@@ -171,6 +174,9 @@ export class OpenAICompatibleProvider<C extends OpenAICompatibleConfig = OpenAIC
   protected override async *doStream(messages: ChatMessage[], settings: CallSettings): ProviderStream {
     const url = this.endpoint('chat/completions');
     const response = await this.context.http.postStream(url, this.chatBody(messages, settings, true), this.httpOptions(settings));
+    // Some OpenAI-compatible servers answer a stream request's error with HTTP 200 and a JSON body:
+    // read as SSE it holds no event, and would pass for a stream cut before its first chunk.
+    if (isJsonType(response.headers['content-type'])) throw await this.jsonAnswerError(response.body, url);
     let model: string | undefined;
     let usage: Usage | undefined;
     let finishChoice: WireChoice | undefined;
@@ -202,6 +208,22 @@ export class OpenAICompatibleProvider<C extends OpenAICompatibleConfig = OpenAIC
     });
     if (end) return end;
     throw this.truncatedStream(url, END_MARKER);
+  }
+
+  /**
+   * The error a JSON body sent instead of a stream reports (its first 64 KiB
+   * read; the rest is not): the server's error, found as an in-stream error
+   * event is (`streamError`, so a subclass's shapes count too) or by the
+   * server's error extractor, retryable only if its `code` is a retryable HTTP
+   * status (as an in-stream error is); any other JSON is a bad_response.
+   */
+  private async jsonAnswerError(body: AsyncIterable<Buffer>, url: string): Promise<Error> {
+    const text = await readUpTo(body, JSON_ANSWER_MAX_BYTES);
+    const payload = tryParse<WireChatResponse>(text);
+    const error = this.streamError(payload, { data: text }, url);
+    if (error) return error;
+    if (payload !== undefined && this.compat.errorMessage(payload, text) !== undefined) return streamErrorFrom(payload, text, url, this.compat.errorMessage);
+    return badResponse(url, 'a stream request with a JSON body that is not an error, instead of an event stream', text);
   }
 
   protected override async doEmbeddings(texts: string[], options: EmbeddingsOptions, settings: CallSettings): Promise<EmbeddingsResult> {
@@ -256,6 +278,24 @@ function appendFormFields(form: FormData, fields: Record<string, unknown> | unde
       form.append(name, typeof item === 'object' && item !== null ? JSON.stringify(item) : String(item));
     }
   }
+}
+
+/** Whether a Content-Type is JSON's (`application/json`, `application/problem+json`, ...). */
+function isJsonType(contentType: string | string[] | undefined): boolean {
+  const type = (Array.isArray(contentType) ? contentType[0] : contentType)?.split(';')[0]!.trim().toLowerCase() ?? '';
+  return type === 'application/json' || (type.startsWith('application/') && type.endsWith('+json'));
+}
+
+/** The text of a body's first `limit` bytes; the rest is not read (the client discards it). */
+async function readUpTo(body: AsyncIterable<Buffer>, limit: number): Promise<string> {
+  const chunks: Buffer[] = [];
+  let total = 0;
+  for await (const chunk of body) {
+    chunks.push(chunk);
+    total += chunk.length;
+    if (total >= limit) break;
+  }
+  return Buffer.concat(chunks).subarray(0, limit).toString('utf8');
 }
 
 function tryParse<T>(text: string): T | undefined {

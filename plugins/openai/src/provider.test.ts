@@ -449,6 +449,34 @@ describe('broken answers', () => {
     expect((error as ProviderError).message).toContain('upstream connection lost');
   });
 
+  describe('a JSON body (HTTP 200) in answer to a stream request, as some compatible servers send their errors', () => {
+    it("is the server's error, with its message, not retried", async () => {
+      emu.failNext({ kind: 'status', status: 200, body: { error: { message: 'This model maximum context length is 4096 tokens', type: 'invalid_request_error', code: 'context_length_exceeded' } } });
+      const { deltas, error } = await drain((await provider('retrying')).streamCompletion(HELLO));
+      expect(deltas).toEqual([]);
+      expect(error).toMatchObject({ reason: 'stream_error', retryable: false, url: chatUrl });
+      expect((error as Error).message).toContain('This model maximum context length is 4096 tokens');
+      expect(emu.requests).toHaveLength(1);
+    });
+
+    it('is retried when its content says so (an integer code that is a retryable status)', async () => {
+      emu.failNext({ kind: 'status', status: 200, body: { error: { message: 'overloaded', type: 'server_error', code: 503 } } });
+      const result = await (await provider('retrying')).streamCompletion(HELLO).result;
+      expect(result.text).toContain('OpenAI emulator');
+      expect(emu.requests).toHaveLength(2);
+    });
+
+    it('other shapes of error bodies are read too; JSON that is no error is a bad_response', async () => {
+      emu.failNext({ kind: 'status', status: 200, body: { detail: 'Model not loaded' }, headers: { 'content-type': 'application/json; charset=utf-8' } });
+      const detail = (await drain((await provider()).streamCompletion(HELLO))).error as ProviderError;
+      expect(detail).toMatchObject({ reason: 'stream_error', retryable: false });
+      expect(detail.message).toContain('Model not loaded');
+      emu.failNext({ kind: 'status', status: 200, body: { id: 'x', object: 'chat.completion', choices: [] } });
+      const other = (await drain((await provider()).streamCompletion(HELLO))).error as ProviderError;
+      expect(other).toMatchObject({ reason: 'bad_response', retryable: false, url: chatUrl });
+    });
+  });
+
   it('malformed JSON in a stream is a bad_response error', async () => {
     emu.failNext({ kind: 'malformed-json' });
     const { error } = await drain((await provider()).streamCompletion(HELLO));

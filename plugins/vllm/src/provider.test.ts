@@ -345,6 +345,20 @@ describe('broken answers', () => {
     expect(e.retryable).toBe(false);
   });
 
+  it('a JSON error body (HTTP 200) in answer to a stream request, in either shape, is a stream_error with its message, not retried', async () => {
+    // vLLM itself answers a request it refuses with the error's own status (see the HTTP errors above);
+    // a proxy or an older build in front of it may answer 200 with the JSON body.
+    emu.failNext({ kind: 'status', status: 200, body: { error: { message: 'context length exceeded', type: 'BadRequestError', param: null, code: 400 } } });
+    const nested = (await drain((await provider()).streamCompletion(HELLO, { maxRetries: 2 }))).error as ProviderError;
+    expect(nested).toMatchObject({ reason: 'stream_error', retryable: false, url: chatUrl });
+    expect(nested.message).toContain('context length exceeded');
+    emu.failNext({ kind: 'status', status: 200, body: { object: 'error', message: 'prompt too long', type: 'BadRequestError', param: null, code: 400 } });
+    const flat = (await drain((await provider()).streamCompletion(HELLO, { maxRetries: 2 }))).error as ProviderError;
+    expect(flat).toMatchObject({ reason: 'stream_error', retryable: false });
+    expect(flat.message).toContain('prompt too long');
+    expect(emu.requests).toHaveLength(2);
+  });
+
   it('malformed JSON in a stream, or in a body, is a bad_response error', async () => {
     emu.failNext({ kind: 'malformed-json' });
     const { error } = await drain((await provider()).streamCompletion(HELLO));

@@ -37,4 +37,22 @@ describe('limit and redirect fields', () => {
   });
 });
 
+describe('timeout and idle_timeout', () => {
+  it.each([
+    ['  timeout: 3000000', 'timeout'],
+    ['  idle_timeout: 3000000', 'idle_timeout'],
+  ])('%s (past the 24.8 days a timer holds: milliseconds written as seconds) is refused at its line', (line, field) => {
+    const result = validate([line]);
+    expect(result.ok).toBe(false);
+    const text = result.ok ? '' : result.issues.map(formatIssue).join('\n');
+    expect(text).toContain('backends.yaml:3:');
+    expect(text).toContain(`field "${field}"`);
+  });
+
+  it('a long but sane one is accepted', () => {
+    const result = validate(['  timeout: 86400', '  idle_timeout: 3600']);
+    expect(result.ok && result.config).toMatchObject({ timeout: 86400, idle_timeout: 3600 });
+  });
+});
+
 const MiB = 1024 * 1024;

@@ -1,8 +1,17 @@
 import { z } from 'zod';
 import { DEFAULT_LIMITS } from '../http/limits.js';
 import { REDIRECT_POLICIES } from '../http/redirects.js';
+import { MAX_TIMER_MS } from '../http/timers.js';
 
 const MiB = 1024 * 1024;
+
+/**
+ * The longest `timeout` and `idle_timeout`, in seconds: the longest a Node
+ * timer runs (about 24.8 days). A call's deadline can wait longer in steps,
+ * but a profile's this long is a unit mistake (milliseconds written as
+ * seconds), refused at its line rather than met in a month.
+ */
+const MAX_TIMEOUT_S = Math.floor(MAX_TIMER_MS / 1000);
 
 /** A size in bytes between `min` and `max`. */
 function byteSize(min: number, max: number) {
@@ -13,10 +22,11 @@ const API1_FIELDS = {
   profile_name: z.string().min(1).describe('Name the profile is selected by'),
   type: z.string().min(1).describe('Provider type; selects the plugin'),
   description: z.string().optional().describe('Free text shown by `aegis profiles`'),
-  timeout: z.number().positive().default(600).describe('Deadline of a whole call in seconds, retries included'),
+  timeout: z.number().positive().max(MAX_TIMEOUT_S).default(600).describe('Deadline of a whole call in seconds, retries included'),
   idle_timeout: z
     .number()
     .positive()
+    .max(MAX_TIMEOUT_S)
     .default(180)
     .describe('Fail when the backend sends no byte for this many seconds (model loading can take minutes)'),
   max_retries: z.number().int().min(0).max(20).default(2).describe('Retries on retryable failures'),

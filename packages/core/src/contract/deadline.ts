@@ -1,3 +1,5 @@
+import { MAX_TIMER_MS } from '../http/timers.js';
+
 /**
  * One call's abort signal: fires when the caller's signal aborts or when the
  * deadline passes, whichever comes first. `dispose()` clears the timer and the
@@ -11,6 +13,10 @@
  * deadline is counted from the constructor, a caller's signal that aborted in
  * the meantime aborts the call when they are set up, and one already aborted
  * aborts it at once.
+ *
+ * A deadline of Infinity sets no timer. One further off than a Node timer
+ * holds (2^31−1 ms, about 24.8 days; a longer delay would fire after 1 ms)
+ * is waited for in steps of at most that.
  */
 export class CallDeadline {
   readonly signal: AbortSignal;
@@ -21,6 +27,8 @@ export class CallDeadline {
   private timer?: NodeJS.Timeout;
   private disposed = false;
   private listening = false;
+  /** The timer is one step of a longer wait (see wait). */
+  private step = false;
 
   constructor(
     private readonly timeoutMs: number,
@@ -50,14 +58,25 @@ export class CallDeadline {
       caller.addEventListener('abort', this.onCallerAbort, { once: true });
       this.listening = true;
     }
-    this.timer = setTimeout(this.onTimeout, Math.max(0, this.deadline - Date.now()));
+    this.wait();
   };
+
+  /** Sets the timer for what is left of the deadline, or for the longest a timer runs if more is left. */
+  private wait(): void {
+    if (this.deadline === Infinity) return;
+    const left = Math.max(0, this.deadline - Date.now());
+    this.step = left > MAX_TIMER_MS;
+    this.timer = setTimeout(this.onTimeout, this.step ? MAX_TIMER_MS : left);
+  }
 
   private readonly onCallerAbort = (): void => {
     this.abort(this.callerSignal?.reason ?? new DOMException('aborted', 'AbortError'));
   };
 
   private readonly onTimeout = (): void => {
+    // A step of a deadline further off than one timer holds: wait on. (Only then: a timer set for
+    // the whole rest is the deadline, even if the wall clock, which `deadline` is counted in, moved.)
+    if (this.step) return this.wait();
     this.abort(new DOMException(`deadline of ${this.timeoutMs} ms passed`, 'TimeoutError'));
   };
 

@@ -137,6 +137,7 @@ export abstract class BackendProvider<C extends BaseBackendConfig = BaseBackendC
   streamCompletion(messages: ChatMessage[], runtimeConfig: RuntimeExecutionConfig = {}): CompletionStream {
     this.require('streaming');
     const call = this.prepare(messages, runtimeConfig);
+    checkTimeouts(runtimeConfig); // as begin() does, but now: the stream begins on its first read
     return new CompletionStream(this.runStream(call.messages, runtimeConfig, call.features, structuredCheck(runtimeConfig.responseFormat)));
   }
 
@@ -306,6 +307,7 @@ export abstract class BackendProvider<C extends BaseBackendConfig = BaseBackendC
   }
 
   private begin(runtime: RuntimeExecutionConfig, features?: CallFeatures): { deadline: CallDeadline; settings: CallSettings } {
+    checkTimeouts(runtime);
     const deadline = new CallDeadline(runtime.timeoutMs ?? this.config.timeout * 1000, runtime.signal);
     return { deadline, settings: this.settings(runtime, deadline, features) };
   }
@@ -608,6 +610,22 @@ function joinEmbeddings(parts: readonly EmbeddingsResult[]): EmbeddingsResult {
 function isEmpty(value: StreamItem | readonly StreamItem[]): boolean {
   if (typeof value === 'string') return value === '';
   return Array.isArray(value) && value.every((item) => item === '');
+}
+
+/**
+ * Refuses a call's `timeoutMs` or `idleTimeoutMs` that is not a number of
+ * milliseconds above 0 (Infinity: none), before anything starts: a negative
+ * or NaN one would otherwise end the call at once, or set no timer, or crash
+ * the process from inside the HTTP client's timer set-up.
+ */
+function checkTimeouts(runtime: RuntimeExecutionConfig): void {
+  const { timeoutMs, idleTimeoutMs } = runtime;
+  if (timeoutMs !== undefined && !(typeof timeoutMs === 'number' && timeoutMs > 0)) throw badTimeout('timeoutMs', timeoutMs);
+  if (idleTimeoutMs !== undefined && !(typeof idleTimeoutMs === 'number' && idleTimeoutMs > 0)) throw badTimeout('idleTimeoutMs', idleTimeoutMs);
+}
+
+function badTimeout(name: string, value: unknown): TypeError {
+  return new TypeError(`${name} must be a number of milliseconds above 0, or Infinity for none (got ${String(value)})`);
 }
 
 function runtimeOf(options: CallOptions): RuntimeExecutionConfig {

@@ -39,7 +39,7 @@ export interface EmbeddingsResult {
 /** What every options object of getEmbeddings, getSpeech and getTranscription takes. */
 export interface CallOptions {
   signal?: AbortSignal;
-  /** Deadline for the whole call, retries included, in milliseconds. */
+  /** Deadline for the whole call, retries included, in milliseconds (above 0; Infinity for none; else a TypeError). */
   timeoutMs?: number;
   /**
    * Backend-specific request fields, merged into the request body last: they

@@ -25,9 +25,9 @@ export interface RuntimeExecutionConfig {
   responseFormat?: ResponseFormat;
   /** Ask for (or switch off) the model's reasoning, where the backend lets one choose (capability `reasoning`). */
   reasoning?: ReasoningSetting;
-  /** Deadline for the whole call, retries included, in milliseconds. */
+  /** Deadline for the whole call, retries included, in milliseconds (above 0; Infinity for none; else a TypeError). */
   timeoutMs?: number;
-  /** Fail when the backend sends no byte for this long, in milliseconds. */
+  /** Fail when the backend sends no byte for this long, in milliseconds (above 0; Infinity for none; else a TypeError). */
   idleTimeoutMs?: number;
   /** Retries on retryable failures (0 disables). */
   maxRetries?: number;

@@ -3,7 +3,7 @@ import type https from 'node:https';
 import type { Socket } from 'node:net';
 import type { Got } from 'got';
 import { ProviderError } from '../errors/provider-error.js';
-import { httpStatusError, transportError, excerpt, type ErrorMessageExtractor } from './error-mapping.js';
+import { httpStatusError, transportError, excerpt, type ErrorMessageExtractor, type ErrorRetryableJudge } from './error-mapping.js';
 import { parseRetryAfter } from './retry-after.js';
 import { redactUrl } from './url.js';
 import { parseTarget } from './targets.js';
@@ -11,15 +11,22 @@ import { DEFAULT_LIMITS, ERROR_BODY_MAX_BYTES, STREAM_SOURCE, tooLargeError, typ
 import { judgeRedirect, MAX_REDIRECTS, redirectError, redirectTarget, stripForCrossOrigin, tooManyRedirectsError, type RedirectPolicy } from './redirects.js';
 import { ACCEPT_ENCODING, markIdleSockets, sendDirect, staleReuse, type BodyStream, type DirectResponse } from './direct.js';
 import { BodyChunks, closedBeforeEnd } from './body-chunks.js';
+import { idleTimerMs } from './timers.js';
 
 export interface HttpRequestOptions {
   headers?: Record<string, string | undefined>;
   /** Aborts the request (the caller's signal combined with the call's deadline). */
   signal?: AbortSignal;
-  /** Fails when no byte arrives for this long (silence), in ms. A slow but live answer is never cut. */
+  /**
+   * Fails when no byte arrives for this long (silence), in ms. A slow but live
+   * answer is never cut. 0 or Infinity: no idle timeout; more than 2^31−1 ms
+   * (about 24.8 days) counts as that; a negative or NaN one is a TypeError.
+   */
   idleTimeoutMs?: number;
   /** Reads the backend's own message from its error body. */
   errorMessage?: ErrorMessageExtractor;
+  /** Overrides, from its error body, whether a non-2xx answer is retryable (see ErrorRetryableJudge). */
+  errorRetryable?: ErrorRetryableJudge;
   /** Largest whole body accepted (JSON, audio), in decoded bytes (default 256 MiB). */
   maxResponseBytes?: number;
   /** Largest streamed body accepted in total, in decoded bytes (default 1 GiB). */
@@ -161,6 +168,9 @@ export class HttpClient {
     then: (response: OpenResponse) => R = (response) => response as R,
   ): Promise<R> {
     const ctx = { method, url, idleTimeoutMs: options.idleTimeoutMs, signal: options.signal };
+    if (options.idleTimeoutMs !== undefined && !(options.idleTimeoutMs >= 0)) {
+      throw new TypeError(`HttpRequestOptions.idleTimeoutMs must be a number of milliseconds, 0 or more (got ${String(options.idleTimeoutMs)})`);
+    }
     if (options.signal?.aborted) throw transportError(new Error('aborted'), ctx);
     const headers: Record<string, string> = { 'user-agent': this.userAgent };
     if (options.headers) for (const k in options.headers) {
@@ -237,6 +247,7 @@ export class HttpClient {
   /** The multipart hop, with got; a stale kept-alive socket is dealt with as sendDirect does (direct.ts, staleReuse). */
   private async sendWithGot(hop: Hop, body: FormData, options: HttpRequestOptions, fresh: boolean): Promise<DirectResponse> {
     const client = got ?? (await loadGot());
+    const idleMs = idleTimerMs(options.idleTimeoutMs);
     let stream: BodyStream & { reusedSocket?: boolean; socket?: Socket | null };
     try {
       stream = client.stream(hop.url, {
@@ -246,7 +257,7 @@ export class HttpClient {
         // A resent request goes on a connection of its own (agents without keep-alive, used once).
         agent: fresh ? { http: new nodeHttp!.http.Agent(), https: new nodeHttp!.https.Agent() } : this.agent,
         signal: options.signal,
-        timeout: options.idleTimeoutMs ? { socket: options.idleTimeoutMs } : {},
+        timeout: idleMs !== undefined ? { socket: idleMs } : {},
         retry: { limit: 0 },
         throwHttpErrors: false,
         followRedirect: false,
@@ -272,20 +283,40 @@ export class HttpClient {
     }
   }
 
-  /** A non-2xx answer as a typed error (its body read up to a small limit), else the response. */
+  /**
+   * A non-2xx answer as a typed error (its body read up to a small limit), else
+   * the response. The status is the answer: a body that cannot be read (cut,
+   * silent, or not decodable) leaves the error without the backend's message,
+   * but still an HTTP error of that status, retryable as the status is (a 401
+   * whose body was cut is not retried), with its Retry-After. Only the call's
+   * own abort or deadline wins over it.
+   */
   private checked(response: OpenResponse, statusText: string | undefined, options: HttpRequestOptions): OpenResponse | Promise<never> {
     if (response.status >= 200 && response.status < 300) return response;
-    return readText(response, { ...options, maxResponseBytes: ERROR_BODY_MAX_BYTES }, true).then((text) => {
-      throw httpStatusError({
+    const failure = (bodyText: string, bodyUnreadable?: string): ProviderError =>
+      httpStatusError({
         method: response.ctx.method,
         url: response.url,
         status: response.status,
         statusText,
-        bodyText: text,
+        bodyText,
+        bodyUnreadable,
         retryAfterMs: parseRetryAfter(response.headers),
         extract: options.errorMessage,
+        retryable: options.errorRetryable,
       });
-    });
+    return readText(response, { ...options, maxResponseBytes: ERROR_BODY_MAX_BYTES }, true).then(
+      (text) => {
+        throw failure(text);
+      },
+      (error: unknown) => {
+        if (response.ctx.signal?.aborted) throw error;
+        // What broke it, in a word and a code (`connection ECONNRESET`, `idle_timeout`, `bad_response Z_DATA_ERROR`).
+        const code = (error as { cause?: { code?: unknown } }).cause?.code;
+        const reason = ProviderError.isInstance(error) ? error.reason : 'read error';
+        throw failure('', typeof code === 'string' && reason !== 'idle_timeout' ? `${reason} ${code}` : reason);
+      },
+    );
   }
 }
 
@@ -348,7 +379,7 @@ function mappedChunks(response: OpenResponse, options: HttpRequestOptions): Asyn
     },
     (error) => {
       if (!stream.destroyed) stream.destroy();
-      return transportError(error, response.ctx);
+      return transportError(error, { ...response.ctx, status: response.status });
     },
   );
 }
@@ -409,7 +440,7 @@ function readBytes(response: OpenResponse, options: HttpRequestOptions, truncate
       stream.off('error', settle);
       stream.off('close', onClose);
       if (error === undefined || (truncate && chunks.length > 0 && !ProviderError.isInstance(error))) resolve(Buffer.concat(chunks));
-      else reject(transportError(error, response.ctx));
+      else reject(transportError(error, { ...response.ctx, status: response.status }));
     };
     const onData = (chunk: Buffer): void => {
       total += chunk.length;

@@ -18,6 +18,7 @@ import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream';
 import zlib from 'node:zlib';
 import { targetOptions } from './targets.js';
+import { idleTimerMs } from './timers.js';
 
 /** A response body as the readers see it: the bytes (decoded), and whether the wire body was complete. */
 export type BodyStream = Readable & { response?: { complete?: boolean } };
@@ -122,8 +123,11 @@ export function sendDirect(transport: { http: typeof http; https: typeof https }
     // The abort listener and the idle timeout are set up once this turn's writes have left
     // (setImmediate), off the path from the call to the backend; a signal that aborted
     // meanwhile is seen then. (No byte of the answer can arrive before that.)
-    if (signal || request.idleTimeoutMs) {
-      setImmediate(() => watch(req, signal, onAbort, request.idleTimeoutMs, (error) => body && !body.destroyed && body.destroy(error)));
+    // Only a finite timer: `req.setTimeout` throws (in that setImmediate, out of any promise) for a
+    // negative or infinite one (timers.ts).
+    const idleMs = idleTimerMs(request.idleTimeoutMs);
+    if (signal || idleMs !== undefined) {
+      setImmediate(() => watch(req, signal, onAbort, idleMs, (error) => body && !body.destroyed && body.destroy(error)));
     }
     req.once('response', (response: http.IncomingMessage) => {
       res = response;
@@ -134,17 +138,17 @@ export function sendDirect(transport: { http: typeof http; https: typeof https }
   });
 }
 
-/** Aborts `req` when `signal` does, and fails it after `idleTimeoutMs` without a byte; both end with the request. */
-function watch(req: http.ClientRequest, signal: AbortSignal | undefined, onAbort: () => void, idleTimeoutMs: number | undefined, failBody: (error: Error) => unknown): void {
+/** Aborts `req` when `signal` does, and fails it after `idleMs` without a byte (a valid timer: idleTimerMs); both end with the request. */
+function watch(req: http.ClientRequest, signal: AbortSignal | undefined, onAbort: () => void, idleMs: number | undefined, failBody: (error: Error) => unknown): void {
   if (req.destroyed) return;
   if (signal) {
     if (signal.aborted) return onAbort();
     signal.addEventListener('abort', onAbort, { once: true });
     req.once('close', () => signal.removeEventListener('abort', onAbort));
   }
-  if (idleTimeoutMs) {
-    req.setTimeout(idleTimeoutMs, () => {
-      const error = idleTimeout(idleTimeoutMs);
+  if (idleMs !== undefined) {
+    req.setTimeout(idleMs, () => {
+      const error = idleTimeout(idleMs);
       failBody(error);
       req.destroy(error);
     });

@@ -12,4 +12,5 @@ export {
   abortedError,
   excerpt,
   type ErrorMessageExtractor,
+  type ErrorRetryableJudge,
 } from './error-mapping.js';

@@ -6,7 +6,11 @@ import { redactUrl } from './url.js';
 /**
  * Parses newline-delimited JSON and yields one value per line as it completes.
  * A line that is not JSON is a ProviderError naming the URL. A final line
- * without its newline is parsed too (and is an error if it is cut short).
+ * without its newline is parsed too; if it does not parse, it is taken for a
+ * line cut short (the body ended in the middle of it) and dropped, so the
+ * reader ends as a truncated stream does: without the backend's last value,
+ * which its caller reports as `truncated_stream` (as readSse does with an
+ * unterminated last event).
  */
 export function readNdjson<T = unknown>(chunks: AsyncIterable<Uint8Array | string>, url: string, options: StreamReadOptions = {}): AsyncGenerator<T> {
   return new NdjsonReader<T>(chunks, url, options);
@@ -101,7 +105,13 @@ class NdjsonReader<T> extends ChunkReader<T | BadLine, T> {
   protected flush(out: (T | BadLine)[]): void {
     const last = this.partial.join('') + this.decodeEnd();
     this.partial = [];
-    if (!isBlank(last)) this.parse(last, out);
+    if (isBlank(last)) return;
+    // Not parse(): a last line without its newline that is not JSON is the stream's cut, not garbage.
+    try {
+      out.push(JSON.parse(last) as T);
+    } catch {
+      // dropped: see readNdjson
+    }
   }
 
   protected take(item: T | BadLine): T {

@@ -71,6 +71,21 @@ describe('readNdjson', () => {
     expect(closed).toBe(true);
   });
 
+  it('drops a last line cut short (no newline, not JSON): it ends as a truncated stream, without an error of its own', async () => {
+    const iterator = readNdjson<{ i: number }>(chunksOf('{"i":1}\n{"i":2}\n{"i":3,"te', 'xt":"cut her'), 'http://x/api');
+    const { values, error } = await collect(iterator);
+    expect(error).toBeUndefined();
+    expect(values).toEqual([{ i: 1 }, { i: 2 }]);
+    // The same a batch at a time.
+    const batches = await collect(readNdjsonBatches<{ i: number }>(chunksOf('{"i":1}\n{"i":2}\n{"i":3,"te'), 'http://x/api'));
+    expect([batches.values.flat(), batches.error]).toEqual([[{ i: 1 }, { i: 2 }], undefined]);
+  });
+
+  it('a garbage line that has its newline is still bad_response', async () => {
+    const { error } = await collect(readNdjson(chunksOf('{"i":1}\nnot json\n'), 'http://x/api'));
+    expect(error).toMatchObject({ reason: 'bad_response', retryable: false });
+  });
+
   it('passes on an error of the source, after what came before it', async () => {
     async function* source() {
       yield '{"a":1}\n';
