@@ -38,6 +38,8 @@ describe('npm run bench:gateway (quick)', () => {
     delete env.NODE_OPTIONS;
     const { stdout } = await run(process.execPath, [FLOOR, '6'], { env });
     for (const side of ['raw', 'minimal', 'core', 'gateway']) expect(stdout).toMatch(new RegExp(`^${side} +\\d+ µs  ×\\d+\\.\\d+ of raw$`, 'm'));
-    expect(stdout).toMatch(/gateway's own layer: ×\d+\.\d+ of core alone/);
+    expect(stdout.match(/gateway's own layer: ×\d+\.\d+ of core alone/g)).toHaveLength(2);
+    expect(stdout).toMatch(/interleaved call by call/);
+    expect(stdout).toMatch(/in blocks of 6 calls per side/);
   }, 60_000);
 });
