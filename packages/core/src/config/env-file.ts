@@ -5,6 +5,7 @@ import { ConfigurationError } from '../errors/index.js';
 import { displayPath } from './paths.js';
 import { MAX_ENV_FILE_BYTES } from './limits.js';
 import { readLimitedFile } from './read-limited.js';
+import { envFileIssues } from './env-syntax.js';
 
 /** Environment variable naming the env file when no explicit one is given (the CLI's `--dotenv`). */
 export const ENV_FILE_ENV_VAR = 'AEGIS_ENV_FILE';
@@ -100,6 +101,9 @@ function read(file: string, cwd: string): Record<string, string> {
   const shown = displayPath(file, cwd);
   // A UTF-8 byte order mark (editors on Windows write one) is not part of the first name.
   const text = readLimitedFile(file, MAX_ENV_FILE_BYTES, `env file ${shown}`, shown).replace(/^\uFEFF/, '');
+  // A line the parser would skip or misread is an error at its line, not a variable quietly unset or mangled.
+  const issues = envFileIssues(text, shown);
+  if (issues.length > 0) throw new ConfigurationError(issues);
   // Own entries only, in an object without a prototype: a line `__proto__=x` is just a variable.
   const values: Record<string, string> = Object.create(null) as Record<string, string>;
   for (const [name, value] of Object.entries(dotenv.parse(text))) values[name] = value;
