@@ -2,7 +2,7 @@
  * The lines of an env file that dotenv would not read as they were meant, as
  * issues at file:line. dotenv (the parser, kept) skips a line it does not
  * understand without a word, and takes an unclosed quote as part of the value:
- * `OPENAI_API_KEY="sk-...` without its closing quote would be sent with the
+ * `API_KEY="sk-...` without its closing quote would be sent with the
  * quote in it, and a line missing its `=` leaves its variable unset while the
  * file seems to set it. Messages name the line, never its text (a value in it
  * may be a secret).
