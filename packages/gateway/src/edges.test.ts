@@ -8,7 +8,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/glo
 import http from 'node:http';
 import type { Logger } from '@aegis/core';
 import { MemoryLimitStore } from './limits/store.js';
-import { backendsYaml, startBackends, startGateway, startHeldUpstream, UPSTREAM_ENV, waitForLog, type Backends, type HeldUpstream, type RunningGateway } from './__tests__/harness.js';
+import { backendsYaml, heldProfile, startBackends, startGateway, startHeldUpstream, UPSTREAM_ENV, waitForLog, type Backends, type HeldUpstream, type RunningGateway } from './__tests__/harness.js';
 
 const KEYS = { KEY_ALICE: 'alice-key-0123456789abcdef', KEY_BOB: 'bob-key-0123456789abcdef', KEY_DAVE: 'dave-key-0123456789abcdef' };
 
@@ -23,13 +23,7 @@ beforeAll(async () => {
   [backends, held] = await Promise.all([startBackends(), startHeldUpstream()]);
   const yaml = backendsYaml(
     backends,
-    `  - profile_name: held
-    type: openai
-    base_url: ${held.baseUrl}
-    api_key: sk-held-0123456789
-    model: m
-    max_retries: 0
-gateway:
+    `${heldProfile(held.baseUrl)}gateway:
   max_body_bytes: 2000
   models:
     fast: llama

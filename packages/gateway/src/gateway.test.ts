@@ -11,6 +11,7 @@ import { createGateway } from './index.js';
 import {
   backendsYaml,
   flakyFallback,
+  heldProfile as heldProfileOf,
   PLUGINS,
   startBackends,
   startFailingBackend,
@@ -39,13 +40,7 @@ beforeEach(() => {
   backends.ollama.reset();
 });
 
-const heldProfile = () => `  - profile_name: held
-    type: openai
-    base_url: ${held.baseUrl}
-    api_key: sk-held-0123456789
-    model: m
-    max_retries: 0
-`;
+const heldProfile = () => heldProfileOf(held.baseUrl);
 
 const hastyProfile = () => `  - profile_name: hasty
     type: ollama

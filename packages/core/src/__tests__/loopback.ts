@@ -4,7 +4,7 @@
  * idle kept-alive connections open (a request reusing one just as Node's 5 s
  * keep-alive timeout closed it would meet a reset: suites/README.md, "Timing").
  */
-import type http from 'node:http';
+import http, { createServer } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { ProviderError } from '../errors/provider-error.js';
 
@@ -35,6 +35,23 @@ export async function listenOnLoopback(server: http.Server, onConnection?: (sock
       await new Promise((r) => server.close(r));
     },
   };
+}
+
+/** A handler of a routed test server, by request path. */
+export type RouteHandler = (req: http.IncomingMessage, res: http.ServerResponse) => void;
+
+/**
+ * A loopback server answering by path from `routes` (which a test fills as it
+ * goes) once the request's body has been read; 404 for a path without one.
+ * `onRequest` sees every request as it comes.
+ */
+export function listenWithRoutes(routes: ReadonlyMap<string, RouteHandler>, onRequest?: (req: http.IncomingMessage) => void): Promise<Loopback> {
+  const server = createServer((req, res) => {
+    onRequest?.(req);
+    req.resume();
+    req.on('end', () => (routes.get(req.url ?? '') ?? ((_q, r) => r.writeHead(404).end()))(req, res));
+  });
+  return listenOnLoopback(server);
 }
 
 /** The ProviderError a promise rejects with (rethrows anything else; fails when it resolves). */

@@ -3,7 +3,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { dotenv } from '../cjs.js';
-import { ConfigurationError, formatIssue } from '../errors/index.js';
+import { formatIssue } from '../errors/index.js';
+import { configErrorOf } from '../__tests__/errors.js';
 import { loadEnvFile } from './env-file.js';
 import { envFileIssues, NOT_AN_ASSIGNMENT, unclosedQuoteMessage } from './env-syntax.js';
 
@@ -57,14 +58,7 @@ describe('env file lines the reader would skip or misread', () => {
       const configFile = path.join(dir, 'backends.yaml');
       fs.writeFileSync(configFile, 'profiles: []\n');
       fs.writeFileSync(path.join(dir, '.env'), 'OPENAI_API_KEY sk-abc123456789\nKEY="sk-def123456789\n');
-      let error: unknown;
-      try {
-        loadEnvFile({ configFile, cwd: dir });
-      } catch (e) {
-        error = e;
-      }
-      expect(ConfigurationError.isInstance(error)).toBe(true);
-      const lines = (error as ConfigurationError).issues.map(formatIssue);
+      const lines = configErrorOf(() => loadEnvFile({ configFile, cwd: dir })).issues.map(formatIssue);
       expect(lines).toEqual([`.env:1: ${NOT_AN_ASSIGNMENT}`, `.env:2: ${unclosedQuoteMessage('"')}`]);
       expect(lines.join('\n')).not.toMatch(/sk-/);
     } finally {

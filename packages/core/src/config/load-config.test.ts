@@ -8,6 +8,7 @@ import { loadEnvFile, mergeEnv } from './env-file.js';
 import { loadConfig, parseConfigText } from './load-config.js';
 import { locateConfig, locateConfigFile } from './locate.js';
 import { validateProfile } from './validate.js';
+import { configErrorOf } from '../__tests__/errors.js';
 
 const PROFILE = [
   '- profile_name: example_com_default',
@@ -34,15 +35,6 @@ function write(relative: string, text: string): string {
   return file;
 }
 
-function configError(fn: () => unknown): ConfigurationError {
-  try {
-    fn();
-  } catch (error) {
-    if (ConfigurationError.isInstance(error)) return error;
-    throw error;
-  }
-  throw new Error('expected a ConfigurationError');
-}
 
 describe('locateConfigFile', () => {
   it('uses the explicit path first', () => {
@@ -66,18 +58,18 @@ describe('locateConfigFile', () => {
   });
 
   it('names the explicit path when it is missing', () => {
-    const error = configError(() => locateConfigFile({ configPath: 'nope.yaml', cwd: dir, env: {} }));
+    const error = configErrorOf(() => locateConfigFile({ configPath: 'nope.yaml', cwd: dir, env: {} }));
     expect(error.message).toBe(`no config file ${path.join(dir, 'nope.yaml')} (from --config); pass --config <file> or set AEGIS_BACKENDS`);
   });
 
   it('names AEGIS_BACKENDS when its file is missing, with an absolute path outside cwd', () => {
     const elsewhere = path.join(os.tmpdir(), 'aegis-definitely-missing', 'b.yaml');
-    const error = configError(() => locateConfigFile({ cwd: dir, env: { AEGIS_BACKENDS: elsewhere } }));
+    const error = configErrorOf(() => locateConfigFile({ cwd: dir, env: { AEGIS_BACKENDS: elsewhere } }));
     expect(error.message).toBe(`no config file ${elsewhere} (from AEGIS_BACKENDS); pass --config <file> or set AEGIS_BACKENDS`);
   });
 
   it('names the default location when nothing is found', () => {
-    const error = configError(() => locateConfigFile({ cwd: dir, env: {} }));
+    const error = configErrorOf(() => locateConfigFile({ cwd: dir, env: {} }));
     expect(error.message).toBe(
       `no config file ${path.join(dir, 'backends.yaml')} (the default: backends.yaml in the current directory); pass --config <file> or set AEGIS_BACKENDS`,
     );
@@ -85,7 +77,7 @@ describe('locateConfigFile', () => {
 
   it('rejects a directory', () => {
     fs.mkdirSync(path.join(dir, 'conf'));
-    expect(configError(() => locateConfigFile({ configPath: 'conf', cwd: dir, env: {} })).message).toMatch(/^conf \(from --config\) is not a file/);
+    expect(configErrorOf(() => locateConfigFile({ configPath: 'conf', cwd: dir, env: {} })).message).toMatch(/^conf \(from --config\) is not a file/);
   });
 });
 
@@ -98,7 +90,7 @@ describe('loadEnvFile', () => {
 
   it('fails when an explicit env file is missing', () => {
     const configFile = write('backends.yaml', PROFILE);
-    const error = configError(() => loadEnvFile({ envFile: 'missing.env', configFile, cwd: dir }));
+    const error = configErrorOf(() => loadEnvFile({ envFile: 'missing.env', configFile, cwd: dir }));
     expect(error.message).toMatch(/^env file not found: missing\.env \(from --dotenv or the envFile option\)/);
   });
 
@@ -173,11 +165,11 @@ describe('loadConfig', () => {
 
   it('fails when the explicit env file is missing', () => {
     write('backends.yaml', PROFILE);
-    expect(configError(() => loadConfig({ cwd: dir, env: {}, envFile: 'prod.env' })).message).toMatch(/env file not found: prod\.env/);
+    expect(configErrorOf(() => loadConfig({ cwd: dir, env: {}, envFile: 'prod.env' })).message).toMatch(/env file not found: prod\.env/);
   });
 
   it('fails when the config file is missing', () => {
-    expect(configError(() => loadConfig({ cwd: dir, env: {} })).message).toBe(`no config file ${path.join(dir, 'backends.yaml')} (the default: backends.yaml in the current directory); pass --config <file> or set AEGIS_BACKENDS`);
+    expect(configErrorOf(() => loadConfig({ cwd: dir, env: {} })).message).toBe(`no config file ${path.join(dir, 'backends.yaml')} (the default: backends.yaml in the current directory); pass --config <file> or set AEGIS_BACKENDS`);
   });
 
   it('exposes the values of the env file it read, for scrubbing, and none without one', () => {
@@ -192,7 +184,7 @@ describe('loadConfig', () => {
 
   it('throws all YAML syntax errors with the display path', () => {
     write('backends.yaml', '- a: b: c\n- d: [\n');
-    const error = configError(() => loadConfig({ cwd: dir, env: {} }));
+    const error = configErrorOf(() => loadConfig({ cwd: dir, env: {} }));
     expect(error.issues.length).toBeGreaterThanOrEqual(2);
     expect(error.issues.every((i) => i.file === 'backends.yaml' && i.line !== undefined)).toBe(true);
   });

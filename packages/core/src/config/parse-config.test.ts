@@ -3,18 +3,13 @@ import { ConfigurationError, formatIssue, type ConfigIssue } from '../errors/ind
 import type { YAMLError } from 'yaml';
 import { parseConfigText } from './load-config.js';
 import { plainMessage } from './yaml-syntax.js';
+import { configErrorOf } from '../__tests__/errors.js';
 
 const FILE = 'backends.yaml';
 const messages = (issues: readonly ConfigIssue[]) => issues.map(formatIssue);
 
 function syntaxError(text: string): ConfigurationError {
-  try {
-    parseConfigText(text, FILE, {});
-  } catch (error) {
-    if (ConfigurationError.isInstance(error)) return error;
-    throw error;
-  }
-  throw new Error('expected a ConfigurationError');
+  return configErrorOf(() => parseConfigText(text, FILE, {}));
 }
 
 describe('parseConfigText: YAML syntax', () => {

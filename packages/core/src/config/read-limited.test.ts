@@ -3,10 +3,11 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { ConfigurationError, formatIssue } from '../errors/index.js';
+import { formatIssue } from '../errors/index.js';
 import { loadEnvFile } from './env-file.js';
 import { loadConfig } from './load-config.js';
 import { decodeUtf8, readLimitedFile } from './read-limited.js';
+import { configErrorOf } from '../__tests__/errors.js';
 
 let dir: string;
 const writers: ChildProcess[] = [];
@@ -18,15 +19,6 @@ afterEach(() => {
   fs.rmSync(dir, { recursive: true, force: true });
 });
 
-function configError(fn: () => unknown): ConfigurationError {
-  try {
-    fn();
-  } catch (error) {
-    if (ConfigurationError.isInstance(error)) return error;
-    throw error;
-  }
-  throw new Error('expected a ConfigurationError');
-}
 
 /**
  * A FIFO a child process writes `text` into. A reader that opens it the
@@ -46,7 +38,7 @@ describe('reading backends.yaml and .env as UTF-8', () => {
     // "café" saved as Latin-1: 0xE9 alone is not UTF-8. Decoded loosely it became "caf\uFFFD" in silence.
     const latin1 = Buffer.concat([Buffer.from('- profile_name: a\n  type: t\n  model: caf'), Buffer.from([0xe9]), Buffer.from('\n')]);
     fs.writeFileSync(path.join(dir, 'backends.yaml'), latin1);
-    const error = configError(() => loadConfig({ cwd: dir, env: {} }));
+    const error = configErrorOf(() => loadConfig({ cwd: dir, env: {} }));
     expect(error.issues).toHaveLength(1);
     expect(formatIssue(error.issues[0]!)).toBe(
       'backends.yaml:3:13: the file is not UTF-8 text: the bytes here are not valid UTF-8 (saved as Latin-1 or Windows-1252?); save the file as UTF-8',
@@ -56,7 +48,7 @@ describe('reading backends.yaml and .env as UTF-8', () => {
   it('refuses a UTF-16 file (either byte order), and reads a UTF-8 one with or without a byte order mark', () => {
     for (const bom of [[0xff, 0xfe], [0xfe, 0xff]]) {
       fs.writeFileSync(path.join(dir, 'backends.yaml'), Buffer.concat([Buffer.from(bom), Buffer.from(PROFILE, 'utf16le')]));
-      const error = configError(() => loadConfig({ cwd: dir, env: {} }));
+      const error = configErrorOf(() => loadConfig({ cwd: dir, env: {} }));
       expect(formatIssue(error.issues[0]!)).toBe('backends.yaml:1:1: the file is UTF-16 (it starts with a UTF-16 byte order mark), not UTF-8; save it as UTF-8');
     }
     fs.writeFileSync(path.join(dir, 'backends.yaml'), `\uFEFF${PROFILE}`);
@@ -67,7 +59,7 @@ describe('reading backends.yaml and .env as UTF-8', () => {
     const configFile = path.join(dir, 'backends.yaml');
     fs.writeFileSync(configFile, PROFILE);
     fs.writeFileSync(path.join(dir, '.env'), Buffer.concat([Buffer.from('A=1\nKEY=s3cr'), Buffer.from([0xff]), Buffer.from('t\n')]));
-    const error = configError(() => loadEnvFile({ configFile, cwd: dir }));
+    const error = configErrorOf(() => loadEnvFile({ configFile, cwd: dir }));
     expect(formatIssue(error.issues[0]!)).toMatch(/^\.env:2:9: the file is not UTF-8 text: the bytes here/);
     fs.writeFileSync(path.join(dir, '.env'), '\uFEFFA=1\n');
     expect(loadEnvFile({ configFile, cwd: dir }).values).toEqual({ A: '1' });
@@ -98,14 +90,14 @@ describe('reading only regular files', () => {
     const configFile = path.join(dir, 'backends.yaml');
     fs.writeFileSync(configFile, PROFILE);
     fifoFedWith(path.join(dir, 'fifo.env'), 'A=1\n');
-    const error = configError(() => loadEnvFile({ configFile, cwd: dir, envFile: 'fifo.env' }));
+    const error = configErrorOf(() => loadEnvFile({ configFile, cwd: dir, envFile: 'fifo.env' }));
     expect(error.message).toBe('env file fifo.env is not a regular file (a FIFO, a device or a socket?); it is not read');
   });
 
   it('refuses a FIFO as the config file, checked on what it opened', () => {
     const fifo = path.join(dir, 'backends.yaml');
     fifoFedWith(fifo, PROFILE);
-    const error = configError(() => readLimitedFile(fifo, 1024, 'backends.yaml'));
+    const error = configErrorOf(() => readLimitedFile(fifo, 1024, 'backends.yaml'));
     expect(error.message).toBe('backends.yaml is not a regular file (a FIFO, a device or a socket?); it is not read');
   });
 });
@@ -120,7 +112,7 @@ describe('AEGIS_ENV_FILE', () => {
     expect(loadEnvFile({ configFile, cwd: dir, env: { AEGIS_ENV_FILE: 'named.env' } }).values).toEqual({ FROM: 'named' });
     expect(loadEnvFile({ configFile, cwd: dir, env: { AEGIS_ENV_FILE: 'named.env' }, envFile: 'explicit.env' }).values).toEqual({ FROM: 'explicit' });
     expect(loadEnvFile({ configFile, cwd: dir, env: {} }).values).toEqual({ FROM: 'beside' });
-    const missing = configError(() => loadEnvFile({ configFile, cwd: dir, env: { AEGIS_ENV_FILE: 'gone.env' } }));
+    const missing = configErrorOf(() => loadEnvFile({ configFile, cwd: dir, env: { AEGIS_ENV_FILE: 'gone.env' } }));
     expect(missing.message).toMatch(/^env file not found: gone\.env \(from AEGIS_ENV_FILE\)/);
   });
 

@@ -5,10 +5,10 @@
  * scan per question would need.
  */
 import { describe, expect, it } from '@jest/globals';
-import { ConfigurationError } from '../errors/index.js';
 import { parseConfigText } from './load-config.js';
 import { ForwardSpanCursor, lastStartingBefore, RangeUnion, type Span } from './sorted-ranges.js';
 import { brokenFieldTest } from './validate.js';
+import { configErrorOf } from '../__tests__/errors.js';
 
 /** An array that counts how many of its items are read. */
 function counted<T>(items: T[]): { list: T[]; reads: () => number } {
@@ -111,13 +111,7 @@ describe('syntax errors of a large broken file', () => {
     const lines = ['profiles:', '  - profile_name: a', '    type: t', '    stop:'];
     for (let i = 0; i < 3000; i++) lines.push(`      - "q${i}"`);
     for (let i = 0; i < 3000; i++) lines.push(`\t- z${i}`);
-    let error: unknown;
-    try {
-      parseConfigText(lines.join('\n') + '\n', 'backends.yaml', {});
-    } catch (e) {
-      error = e;
-    }
-    if (!ConfigurationError.isInstance(error)) throw new Error('expected a ConfigurationError');
+    const error = configErrorOf(() => parseConfigText(lines.join('\n') + '\n', 'backends.yaml', {}));
     expect(error.issues).toHaveLength(1);
     expect(error.issues[0]).toMatchObject({ line: 3005, column: 1 });
     expect(error.issues[0]!.message).toBe('YAML syntax error: tabs are not allowed for indentation in YAML; use spaces (lines 3006, 3007, 3008, 3009, 3010, ... too)');

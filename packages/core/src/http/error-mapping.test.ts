@@ -16,9 +16,9 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { HttpClient } from './client.js';
 import { readSse } from './sse.js';
 import { transportError } from './error-mapping.js';
-import { listenOnLoopback, providerFailure, type Loopback } from '../__tests__/loopback.js';
+import { listenOnLoopback, listenWithRoutes, providerFailure, type Loopback, type RouteHandler } from '../__tests__/loopback.js';
 
-type Handler = (req: http.IncomingMessage, res: http.ServerResponse) => void;
+type Handler = RouteHandler;
 
 const routes = new Map<string, Handler>();
 let seen: string[] = [];
@@ -27,12 +27,7 @@ let base: string;
 const client = new HttpClient();
 
 beforeAll(async () => {
-  const server = http.createServer((req, res) => {
-    seen.push(req.url ?? '');
-    req.resume();
-    req.on('end', () => (routes.get(req.url ?? '') ?? ((_q, r) => r.writeHead(404).end()))(req, res));
-  });
-  loopback = await listenOnLoopback(server);
+  loopback = await listenWithRoutes(routes, (req) => seen.push(req.url ?? ''));
   base = loopback.base;
 });
 afterAll(async () => {

@@ -11,25 +11,20 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { HttpClient } from './client.js';
 import { readNdjson } from './ndjson.js';
 import { readSse } from './sse.js';
-import { listenOnLoopback, providerFailure, type Loopback } from '../__tests__/loopback.js';
+import { listenWithRoutes, providerFailure, type Loopback, type RouteHandler } from '../__tests__/loopback.js';
 
 const MiB = 1024 * 1024;
 /** 1 MiB of zeros, gzipped (about 1 KiB): members of a gzip stream may follow one another. */
 const GZIP_MEMBER = gzipSync(Buffer.alloc(MiB));
 
-type Handler = (req: http.IncomingMessage, res: http.ServerResponse) => void;
-let server: http.Server;
+type Handler = RouteHandler;
 let base: string;
 const routes = new Map<string, Handler>();
 let loopback: Loopback;
 const client = new HttpClient();
 
 beforeAll(async () => {
-  server = http.createServer((req, res) => {
-    req.resume();
-    req.on('end', () => (routes.get(req.url ?? '') ?? ((_q, r) => r.writeHead(404).end()))(req, res));
-  });
-  loopback = await listenOnLoopback(server);
+  loopback = await listenWithRoutes(routes);
   base = loopback.base;
 });
 

@@ -115,6 +115,17 @@ export interface HeldCall {
   blocked: Promise<number>;
 }
 
+/** A profile `held` over a HeldUpstream's base URL (no retries: a test sees each call once). */
+export function heldProfile(baseUrl: string): string {
+  return `  - profile_name: held
+    type: openai
+    base_url: ${baseUrl}
+    api_key: sk-held-0123456789
+    model: m
+    max_retries: 0
+`;
+}
+
 export async function startHeldUpstream(): Promise<HeldUpstream> {
   const { createServer } = await import('node:http');
   const waiting: ((call: HeldCall) => void)[] = [];
