@@ -1,6 +1,6 @@
 import path from 'node:path';
 import type { Aegis, AegisOptions } from '@aegis/core';
-import { InterruptedError, UsageError } from './errors.js';
+import { InterruptedError, ReaderGoneError, UsageError } from './errors.js';
 import type { RedactingWriter } from './output.js';
 
 /** The global options, as commander parses them. */
@@ -55,18 +55,26 @@ export async function textFromArgsOrStdin(ctx: CommandContext, words: readonly s
 /**
  * Runs a backend call with an AbortSignal that Ctrl-C (SIGINT) fires. The
  * first Ctrl-C aborts the call; the listener is then gone, so a second one
- * ends the process the usual way.
+ * ends the process the usual way. A reader of stdout that goes away (`| head`:
+ * the next write fails with EPIPE) aborts it too: nobody reads the rest, and
+ * a backend generating it would be paid for nothing.
  */
-export async function withInterrupt<T>(call: (signal: AbortSignal) => Promise<T>): Promise<T> {
+export async function withInterrupt<T>(call: (signal: AbortSignal) => Promise<T>, out?: RedactingWriter): Promise<T> {
   const controller = new AbortController();
   const onSigint = () => controller.abort(new InterruptedError());
   process.once('SIGINT', onSigint);
+  const stopWatching = out?.onReaderGone(() => controller.abort(new ReaderGoneError()));
   try {
-    return await call(controller.signal);
+    const result = await call(controller.signal);
+    // A stream that ended in the same turn as the reader left still says so.
+    if (ReaderGoneError.isInstance(controller.signal.reason)) throw controller.signal.reason;
+    return result;
   } catch (error) {
+    if (ReaderGoneError.isInstance(controller.signal.reason)) throw controller.signal.reason;
     if (controller.signal.aborted) throw InterruptedError.isInstance(error) ? error : new InterruptedError({ cause: error });
     throw error;
   } finally {
     process.removeListener('SIGINT', onSigint);
+    stopWatching?.();
   }
 }

@@ -12,6 +12,8 @@ export const EXIT = {
   capability: 3,
   /** Interrupted with Ctrl-C. */
   interrupted: 130,
+  /** Stopped because the reader of stdout went away (`| head`): 128 + SIGPIPE, as other tools end then. */
+  readerGone: 141,
 } as const;
 
 /** A mistake in how the command was called, found by the CLI itself (commander reports its own). */
@@ -38,6 +40,18 @@ export class InterruptedError extends Error {
   }
 }
 
+/** The reader of stdout went away (a closed pipe, `aegis complete --stream ... | head -2`): the call was stopped. */
+export class ReaderGoneError extends Error {
+  constructor() {
+    super('stdout was closed by its reader; the call was stopped');
+    this.name = 'ReaderGoneError';
+  }
+
+  static isInstance(value: unknown): value is ReaderGoneError {
+    return value instanceof Error && value.name === 'ReaderGoneError';
+  }
+}
+
 export interface ErrorReport {
   /** What to print on stderr, one entry per line, each already prefixed with `aegis: ` where it starts a message. */
   lines: string[];
@@ -46,13 +60,15 @@ export interface ErrorReport {
 
 /** Turns an error into the lines to print and the exit code. Stacks (and causes) only with `verbose`. */
 export function describeError(error: unknown, verbose: boolean): ErrorReport {
-  const report: ErrorReport = { lines: summary(error), exitCode: exitCodeOf(error) };
+  // A reader that stopped reading (`| head`) is no failure to tell of: the exit code says it.
+  const report: ErrorReport = { lines: ReaderGoneError.isInstance(error) && !verbose ? [] : summary(error), exitCode: exitCodeOf(error) };
   if (verbose) report.lines.push(...stackOf(error));
   return report;
 }
 
 export function exitCodeOf(error: unknown): number {
   if (InterruptedError.isInstance(error)) return EXIT.interrupted;
+  if (ReaderGoneError.isInstance(error)) return EXIT.readerGone;
   if (CapabilityNotSupportedError.isInstance(error)) return EXIT.capability;
   if (ProviderError.isInstance(error)) return EXIT.provider;
   return EXIT.usage;

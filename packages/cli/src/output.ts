@@ -33,6 +33,18 @@ export class RedactingWriter {
   ) {}
 
   /**
+   * Calls `listener` once the stream's reader has gone away (a closed pipe:
+   * a write failed with EPIPE). Returns the way to stop listening.
+   */
+  onReaderGone(listener: () => void): () => void {
+    const onError = (error: NodeJS.ErrnoException) => {
+      if (error.code === 'EPIPE') listener();
+    };
+    this.stream.on('error', onError);
+    return () => this.stream.removeListener('error', onError);
+  }
+
+  /**
    * Writes a piece of a text (a streamed delta). It is shown at once, except
    * an end that could be the start of a known secret: that waits for the next
    * write (or `flush()`), so a secret arriving in pieces is removed whole.

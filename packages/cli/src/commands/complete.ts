@@ -62,7 +62,7 @@ export async function run(ctx: CommandContext, words: string[], options: Complet
     }
     const stream = provider.streamCompletion(messages, runtime);
     return options.showReasoning ? streamEvents(ctx, stream) : streamText(ctx, stream);
-  });
+  }, ctx.out);
 
   const calls = result.toolCalls ?? [];
   if (options.json) {
