@@ -121,6 +121,13 @@ describe('loadConfig', () => {
     timeout: z.number(),
   });
 
+  it("takes every .env value as a secret to scrub but a model's name (unless it looks like a key)", () => {
+    write('backends.yaml', PROFILE);
+    write('.env', 'OLLAMA_MODEL=llama3\nEMBEDDING_MODEL_NAME=nomic-embed-text\nVLLM_MODELS=Qwen/Qwen2.5-7B\nODD_MODEL=sk-abcdef0123456789abcdef\nEXAMPLE_COM_API_KEY=from-dotenv\nMODEL_HOST=internal-host-7\n');
+    const { envFileValues } = loadConfig({ cwd: dir, env: {} });
+    expect(envFileValues.sort()).toEqual(['from-dotenv', 'internal-host-7', 'sk-abcdef0123456789abcdef']);
+  });
+
   it('loads backends.yaml and the .env beside it, the real environment winning', () => {
     write('backends.yaml', PROFILE.replace('"example-model-v1"', '${MODEL}'));
     const envFile = write('.env', 'EXAMPLE_COM_API_KEY=from-dotenv\nMODEL=dotenv-model\n');

@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { ConfigurationError, type ConfigIssue } from '../errors/index.js';
 import { loadEnvFile, mergeEnv } from './env-file.js';
+import { isModelSetting } from '../secrets/secret-fields.js';
 import { ExpansionBudget, MAX_CONFIG_FILE_BYTES } from './limits.js';
 import { defaultEnvFileLabel } from './interpolate.js';
 import { locateConfigFile } from './locate.js';
@@ -36,7 +37,9 @@ export function loadConfig(options: LoadConfigOptions = {}): LoadedConfig {
   const envFileLabel = envFile.file ? displayPath(envFile.file, cwd) : defaultEnvFileLabel(path.basename(file));
   const loaded = parseSource(text, { file, displayFile: shown, env, envFileLabel });
   if (envFile.file) loaded.envFile = envFile.file;
-  loaded.envFileValues = [...new Set(Object.values(envFile.values).filter((v) => v !== ''))];
+  // Every value of the env file is a secret (it is where secrets live), but a model name (secrets/secret-fields.ts).
+  const secretValues = Object.entries(envFile.values).filter(([name, value]) => value !== '' && !isModelSetting(name, value));
+  loaded.envFileValues = [...new Set(secretValues.map(([, value]) => value))];
   return loaded;
 }
 

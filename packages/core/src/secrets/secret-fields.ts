@@ -59,6 +59,19 @@ export function looksLikeCredentialValue(value: string): boolean {
   return CREDENTIAL_VALUE.some((shape) => shape.test(text));
 }
 
+/** An env variable that names a model (`OLLAMA_MODEL`, `VLLM_MODEL`, `EMBEDDING_MODEL_NAME`). */
+const MODEL_VARIABLE = /(?:^|_)MODELS?(?:_NAME)?$/i;
+
+/**
+ * Whether an env file variable is a setting rather than a secret: one that
+ * names a model, unless its value looks like a key. Its value (`llama3`) is
+ * shown, where hiding it would hide every model name in every output (and an
+ * answer that mentions it). A value used in a secret field is learnt there.
+ */
+export function isModelSetting(name: string, value: string): boolean {
+  return MODEL_VARIABLE.test(name) && !looksLikeCredential(name) && !looksLikeCredentialValue(value);
+}
+
 /**
  * A copy of a profile's values fit to show: at any depth, a field whose name
  * looks like a credential (or, at the top, is in `secretKeys`), every header
