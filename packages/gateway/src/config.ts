@@ -71,7 +71,8 @@ export interface GatewaySettings {
   maxBodyBytes: number;
   shutdownTimeoutMs: number;
   /** Profiles not served (their configuration is broken), with why, for the start-up log. */
-  skipped: { profile: string; reason: string }[];
+  /** Profiles left out because they are not usable (and the public name they were to be served under, when the section named one). */
+  skipped: { profile: string; model?: string; reason: string }[];
   /** Values to scrub from every output (keys, the Redis URL's password). */
   secrets: string[];
 }
@@ -108,13 +109,14 @@ export async function loadGatewaySettings(aegis: Aegis): Promise<GatewaySettings
         issues.push(at(raw!, ['models', publicName], `no profile named "${profile}"; profiles in this file: ${[...usable.keys()].join(', ') || '(none)'}`));
         continue;
       }
-      models.set(publicName, profile);
-      if (!summary.usable) skipped.push({ profile, reason: summary.issues[0]?.message ?? 'unusable' });
+      // Not usable (an unset key, say): left out, as without a models: section, rather than listed and failing every call.
+      if (summary.usable) models.set(publicName, profile);
+      else skipped.push({ profile, model: publicName, reason: firstProblem(summary) });
     }
   } else {
     for (const summary of summaries) {
       if (summary.usable) models.set(summary.name, summary.name);
-      else skipped.push({ profile: summary.name, reason: summary.issues[0]?.message ?? 'unusable' });
+      else skipped.push({ profile: summary.name, reason: firstProblem(summary) });
     }
   }
 
@@ -194,4 +196,11 @@ export function refusalToListen(host: string, settings: GatewaySettings, configF
     `and set AEGIS_GATEWAY_KEY (at least 16 characters, e.g. from \`openssl rand -hex 24\`) in .env or the environment; ` +
     `or listen on 127.0.0.1 only.`
   );
+}
+
+/** What makes a profile unusable, with the field it is about. */
+function firstProblem(summary: { issues: readonly ConfigIssue[] }): string {
+  const issue = summary.issues[0];
+  if (!issue) return 'unusable';
+  return issue.field ? `field "${issue.field}": ${issue.message}` : issue.message;
 }

@@ -258,3 +258,31 @@ describe('draining', () => {
     draining.test.close();
   });
 });
+
+describe('a served model whose profile is not usable', () => {
+  it('is left out, and the log says which model, which profile and which field', async () => {
+    const warnings: string[] = [];
+    const yaml = backendsYaml(
+      backends,
+      `  - profile_name: keyless
+    type: openai
+    base_url: http://127.0.0.1:9/v1
+    api_key: \${UNSET_UPSTREAM_KEY}
+    model: m
+gateway:
+  models:
+    fast: llama
+    smart: keyless
+`,
+    );
+    const broken = await startGateway(yaml, {}, { logger: { ...logger, warn: (m) => warnings.push(m) } });
+    try {
+      const models = await (await fetch(`${broken.url}/v1/models`)).json();
+      expect(models.data.map((m: { id: string }) => m.id)).toEqual(['fast']);
+      expect((await fetch(`${broken.url}/v1/chat/completions`, { method: 'POST', body: JSON.stringify(chat('smart')) })).status).toBe(404);
+      expect(warnings).toEqual([expect.stringMatching(/^gateway: model "smart" \(profile "keyless"\) is not served: field "api_key": .*UNSET_UPSTREAM_KEY/)]);
+    } finally {
+      await broken.close();
+    }
+  });
+});

@@ -119,7 +119,10 @@ export async function createGateway(aegis: Aegis, options: GatewayOptions = {}):
           })
         : new MemoryLimitStore(options.now);
     }
-    for (const { profile, reason } of settings.skipped) logger.warn(`gateway: profile "${profile}" is not served: ${instance.redact(reason)}`);
+    for (const { profile, model, reason } of settings.skipped) {
+      const what = model === undefined ? `profile "${profile}"` : `model "${model}" (profile "${profile}")`;
+      logger.warn(`gateway: ${what} is not served: ${instance.redact(reason)}`);
+    }
     // Build every served provider now: plugins load before the first request, and /readyz means it.
     await Promise.all(
       [...new Set(settings.models.values())].map((profile) =>
