@@ -113,6 +113,16 @@ describe('aegis schema', () => {
     expect(JSON.parse(fs.readFileSync(path.join(dir, 'backends.schema.json'), 'utf8'))).toHaveProperty('$defs.profile_mem');
     expect(result.stderr).toContain('# yaml-language-server: $schema=backends.schema.json');
   });
+
+  it("names the schema in the modeline from backends.yaml's folder, where the editor reads it", async () => {
+    const dir = project();
+    fs.mkdirSync(path.join(dir, 'conf'));
+    fs.renameSync(path.join(dir, 'backends.yaml'), path.join(dir, 'conf', 'backends.yaml'));
+    const result = await run(['--config', 'conf/backends.yaml', 'schema', '-o', 'conf/backends.schema.json'], { cwd: dir });
+    expect(result.code).toBe(0);
+    expect(fs.existsSync(path.join(dir, 'conf', 'backends.schema.json'))).toBe(true);
+    expect(result.stderr).toContain('# yaml-language-server: $schema=backends.schema.json\n');
+  });
 });
 
 describe('aegis profiles', () => {
@@ -128,6 +138,14 @@ describe('aegis profiles', () => {
     expect(lines[4]).not.toContain('backends.yaml:15');
     expect(result.stderr).toContain('aegis validate');
     expectNoSecret(result);
+  });
+
+  it('shows a profile\'s missing plugin before its other problems (nothing else can be fixed first)', async () => {
+    const backends = 'profiles:\n  - profile_name: later\n    api_key: ${UNSET_FOR_THIS_TEST}\n    type: nosuchtype\n';
+    const result = await run(['profiles'], { cwd: project(backends) });
+    const line = result.stdout.split('\n').find((l) => l.startsWith('later'))!;
+    expect(line).toMatch(/no\s+line \d+, field "type": unknown provider type "nosuchtype"/);
+    expect(line).toMatch(/\(\+1 more\)$/);
   });
 
   it('prints the summaries as JSON with the secrets redacted', async () => {

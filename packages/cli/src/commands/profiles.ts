@@ -27,7 +27,9 @@ export async function run(ctx: CommandContext, options: ProfilesOptions): Promis
 
 /** The first issue of an unusable profile, on one line, without the file and profile it is listed under. */
 function whyNot(profile: ProfileSummary): string {
-  const [first, ...more] = profile.issues;
+  // A problem with `type` (no plugin provides it) comes first: until it is fixed the others cannot be.
+  const issues = [...profile.issues].sort((a, b) => Number(b.field === 'type') - Number(a.field === 'type'));
+  const [first, ...more] = issues;
   if (!first) return '';
   // Shown under the profile's own name: the file and profile are left out, the line kept.
   const where = [first.line !== undefined ? `line ${first.line}` : '', first.field !== undefined ? `field "${first.field}"` : '']
