@@ -343,7 +343,7 @@ describe('aegis complete', () => {
     const result = await run(['complete', '-p', 'text', '--stream', 'hi'], { cwd: project() });
     expect(result.code).toBe(3);
     expect(result.stdout).toBe('');
-    expect(result.stderr).toBe('aegis: provider type "textonly" (profile "text") does not support streamCompletion\n');
+    expect(result.stderr).toBe('aegis: provider type "textonly" (profile "text") does not support streaming (streamCompletion)\n');
   });
 
   it('exits 2 when the backend fails, with one line and no stack', async () => {
@@ -453,7 +453,7 @@ describe('aegis embed', () => {
   it('exits 3 for a provider without embeddings', async () => {
     const result = await run(['embed', '-p', 'text', 'x'], { cwd: project() });
     expect(result.code).toBe(3);
-    expect(result.stderr).toBe('aegis: provider type "textonly" (profile "text") does not support getEmbeddings\n');
+    expect(result.stderr).toBe('aegis: provider type "textonly" (profile "text") does not support embeddings (getEmbeddings)\n');
   });
 });
 

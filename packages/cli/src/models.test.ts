@@ -111,7 +111,7 @@ describe('aegis tokens', () => {
     const before = emulators.ollama.requests.length;
     const result = await run(['tokens', '-p', 'ollama', 'hello'], { cwd: dir, plugins });
     expect(result.code).toBe(3);
-    expect(result.stderr).toBe('aegis: provider type "ollama" (profile "ollama") does not support countTokens\n');
+    expect(result.stderr).toBe('aegis: provider type "ollama" (profile "ollama") does not support tokens (countTokens)\n');
     expect(emulators.ollama.requests.length).toBe(before);
   });
 });

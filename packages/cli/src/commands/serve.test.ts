@@ -43,7 +43,7 @@ describe('aegis serve on the root backends.yaml, offline through the emulators',
     const ids = [];
     for await (const model of client.models.list()) ids.push(model.id);
     expect(ids).toEqual(['ollama', 'vllm', 'koboldcpp', 'demo', 'local']);
-    expect(serve.stderr()).toMatch(/profile "openai" is not served: environment variable "OPENAI_API_KEY" is not set/);
+    expect(serve.stderr()).toMatch(/profile "openai" is not served: field "api_key": environment variable "OPENAI_API_KEY" is not set/);
   });
 
   it('answers the official openai client, streamed and not', async () => {

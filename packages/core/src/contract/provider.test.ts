@@ -185,7 +185,7 @@ describe('BackendProvider call machinery', () => {
   it('throws CapabilityNotSupportedError naming type, profile and operation', async () => {
     const p = provider({}, ['completion'] as never);
     expect(() => p.streamCompletion(hi)).toThrow(CapabilityNotSupportedError);
-    await expect(p.getEmbeddings(['x'])).rejects.toThrow('provider type "test" (profile "test") does not support getEmbeddings');
+    await expect(p.getEmbeddings(['x'])).rejects.toThrow('provider type "test" (profile "test") does not support embeddings (getEmbeddings)');
     const e = await rejection(p.getSpeech('x'));
     expect(CapabilityNotSupportedError.isInstance(e)).toBe(true);
   });
