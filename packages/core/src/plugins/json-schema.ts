@@ -6,7 +6,7 @@ type JsonSchema = Record<string, unknown>;
 
 /** The JSON Schema of one plugin's profile (input form: fields with defaults are optional). */
 export function profileJsonSchema(plugin: AegisPlugin): JsonSchema {
-  const schema = z.toJSONSchema(plugin.configSchema, { io: 'input', unrepresentable: 'any' }) as JsonSchema;
+  const schema = asWritten(z.toJSONSchema(plugin.configSchema, { io: 'input', unrepresentable: 'any' }) as JsonSchema);
   delete schema.$schema;
   const properties = { ...(schema.properties as Record<string, JsonSchema> | undefined) };
   properties.type = { const: plugin.type, description: plugin.description ?? `provider type ${plugin.type}` };
@@ -15,7 +15,7 @@ export function profileJsonSchema(plugin: AegisPlugin): JsonSchema {
 
 /** The `http:` section (the connection pool every profile shares). */
 function httpJsonSchema(): JsonSchema {
-  const schema = z.toJSONSchema(httpSectionSchema, { io: 'input' }) as JsonSchema;
+  const schema = asWritten(z.toJSONSchema(httpSectionSchema, { io: 'input' }) as JsonSchema);
   delete schema.$schema;
   return { ...schema, description: 'the connection pool every profile of the file shares' };
 }
@@ -57,4 +57,42 @@ export function backendsJsonSchema(plugins: readonly AegisPlugin[]): JsonSchema 
     ],
     $defs: { profile, ...defs },
   };
+}
+
+/** A `${VAR}` reference somewhere in a string: what it stands for is only known once it is substituted. */
+const REFERENCE: JsonSchema = { type: 'string', pattern: '\\$\\{' };
+/** What the loader takes for a number or a boolean written as a string (config/validate.ts coerces them). */
+const NUMBER_TEXT: JsonSchema = { type: 'string', pattern: '^\\s*[+-]?(\\d+(\\.\\d*)?|\\.\\d+)([eE][+-]?\\d+)?\\s*$' };
+const BOOLEAN_TEXT: JsonSchema = { type: 'string', pattern: '^\\s*(true|false|yes|no|on|off|True|False|Yes|No|On|Off|TRUE|FALSE|YES|NO|ON|OFF)\\s*$' };
+
+/**
+ * The schema of a value as it may be written in backends.yaml, so an editor
+ * flags no more than `aegis validate` does: a number or a boolean may be
+ * written as a string (`temperature: "0.3"`), and any checked value (a number,
+ * a URL, one of a list) may be a `${VAR}` reference, checked once substituted.
+ */
+function asWritten(schema: JsonSchema): JsonSchema {
+  const out: JsonSchema = { ...schema };
+  for (const key of ['properties', '$defs'] as const) {
+    const children = out[key] as Record<string, JsonSchema> | undefined;
+    if (children) out[key] = Object.fromEntries(Object.entries(children).map(([name, child]) => [name, asWritten(child)]));
+  }
+  for (const key of ['items', 'additionalProperties'] as const) {
+    const child = out[key];
+    if (child && typeof child === 'object') out[key] = asWritten(child as JsonSchema);
+  }
+  for (const key of ['anyOf', 'oneOf', 'allOf'] as const) {
+    const branches = out[key] as JsonSchema[] | undefined;
+    if (branches) out[key] = branches.map(asWritten);
+  }
+  const type = out.type;
+  const alternatives: JsonSchema[] = [];
+  if (type === 'number' || type === 'integer') alternatives.push(NUMBER_TEXT, REFERENCE);
+  else if (type === 'boolean') alternatives.push(BOOLEAN_TEXT, REFERENCE);
+  else if (type === 'string' && (out.format !== undefined || out.pattern !== undefined || out.enum !== undefined || out.minLength !== undefined)) alternatives.push(REFERENCE);
+  else if (type === undefined && (out.enum !== undefined || out.const !== undefined)) alternatives.push(REFERENCE);
+  if (alternatives.length === 0) return out;
+  // The description stays on the outside, where an editor shows it.
+  const { description, default: fallback, ...checked } = out;
+  return { ...(description === undefined ? {} : { description }), ...(fallback === undefined ? {} : { default: fallback }), anyOf: [checked, ...alternatives] };
 }
