@@ -52,7 +52,7 @@ export interface LoadedConfig {
    * The values (not the names) defined in that env file, without empty ones and
    * duplicates; empty when no file was read. For secret scrubbing: an env file
    * mostly holds keys, so core treats all of them as secrets, but the names of
-   * models (`OLLAMA_MODEL=llama3`: `isModelSetting`). Never log them.
+   * models (`CHAT_MODEL=llama3`: `isModelSetting`). Never log them.
    */
   envFileValues: string[];
   plugins: PluginSpec[];

@@ -59,7 +59,7 @@ export function looksLikeCredentialValue(value: string): boolean {
   return CREDENTIAL_VALUE.some((shape) => shape.test(text));
 }
 
-/** An env variable that names a model (`OLLAMA_MODEL`, `VLLM_MODEL`, `EMBEDDING_MODEL_NAME`). */
+/** An env variable that names a model (`CHAT_MODEL`, `LOCAL_MODELS`, `EMBEDDING_MODEL_NAME`). */
 const MODEL_VARIABLE = /(?:^|_)MODELS?(?:_NAME)?$/i;
 
 /**
