@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from '@jest/globals';
-import { BACKENDS, run, SECRET, tempProject, waitFor } from './__tests__/harness.js';
+import { BACKENDS, run, SECRET, speechCalls, tempProject, waitFor } from './__tests__/harness.js';
 import { KNOWN_PLUGINS } from './known-plugins.js';
 
 const dirs: string[] = [];
@@ -470,6 +470,13 @@ describe('aegis speak', () => {
     const result = await run(['speak', '-p', 'mem', '-o', 'out.wav', '--format', 'wav'], { cwd: dir, stdin: 'hi\n' });
     expect(result.stderr).toBe('wrote 10 bytes (audio/wav) to out.wav\n');
     expect(fs.readFileSync(path.join(dir, 'out.wav'), 'utf8')).toBe('default:hi');
+  });
+
+  it('says a file it cannot write before it calls the backend (the call may be billed)', async () => {
+    const before = speechCalls.count;
+    const result = await run(['speak', '-p', 'mem', '-o', 'no/such/folder/out.mp3', 'hi'], { cwd: project() });
+    expect(result).toEqual({ code: 1, stdout: '', stderr: 'aegis: cannot write no/such/folder/out.mp3: its folder does not exist\n' });
+    expect(speechCalls.count).toBe(before);
   });
 
   it('needs -o', async () => {

@@ -24,6 +24,9 @@ import {
 } from '@aegis/core';
 import { main } from '../main.js';
 
+/** How many speech calls the in-memory provider answered (a command that must not call it can be checked). */
+export const speechCalls = { count: 0 };
+
 /** The secret every test config holds; it must never be printed. */
 export const SECRET = 'sk-test-canary-0123456789abcdef';
 
@@ -88,6 +91,7 @@ class MemProvider extends BackendProvider<MemConfig> {
   }
 
   protected override async doSpeech(text: string, options: SpeechOptions): Promise<SpeechResult> {
+    speechCalls.count++;
     const audio = new TextEncoder().encode(`${options.voice ?? 'default'}:${text}`);
     return { audio, mimeType: `audio/${options.format ?? 'mpeg'}` };
   }
