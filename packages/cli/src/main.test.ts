@@ -457,6 +457,28 @@ describe('aegis embed', () => {
   });
 });
 
+describe('aegis plugin describe', () => {
+  it('runs nothing of a folder that is not a plugin package, and says so', async () => {
+    const dir = project(BACKENDS, {
+      'package.json': JSON.stringify({ name: 'an-app', version: '1.0.0', type: 'module', main: 'index.js' }),
+      'index.js': "import { writeFileSync } from 'node:fs'; writeFileSync(new URL('./ran', import.meta.url), 'yes');",
+    });
+    const result = await run(['plugin', 'describe', '.'], { cwd: dir });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/is not an AEGIS provider plugin package \(its package.json has no "aegis" manifest or "aegis-provider" keyword\)\n$/);
+    expect(fs.existsSync(path.join(dir, 'ran'))).toBe(false);
+  });
+
+  it('tells to build a plugin whose entry point is not there yet', async () => {
+    const dir = project(BACKENDS, {
+      'package.json': JSON.stringify({ name: 'aegis-provider-acme', version: '0.1.0', type: 'module', main: 'dist/index.js', keywords: ['aegis-provider'] }),
+    });
+    const result = await run(['plugin', 'describe', '.'], { cwd: dir });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/dist\/index\.js does not exist yet: build the plugin first \(npm run build\), then describe it\n$/);
+  });
+});
+
 describe('aegis speak', () => {
   it('writes the audio to the file and says so on stderr', async () => {
     const dir = project();

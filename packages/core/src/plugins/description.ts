@@ -1,11 +1,11 @@
-import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { z } from 'zod';
 import { isCapability, type Capability } from '../contract/capabilities.js';
 import { secret } from '../secrets/secret-fields.js';
 import type { AegisPlugin } from './define-plugin.js';
 import { profileJsonSchema } from './json-schema.js';
-import { packageInfo, readPackageJson } from './manifest.js';
+import { isPluginPackage, packageInfo, readPackageJson } from './manifest.js';
 import { importPlugins } from './source.js';
 import { PluginError } from '../errors/plugin-error.js';
 import { MAX_DESCRIPTION_BYTES, schemaProblem } from './schema-safety.js';
@@ -42,8 +42,15 @@ export function describePlugins(plugins: readonly AegisPlugin[]): PluginDescript
 /** Imports a built plugin package and writes its description file; returns the file and the types in it. */
 export async function writePluginDescription(packageDir: string): Promise<{ file: string; types: string[] }> {
   const pkg = readPackageJson(packageDir);
-  if (!pkg) throw new Error(`no package.json in ${packageDir}`);
+  if (!pkg) throw new PluginError(`no readable package.json in ${packageDir}`, { kind: 'invalid_plugin' });
+  // Nothing of a package that does not say it is a plugin is run.
+  if (!isPluginPackage(pkg)) {
+    throw new PluginError(`${packageDir} is not an AEGIS provider plugin package (its package.json has no "aegis" manifest or "aegis-provider" keyword)`, { kind: 'invalid_plugin' });
+  }
   const info = packageInfo(packageDir, pkg);
+  if (!existsSync(info.entry)) {
+    throw new PluginError(`the plugin's entry point ${info.entry} does not exist yet: build the plugin first (npm run build), then describe it`, { kind: 'invalid_plugin' });
+  }
   const plugins = await importPlugins(info.entry, `plugin package "${info.name}"`);
   const file = info.descriptionFile ?? join(packageDir, DEFAULT_DESCRIPTION_FILE);
   mkdirSync(dirname(file), { recursive: true });
