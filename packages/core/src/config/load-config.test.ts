@@ -179,6 +179,15 @@ describe('loadConfig', () => {
     expect(configErrorOf(() => loadConfig({ cwd: dir, env: {} })).message).toBe(`no config file ${path.join(dir, 'backends.yaml')} (the default: backends.yaml in the current directory); pass --config <file> or set AEGIS_BACKENDS`);
   });
 
+  it("points at the earlier AEGIS's layout (aegis/backends.yaml, .env at the root) when that is what is there", () => {
+    write('aegis/backends.yaml', PROFILE);
+    write('.env', 'EXAMPLE_COM_API_KEY=k\n');
+    expect(configErrorOf(() => loadConfig({ cwd: dir, env: {} })).message).toBe(
+      `no config file ${path.join(dir, 'backends.yaml')} (the default: backends.yaml in the current directory); pass --config <file> or set AEGIS_BACKENDS` +
+        ' (found aegis/backends.yaml, where the earlier AEGIS kept it: pass --config aegis/backends.yaml, and --dotenv .env for the .env here (it is read beside backends.yaml otherwise))',
+    );
+  });
+
   it('exposes the values of the env file it read, for scrubbing, and none without one', () => {
     write('backends.yaml', PROFILE);
     expect(loadConfig({ cwd: dir, env: { EXAMPLE_COM_API_KEY: 'k' } }).envFileValues).toEqual([]);

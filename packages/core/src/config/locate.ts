@@ -56,7 +56,7 @@ export function locateConfig(options: LocateConfigOptions = {}): ConfigLocation 
   }
   if (!stat) {
     throw new ConfigurationError(
-      `no config file ${location.file} (${how}); pass --config <file> or set ${CONFIG_ENV_VAR}`,
+      `no config file ${location.file} (${how}); pass --config <file> or set ${CONFIG_ENV_VAR}${location.source === 'default' ? earlierLayoutHint(cwd) : ''}`,
     );
   }
   if (!stat.isFile()) {
@@ -74,4 +74,24 @@ export function locateConfig(options: LocateConfigOptions = {}): ConfigLocation 
  */
 export function locateConfigFile(options: LocateConfigOptions = {}): string {
   return locateConfig(options).file;
+}
+
+/**
+ * The earlier (Python) AEGIS kept `aegis/backends.yaml` and the `.env` at the
+ * project's root: said when that is what the current directory holds, since
+ * the `.env` is now read beside backends.yaml (or named with --dotenv).
+ */
+function earlierLayoutHint(cwd: string): string {
+  const earlier = path.join(cwd, 'aegis', DEFAULT_CONFIG_FILE);
+  if (!isFile(earlier)) return '';
+  const env = isFile(path.join(cwd, '.env')) ? ', and --dotenv .env for the .env here (it is read beside backends.yaml otherwise)' : '';
+  return ` (found aegis/${DEFAULT_CONFIG_FILE}, where the earlier AEGIS kept it: pass --config aegis/${DEFAULT_CONFIG_FILE}${env})`;
+}
+
+function isFile(file: string): boolean {
+  try {
+    return fs.statSync(file).isFile();
+  } catch {
+    return false;
+  }
 }
