@@ -4,9 +4,15 @@ import { httpSectionSchema } from '../config/http-section.js';
 
 type JsonSchema = Record<string, unknown>;
 
-/** The JSON Schema of one plugin's profile (input form: fields with defaults are optional). */
-export function profileJsonSchema(plugin: AegisPlugin): JsonSchema {
-  const schema = asWritten(z.toJSONSchema(plugin.configSchema, { io: 'input', unrepresentable: 'any' }) as JsonSchema);
+/**
+ * The JSON Schema of one plugin's profile (input form: fields with defaults
+ * are optional). `written`: as the values may be written in backends.yaml
+ * (see asWritten; for editors), not as they are checked once substituted
+ * (what a plugin ships, description.ts).
+ */
+export function profileJsonSchema(plugin: AegisPlugin, options: { written?: boolean } = {}): JsonSchema {
+  const plain = z.toJSONSchema(plugin.configSchema, { io: 'input', unrepresentable: 'any' }) as JsonSchema;
+  const schema = options.written ? asWritten(plain) : plain;
   delete schema.$schema;
   const properties = { ...(schema.properties as Record<string, JsonSchema> | undefined) };
   properties.type = { const: plugin.type, description: plugin.description ?? `provider type ${plugin.type}` };
@@ -26,7 +32,7 @@ function httpJsonSchema(): JsonSchema {
  */
 export function backendsJsonSchema(plugins: readonly AegisPlugin[]): JsonSchema {
   const defs: Record<string, JsonSchema> = {};
-  for (const plugin of plugins) defs[`profile_${plugin.type}`] = profileJsonSchema(plugin);
+  for (const plugin of plugins) defs[`profile_${plugin.type}`] = profileJsonSchema(plugin, { written: true });
   const types = plugins.map((p) => p.type);
   const profile: JsonSchema = {
     type: 'object',
