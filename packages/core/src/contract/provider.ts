@@ -365,9 +365,15 @@ export abstract class BackendProvider<C extends BaseBackendConfig = BaseBackendC
     // Tool calls and reasoning, from the first part on; events go to the sink while `events()` reads them.
     let parts: StreamAssembler | undefined;
     let sink: EventSink | undefined;
+    // Ends the wait before a retry when the stream is closed meanwhile (no new request goes out then).
+    let wake: AbortController | undefined;
+    // The read of the plugin's stream under way: a `next()` called before it settles waits for it, as an
+    // async generator queues it (two reads at once would hand out one batch over the other).
+    let reading: Promise<Out> | undefined;
 
     const close = async (): Promise<void> => {
       state = 'closed';
+      wake?.abort();
       const open = source;
       source = undefined;
       if (open) await open.return(undefined as never).catch(() => undefined);
@@ -469,9 +475,13 @@ export abstract class BackendProvider<C extends BaseBackendConfig = BaseBackendC
             const delay = this.retryDelay(error, attempt, settings, deadline);
             if (delay === undefined) throw error;
             this.logRetry(error as ProviderError, attempt + 1, delay);
-            await sleep(delay, settings.signal).catch(() => {
-              throw abortedError(settings.signal, undefined, (error as ProviderError).url, error);
+            wake = new AbortController();
+            await sleep(delay, AbortSignal.any([settings.signal, wake.signal])).catch(() => {
+              if (state !== 'closed') throw abortedError(settings.signal, undefined, (error as ProviderError).url, error);
             });
+            wake = undefined;
+            // Closed while it waited: no new attempt.
+            if (state === 'closed') return { value: undefined as never, done: true };
           }
         }
       } catch (error) {
@@ -490,13 +500,20 @@ export abstract class BackendProvider<C extends BaseBackendConfig = BaseBackendC
           starting = first.finally(() => (starting = undefined)).catch(() => undefined);
           return first;
         }
-        // Called again before the first step came back (an async generator would queue it).
+        // Called again before the first step (or the last read) came back: an async generator would queue it.
         if (starting) return starting.then(() => iterator.next());
+        if (reading) return reading.then(() => iterator.next());
         if (index < batch.length) {
           const out = fromBatch();
           if (out) return Promise.resolve(out);
         }
-        return source!.next().then(onStep, fail);
+        const read = source!.next().then(onStep, fail);
+        reading = read;
+        void read.then(
+          () => (reading = reading === read ? undefined : reading),
+          () => (reading = reading === read ? undefined : reading),
+        );
+        return read;
       },
       async (value) => {
         if (state === 'open') await close();

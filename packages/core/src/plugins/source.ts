@@ -73,6 +73,12 @@ export function fileSource(file: string, spec: string, declaredAt?: PluginSource
 }
 
 export function codeSource(plugin: AegisPlugin): PluginSource {
+  // Checked as definePlugin checks: an object made some other way (or by another copy of core) may not be a plugin.
+  const problems = pluginProblems(plugin);
+  if (problems.length > 0) {
+    const type = typeof (plugin as { type?: unknown } | undefined)?.type === 'string' ? ` for type "${plugin.type}"` : '';
+    throw new PluginError(`a plugin passed in code${type} is not one (make it with definePlugin from @aegis/core): ${problems.join('; ')}`, { kind: 'invalid_plugin' });
+  }
   return {
     origin: 'code',
     name: `(passed in code: ${plugin.type})`,
@@ -114,16 +120,14 @@ export async function importPlugins(entry: string, label: string, timeoutMs = DE
   const list = Array.isArray(exported) ? exported : [exported];
   const plugins: AegisPlugin[] = [];
   for (const candidate of list) {
-    if (isAegisPlugin(candidate)) {
-      plugins.push(candidate);
-      continue;
-    }
+    // Marked by definePlugin or not, checked against this core: a plugin made with a newer copy of core may
+    // declare what this one does not know (a capability), and the marker alone says nothing of that.
     const problems = pluginProblems(candidate as never);
     if (problems.length > 0) {
-      throw new PluginError(
-        `${label} does not export a plugin as its default export (use definePlugin from @aegis/core): ${problems.join('; ')}`,
-        { kind: 'invalid_plugin', packages: [label] },
-      );
+      const why = isAegisPlugin(candidate)
+        ? `exports a plugin this @aegis/core cannot use (made for a newer one?)`
+        : `does not export a plugin as its default export (use definePlugin from @aegis/core)`;
+      throw new PluginError(`${label} ${why}: ${problems.join('; ')}`, { kind: 'invalid_plugin', packages: [label] });
     }
     plugins.push(candidate as AegisPlugin);
   }

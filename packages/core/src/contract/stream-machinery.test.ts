@@ -1,0 +1,73 @@
+/**
+ * The stream machinery between a plugin's stream and the caller behaves as an
+ * async generator would: a stream closed while it waits to retry sends no new
+ * request, and `next()` called again before the last one settled is queued,
+ * not run beside it.
+ */
+import { describe, expect, it } from '@jest/globals';
+import { BackendProvider, type ProviderContext, type ProviderStream } from './provider.js';
+import { BaseBackendConfig } from './base-config.js';
+import { HttpClient } from '../http/client.js';
+import { ProviderError } from '../errors/provider-error.js';
+import { SecretScrubber } from '../secrets/scrubber.js';
+
+type Script = (attempt: number) => ProviderStream;
+
+class Scripted extends BackendProvider {
+  attempts = 0;
+  script!: Script;
+  protected override doStream(): ProviderStream {
+    return this.script(++this.attempts);
+  }
+}
+
+function scripted(script: Script, onRetry: () => void = () => undefined): Scripted {
+  const config = BaseBackendConfig.parse({ profile_name: 'test', type: 'test', max_retries: 2 });
+  const context: ProviderContext = {
+    profileName: 'test',
+    providerType: 'test',
+    capabilities: ['streaming'],
+    http: new HttpClient(),
+    logger: { debug() {}, info: (m) => /retry/.test(m) && onRetry(), warn() {}, error() {} },
+    secrets: new SecretScrubber(),
+    getProvider: () => Promise.reject(new Error('none')),
+  };
+  const provider = new Scripted(config, context);
+  provider.script = script;
+  return provider;
+}
+
+const hi = [{ role: 'user' as const, content: 'hi' }];
+
+describe('the stream machinery', () => {
+  it('a stream closed while it waits to retry makes no new attempt, and ends at once', async () => {
+    let waiting!: () => void;
+    const retryScheduled = new Promise<void>((resolve) => (waiting = resolve));
+    const provider = scripted(async function* (attempt) {
+      // The first attempt fails with a wait far longer than the test may take.
+      if (attempt === 1) throw new ProviderError('busy', { status: 503, retryable: true, retryAfterMs: 60_000 });
+      yield 'late';
+      return { finishReason: 'stop' };
+    }, () => waiting());
+    const iterator = provider.streamCompletion(hi)[Symbol.asyncIterator]();
+    const first = iterator.next();
+    await retryScheduled;
+    await iterator.return(undefined as never);
+    expect(await first).toEqual({ value: undefined, done: true });
+    expect(provider.attempts).toBe(1);
+  });
+
+  it('next() called again before the last one settled is queued: every delta is handed out once, in order', async () => {
+    const provider = scripted(async function* () {
+      yield ['a', 'b'];
+      yield ['c', 'd'];
+      yield 'e';
+      return { finishReason: 'stop' };
+    });
+    const stream = provider.streamCompletion(hi);
+    const iterator = stream[Symbol.asyncIterator]();
+    const steps = await Promise.all(Array.from({ length: 7 }, () => iterator.next()));
+    expect(steps.map((s) => (s.done ? 'DONE' : s.value))).toEqual(['a', 'b', 'c', 'd', 'e', 'DONE', 'DONE']);
+    expect((await stream.result).text).toBe('abcde');
+  });
+});
