@@ -70,4 +70,21 @@ describe('the stream machinery', () => {
     expect(steps.map((s) => (s.done ? 'DONE' : s.value))).toEqual(['a', 'b', 'c', 'd', 'e', 'DONE', 'DONE']);
     expect((await stream.result).text).toBe('abcde');
   });
+
+  it('events() hands out what happened before a stream broke (a tool call begun), then the error', async () => {
+    const provider = scripted(async function* () {
+      yield 'hello';
+      yield { type: 'tool-call-delta', index: 0, id: 'c1', name: 'lookup', arguments: '{"q":' };
+      throw new ProviderError('the stream broke', { reason: 'connection', retryable: true });
+    });
+    const seen: string[] = [];
+    let failure: unknown;
+    try {
+      for await (const event of provider.streamCompletion(hi).events()) seen.push(event.type === 'text-delta' ? `text ${event.text}` : event.type);
+    } catch (error) {
+      failure = error;
+    }
+    expect(seen).toEqual(['text hello', 'tool-call-start', 'tool-call-delta']);
+    expect(ProviderError.isInstance(failure) && failure.message).toMatch(/the stream broke/);
+  });
 });

@@ -167,17 +167,26 @@ export class CompletionStream implements AsyncIterable<string> {
       }
       return undefined;
     };
+    /** An error that ended the stream while events of its last step were still to hand out: thrown after them. */
+    let failure: { error: unknown } | undefined;
+    const onFail = (error: unknown): Out => {
+      const ready = atHand();
+      if (!ready) throw error;
+      failure = { error };
+      return ready;
+    };
     const onStep = (step: IteratorResult<string, void>): Out | Promise<Out> => {
       if (step.done) state = 'finishing';
       else text = step.value;
-      return atHand() ?? (state === 'finishing' ? this.finished.then(finish) : deltas.next().then(onStep));
+      return atHand() ?? (state === 'finishing' ? this.finished.then(finish) : deltas.next().then(onStep, onFail));
     };
     const pull = (): Out | Promise<Out> => {
       if (state === 'closed') return done();
       const ready = atHand();
       if (ready) return ready;
+      if (failure) throw failure.error;
       if (state === 'finishing') return this.finished.then(finish);
-      return deltas.next().then(onStep);
+      return deltas.next().then(onStep, onFail);
     };
     const iterator: AsyncGenerator<StreamEvent, void, undefined> = handIterator<StreamEvent, void>(
       () => {
