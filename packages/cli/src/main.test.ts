@@ -87,10 +87,18 @@ describe('aegis plugins', () => {
       'broken-plugin.mjs': 'throw new Error("boom at import");\n',
     });
     const result = await run(['plugins'], { cwd: dir });
-    expect(result.code).toBe(0);
+    expect(result.code).toBe(1);
     const lines = result.stdout.trimEnd().split('\n');
     expect(lines[0]).toMatch(/CAPABILITIES\s+ERROR$/);
     expect(lines.find((l) => l.startsWith('./broken-plugin.mjs'))).toMatch(/failed to load: boom at import/);
+  });
+
+  it('says on stderr what a plugins: entry that found nothing is, and exits 1', async () => {
+    const dir = project(`plugins:\n  - ./nope.mjs\nprofiles:\n${BACKENDS.replace(/^/gm, '  ')}`);
+    const result = await run(['plugins'], { cwd: dir });
+    expect(result.code).toBe(1);
+    expect(result.stdout).toMatch(/^PLUGIN\s+VERSION\s+TYPE\s+CAPABILITIES$/m);
+    expect(result.stderr).toMatch(/^aegis: backends\.yaml:2: .*\.\/nope\.mjs/m);
   });
 });
 

@@ -188,6 +188,11 @@ export class Aegis {
     if (issues.length > 0) throw new ConfigurationError(issues);
   }
 
+  /** Problems with the `plugins:` list of backends.yaml (an entry not found, not a plugin, not allowed), each at its line. */
+  pluginIssues(): ConfigIssue[] {
+    return [...this.container.resolve(PluginCatalog).issues];
+  }
+
   /**
    * The plugins this application can use, with their types and capabilities:
    * from the description a plugin ships, else by importing it.

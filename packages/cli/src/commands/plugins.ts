@@ -3,6 +3,7 @@ import path from 'node:path';
 import { findAppRoot, PLUGIN_API_VERSION, PLUGIN_KEYWORD, type PluginSummary } from '@aegis/core';
 import type { CommandContext } from '../context.js';
 import { formatTable, printJson } from '../output.js';
+import { formatIssueLine } from '../errors.js';
 
 export interface PluginsOptions {
   json?: boolean;
@@ -12,19 +13,22 @@ export interface PluginsOptions {
 export async function run(ctx: CommandContext, options: PluginsOptions): Promise<number> {
   const aegis = await ctx.aegis();
   const plugins = await aegis.plugins();
+  // An entry of `plugins:` that found nothing is no row of the table: it is said on stderr.
+  const listIssues = aegis.pluginIssues();
+  const withErrors = plugins.some((p) => p.error);
+  // Exit 1 when a plugin cannot be used or the list has a problem, as `aegis validate` would.
+  const code = withErrors || listIssues.length > 0 ? 1 : 0;
   if (options.json) {
     printJson(ctx.out, plugins);
-    return 0;
-  }
-  if (plugins.length === 0) {
+  } else if (plugins.length === 0) {
     for (const line of nothingFound(ctx.cwd)) ctx.err.line(line);
-    return 0;
+  } else {
+    const headers = ['PLUGIN', 'VERSION', 'TYPE', 'CAPABILITIES', ...(withErrors ? ['ERROR'] : [])];
+    const rows = plugins.flatMap((plugin) => rowsOf(plugin, withErrors));
+    for (const line of formatTable(headers, rows)) ctx.out.line(line);
   }
-  const withErrors = plugins.some((p) => p.error);
-  const headers = ['PLUGIN', 'VERSION', 'TYPE', 'CAPABILITIES', ...(withErrors ? ['ERROR'] : [])];
-  const rows = plugins.flatMap((plugin) => rowsOf(plugin, withErrors));
-  for (const line of formatTable(headers, rows)) ctx.out.line(line);
-  return 0;
+  for (const issue of listIssues) ctx.err.line(`aegis: ${formatIssueLine(issue)}`);
+  return code;
 }
 
 /** One row per provider type; the plugin's name and version on its first row only. */
