@@ -465,6 +465,18 @@ describe('aegis embed', () => {
   });
 });
 
+describe('aegis plugin new', () => {
+  it('warns when the new plugin\'s type is a first-party one (both installed, neither could serve it)', async () => {
+    const dir = project();
+    const clash = await run(['plugin', 'new', 'openai', '--dir', 'clash'], { cwd: dir });
+    expect(clash.code).toBe(0);
+    expect(clash.stderr).toMatch(/^aegis: warning: the provider type "openai" is also @aegis\/provider-openai's: /);
+    const fine = await run(['plugin', 'new', 'acme', '--dir', 'fine'], { cwd: dir });
+    expect(fine.code).toBe(0);
+    expect(fine.stderr).toBe('');
+  });
+});
+
 describe('aegis plugin describe', () => {
   it('runs nothing of a folder that is not a plugin package, and says so', async () => {
     const dir = project(BACKENDS, {

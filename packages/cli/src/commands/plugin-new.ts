@@ -3,6 +3,7 @@ import type { CommandContext } from '../context.js';
 import { UsageError } from '../errors.js';
 import { pluginNames } from '../scaffold/names.js';
 import { writePluginPackage } from '../scaffold/write.js';
+import { KNOWN_PLUGINS } from '../known-plugins.js';
 
 export interface PluginNewOptions {
   dir?: string;
@@ -26,5 +27,10 @@ export async function run(ctx: CommandContext, name: string, options: PluginNewO
   ctx.out.line('next:');
   ctx.out.line(`  cd ${shown} && npm install && npm test`);
   ctx.out.line('  then make test/server.ts answer like your backend, and src/provider.ts speak to it');
+  // Two installed plugins claiming one type make every profile of that type unusable.
+  const taken = KNOWN_PLUGINS[names.type];
+  if (taken !== undefined) {
+    ctx.err.line(`aegis: warning: the provider type "${names.type}" is also ${taken}'s: an application with both installed cannot use either for it; rename the type in src/index.ts and package.json's "aegis" manifest`);
+  }
   return 0;
 }
