@@ -93,4 +93,4 @@ export {
   type RunConformanceOptions,
 } from './conformance/index.js';
 
-export { createTestAegis, providerError, rejection, drain, collect, type TestAegis, type TestAegisOptions } from './testing.js';
+export { createTestAegis, providerError, rejection, drain, collect, abortOnArrival, type TestAegis, type TestAegisOptions } from './testing.js';

@@ -74,3 +74,19 @@ export async function drain(stream: AsyncIterable<string>): Promise<{ deltas: st
   }
   return { deltas };
 }
+
+/**
+ * Aborts `controller` once `backend` has received one more request than it
+ * had when this was called: a test of an abort in flight must abort a request
+ * that has left, where a fixed delay could fire before it does on a loaded
+ * machine (and pass through the "aborted before sending" path instead).
+ */
+export function abortOnArrival(backend: { readonly requests: readonly unknown[] }, controller: AbortController): void {
+  const before = backend.requests.length;
+  const poll = (): void => {
+    if (controller.signal.aborted) return;
+    if (backend.requests.length > before) controller.abort();
+    else setTimeout(poll, 5);
+  };
+  poll();
+}

@@ -1,6 +1,6 @@
 /** Tool calls and thinking in the Ollama and KoboldCpp emulators: the wire each backend writes. */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
-import { defaultReplyText, startKoboldCppEmulator, startOllamaEmulator, type Emulator, type ScriptedReply } from './index.js';
+import { defaultReplyText, startKoboldCppEmulator, startOllamaEmulator, startOpenAIEmulator, startVllmEmulator, type Emulator, type ScriptedReply } from './index.js';
 import { fixture, fixtureJson, postJson, readAll, sseData, sseEvents } from './__tests__/helpers.js';
 
 const TOOLS = fixtureJson('ollama/chat.tools.request.json').tools;
@@ -188,5 +188,33 @@ describe('koboldcpp emulator: tool calls on /v1/chat/completions', () => {
     expect(error).toBeDefined();
     expect(text).not.toContain('[DONE]');
     expect(sseEvents(text)).toHaveLength(3);
+  });
+});
+
+describe('openai and vllm emulators: answers that are only calls', () => {
+  let openai: Emulator;
+  let vllm: Emulator;
+  beforeAll(async () => {
+    [openai, vllm] = await Promise.all([startOpenAIEmulator({ apiKey: 'sk-test' }), startVllmEmulator()]);
+    for (const e of [openai, vllm]) e.setReply({ toolCalls: [{ name: 'get_weather', arguments: { city: 'Tokyo' } }] });
+  });
+  afterAll(async () => {
+    await Promise.all([openai.close(), vllm.close()]);
+  });
+  const tools = [{ type: 'function', function: { name: 'get_weather', parameters: { type: 'object', properties: {} } } }];
+  const ask = (e: Emulator, extra: Record<string, unknown>) =>
+    postJson(`${e.baseUrl}/chat/completions`, { model: 'm', messages: [{ role: 'user', content: 'weather?' }], tools, ...extra }, { authorization: 'Bearer sk-test' });
+
+  it('OpenAI opens the stream with "content": null, as its recorded tool stream does', async () => {
+    const first = sseData(await (await ask(openai, { stream: true })).text())[0];
+    expect(first.choices[0].delta).toEqual({ role: 'assistant', content: null });
+    expect(fixture('openai/chat.completions.tools.stream.sse.txt')).toContain('"delta":{"role":"assistant","content":null}');
+  });
+
+  it('vLLM answers content null with tool_choice auto, "" when a call is forced (required or named), as its serving code does', async () => {
+    expect((await (await ask(vllm, {})).json()).choices[0].message.content).toBeNull();
+    expect((await (await ask(vllm, { tool_choice: 'required' })).json()).choices[0].message.content).toBe('');
+    const named = await (await ask(vllm, { tool_choice: { type: 'function', function: { name: 'get_weather' } } })).json();
+    expect(named.choices[0].message.content).toBe('');
   });
 });

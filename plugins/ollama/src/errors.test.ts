@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
 import { ProviderError, type BackendProvider, type ChatMessage } from '@aegis/core';
-import { startOllamaEmulator, splitIntoChunks, defaultReplyText, type Emulator } from '@aegis/testkit';
+import { abortOnArrival, startOllamaEmulator, splitIntoChunks, defaultReplyText, type Emulator } from '@aegis/testkit';
 import { collect, providerError, startHarness, type Harness } from './__tests__/harness.js';
 
 const PROFILES = `
@@ -236,9 +236,10 @@ describe('abort and timeouts', () => {
   it('an AbortSignal cancels a completion that hangs', async () => {
     h.local.failNext({ kind: 'hang' });
     const controller = new AbortController();
-    setTimeout(() => controller.abort(), 50);
+    abortOnArrival(h.local, controller);
     const e = await providerError(p.getCompletion(messages, { signal: controller.signal }));
     expect(e).toMatchObject({ reason: 'aborted', retryable: false });
+    expect(h.local.requests).toHaveLength(1);
   });
 
   it('an AbortSignal cancels a stream between deltas; the deltas arrive one by one', async () => {

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
 import { CapabilityNotSupportedError, ProviderError, type BackendProvider } from '@aegis/core';
 import { OpenAICompatibleProvider } from '@aegis/provider-openai';
-import { pcmTone, startVllmEmulator, wavFile, type Emulator } from '@aegis/testkit';
+import { abortOnArrival, pcmTone, startVllmEmulator, wavFile, type Emulator } from '@aegis/testkit';
 import { drain, expectHttpError, harness, providerError, rejection, type Harness } from './__tests__/harness.js';
 import plugin, { VllmProvider, type VllmCompletionResult } from './index.js';
 
@@ -387,10 +387,12 @@ describe('abort', () => {
   it('an AbortSignal stops a call that is waiting for the answer', async () => {
     emu.failNext({ kind: 'hang' });
     const controller = new AbortController();
-    setTimeout(() => controller.abort(), 50);
-    const e = await providerError((await provider()).getCompletion(HELLO, { signal: controller.signal }));
+    const p = await provider();
+    abortOnArrival(emu, controller);
+    const e = await providerError(p.getCompletion(HELLO, { signal: controller.signal }));
     expect(e.reason).toBe('aborted');
     expect(e.retryable).toBe(false);
+    expect(emu.requests).toHaveLength(1);
   });
 
   it('an AbortSignal stops a stream in the middle', async () => {

@@ -31,6 +31,12 @@ export interface CompatToolFlavor {
   namedChoiceFinish?: string;
   /** The message/delta field of the reasoning text, when the server sends one. */
   reasoningField?: string;
+  /**
+   * `message.content` of an answer that is only calls, when the request forced a
+   * call (`tool_choice` "required" or a named tool; vLLM: `""`). Default null,
+   * as with `auto`.
+   */
+  forcedCallContent?: string | null;
 }
 
 export interface CompatFlavor {
@@ -107,7 +113,8 @@ export function chatCompletion(f: CompatFlavor, ctx: HandlerCtx): Plan {
   if (b.stream !== true) {
     Object.assign(full, { id: f.chatId(), created, model });
     const choice = full.choices[0];
-    choice.message.content = calls.length > 0 && ctx.reply.text === undefined ? null : r.text;
+    const forced = named || b.tool_choice === 'required';
+    choice.message.content = calls.length > 0 && ctx.reply.text === undefined ? ((forced ? tf?.forcedCallContent : undefined) ?? null) : r.text;
     if (reasoning) choice.message[tf!.reasoningField!] = reasoning;
     if (calls.length > 0) {
       choice.message.tool_calls = calls.map((c) => ({ id: c.id, type: 'function', function: { name: c.name, arguments: c.args } }));
@@ -152,7 +159,9 @@ export function chatCompletion(f: CompatFlavor, ctx: HandlerCtx): Plan {
   };
 
   const frames: string[] = [];
-  if (hasRoleChunk) frames.push(make(templates[0]));
+  // A stream of calls alone opens with the content the server's recorded tool stream has there (OpenAI: null).
+  const toolRole = calls.length > 0 && ctx.reply.text === undefined ? toolRoleChunk(f.fixtures) : undefined;
+  if (hasRoleChunk) frames.push(toolRole ? make(templates[0], (ch) => (ch.delta.content = toolRole.choices[0].delta.content)) : make(templates[0]));
   if (reasoning) {
     for (const text of splitIntoChunks(reasoning)) frames.push(make(contentTpl, (ch) => (ch.delta = { [tf!.reasoningField!]: text })));
   }
@@ -278,4 +287,13 @@ function jsonRequested(b: Record<string, any>): string | undefined {
   if (format?.type === 'json_object') return jsonReplyText(undefined);
   if (b.structured_outputs?.json !== undefined) return jsonReplyText(b.structured_outputs.json);
   return undefined;
+}
+
+/** The first chunk (the role's) of the backend's recorded tool-call stream, when it has one. */
+function toolRoleChunk(fixtures: FixtureBackend): Record<string, any> | undefined {
+  try {
+    return fixtureSse(fixtures, 'chat.completions.tools.stream.sse.txt')[0];
+  } catch {
+    return undefined;
+  }
 }

@@ -63,6 +63,7 @@ export const vllmFlavor: CompatFlavor = {
     stream: 'vllm',
     namedChoiceFinish: 'stop',
     reasoningField: 'reasoning',
+    forcedCallContent: '',
   },
 };
 
