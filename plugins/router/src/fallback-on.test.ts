@@ -245,6 +245,8 @@ describe('cooldown', () => {
     const short = (await aegis.getProviderForProfile('short_cooling')) as FallbackProvider;
     a.failNext({ kind: 'status', status: 503 });
     expect((await short.getCompletion(hi)).text).toBe('from b');
+    // The cooldown was started (read from the log: 50 ms may be over before memberStates() is read).
+    expect(log.lines.filter((l) => l.includes('profile "short_cooling": member "a" skipped for 0.05 s'))).toHaveLength(1);
     const until = Date.now() + short.memberStates()[0]!.coolingDownForMs;
     while (Date.now() <= until) await new Promise((resolve) => setTimeout(resolve, 20));
     expect((await short.getCompletion(hi)).text).toBe('from a');
