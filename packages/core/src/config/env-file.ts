@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { dotenv } from '../cjs.js';
 import { ConfigurationError } from '../errors/index.js';
-import { displayPath } from './paths.js';
+import { displayPath, isRegularFile } from './paths.js';
 import { MAX_ENV_FILE_BYTES } from './limits.js';
 import { readLimitedFile } from './read-limited.js';
 import { envFileIssues } from './env-syntax.js';
@@ -58,7 +58,7 @@ export function loadEnvFile(options: LoadEnvFileOptions): EnvFileValues {
   }
   const beside = path.join(path.dirname(path.resolve(cwd, options.configFile)), '.env');
   // Only a regular file: a `.env` directory beside it (a Python virtualenv) is not an env file.
-  if (isFile(beside)) return { values: read(beside, cwd), file: beside };
+  if (isRegularFile(beside)) return { values: read(beside, cwd), file: beside };
   return { values: {} };
 }
 
@@ -77,14 +77,6 @@ export function mergeEnv(
     if (value !== undefined) merged[name] = value;
   }
   return merged;
-}
-
-function isFile(file: string): boolean {
-  try {
-    return fs.statSync(file).isFile();
-  } catch {
-    return false;
-  }
 }
 
 /** Something is there; whether it is a regular file is checked by the reader, on what it opens. */

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { ConfigurationError } from '../errors/index.js';
-import { displayPath } from './paths.js';
+import { displayPath, isRegularFile } from './paths.js';
 
 /** Environment variable naming the config file when no explicit path is given. */
 export const CONFIG_ENV_VAR = 'AEGIS_BACKENDS';
@@ -83,15 +83,7 @@ export function locateConfigFile(options: LocateConfigOptions = {}): string {
  */
 function earlierLayoutHint(cwd: string): string {
   const earlier = path.join(cwd, 'aegis', DEFAULT_CONFIG_FILE);
-  if (!isFile(earlier)) return '';
-  const env = isFile(path.join(cwd, '.env')) ? ', and --dotenv .env for the .env here (it is read beside backends.yaml otherwise)' : '';
+  if (!isRegularFile(earlier)) return '';
+  const env = isRegularFile(path.join(cwd, '.env')) ? ', and --dotenv .env for the .env here (it is read beside backends.yaml otherwise)' : '';
   return ` (found aegis/${DEFAULT_CONFIG_FILE}, where the earlier AEGIS kept it: pass --config aegis/${DEFAULT_CONFIG_FILE}${env})`;
-}
-
-function isFile(file: string): boolean {
-  try {
-    return fs.statSync(file).isFile();
-  } catch {
-    return false;
-  }
 }

@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import path from 'node:path';
 
 /**
@@ -9,4 +10,13 @@ export function displayPath(file: string, cwd: string = process.cwd()): string {
   const relative = path.relative(path.resolve(cwd), absolute);
   if (relative === '' || relative.startsWith('..') || path.isAbsolute(relative)) return absolute;
   return relative;
+}
+
+/** True for a regular file (symlinks followed); a stat only, never an open, so a FIFO cannot block. */
+export function isRegularFile(file: string): boolean {
+  try {
+    return fs.statSync(file).isFile();
+  } catch {
+    return false;
+  }
 }

@@ -1,6 +1,7 @@
 import { existsSync, realpathSync, statSync } from 'node:fs';
 import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import type { ConfigIssue } from '../errors/configuration-error.js';
+import { isRegularFile } from '../config/paths.js';
 import { dependencyNames, isPluginPackage, packageInfo, readPackageJson, readPackageJsonChecked } from './manifest.js';
 import { codeSource, fileSource, packageSource, type PluginSource } from './source.js';
 import { validatePackageName } from '../cjs.js';
@@ -176,15 +177,6 @@ function notAllowedReason(source: PluginSource): string {
 }
 
 const NOT_A_FILE = 'is not a regular file or directory (a FIFO, a socket or a device?); it is not loaded';
-
-/** True for a regular file (symlinks followed); never opens it, so a FIFO cannot block. */
-function isRegularFile(path: string): boolean {
-  try {
-    return statSync(path).isFile();
-  } catch {
-    return false;
-  }
-}
 
 /** The real path (symlinks resolved), or undefined when there is nothing there. */
 function realPath(path: string): string | undefined {
