@@ -4,7 +4,7 @@
  * the environment), and the settings the server runs with.
  */
 import { createHash } from 'node:crypto';
-import { ConfigurationError, validateSection, z, type Aegis, type ConfigIssue, type RawSection } from '@aegis/core';
+import { ConfigurationError, formatIssue, validateSection, z, type Aegis, type ConfigIssue, type RawSection } from '@aegis/core';
 
 export const SECTION = 'gateway';
 
@@ -70,7 +70,6 @@ export interface GatewaySettings {
   redisPrefix: string;
   maxBodyBytes: number;
   shutdownTimeoutMs: number;
-  /** Profiles not served (their configuration is broken), with why, for the start-up log. */
   /** Profiles left out because they are not usable (and the public name they were to be served under, when the section named one). */
   skipped: { profile: string; model?: string; reason: string }[];
   /** Values to scrub from every output (keys, the Redis URL's password). */
@@ -198,9 +197,8 @@ export function refusalToListen(host: string, settings: GatewaySettings, configF
   );
 }
 
-/** What makes a profile unusable, with the field it is about. */
+/** What makes a profile unusable, with the field it is about (`field "api_key": ...`; the log line names the profile). */
 function firstProblem(summary: { issues: readonly ConfigIssue[] }): string {
   const issue = summary.issues[0];
-  if (!issue) return 'unusable';
-  return issue.field ? `field "${issue.field}": ${issue.message}` : issue.message;
+  return issue ? formatIssue({ field: issue.field, message: issue.message }) : 'unusable';
 }

@@ -627,16 +627,16 @@ function routeOf(path: string): Route | undefined {
     case '/metrics':
       return 'ops';
     default:
-      return modelIdOf(path) !== undefined || MODEL_PATH.test(path) ? 'models' : undefined;
+      return MODEL_PATH.test(path) ? 'models' : undefined;
   }
 }
 
 /** `/v1/models/{id}` (or `/models/{id}`). */
-const MODEL_PATH = /^(?:\/v1)?\/models\/./;
+const MODEL_PATH = /^(?:\/v1)?\/models\/(.+)$/;
 
 /** The id in a `/v1/models/{id}` path, decoded; undefined for another path or a malformed escape. */
 function modelIdOf(path: string): string | undefined {
-  const match = /^(?:\/v1)?\/models\/(.+)$/.exec(path);
+  const match = MODEL_PATH.exec(path);
   if (!match) return undefined;
   try {
     return decodeURIComponent(match[1]!);
