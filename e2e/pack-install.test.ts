@@ -181,6 +181,25 @@ describe('installed from tarballs', () => {
     });
   });
 
+  it("the installed packages' types check in an application that also checks its libraries (skipLibCheck: false)", async () => {
+    writeFileSync(
+      join(app, 'agent.ts'),
+      [
+        "import { createAegis, ProviderError, type CompletionResult } from '@aegis/core';",
+        "import { createGateway } from '@aegis/gateway';",
+        "const aegis = createAegis({ configPath: 'backends.yaml' });",
+        "const result: CompletionResult = await (await aegis.getProviderForProfile('example_com_default')).getCompletion([{ role: 'user', content: 'hi' }]);",
+        "const gateway = await createGateway(aegis);",
+        "export const seen = [result.text, ProviderError.isInstance(result), typeof gateway.listen];",
+      ].join('\n'),
+    );
+    const tsc = join(REPO, 'node_modules', 'typescript', 'bin', 'tsc');
+    const args = ['--noEmit', '--strict', '--skipLibCheck', 'false', '--target', 'ES2022', '--module', 'NodeNext', '--moduleResolution', 'NodeNext'];
+    const typeRoots = ['--typeRoots', join(REPO, 'node_modules', '@types'), '--types', 'node', 'agent.ts'];
+    const { stdout } = await run(process.execPath, [tsc, ...args, ...typeRoots], { cwd: app }).catch((e: { stdout: string }) => ({ stdout: e.stdout }));
+    expect(stdout).toBe('');
+  });
+
   it('the example-com plugin, built for plugin API 1 and unchanged, works beside the new core: text-only messages, tools refused, typed events', async () => {
     // The installed (built, bundled) plugin and core, driven as an application would.
     const script = [

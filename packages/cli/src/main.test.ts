@@ -542,7 +542,14 @@ describe('aegis transcribe', () => {
     expect(unknown.stderr).toMatch(/^aegis: cannot tell the audio format of clip\.xyz/);
     const missing = await run(['transcribe', '-p', 'mem', 'nope.wav'], { cwd: dir });
     expect(missing.code).toBe(1);
-    expect(missing.stderr).toBe('aegis: cannot read nope.wav: no such file\n');
+    expect(missing.stderr).toBe('aegis: cannot read the audio file nope.wav: ENOENT\n');
+  });
+
+  it('refuses an audio file past 25 MB without reading it all (sent nowhere)', async () => {
+    const dir = project(BACKENDS, { 'long.wav': '' });
+    fs.truncateSync(path.join(dir, 'long.wav'), 25 * 1024 * 1024 + 1); // sparse: no 25 MB written
+    const result = await run(['transcribe', '-p', 'mem', 'long.wav'], { cwd: dir });
+    expect(result).toEqual({ code: 1, stdout: '', stderr: `aegis: the audio file long.wav is larger than ${25 * 1024 * 1024} bytes\n` });
   });
 
   it('exits 3 for a provider without transcription', async () => {

@@ -9,6 +9,15 @@ import 'reflect-metadata';
 import * as tsyringe from 'tsyringe';
 import yaml from 'yaml';
 import dotenv from 'dotenv';
-import validatePackageName from 'validate-npm-package-name';
+import validatePackageNameUntyped from 'validate-npm-package-name';
+
+/**
+ * Typed here, not through the module's declaration (src/types, which the
+ * package does not ship): the emitted .d.ts then names no untyped module, and
+ * an application type-checking its libraries (`skipLibCheck: false`) finds
+ * nothing missing.
+ */
+const validatePackageName: (name: string) => { validForNewPackages: boolean; validForOldPackages: boolean; errors?: string[]; warnings?: string[] } =
+  validatePackageNameUntyped;
 
 export { tsyringe, yaml, dotenv, validatePackageName };

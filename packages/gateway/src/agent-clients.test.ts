@@ -281,7 +281,7 @@ describe('response_format, images and reasoning with the official openai client'
   it('an image_url data URL reaches OpenAI as an image_url part and Ollama as bare base64; an https URL Ollama cannot take is a 400', async () => {
     const content: OpenAI.ChatCompletionContentPart[] = [
       { type: 'text', text: 'What is this?' },
-      { type: 'image_url', image_url: { url: PNG_URL, detail: 'low' } },
+      { type: 'image_url', image_url: { url: PNG_URL, detail: 'auto' } },
     ];
     await client.chat.completions.create({ model: 'chat', messages: [{ role: 'user', content }] });
     const parts = backends.openai.lastRequest!.json.messages[0].content;
@@ -306,6 +306,14 @@ describe('response_format, images and reasoning with the official openai client'
       .create({ model: 'chat', messages: [{ role: 'user', content: [{ type: 'image_url', image_url: { url: 'http://10.0.0.1/x.png' } }] }] })
       .catch((e: unknown) => e);
     expect((http as InstanceType<typeof OpenAI.APIError>).param).toBe('messages[0].content[0].image_url.url');
+    // A resolution the contract cannot carry is refused by name, not dropped.
+    const calls = backends.openai.requests.length;
+    const detailed = await client.chat.completions
+      .create({ model: 'chat', messages: [{ role: 'user', content: [{ type: 'image_url', image_url: { url: PNG_URL, detail: 'high' } }] }] })
+      .catch((e: unknown) => e);
+    expect(detailed).toBeInstanceOf(OpenAI.BadRequestError);
+    expect((detailed as InstanceType<typeof OpenAI.APIError>).param).toBe('messages[0].content[0].image_url.detail');
+    expect(backends.openai.requests.length).toBe(calls);
   });
 
   it('reasoning as vLLM sends it: message.reasoning, and delta.reasoning before the answer\'s deltas', async () => {

@@ -5,6 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import { ConfigurationError, formatIssue, validateSection, z, type Aegis, type ConfigIssue, type RawSection } from '@aegis/core';
+import type { CorsSettings } from './cors.js';
 
 export const SECTION = 'gateway';
 
@@ -29,6 +30,18 @@ const keySchema = z.object({
   ...limitFields,
 });
 
+/** What a browser sends as `Origin`: scheme, host and port, nothing more (a path or a trailing "/" would never match). */
+const origin = z
+  .string()
+  .regex(/^https?:\/\/[^/?#\s]+$/i, 'an origin such as "https://app.example.com" (scheme://host[:port], no path, no trailing "/"; for any origin write origins: "*")');
+
+const corsSchema = z.object({
+  /** Browser origins that may call the gateway; "*": any (keys still apply). */
+  origins: z.union([z.literal('*'), z.array(origin).min(1)]),
+  /** Seconds a browser may reuse a preflight's answer. */
+  max_age: z.number().int().nonnegative().default(600),
+});
+
 export const gatewaySectionSchema = z.object({
   /** Public model name → profile. Default: every usable profile under its own name. */
   models: z.record(z.string().min(1), z.string().min(1)).optional(),
@@ -43,6 +56,8 @@ export const gatewaySectionSchema = z.object({
   max_body_bytes: positiveInt.default(25 * 1024 * 1024),
   /** Seconds in-flight calls get to finish on SIGTERM before they are cut. */
   shutdown_timeout: z.number().positive().default(30),
+  /** Answers for browser apps (preflights, Access-Control-Allow-Origin); none: no CORS headers at all. */
+  cors: corsSchema.optional(),
 });
 
 export type GatewaySection = z.output<typeof gatewaySectionSchema>;
@@ -70,6 +85,8 @@ export interface GatewaySettings {
   redisPrefix: string;
   maxBodyBytes: number;
   shutdownTimeoutMs: number;
+  /** CORS for browser apps; undefined: none. */
+  cors?: CorsSettings;
   /** Profiles left out because they are not usable (and the public name they were to be served under, when the section named one). */
   skipped: { profile: string; model?: string; reason: string }[];
   /** Values to scrub from every output (keys, the Redis URL's password). */
@@ -168,9 +185,14 @@ export async function loadGatewaySettings(aegis: Aegis): Promise<GatewaySettings
     redisPrefix: section.redis_prefix,
     maxBodyBytes: section.max_body_bytes,
     shutdownTimeoutMs: section.shutdown_timeout * 1000,
+    cors: section.cors && corsSettingsOf(section.cors),
     skipped,
     secrets,
   };
+}
+
+function corsSettingsOf(cors: NonNullable<GatewaySection['cors']>): CorsSettings {
+  return { origins: cors.origins === '*' ? '*' : new Set(cors.origins.map((o) => o.toLowerCase())), maxAgeSeconds: cors.max_age };
 }
 
 function at(section: RawSection, path: (string | number)[], message: string): ConfigIssue {

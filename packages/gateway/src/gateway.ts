@@ -10,11 +10,12 @@ import { performance } from 'node:perf_hooks';
 import { SecretScrubber, type Aegis, type BackendProvider, type Logger, type StreamEvent } from '@aegis/core';
 import { formatEntry, type AccessLogEntry, type AccessLogSink } from './access-log.js';
 import { assertModelAllowed, authenticate } from './auth.js';
+import { applyCors, isPreflight, preflightHeaders, type CorsSettings } from './cors.js';
 import { loadGatewaySettings, refusalToListen, type GatewaySettings, type KeySpec } from './config.js';
 import { fromError, GatewayError, modelNotFound, quotedName, rateLimited, upstreamReason } from './errors.js';
 import { parseJsonBody, readBody } from './http/body.js';
 import { sendJson as writeJson, StreamWriter } from './http/respond.js';
-import { estimateTokens, promptTokens } from './limits/estimate.js';
+import { answerChars, estimateTokens, usageOrEstimate } from './limits/estimate.js';
 import { Limiter, type Permit } from './limits/limiter.js';
 import { RedisLimitStore } from './limits/redis-store.js';
 import { MemoryLimitStore, type LimitStore } from './limits/store.js';
@@ -22,7 +23,7 @@ import { GatewayMetrics } from './metrics.js';
 import { parseSpeechRequest, parseTranscriptionRequest, speechMime, transcriptionBody } from './openai/audio.js';
 import { ChunkWriter, completionBody, parseChatRequest } from './openai/chat.js';
 import { chainScrubbers, ChatStreamEncoder } from './openai/chat-stream.js';
-import { embeddingsBody, parseEmbeddingsRequest } from './openai/embeddings.js';
+import { dimensionsRefused, embeddingsBody, parseEmbeddingsRequest } from './openai/embeddings.js';
 
 export interface GatewayOptions {
   /** Where access log lines go (one JSON object each); default stdout; false: none. */
@@ -119,6 +120,9 @@ export async function createGateway(aegis: Aegis, options: GatewayOptions = {}):
           })
         : new MemoryLimitStore(options.now);
     }
+    if (settings.cors?.origins === '*' && settings.keys.length === 0) {
+      logger.warn('gateway: cors allows any origin and there are no keys: any web page the user opens can call the gateway');
+    }
     for (const { profile, model, reason } of settings.skipped) {
       const what = model === undefined ? `profile "${profile}"` : `model "${model}" (profile "${profile}")`;
       logger.warn(`gateway: ${what} is not served: ${instance.redact(reason)}`);
@@ -173,6 +177,9 @@ export async function createGateway(aegis: Aegis, options: GatewayOptions = {}):
       counted = true;
     });
     res.setHeader('x-request-id', requestId);
+    // The model routes only: /healthz, /readyz and /metrics are for operators, not browser apps.
+    const cors = current.settings.cors;
+    if (cors !== undefined && route !== undefined && route !== 'ops') applyCors(cors, req, res);
     res.on('close', () => {
       closed = true;
       // The client went away (or the answer is complete): stop the upstream call at once.
@@ -224,6 +231,20 @@ export async function createGateway(aegis: Aegis, options: GatewayOptions = {}):
     writeJson(res, status, body, draining ? { ...headers, connection: 'close' } : headers);
   };
 
+  /**
+   * A preflight for a model route: 204 with what the browser may send, or a
+   * 403 for an origin not allowed (no CORS headers: the browser then refuses
+   * the call). Logged and counted as any answer, under its route.
+   */
+  const answerPreflight = (cors: CorsSettings, req: IncomingMessage, res: ServerResponse, route: Route): void => {
+    const headers = preflightHeaders(cors, req, route === 'models' ? 'GET' : 'POST');
+    if (!headers) {
+      throw new GatewayError(403, 'invalid_request_error', 'this origin may not call the gateway from a browser (gateway.cors.origins)', { code: 'origin_not_allowed' });
+    }
+    res.writeHead(204, draining ? { ...headers, connection: 'close' } : headers);
+    res.end();
+  };
+
   const dispatch = async (
     s: State,
     req: IncomingMessage,
@@ -249,6 +270,8 @@ export async function createGateway(aegis: Aegis, options: GatewayOptions = {}):
       return;
     }
     if (!route) throw new GatewayError(404, 'invalid_request_error', `Unknown request URL: ${req.method} ${path}`, { code: 'unknown_url' });
+    // Before the key is checked: a browser never sends it on a preflight.
+    if (s.settings.cors !== undefined && isPreflight(req)) return answerPreflight(s.settings.cors, req, res, route);
     if (draining) throw new GatewayError(503, 'server_error', 'the gateway is shutting down', { code: 'shutting_down', headers: { connection: 'close' } });
 
     const key = authenticate(req, s.settings.keys);
@@ -277,7 +300,7 @@ export async function createGateway(aegis: Aegis, options: GatewayOptions = {}):
           prompt: request.prompt,
           signal,
         });
-        const out = transcriptionBody({ ...result, text: scrub(s, result.text) }, request.format);
+        const out = transcriptionBody(result, request.format, (t) => scrub(s, t));
         if (out.json) return sendJson(res, 200, out.json);
         res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8' });
         res.end(out.text);
@@ -295,12 +318,12 @@ export async function createGateway(aegis: Aegis, options: GatewayOptions = {}):
       const call = await begin(s, key, request.model, entry, 'embeddings');
       let tokens: number | undefined;
       try {
-        const result = await call.provider.getEmbeddings(request.input, { signal });
+        const result = await call.provider.getEmbeddings(request.input, { dimensions: request.dimensions, signal });
         tokens = result.usage?.totalTokens ?? result.usage?.promptTokens;
         countTokens(call, result.usage?.promptTokens, undefined, entry);
         return sendJson(res, 200, embeddingsBody(request.model, result, request.base64));
       } catch (error) {
-        throw await upstreamFailure(s, call, error);
+        throw dimensionsRefused(await upstreamFailure(s, call, error), error, request);
       } finally {
         call.permit.release(tokens ?? estimateTokens(request.input.reduce((sum, text) => sum + text.length, 0)));
       }
@@ -328,18 +351,21 @@ export async function createGateway(aegis: Aegis, options: GatewayOptions = {}):
     const id = `chatcmpl-${randomUUID().replace(/-/g, '')}`;
     const created = Math.floor(Date.now() / 1000);
     const runtime = { ...request.runtime, signal };
-    // Charged to the key: the usage the backend reported, else an estimate (limits/estimate.ts).
+    // Charged to the key and reported: the usage the backend reported, and an estimate for
+    // what it did not (limits/estimate.ts), also for a call that failed or was left.
     let tokens: number | undefined;
-    let answered = (): string => '';
+    let answered = (): number => 0;
     try {
       if (!request.stream) {
         const result = await call.provider.getCompletion(request.messages, runtime);
-        answered = () => result.text;
-        tokens = countTokens(call, result.usage?.promptTokens, result.usage?.completionTokens, entry);
-        return sendJson(res, 200, completionBody(id, created, request.model, result, (t) => scrub(s, t), request.json));
+        answered = () => answerChars(result);
+        countTokens(call, result.usage?.promptTokens, result.usage?.completionTokens, entry);
+        const usage = usageOrEstimate(result.usage, request.messages, answered());
+        tokens = usage.promptTokens + usage.completionTokens;
+        return sendJson(res, 200, completionBody(id, created, request.model, result, usage, (t) => scrub(s, t), request.json));
       }
       const stream = call.provider.streamCompletion(request.messages, runtime);
-      answered = () => stream.text;
+      answered = () => stream.text.length;
       const deltas = stream.events();
       // The status is sent with the first event: an upstream failing before it (or a fallback
       // that runs out of members) is still a proper error status, not a broken 200 stream.
@@ -354,6 +380,7 @@ export async function createGateway(aegis: Aegis, options: GatewayOptions = {}):
       const encoder = new ChatStreamEncoder(chunks, () =>
         chainScrubbers(s.aegis.secrets.createStreamScrubber(), s.scrubber.size > 0 ? s.scrubber.createStreamScrubber() : undefined),
       );
+      answered = () => stream.text.length + encoder.extraChars;
       const out = new StreamWriter(res);
       const role = chunks.role();
       let step: IteratorResult<StreamEvent, void>;
@@ -396,7 +423,8 @@ export async function createGateway(aegis: Aegis, options: GatewayOptions = {}):
         } catch (error) {
           const failure = await upstreamFailure(s, call, error);
           entry.error = failure.message;
-          out.end(ChunkWriter.error(failure.body((t) => publicText(scrub(s, t)))));
+          // What the channels still hold goes before the error (scrubbed as at the end).
+          out.end(encoder.end() + ChunkWriter.error(failure.body((t) => publicText(scrub(s, t)))));
           return;
         }
       }
@@ -407,14 +435,20 @@ export async function createGateway(aegis: Aegis, options: GatewayOptions = {}):
         return;
       }
       const result = await stream.result;
-      tokens = countTokens(call, result.usage?.promptTokens, result.usage?.completionTokens, entry);
+      countTokens(call, result.usage?.promptTokens, result.usage?.completionTokens, entry);
+      const usage = usageOrEstimate(result.usage, request.messages, answered());
+      tokens = usage.promptTokens + usage.completionTokens;
       let tail = encoder.end() + chunks.finish(result.finishReason);
-      if (request.includeUsage) tail += chunks.usage(result.usage);
+      if (request.includeUsage) tail += chunks.usage(usage);
       out.end(tail + ChunkWriter.DONE);
     } catch (error) {
       throw error instanceof GatewayError ? error : await upstreamFailure(s, call, error);
     } finally {
-      call.permit.release(tokens ?? promptTokens(request.messages) + estimateTokens(answered().length));
+      if (tokens === undefined) {
+        const estimate = usageOrEstimate(undefined, request.messages, answered());
+        tokens = estimate.promptTokens + estimate.completionTokens;
+      }
+      call.permit.release(tokens);
     }
   };
 
@@ -480,8 +514,8 @@ export async function createGateway(aegis: Aegis, options: GatewayOptions = {}):
     return provider;
   };
 
-  /** Counts the tokens the backend reported; their sum, or undefined when it reported none. */
-  const countTokens = (call: Call, prompt: number | undefined, completion: number | undefined, entry: AccessLogEntry): number | undefined => {
+  /** Counts the tokens the backend reported (metrics and the access log: never estimates). */
+  const countTokens = (call: Call, prompt: number | undefined, completion: number | undefined, entry: AccessLogEntry): void => {
     if (prompt !== undefined) {
       entry.prompt_tokens = prompt;
       metrics.countTokens(call.model, call.profile, 'prompt', prompt);
@@ -490,7 +524,6 @@ export async function createGateway(aegis: Aegis, options: GatewayOptions = {}):
       entry.completion_tokens = completion;
       metrics.countTokens(call.model, call.profile, 'completion', completion);
     }
-    return prompt === undefined && completion === undefined ? undefined : (prompt ?? 0) + (completion ?? 0);
   };
 
   /** Maps an upstream failure, counts it, and remembers a backend's own rate limit for every replica. */

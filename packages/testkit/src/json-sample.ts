@@ -23,8 +23,12 @@ export function sampleOf(schema: unknown, root: unknown = schema, depth = 0): un
       for (const key of required) out[key] = sampleOf(s.properties?.[key] ?? {}, root, depth + 1);
       return out;
     }
-    case 'array':
+    case 'array': {
+      // A tuple: 2020-12's `prefixItems`, or draft-07's list form of `items`; one item per position.
+      const tuple = Array.isArray(s.prefixItems) ? s.prefixItems : Array.isArray(s.items) ? s.items : undefined;
+      if (tuple) return tuple.map((item: unknown) => sampleOf(item, root, depth + 1));
       return Array.from({ length: Math.max(1, s.minItems ?? 1) }, () => sampleOf(s.items ?? {}, root, depth + 1));
+    }
     case 'string':
       return 'x'.repeat(Math.max(1, s.minLength ?? 1));
     case 'integer':

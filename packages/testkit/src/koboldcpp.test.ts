@@ -44,7 +44,8 @@ describe('koboldcpp emulator', () => {
     const a = await (await postJson(`${emu.url}/api/v1/generate`, { prompt: 'x', max_length: 2 })).json();
     expect(a.results[0]).toMatchObject({ text: 'Hello!', finish_reason: 'length', completion_tokens: 2 });
     const b = await (await postJson(`${emu.url}/api/v1/generate`, { prompt: 'x', stop_sequence: ['scripted'] })).json();
-    expect(b.results[0]).toMatchObject({ text: 'Hello! This is a ', finish_reason: 'stop' });
+    // KoboldCpp 1.102: only EOS is "stop"; a stop sequence (trimmed, trim_stop defaulting to true) is "length".
+    expect(b.results[0]).toMatchObject({ text: 'Hello! This is a ', finish_reason: 'length' });
   });
 
   it('streams `event: message` SSE, final event with finish_reason, then closes the connection', async () => {

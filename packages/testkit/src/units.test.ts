@@ -1,5 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { parseMultipart, multipartBoundary } from './multipart.js';
+import { sampleOf } from './json-sample.js';
 import { pyJson } from './pyjson.js';
 import { renderText, splitIntoChunks } from './text.js';
 
@@ -41,5 +42,14 @@ describe('parseMultipart', () => {
     const form = parseMultipart(body, boundary);
     expect(form.fields).toEqual({ model: 'whisper-1' });
     expect(form.files.file).toEqual({ filename: 'a b.wav', contentType: 'audio/wav', data: bin });
+  });
+});
+
+describe('sampleOf', () => {
+  it('answers a tuple with one item per position, in either dialect', () => {
+    const pair = [{ type: 'number' }, { type: 'string' }];
+    expect(sampleOf({ type: 'array', items: pair, additionalItems: false })).toEqual([1, 'x']);
+    expect(sampleOf({ type: 'array', prefixItems: pair, items: false })).toEqual([1, 'x']);
+    expect(sampleOf({ type: 'array', items: { type: 'boolean' }, minItems: 2 })).toEqual([true, true]);
   });
 });

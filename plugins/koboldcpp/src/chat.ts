@@ -27,6 +27,7 @@ import {
   type StreamPart,
   type ResponseFormatSpec,
   type ToolChoice,
+  type ToolSpec,
   type UserContent,
   type Usage,
 } from '@aegis/core';
@@ -82,6 +83,26 @@ function chatResponseFormat(format: ResponseFormatSpec | undefined): unknown {
   return format.schema ? { type: 'json_schema', json_schema: { name: format.name ?? 'response', schema: format.schema } } : { type: 'json_object' };
 }
 
+/**
+ * A tool as KoboldCpp 1.102 can read it. Its tool preprocessing
+ * (compress_tools_array, run on every call with tools unless `--jinja`
+ * renders them, and determine_tool_json_to_use) indexes
+ * `tool_data['description']` and `tool_data['parameters']['properties']`
+ * with []: a tool without either raises a KeyError that nothing in do_POST
+ * catches, and the server closes the connection without an answer (seen here
+ * as a reset, retried as a network failure). So `description` is always sent
+ * ('' when the tool has none) and `parameters` always has `properties` ({}
+ * when the schema has none; the rest of the schema is kept, as the server
+ * turns it into the call's grammar). The same code reads each property's
+ * `prop_data['type']`: a property without `type` (`anyOf`, `enum` alone)
+ * fails the same way and cannot be repaired here without changing the schema.
+ */
+function chatTool(t: ToolSpec): Record<string, unknown> {
+  const schema: Record<string, unknown> = isRecord(t.parameters) ? t.parameters : {};
+  const parameters = isRecord(schema.properties) ? schema : { ...schema, properties: {} };
+  return { type: 'function', function: { name: t.name, description: t.description ?? '', parameters } };
+}
+
 export interface ChatRequest {
   body: Record<string, unknown>;
   genkey: string;
@@ -91,24 +112,40 @@ export interface ChatRequest {
  * The request body: OpenAI fields, plus the profile's native samplers, which
  * KoboldCpp reads from this endpoint's body too. KoboldCpp has no
  * `parallel_tool_calls`; it is not sent.
+ *
+ * Mirostat is `mirostat_mode` here: for the OpenAI-compatible endpoints
+ * KoboldCpp 1.102's transform_genparams sets
+ * `genparams["mirostat"] = genparams.get('mirostat_mode', 0)`, overwriting any
+ * `mirostat` (tau and eta are read under their own names).
+ *
+ * Stop sequences: unlike the native API, this endpoint cannot tell a stop
+ * from a length cut, and the finish reason is taken as the server gives it.
+ * transform_genparams ends the chat branch with `genparams["trim_stop"] =
+ * True`, so a `trim_stop: false` in this body is overwritten and the stop
+ * sequence never reaches us, and generate_text / handle_sse_stream report
+ * every end but EOS as "length" (`"length" if (genout['stopreason'] != 1)
+ * else "stop"`): a generation that ended on a stop sequence (the call's, or
+ * the user/assistant start tags the server adds) comes back as `length`.
+ * Usage is no way out: completion_tokens below max_tokens does not prove a
+ * stop, as the server lowers max_length itself (--genlimit, the context).
  */
 export function chatRequest(messages: readonly ChatMessage[], settings: CallSettings, c: KoboldCppConfig, stream: boolean): ChatRequest {
   const genkey = `aegis-${randomBytes(8).toString('hex')}`;
   const stop = mergeStops(c.stop_sequence, settings.stop, []);
+  const { mirostat, ...samplers } = profileSamplers(c);
   const body = withoutUndefined({
     model: c.model ?? 'koboldcpp',
     messages: messages.map((m) => wireMessage(m, c)),
     response_format: chatResponseFormat(settings.responseFormat),
-    tools: settings.tools?.length
-      ? settings.tools.map((t) => ({ type: 'function', function: withoutUndefined({ name: t.name, description: t.description, parameters: t.parameters }) }))
-      : undefined,
+    tools: settings.tools?.length ? settings.tools.map(chatTool) : undefined,
     tool_choice: settings.tools?.length ? toolChoice(settings.toolChoice) : undefined,
     max_tokens: settings.maxTokens ?? c.max_length,
     temperature: settings.temperature,
     top_p: settings.topP,
     stop: stop.length > 0 ? stop : undefined,
     seed: settings.seed ?? c.sampler_seed,
-    ...profileSamplers(c),
+    ...samplers,
+    mirostat_mode: mirostat,
     genkey,
     stream: stream || undefined,
     ...settings.providerOptions,

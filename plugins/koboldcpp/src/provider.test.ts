@@ -59,6 +59,12 @@ beforeAll(async () => {
   base_url: "${emulator.url}"
   password: \${KOBOLD_PASSWORD}
   max_retries: 2
+- profile_name: keep_stop
+  type: koboldcpp
+  base_url: "${emulator.url}"
+  password: \${KOBOLD_PASSWORD}
+  max_retries: 0
+  trim_stop: false
 - profile_name: defaults
   type: koboldcpp
 `;
@@ -133,7 +139,7 @@ describe('completion', () => {
       sampler_seed: 7,
       mirostat: 0,
       stop_sequence: ['###', ...CHATML_STOPS],
-      trim_stop: true,
+      trim_stop: false,
     });
     expect(request.json.genkey).toMatch(/^aegis-[0-9a-f]{16}$/);
     expect(request.json).not.toHaveProperty('memory');
@@ -180,6 +186,32 @@ describe('completion', () => {
     expect(result.finishReason).toBe('stop');
   });
 
+  it('reports a stop sequence as stop, though KoboldCpp says "length" (kept as rawFinishReason)', async () => {
+    emulator.setReply({ text: 'Red. ### And blue.' });
+    const result = await provider.getCompletion(chat);
+    expect(result).toMatchObject({ text: 'Red. ', finishReason: 'stop', rawFinishReason: 'length' });
+    // The server is asked to leave the stop sequence in, and does: what it answered.
+    expect(emulator.lastRequest!.json.trim_stop).toBe(false);
+  });
+
+  it('a length cut that passes no stop sequence stays length', async () => {
+    emulator.setReply({ text: 'one two three ### four' });
+    const result = await provider.getCompletion(chat, { maxTokens: 2 });
+    expect(result).toEqual(expect.objectContaining({ text: 'one two', finishReason: 'length' }));
+    expect(result.rawFinishReason).toBeUndefined();
+  });
+
+  it('keeps the stop sequence in the text with trim_stop: false (profile or providerOptions), dropping what follows it', async () => {
+    const keep = await aegis.getProviderForProfile('keep_stop');
+    emulator.setReply({ text: 'Red.<|im_end|>\n<|im_start|>user\nAnd another?' });
+    expect(await keep.getCompletion(chat)).toMatchObject({ text: 'Red.<|im_end|>', finishReason: 'stop', rawFinishReason: 'length' });
+    expect(emulator.lastRequest!.json.trim_stop).toBe(false);
+    expect(await provider.getCompletion(chat, { providerOptions: { trim_stop: false } })).toMatchObject({ text: 'Red.<|im_end|>', finishReason: 'stop' });
+    expect(emulator.lastRequest!.json.trim_stop).toBe(false);
+    expect(await keep.getCompletion(chat, { providerOptions: { trim_stop: true } })).toMatchObject({ text: 'Red.', finishReason: 'stop' });
+    expect(emulator.lastRequest!.json.trim_stop).toBe(false);
+  });
+
   it('reports a length finish', async () => {
     emulator.setReply({ text: 'one two three four five' });
     const result = await provider.getCompletion(chat, { maxTokens: 2 });
@@ -219,7 +251,7 @@ describe('streaming', () => {
     expect(result).toMatchObject({ text: 'Green is calm.', finishReason: 'stop', model: 'airoboros-l2-7b' });
     const request = emulator.lastRequest!;
     expect(request.path).toBe('/api/extra/generate/stream');
-    expect(request.json).toMatchObject({ prompt: CHATML_PROMPT, stop_sequence: ['###', ...CHATML_STOPS], trim_stop: true });
+    expect(request.json).toMatchObject({ prompt: CHATML_PROMPT, stop_sequence: ['###', ...CHATML_STOPS], trim_stop: false });
     expect(posts('/api/extra/abort')).toHaveLength(0);
   });
 
@@ -227,6 +259,25 @@ describe('streaming', () => {
     emulator.setReply({ chunks: ['a', ' b', ' c', ' d'] });
     const result = await provider.streamCompletion(chat, { maxTokens: 3 }).result;
     expect(result).toMatchObject({ text: 'a b c', finishReason: 'length' });
+  });
+
+  it('reports a stop sequence as stop, though the final event says "length"; the stop sequence is not passed on', async () => {
+    emulator.setReply({ chunks: ['Red', '.', '<|im_end|>', '\n', 'more'] });
+    const stream = provider.streamCompletion(chat);
+    const deltas: string[] = [];
+    for await (const delta of stream) deltas.push(delta);
+    expect(deltas.join('')).toBe('Red.');
+    expect(await stream.result).toMatchObject({ text: 'Red.', finishReason: 'stop', rawFinishReason: 'length' });
+  });
+
+  it('with trim_stop: false, streams the stop sequence too', async () => {
+    const keep = await aegis.getProviderForProfile('keep_stop');
+    emulator.setReply({ chunks: ['Red', '.', '<|im_end|>', '\n', 'more'] });
+    const stream = keep.streamCompletion(chat);
+    const deltas: string[] = [];
+    for await (const delta of stream) deltas.push(delta);
+    expect(deltas.join('')).toBe('Red.<|im_end|>');
+    expect(await stream.result).toMatchObject({ text: 'Red.<|im_end|>', finishReason: 'stop', rawFinishReason: 'length' });
   });
 
   it('treats a stream that closes before a finish_reason as truncated', async () => {
@@ -458,6 +509,19 @@ describe('speech', () => {
   it('merges providerOptions into the body last', async () => {
     await provider.getSpeech('Hi', { voice: 'cheery', providerOptions: { seed: 42, voice: 'sleepy' } });
     expect(emulator.lastRequest?.json).toEqual({ input: 'Hi', voice: 'sleepy', seed: 42 });
+  });
+
+  it('refuses a format other than WAV and a speed other than 1 (the server has neither setting) before sending anything', async () => {
+    for (const options of [{ format: 'mp3' }, { format: 'pcm' }, { speed: 1.5 }, { format: 'wav', speed: 0.5 }]) {
+      const e = await provider.getSpeech('Hi', options).catch((error: unknown) => error);
+      expect(CapabilityNotSupportedError.isInstance(e)).toBe(true);
+    }
+    expect(((await provider.getSpeech('Hi', { format: 'mp3' }).catch((e: unknown) => e)) as Error).message).toContain('"mp3"');
+    expect(((await provider.getSpeech('Hi', { speed: 2 }).catch((e: unknown) => e)) as Error).message).toContain('`speed`');
+    expect(emulator.requests).toHaveLength(0);
+    const ok = await provider.getSpeech('Hi', { format: 'WAV', speed: 1 });
+    expect(ok.mimeType).toBe('audio/wav');
+    expect(emulator.lastRequest?.json).toEqual({ input: 'Hi', voice: 'kobo' });
   });
 
   it('maps errors of the TTS endpoint', async () => {

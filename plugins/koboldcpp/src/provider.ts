@@ -63,9 +63,10 @@ export class KoboldCppProvider extends BackendProvider<KoboldCppConfig> {
     );
     const result = Array.isArray(body?.results) ? body.results[0] : undefined;
     if (typeof result?.text !== 'string') throw badResponse(url, 'answered without results[0].text');
+    const cut = cutAtStop(result.text, request.stops, request.keepStop);
     return {
-      text: cutAtStop(result.text, request.trimStops).text,
-      ...finish(result.finish_reason),
+      text: cut.text,
+      ...finish(result.finish_reason, cut.stopped),
       usage: usageOf(result),
       model: this.config.model,
     };
@@ -78,7 +79,7 @@ export class KoboldCppProvider extends BackendProvider<KoboldCppConfig> {
     let settled = false;
     try {
       const response = await this.context.http.postStream(url, request.body, this.options(settings));
-      const trimmer = new StopTrimmer(request.trimStops);
+      const trimmer = new StopTrimmer(request.stops, request.keepStop);
       // There is no [DONE]: the stream is complete once an event with a finish_reason has arrived.
       const end = yield* streamDeltas(readSseBatches(response.body), (event, deltas) => {
         const piece = koboldPiece(event, url);
@@ -86,7 +87,7 @@ export class KoboldCppProvider extends BackendProvider<KoboldCppConfig> {
         settled = piece.finishReason !== undefined;
         const text = trimmer.push(piece.token) + (settled ? trimmer.flush() : '');
         if (text) deltas.push(text);
-        if (piece.finishReason) return { ...finish(piece.finishReason), model: this.config.model };
+        if (piece.finishReason) return { ...finish(piece.finishReason, trimmer.stopped), model: this.config.model };
       });
       if (!end) throw this.truncatedStream(url, 'an event with a finish_reason');
       return end;
@@ -125,6 +126,15 @@ export class KoboldCppProvider extends BackendProvider<KoboldCppConfig> {
   }
 
   protected override async doSpeech(text: string, options: SpeechOptions, settings: CallSettings): Promise<SpeechResult> {
+    // KoboldCpp 1.102's tts_generate reads only input/text, voice, speaker_json and seed, and the
+    // handler always answers `content-type: audio/wav`: another format or a speed cannot be honoured,
+    // so they are refused rather than answered with WAV at the normal speed.
+    if (options.format !== undefined && options.format.toLowerCase() !== 'wav') {
+      throw new CapabilityNotSupportedError(this.type, this.profileName, `speech in format ${JSON.stringify(options.format)} (KoboldCpp produces WAV only)`);
+    }
+    if (options.speed !== undefined && options.speed !== 1) {
+      throw new CapabilityNotSupportedError(this.type, this.profileName, 'speech with a `speed` other than 1');
+    }
     const url = this.url('/api/extra/tts');
     const response = await this.context.http.postForBytes(
       url,
@@ -280,10 +290,16 @@ export class KoboldCppProvider extends BackendProvider<KoboldCppConfig> {
 const koboldRetryable: ErrorRetryableJudge = (status, body) =>
   status >= 500 && (body as { detail?: { type?: unknown } } | undefined)?.detail?.type === 'bad_input' ? false : undefined;
 
-function finish(raw: unknown): { finishReason: FinishReason; rawFinishReason?: string } {
+/**
+ * The finish of a native generation. `stopped`: the text reached one of the
+ * request's stop sequences, which KoboldCpp 1.102 reports as "length" (only
+ * EOS is "stop" there): that is a `stop`, with the server's value kept as
+ * `rawFinishReason`.
+ */
+function finish(raw: unknown, stopped = false): { finishReason: FinishReason; rawFinishReason?: string } {
   // Servers older than the finish_reason field send only the text.
   const backend = typeof raw === 'string' && raw !== '' ? raw : undefined;
-  const finishReason = normalizeFinishReason(backend ?? 'stop');
+  const finishReason = stopped ? 'stop' : normalizeFinishReason(backend ?? 'stop');
   return backend !== undefined && backend !== finishReason ? { finishReason, rawFinishReason: backend } : { finishReason };
 }
 

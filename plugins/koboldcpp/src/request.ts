@@ -9,8 +9,10 @@ export interface GenerationRequest {
   body: Record<string, unknown>;
   /** Names this generation, so `/api/extra/abort` stops this one and no other. */
   genkey: string;
-  /** Stop sequences to cut the output at on this side (none when `trim_stop` is false). */
-  trimStops: string[];
+  /** The stop sequences sent: the output is cut at the first one on this side. */
+  stops: string[];
+  /** Whether the stop sequence stays in the text (the profile's, or the call's `providerOptions`, `trim_stop: false`). */
+  keepStop: boolean;
 }
 
 export function generationRequest(messages: readonly ChatMessage[], settings: CallSettings, c: KoboldCppConfig): GenerationRequest {
@@ -26,12 +28,20 @@ export function generationRequest(messages: readonly ChatMessage[], settings: Ca
     grammar: koboldGrammar(settings.responseFormat) ?? c.grammar,
     images: koboldImages(messages, c),
     stop_sequence: mergeStops(c.stop_sequence, settings.stop, turnEndStops(template)),
-    trim_stop: c.trim_stop,
     genkey,
     ...settings.providerOptions,
   });
+  // The text always comes back with the stop sequence in it, so that this side knows a generation
+  // ended on one: KoboldCpp 1.102 reports that as "length" (generate_text: `currfinishreason =
+  // ("length" if (genout['stopreason'] != 1) else "stop")`, 1 being EOS; handle_sse_stream the
+  // same), and with `trim_stop` (its default: `trimstop = genparams.get('trim_stop', True)`) it
+  // removes the stop sequence from the text (generate) and from the stream (handle_sse_stream),
+  // leaving nothing to tell a stop from a length cut. The provider cuts at the stop sequence itself
+  // and keeps it only when `trim_stop` (profile, or providerOptions) is false.
+  const keepStop = (body.trim_stop ?? c.trim_stop) === false;
+  body.trim_stop = false;
   const stops = Array.isArray(body.stop_sequence) ? body.stop_sequence.filter((s): s is string => typeof s === 'string' && s !== '') : [];
-  return { body, genkey: String(body.genkey ?? genkey), trimStops: body.trim_stop === false ? [] : stops };
+  return { body, genkey: String(body.genkey ?? genkey), stops, keepStop };
 }
 
 /** A message with its content as text (images travel in `images`, not in the prompt). */

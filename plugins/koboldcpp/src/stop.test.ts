@@ -7,6 +7,10 @@ describe('cutAtStop', () => {
     expect(cutAtStop('Blue.', ['<|im_end|>'])).toEqual({ text: 'Blue.', stopped: false });
     expect(cutAtStop('Blue.', [])).toEqual({ text: 'Blue.', stopped: false });
   });
+
+  it('keeps the stop sequence that matched, and drops what follows it, when asked', () => {
+    expect(cutAtStop('Blue.<|im_end|>\n<|im_start|>user', ['<|im_start|>user', '<|im_end|>'], true)).toEqual({ text: 'Blue.<|im_end|>', stopped: true });
+  });
 });
 
 describe('StopTrimmer', () => {
@@ -36,6 +40,12 @@ describe('StopTrimmer', () => {
     expect(t.stopped).toBe(true);
     expect(t.push('ignored')).toBe('');
     expect(t.flush()).toBe('');
+  });
+
+  it('with keepStop, passes the stop sequence on, then nothing', () => {
+    const t = new StopTrimmer(['<|im_end|>'], true);
+    expect([t.push('Blue'), t.push('.<|im'), t.push('_end|>\n'), t.push('junk'), t.flush()]).toEqual(['Blue', '.', '<|im_end|>', '', '']);
+    expect(t.stopped).toBe(true);
   });
 
   it('does nothing without stop sequences', () => {

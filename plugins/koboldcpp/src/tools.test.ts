@@ -4,7 +4,7 @@
  * then the emulator (two calls, the loop, faults).
  */
 import { readFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
+import { createServer, request, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
 import { InvalidToolArgumentsError, ProviderError, type BackendProvider, type ChatMessage, type StreamEvent, type ToolDefinition } from '@aegis/core';
@@ -63,6 +63,7 @@ let emulator: Emulator;
 let test: TestAegis;
 let docs: BackendProvider;
 let kobold: BackendProvider;
+let mirostat: BackendProvider;
 
 beforeAll(async () => {
   recorded = await fixtureServer();
@@ -71,10 +72,11 @@ beforeAll(async () => {
     plugins: [plugin],
     profiles: [
       { profile_name: 'docs', type: 'koboldcpp', base_url: recorded.url, max_retries: 0, top_k: 40, stop_sequence: ['###'] },
+      { profile_name: 'mirostat', type: 'koboldcpp', base_url: recorded.url, max_retries: 0, mirostat: 2, mirostat_tau: 4.5, mirostat_eta: 0.2 },
       { profile_name: 'kobold', type: 'koboldcpp', base_url: emulator.url, password: PASSWORD, max_retries: 0, model: 'airoboros-l2-7b' },
     ],
   });
-  [docs, kobold] = await Promise.all([test.provider('docs'), test.provider('kobold')]);
+  [docs, kobold, mirostat] = await Promise.all([test.provider('docs'), test.provider('kobold'), test.provider('mirostat')]);
 });
 afterAll(async () => {
   test.close();
@@ -134,6 +136,18 @@ describe('koboldcpp.py answers', () => {
     recorded.answer(fixture('chat.completions.tools.response.json'));
     const whole = await docs.getCompletion(ASK, { tools: [WEATHER] });
     expect({ ...result, usage: undefined, model: undefined }).toEqual({ ...whole, usage: undefined, model: undefined });
+  });
+
+  it("the profile's mirostat goes as mirostat_mode, the name KoboldCpp reads on this endpoint; the native API keeps mirostat", async () => {
+    recorded.answer(fixture('chat.completions.tools.response.json'));
+    await mirostat.getCompletion(ASK, { tools: [WEATHER] });
+    const body = recorded.requests[0]!.body;
+    expect(body).toMatchObject({ mirostat_mode: 2, mirostat_tau: 4.5, mirostat_eta: 0.2 });
+    expect(body).not.toHaveProperty('mirostat');
+    recorded.answer(fixture('generate.response.json'));
+    await mirostat.getCompletion(ASK);
+    expect(recorded.requests[1]!.body).toMatchObject({ mirostat: 2, mirostat_tau: 4.5, mirostat_eta: 0.2 });
+    expect(recorded.requests[1]!.body).not.toHaveProperty('mirostat_mode');
   });
 
   it('a call without tools and without tool messages keeps the native generate API', async () => {
@@ -198,6 +212,54 @@ describe('against the emulator', () => {
     await events(stream);
     expect(await stream.result).toMatchObject({ text: TWO.afterToolResults.text, finishReason: 'stop' });
     expect(emulator.lastRequest!.path).toBe('/v1/chat/completions');
+  });
+
+  it('a tool without description or without properties is sent with both (KoboldCpp 1.102 drops the connection otherwise)', async () => {
+    const BARE: ToolDefinition = { name: 'get_date', parameters: { type: 'object', additionalProperties: false } };
+    emulator.setReply({ toolCalls: [{ name: 'get_date', arguments: {} }] });
+    const result = await kobold.getCompletion(ASK, { tools: [TIME, BARE] });
+    expect(result.toolCalls?.map((c) => c.name)).toEqual(['get_date']);
+    expect(emulator.lastRequest!.json.tools).toEqual([
+      { type: 'function', function: { name: 'get_time', description: '', parameters: TIME.parameters } },
+      { type: 'function', function: { name: 'get_date', description: '', parameters: { type: 'object', additionalProperties: false, properties: {} } } },
+    ]);
+    expect(emulator.requests.filter((r) => r.path === '/v1/chat/completions')).toHaveLength(1);
+  });
+
+  it('the emulator, as KoboldCpp 1.102, closes the connection unanswered on a tool lacking description, properties or a property type', async () => {
+    /** The status of the answer, or the code of the connection error when there is none. */
+    const post = (fn: Record<string, unknown>) =>
+      new Promise<number | string>((resolve) => {
+        const req = request(
+          `${emulator.url}/v1/chat/completions`,
+          { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${PASSWORD}` } },
+          (res) => {
+            res.resume();
+            resolve(res.statusCode ?? 0);
+          },
+        );
+        req.on('error', (error: NodeJS.ErrnoException) => resolve(error.code ?? error.message));
+        req.end(JSON.stringify({ messages: [{ role: 'user', content: 'hi' }], tools: [{ type: 'function', function: fn }] }));
+      });
+    const props = { type: 'object', properties: { tz: { type: 'string' } } };
+    expect(await post({ name: 'a', parameters: props })).toBe('ECONNRESET');
+    expect(await post({ name: 'a', description: '', parameters: { type: 'object' } })).toBe('ECONNRESET');
+    expect(await post({ name: 'a', description: '' })).toBe('ECONNRESET');
+    expect(await post({ name: 'a', description: '', parameters: { type: 'object', properties: { tz: { enum: ['utc'] } } } })).toBe('ECONNRESET');
+    expect(await post({ name: 'a', description: '', parameters: props })).toBe(200);
+  });
+
+  it('on this endpoint a stop sequence is reported as length, as KoboldCpp does (it trims the stop itself, whatever trim_stop says)', async () => {
+    emulator.setReply(TWO);
+    const messages: ChatMessage[] = [
+      ...ASK,
+      { role: 'assistant', content: '', toolCalls: [{ id: 'call_1', name: 'get_current_weather', arguments: { location: 'Boston, MA' } }] },
+      { role: 'tool', toolCallId: 'call_1', content: '{"ok": true}' },
+    ];
+    const result = await kobold.getCompletion(messages, { tools: [WEATHER], stop: [' and'] });
+    expect(result).toMatchObject({ text: 'Sunny', finishReason: 'length' });
+    const streamed = await kobold.streamCompletion(messages, { tools: [WEATHER], stop: [' and'] }).result;
+    expect(streamed).toMatchObject({ text: 'Sunny', finishReason: 'length' });
   });
 
   it('toolChoice reaches the wire (named: the OpenAI function form); parallelToolCalls is not sent', async () => {

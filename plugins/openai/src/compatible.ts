@@ -29,6 +29,7 @@ import {
   mapChatCompletion,
   mapEmbeddings,
   openAIErrorMessage,
+  openAIErrorRetryable,
   pushDelta,
   streamErrorFrom,
   toFinish,
@@ -112,9 +113,9 @@ export class OpenAICompatibleProvider<C extends OpenAICompatibleConfig = OpenAIC
     };
   }
 
-  /** Request options of every call: signal, idle timeout, headers and the server's error extractor. */
+  /** Request options of every call: signal, idle timeout, headers, and the server's error extractor and retry judge. */
   protected httpOptions(settings: CallSettings) {
-    return { ...this.requestOptions(settings, this.headers()), errorMessage: this.compat.errorMessage };
+    return { ...this.requestOptions(settings, this.headers()), errorMessage: this.compat.errorMessage, errorRetryable: openAIErrorRetryable };
   }
 
   /** Sampling fields beyond the common ones; a subclass adds its server's own. */

@@ -70,7 +70,6 @@ describe('completion', () => {
     expect(result).toEqual({
       text: 'Hello there, friend.',
       finishReason: 'stop',
-      rawFinishReason: 'stop',
       usage: { promptTokens: 12, completionTokens: 5, totalTokens: 17 },
       model: 'gpt-4o-mini',
     });
@@ -93,7 +92,8 @@ describe('completion', () => {
     emu.setReply({ text: 'one two three four five six' });
     const result = await (await provider()).getCompletion(HELLO, { maxTokens: 2 });
     expect(result.finishReason).toBe('length');
-    expect(result.rawFinishReason).toBe('length');
+    // Only when it differs from finishReason (here it is the same word).
+    expect('rawFinishReason' in result).toBe(false);
     expect(result.text).toBe('one two');
   });
 
@@ -122,9 +122,9 @@ describe('streaming', () => {
     const result = await stream.result;
     expect(result.text).toBe(deltas.join(''));
     expect(result.text).toBe('Streaming works in small pieces.');
+    expect(result.rawFinishReason).toBeUndefined();
     expect(result).toMatchObject({
       finishReason: 'stop',
-      rawFinishReason: 'stop',
       usage: { promptTokens: 9, completionTokens: 6, totalTokens: 15 },
       model: 'gpt-4o-mini',
     });
@@ -363,6 +363,17 @@ describe('HTTP errors', () => {
     const e = await providerError((await provider()).getCompletion(HELLO));
     expectHttpError(e, { status: 429, url: chatUrl, message: 'Rate limit reached for requests', retryable: true });
     expect(e.retryAfterMs).toBe(3000);
+  });
+
+  it('429 for a spent quota (insufficient_quota): not retryable, sent once', async () => {
+    emu.failNext({
+      kind: 'status',
+      status: 429,
+      body: { error: { message: 'You exceeded your current quota, please check your plan and billing details.', type: 'insufficient_quota', param: null, code: 'insufficient_quota' } },
+    });
+    const e = await providerError((await provider('retrying')).getCompletion(HELLO));
+    expectHttpError(e, { status: 429, url: chatUrl, message: 'You exceeded your current quota', retryable: false });
+    expect(emu.requests).toHaveLength(1);
   });
 
   it('500: retryable, with the backend message', async () => {

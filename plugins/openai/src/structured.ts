@@ -41,23 +41,51 @@ export function toWireResponseFormat(format: ResponseFormatSpec | undefined): Wi
 }
 
 /**
- * Whether a schema meets strict mode's rules (every object lists all its
- * properties as required and forbids others), so asking for `strict: true`
- * does not make the API refuse it. A schema with optional fields is sent
- * non-strict: the answer is still validated against it by core.
+ * The keywords OpenAI's strict mode takes (its Structured Outputs guide:
+ * `type`, objects' `properties`/`required`/`additionalProperties`, `items`,
+ * `enum`, `const`, `anyOf`, `$ref`/`$defs`, the annotations, and the listed
+ * constraints: `pattern` and `format` for strings, the bounds and
+ * `multipleOf` for numbers, `minItems`/`maxItems` for arrays). Anything else
+ * (`minLength`, `default`, `allOf`, a tuple's list of `items`, ...) is refused
+ * in strict mode.
  */
-export function isStrictCompatible(schema: unknown, depth = 0): boolean {
-  if (depth > 64) return false;
-  if (Array.isArray(schema)) return schema.every((s) => isStrictCompatible(s, depth + 1));
-  if (typeof schema !== 'object' || schema === null) return true;
-  const s = schema as Record<string, unknown>;
-  const properties = s.properties;
-  if (typeof properties === 'object' && properties !== null) {
-    const keys = Object.keys(properties);
-    const required = Array.isArray(s.required) ? s.required : [];
-    if (s.additionalProperties !== false || !keys.every((k) => required.includes(k))) return false;
-  } else if (s.type === 'object' && s.additionalProperties !== false) {
+const STRICT_KEYWORDS = new Set([
+  'type', 'properties', 'required', 'additionalProperties', 'items', 'enum', 'const', 'anyOf', '$ref', '$defs', 'definitions',
+  'description', 'title', '$schema', '$id', 'pattern', 'format', 'multipleOf', 'maximum', 'exclusiveMaximum', 'minimum',
+  'exclusiveMinimum', 'minItems', 'maxItems',
+]);
+
+/**
+ * Whether a schema meets strict mode's rules (an object at the root; every
+ * object lists all its properties as required and forbids others; only the
+ * keywords strict mode takes), so asking for `strict: true` does not make the
+ * API refuse it. Any other schema is sent non-strict: the answer is still
+ * validated against it by core.
+ */
+export function isStrictCompatible(schema: unknown): boolean {
+  return isRecord(schema) && schema.type === 'object' && strictSubschema(schema, 0);
+}
+
+function strictSubschema(schema: unknown, depth: number): boolean {
+  if (depth > 64 || !isRecord(schema)) return false;
+  if (!Object.keys(schema).every((key) => STRICT_KEYWORDS.has(key))) return false;
+  const { properties, items, anyOf, $defs, definitions } = schema;
+  if (properties !== undefined) {
+    if (!isRecord(properties)) return false;
+    const required = Array.isArray(schema.required) ? schema.required : [];
+    if (schema.additionalProperties !== false || !Object.keys(properties).every((k) => required.includes(k))) return false;
+    if (!Object.values(properties).every((p) => strictSubschema(p, depth + 1))) return false;
+  } else if ((schema.type === 'object' || (Array.isArray(schema.type) && schema.type.includes('object'))) && schema.additionalProperties !== false) {
     return false;
   }
-  return Object.entries(s).every(([key, value]) => key === 'enum' || key === 'const' || key === 'default' || isStrictCompatible(value, depth + 1));
+  if (items !== undefined && !strictSubschema(items, depth + 1)) return false;
+  if (anyOf !== undefined && !(Array.isArray(anyOf) && anyOf.every((s) => strictSubschema(s, depth + 1)))) return false;
+  for (const defs of [$defs, definitions]) {
+    if (defs !== undefined && !(isRecord(defs) && Object.values(defs).every((s) => strictSubschema(s, depth + 1)))) return false;
+  }
+  return true;
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }

@@ -104,7 +104,6 @@ describe('recorded answers', () => {
     expect(result).toMatchObject({
       text: '',
       finishReason: 'tool_calls',
-      rawFinishReason: 'tool_calls',
       toolCalls: [{ id: 'call_abc123', name: 'get_current_weather', arguments: { location: 'Boston, MA' } }],
       usage: { promptTokens: 82, completionTokens: 17, totalTokens: 99 },
     });
@@ -133,7 +132,6 @@ describe('recorded answers', () => {
     expect(events.at(-1)).toEqual({
       type: 'finish',
       finishReason: 'tool_calls',
-      rawFinishReason: 'tool_calls',
       usage: { promptTokens: 149, completionTokens: 60, totalTokens: 209 },
     });
     const result = await stream.result;

@@ -15,6 +15,7 @@ import {
   type ChatMessage,
   type CompletionResult,
   type ErrorMessageExtractor,
+  type ErrorRetryableJudge,
   type ProviderCompletion,
   type StreamItem,
   type ToolCallInput,
@@ -159,13 +160,13 @@ export function reasoningOf(answer: WireAnswer | null | undefined): string | und
 
 /**
  * Pushes what one stream delta carries, in the order it means: its reasoning,
- * its text, then its tool-call fragments (one part per entry, by `index`).
+ * its text, its refusal, then its tool-call fragments (one part per entry, by `index`).
  */
 export function pushDelta(delta: NonNullable<WireChoice['delta']>, items: StreamItem[]): void {
   const reasoning = reasoningOf(delta);
   if (reasoning) items.push({ type: 'reasoning', text: reasoning });
-  const content = delta.content ?? delta.refusal;
-  if (typeof content === 'string' && content !== '') items.push(content);
+  if (typeof delta.content === 'string' && delta.content !== '') items.push(delta.content);
+  if (typeof delta.refusal === 'string' && delta.refusal !== '') items.push({ type: 'refusal', text: delta.refusal });
   const calls = delta.tool_calls;
   if (Array.isArray(calls)) {
     for (let i = 0; i < calls.length; i++) {
@@ -231,9 +232,10 @@ export function mapChatCompletion(body: WireChatResponse, url: string): { result
   return {
     choice,
     result: compact({
-      text: content ?? refusal ?? '',
+      text: content ?? '',
       toolCalls: fromWireToolCalls(message.tool_calls),
       reasoning: reasoningOf(message) || undefined,
+      refusal: refusal || undefined,
       ...toFinish(choice.finish_reason),
       usage: toUsage(body.usage),
       model: typeof body.model === 'string' ? body.model : undefined,
@@ -277,6 +279,22 @@ export const openAIErrorMessage: ErrorMessageExtractor = (body, text) => {
     }
   }
   return defaultErrorMessage(body, text);
+};
+
+/**
+ * OpenAI answers a spent quota or credit balance with 429 too, with
+ * `insufficient_quota` as its type and code: unlike a rate limit, waiting does
+ * not help (OpenAI's error-code guide: check the plan and billing), so it is
+ * not retried. Every other answer keeps its status's default.
+ */
+const NOT_RETRYABLE_429 = new Set(['insufficient_quota']);
+
+export const openAIErrorRetryable: ErrorRetryableJudge = (status, body) => {
+  if (status !== 429 || typeof body !== 'object' || body === null) return undefined;
+  const error = (body as Record<string, unknown>).error;
+  if (typeof error !== 'object' || error === null) return undefined;
+  const { type, code } = error as Record<string, unknown>;
+  return NOT_RETRYABLE_429.has(String(code)) || NOT_RETRYABLE_429.has(String(type)) ? false : undefined;
 };
 
 /** An error event inside a stream (`data: {"error": {...}}`, HTTP status still 200) as a ProviderError. */

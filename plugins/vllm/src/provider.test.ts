@@ -88,7 +88,6 @@ describe('completion', () => {
     expect(result).toEqual({
       text: 'The Dodgers won.',
       finishReason: 'stop',
-      rawFinishReason: 'stop',
       usage: { promptTokens: 31, completionTokens: 4, totalTokens: 35 },
       model: MODEL,
     });

@@ -72,7 +72,8 @@ describe('recorded tool calls', () => {
       },
     ]);
     const result = (await stream.result) as VllmCompletionResult;
-    expect(result).toMatchObject({ finishReason: 'tool_calls', rawFinishReason: 'tool_calls', providerMetadata: { stopReason: 128008 } });
+    expect(result).toMatchObject({ finishReason: 'tool_calls', providerMetadata: { stopReason: 128008 } });
+    expect(result.rawFinishReason).toBeUndefined();
     expect(result.usage).toEqual({ promptTokens: 226, completionTokens: 20, totalTokens: 246 });
   });
 });

@@ -1,7 +1,10 @@
-import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { resolvePath, withInterrupt, type CommandContext } from '../context.js';
 import { UsageError } from '../errors.js';
+import { readLimited } from '../read-limited.js';
+
+/** The largest audio file read: OpenAI's upload limit for transcriptions (25 MB), more than local servers take. */
+export const MAX_AUDIO_FILE_BYTES = 25 * 1024 * 1024;
 
 export interface TranscribeOptions {
   profile: string;
@@ -22,13 +25,7 @@ export const AUDIO_TYPES: Readonly<Record<string, string>> = {
 /** `aegis transcribe`: the text spoken in an audio file. */
 export async function run(ctx: CommandContext, file: string, options: TranscribeOptions): Promise<number> {
   const mimeType = options.mimeType ?? guessMimeType(file);
-  let audio: Uint8Array;
-  try {
-    audio = await readFile(resolvePath(ctx, file));
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    throw new UsageError(`cannot read ${file}: ${code === 'ENOENT' ? 'no such file' : (error as Error).message}`);
-  }
+  const audio = new Uint8Array(await readLimited(resolvePath(ctx, file), file, MAX_AUDIO_FILE_BYTES, 'audio file'));
   const provider = await (await ctx.aegis()).getProviderForProfile(options.profile);
   const { text } = await withInterrupt((signal) =>
     provider.getTranscription(audio, { mimeType, fileName: path.basename(file), language: options.language, signal }),

@@ -1,5 +1,6 @@
 import { CapabilityNotSupportedError } from '../errors/capability-error.js';
 import { ProviderError } from '../errors/provider-error.js';
+import { StructuredOutputError } from '../errors/structured-output-error.js';
 import type { HttpClient } from '../http/client.js';
 import { backoffDelay, sleep, withRetries, type RetryPolicy } from '../http/retry.js';
 import { redactUrl } from '../http/url.js';
@@ -36,7 +37,7 @@ import type { ProviderStream, StreamEnd, StreamItem } from './deltas.js';
 import { StreamAssembler, type EventSink } from './stream-assembler.js';
 import { handIterator } from './hand-iterator.js';
 import type { StreamPart } from './stream-parts.js';
-import { normalizeCompletion, type ProviderCompletion } from './tool-calls.js';
+import { normalizeCompletion, withoutSameRawFinish, type ProviderCompletion } from './tool-calls.js';
 
 export type { ProviderStream } from './deltas.js';
 
@@ -126,6 +127,8 @@ export abstract class BackendProvider<C extends BaseBackendConfig = BaseBackendC
     const { schema, name, description, ...runtime } = options;
     if (schema === undefined) throw new TypeError('getObject needs a schema (a zod schema or a JSON Schema)');
     const result = await this.getCompletion(messages, { ...runtime, responseFormat: { type: 'json', schema, name, description } });
+    // No object to return: the model declined (not retried, as the same request would meet it again).
+    if (!('object' in result)) throw refused(result);
     return result as ObjectResult<unknown>;
   }
 
@@ -398,9 +401,13 @@ export abstract class BackendProvider<C extends BaseBackendConfig = BaseBackendC
       }
       return parts.size > MAX_STREAM_TEXT ? fail(this.tooLong()) : undefined;
     };
-    /** The next non-empty delta of the batch at hand, if there is one (an abort stops it, as it stops the socket). */
+    /**
+     * The next non-empty delta of the batch at hand, if there is one (an abort stops it, as it stops the socket);
+     * with `events()` listening, a batch of parts alone ends in EVENTS_ONLY, so their events go out as they came.
+     */
     const fromBatch = (): Out | Promise<Out> | undefined => {
       if (call!.deadline.aborted) return fail(abortedError(call!.settings.signal));
+      let parted = false;
       while (index < batch.length) {
         const item = batch[index++]!;
         if (typeof item === 'string') {
@@ -408,9 +415,10 @@ export abstract class BackendProvider<C extends BaseBackendConfig = BaseBackendC
         } else {
           const failed = takePart(item);
           if (failed) return failed;
+          parted = true;
         }
       }
-      return undefined;
+      return parted && sink ? EVENTS_ONLY : undefined;
     };
     /** A step of the plugin's stream, as the caller sees it (empty deltas skipped, batches handed out one by one, the end turned into the result). */
     const onStep = (step: Step): Out | Promise<Out> => {
@@ -419,6 +427,7 @@ export abstract class BackendProvider<C extends BaseBackendConfig = BaseBackendC
         source = undefined;
         const handed = index;
         let result = withLazyText({ ...step.value } as StreamEnd & Pick<CompletionResult, 'toolCalls'>, () => received.text(handed));
+        withoutSameRawFinish(result);
         if (parts || step.value.toolCalls) {
           try {
             result = parts ? parts.finish(result) : normalizeCompletion(result);
@@ -452,8 +461,11 @@ export abstract class BackendProvider<C extends BaseBackendConfig = BaseBackendC
         const out = tooLong() ?? fromBatch();
         if (out) return out;
       } else {
+        if (call!.deadline.aborted) return fail(abortedError(call!.settings.signal));
         const failed = takePart(step.value as StreamPart);
         if (failed) return failed;
+        // Its events go to `events()` now, not with the next text delta (which may come only after a whole tool call).
+        if (sink) return EVENTS_ONLY;
       }
       return source!.next().then(onStep, fail);
     };
@@ -574,6 +586,14 @@ export abstract class BackendProvider<C extends BaseBackendConfig = BaseBackendC
 }
 
 /**
+ * The step `runStream` hands out, while `events()` listens, when a read of the
+ * plugin's stream brought only parts (reasoning, tool calls): no text (core
+ * never hands out an empty delta otherwise), so `events()` gives out the
+ * parts' events at once instead of holding them until the next text delta.
+ */
+const EVENTS_ONLY: IteratorResult<string, never> = Object.freeze({ value: '', done: false });
+
+/**
  * The final result, its `text` joined on first read and then kept as a plain
  * value: a caller that only iterates the deltas (and keeps its own text) never
  * pays for joining thousands of them again.
@@ -682,8 +702,22 @@ export function implementedCapabilities(provider: BackendProvider): Capability[]
   return (Object.keys(OPERATION_OF) as Capability[]).filter((c) => (isFeatureCapability(c) ? completes : overrides(c)));
 }
 
-/** The result with its `object`: the answer parsed and validated (a StructuredOutputError otherwise). */
+/** The error `getObject` answers a refusal with: the refusal as the text, one issue naming it. */
+function refused(result: CompletionResult): StructuredOutputError {
+  const refusal = result.refusal ?? '';
+  return new StructuredOutputError(`the model refused to answer: ${refusal.length > 200 ? `${refusal.slice(0, 200)}…` : refusal}`, {
+    text: refusal,
+    issues: [{ path: '', message: 'the model refused to answer' }],
+  });
+}
+
+/**
+ * The result with its `object`: the answer parsed and validated (a
+ * StructuredOutputError otherwise). A refusal is the model's answer, not JSON
+ * that missed the schema: it is passed on as it is, without `object`.
+ */
 async function withObject(result: CompletionResult, structured: StructuredCheck): Promise<CompletionResult> {
+  if (typeof result.refusal === 'string' && result.refusal !== '') return result;
   const object = await structured.check(result.text);
   return Object.defineProperty(result, 'object', { value: object, enumerable: true, configurable: true, writable: true });
 }

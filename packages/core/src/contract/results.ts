@@ -17,6 +17,13 @@ export interface CompletionResult {
   toolCalls?: ToolCall[];
   /** The model's reasoning ("thinking") text, where the backend returns it separately from the answer. */
   reasoning?: string;
+  /**
+   * The model declined to answer, in its own words, where the backend says so
+   * apart from the answer (a `refusal` field, mostly with a JSON response
+   * format). `text` then holds only what the model answered besides (usually
+   * nothing), and a JSON answer is not checked: `object` is absent.
+   */
+  refusal?: string;
   /** With `responseFormat: { type: 'json' }`: the answer parsed (and validated against the schema, if one was given). */
   object?: unknown;
   finishReason: FinishReason;

@@ -1,6 +1,6 @@
 /**
- * Turns the `StreamPart`s a plugin's stream yields (reasoning, tool-call
- * fragments, whole tool calls) into the caller's `StreamEvent`s and the final
+ * Turns the `StreamPart`s a plugin's stream yields (reasoning, refusal,
+ * tool-call fragments, whole tool calls) into the caller's `StreamEvent`s and the final
  * result's `reasoning` and `toolCalls`. Created only for a stream that yields
  * parts: a plain text stream never pays for it.
  */
@@ -35,6 +35,7 @@ interface PendingCall {
 export class StreamAssembler {
   private readonly calls = new Map<number, PendingCall>();
   private reasoning: string[] = [];
+  private refusal: string[] = [];
   /** Characters of reasoning and arguments so far, against the stream's size limit. */
   size = 0;
 
@@ -55,6 +56,13 @@ export class StreamAssembler {
           this.sink?.({ type: 'reasoning-delta', text: part.text });
         }
         return;
+      case 'refusal':
+        if (typeof part.text === 'string' && part.text !== '') {
+          this.refusal.push(part.text);
+          this.size += part.text.length;
+          this.sink?.({ type: 'refusal-delta', text: part.text });
+        }
+        return;
       case 'tool-call-delta':
         return this.fragment(part);
       case 'tool-call':
@@ -73,6 +81,7 @@ export class StreamAssembler {
    */
   finish(result: ProviderCompletion): CompletionResult {
     if (this.reasoning.length > 0) (result as CompletionResult).reasoning = this.reasoning.join('');
+    if (this.refusal.length > 0) (result as CompletionResult).refusal = this.refusal.join('');
     const calls = [...this.calls.values()].sort((a, b) => a.index - b.index);
     for (const call of calls) if (!call.done) this.complete(call);
     const finished = calls.map((c) => c.done!);

@@ -8,6 +8,8 @@ import type { ToolCall } from './tools.js';
 export type StreamEvent =
   | { type: 'text-delta'; text: string }
   | { type: 'reasoning-delta'; text: string }
+  /** A piece of the model's refusal (`CompletionResult.refusal`). */
+  | { type: 'refusal-delta'; text: string }
   /** A tool call begins: its id and name are known, its arguments follow. */
   | { type: 'tool-call-start'; index: number; id: string; name: string }
   /** A fragment of a call's arguments as JSON text (concatenated they make the whole). */

@@ -87,4 +87,43 @@ describe('the stream machinery', () => {
     expect(seen).toEqual(['text hello', 'tool-call-start', 'tool-call-delta']);
     expect(ProviderError.isInstance(failure) && failure.message).toMatch(/the stream broke/);
   });
+
+  it('events() hands out the events of parts as they arrive, not with the next text delta', async () => {
+    // The plugin's stream pauses after a tool call has begun, until the test has seen that call's events.
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const provider = scripted(async function* () {
+      yield { type: 'reasoning', text: 'thinking' };
+      yield [
+        { type: 'tool-call-delta', index: 0, id: 'c1', name: 'lookup', arguments: '{"q":' },
+        { type: 'tool-call-delta', index: 0, arguments: '1' },
+      ];
+      await gate;
+      yield ['done', { type: 'tool-call-delta', index: 0, arguments: '}' }];
+      return { finishReason: 'stop' };
+    });
+    const events = provider.streamCompletion(hi).events();
+    const types = async (n: number) => {
+      const out: string[] = [];
+      for (let i = 0; i < n; i++) out.push(((await events.next()).value as { type: string }).type);
+      return out;
+    };
+    // Read while the plugin is paused: nothing waits for a text delta (before, these reads never resolved).
+    expect(await types(4)).toEqual(['reasoning-delta', 'tool-call-start', 'tool-call-delta', 'tool-call-delta']);
+    release();
+    expect(await types(4)).toEqual(['text-delta', 'tool-call-delta', 'tool-call', 'finish']);
+    expect((await events.next()).done).toBe(true);
+  });
+
+  it('plain iteration never sees an empty delta for parts (only events() is handed them)', async () => {
+    const provider = scripted(async function* () {
+      yield { type: 'reasoning', text: 'thinking' };
+      yield ['a', { type: 'reasoning', text: 'more' }];
+      yield 'b';
+      return { finishReason: 'stop' };
+    });
+    const deltas: string[] = [];
+    for await (const delta of provider.streamCompletion(hi)) deltas.push(delta);
+    expect(deltas).toEqual(['a', 'b']);
+  });
 });

@@ -7,6 +7,8 @@
  */
 export type StreamPart =
   | { type: 'reasoning'; text: string }
+  /** A piece of the model's refusal (see `CompletionResult.refusal`), apart from the answer's text. */
+  | { type: 'refusal'; text: string }
   /**
    * A piece of tool call `index` (the backend's index; 0 for the first call):
    * its first piece names the call (`name`, and `id` where the backend sends

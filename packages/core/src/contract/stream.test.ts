@@ -75,4 +75,41 @@ describe('CompletionStream.events()', () => {
     await expect(stream.result).rejects.toThrow('reset');
     expect(await events.next()).toEqual({ value: undefined, done: true });
   });
+
+  it('a second events() fails on its first read and leaves the first reader its events', async () => {
+    const start: StreamEvent = { type: 'tool-call-start', index: 0, id: 'c1', name: 'lookup' };
+    const { source } = sourceOf(['a'], [[start]]);
+    const stream = new CompletionStream(source);
+    const first = stream.events();
+    const second = stream.events();
+    await expect(second.next()).rejects.toThrow('a CompletionStream can be iterated only once');
+    expect((await all(first)).map((e) => e.type)).toEqual(['tool-call-start', 'text-delta', 'finish']);
+  });
+
+  it('iterating the deltas beside events() fails, and events() still reads the whole stream', async () => {
+    const { source } = sourceOf(['a', 'b']);
+    const stream = new CompletionStream(source);
+    const events = stream.events();
+    await expect(stream[Symbol.asyncIterator]().next()).rejects.toThrow('a CompletionStream can be iterated only once');
+    expect((await all(events)).map((e) => (e.type === 'text-delta' ? e.text : e.type))).toEqual(['a', 'b', 'finish']);
+  });
 });
+
+describe('CompletionStream.result', () => {
+  it('may be taken before the stream is iterated in the same turn: the reader gets every delta', async () => {
+    const { source } = sourceOf(['a', 'b']);
+    const stream = new CompletionStream(source);
+    const result = stream.result;
+    const deltas: string[] = [];
+    for await (const delta of stream) deltas.push(delta);
+    expect(deltas).toEqual(['a', 'b']);
+    expect((await result).text).toBe('ab');
+  });
+
+  it('read alone, drains the stream', async () => {
+    const { source, state } = sourceOf(['a', 'b']);
+    expect((await new CompletionStream(source).result).text).toBe('ab');
+    expect(state.reads).toBe(3);
+  });
+});
+

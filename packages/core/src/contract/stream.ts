@@ -27,13 +27,18 @@ export type EventSource = { [EMITS_EVENTS]?: (listener: (event: StreamEvent) => 
  * resolves with the final result (whose `text` is exactly the concatenated
  * deltas, with the tool calls and reasoning of the answer) once the stream has
  * ended, or rejects with the error that ended it. Reading `result` without
- * iterating drains the stream. `events()` is the other way to read it: typed
- * events for text, reasoning, tool calls and the finish. A stream is read
- * once, one way or the other.
+ * iterating drains the stream (from the next turn of the event loop on, so
+ * `result` may be taken first and the stream iterated right after).
+ * `events()` is the other way to read it: typed events for text, reasoning,
+ * tool calls and the finish. A stream is read once, one way or the other: a
+ * second reader (a second `events()`, or iterating beside it) gets an error.
  */
 export class CompletionStream implements AsyncIterable<string> {
   private readonly source: AsyncGenerator<string, CompletionResult, undefined>;
   private started = false;
+  /** `events()` has the stream (its own reading of the deltas goes through `deltas()`). */
+  private eventsTaken = false;
+  private draining = false;
   private received = '';
   private settle!: { resolve(r: CompletionResult): void; reject(e: unknown): void };
   private settled = false;
@@ -70,7 +75,13 @@ export class CompletionStream implements AsyncIterable<string> {
   }
 
   get result(): Promise<CompletionResult> {
-    if (!this.started) void this.drain();
+    // Drained from the next turn on, unless a reader has come by then (taking `result` first, then iterating, is fine).
+    if (!this.started && !this.eventsTaken && !this.draining) {
+      this.draining = true;
+      setImmediate(() => {
+        if (!this.started && !this.eventsTaken) void this.drain();
+      });
+    }
     return this.finished;
   }
 
@@ -83,13 +94,18 @@ export class CompletionStream implements AsyncIterable<string> {
    * closes the source, which frees its socket.
    */
   [Symbol.asyncIterator](): AsyncGenerator<string, void, undefined> {
+    return this.deltas(this.eventsTaken);
+  }
+
+  /** The deltas' iterator; `taken`: another reader has the stream, so the first `next()` fails. */
+  private deltas(taken = false): AsyncGenerator<string, void, undefined> {
     let state: 'new' | 'open' | 'closed' = 'new';
     const done = (): IteratorResult<string, void> => ({ value: undefined, done: true });
     return handIterator<string, void>(
       () => {
         if (state === 'closed') return Promise.resolve(done());
         if (state === 'new') {
-          if (this.started) {
+          if (this.started || taken) {
             state = 'closed';
             return Promise.reject(new Error('a CompletionStream can be iterated only once'));
           }
@@ -139,10 +155,13 @@ export class CompletionStream implements AsyncIterable<string> {
     // A hand-written iterator, as the deltas' own: a generator's await and resumption per event
     // would come on top of theirs, on every delta of every stream a gateway serves.
     type Out = IteratorResult<StreamEvent, void>;
+    // A second reader: the first keeps the events (its listener is not replaced), this one fails as iterating twice does.
+    if (this.eventsTaken || this.started) return this.deltas(true) as unknown as AsyncGenerator<StreamEvent, void, undefined>;
+    this.eventsTaken = true;
     const queue: StreamEvent[] = [];
     let read = 0;
     (this.source as EventSource)[EMITS_EVENTS]?.((event) => queue.push(event));
-    const deltas = this[Symbol.asyncIterator]();
+    const deltas = this.deltas();
     // 'open': reading deltas; 'finishing': the deltas ended, the finish event is next; 'closed'.
     let state: 'open' | 'finishing' | 'closed' = 'open';
     /** A delta whose step also produced events: they go first (they came before its text). */
@@ -177,7 +196,8 @@ export class CompletionStream implements AsyncIterable<string> {
     };
     const onStep = (step: IteratorResult<string, void>): Out | Promise<Out> => {
       if (step.done) state = 'finishing';
-      else text = step.value;
+      // An empty step only hands over the events of parts that came without text (see runStream).
+      else if (step.value !== '') text = step.value;
       return atHand() ?? (state === 'finishing' ? this.finished.then(finish) : deltas.next().then(onStep, onFail));
     };
     const pull = (): Out | Promise<Out> => {

@@ -98,8 +98,15 @@ export function completeToolCalls(result: ProviderCompletion, calls: ToolCall[] 
   return out;
 }
 
-/** The same for a non-streamed result whose calls the plugin returned in `toolCalls`. */
+/** Drops, in place, a `rawFinishReason` equal to the normalised one: it is there only when it differs, whichever plugin answered. */
+export function withoutSameRawFinish<T extends Pick<CompletionResult, 'finishReason' | 'rawFinishReason'>>(result: T): T {
+  if (result.rawFinishReason !== undefined && result.rawFinishReason === result.finishReason) delete result.rawFinishReason;
+  return result;
+}
+
+/** The same for a non-streamed result whose calls the plugin returned in `toolCalls` (and withoutSameRawFinish). */
 export function normalizeCompletion(result: ProviderCompletion): CompletionResult {
+  withoutSameRawFinish(result);
   const inputs = result.toolCalls;
   if (inputs === undefined) return result as CompletionResult;
   if (!Array.isArray(inputs)) throw new TypeError('a provider returned toolCalls that is not an array');

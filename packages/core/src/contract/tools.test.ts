@@ -309,6 +309,7 @@ describe('tool settings', () => {
           type: 'object',
           properties: { city: { type: 'string', description: 'the city' }, days: { type: 'number', default: 1 } },
           required: ['city'],
+          additionalProperties: false,
         },
       },
     ]);

@@ -106,10 +106,16 @@ export async function parseTranscriptionRequest(body: Buffer, contentType: strin
   };
 }
 
-export function transcriptionBody(result: TranscriptionResult, format: TranscriptionRequest['format']): { text: string; json?: Record<string, unknown> } {
-  if (format === 'text') return { text: result.text };
-  if (format === 'verbose_json') return { text: '', json: { task: 'transcribe', language: result.language ?? null, text: result.text } };
-  return { text: '', json: { text: result.text } };
+/** The answer to a transcription: every string it passes on from the backend's result goes through `scrub`. */
+export function transcriptionBody(
+  result: TranscriptionResult,
+  format: TranscriptionRequest['format'],
+  scrub: (text: string) => string,
+): { text: string; json?: Record<string, unknown> } {
+  const text = scrub(result.text);
+  if (format === 'text') return { text };
+  if (format === 'verbose_json') return { text: '', json: { task: 'transcribe', language: result.language == null ? null : scrub(result.language), text } };
+  return { text: '', json: { text } };
 }
 
 export function speechMime(format: string | undefined, reported: string): string {

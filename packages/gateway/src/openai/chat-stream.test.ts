@@ -23,7 +23,7 @@ function deltas(sse: string): Record<string, unknown>[] {
 }
 
 describe('ChatStreamEncoder', () => {
-  it('holds back only what may be a secret, per channel, and sends it when the channel ends or another speaks', () => {
+  it('holds back only what may be a secret, per channel, and sends it when that channel goes on or the stream ends', () => {
     const e = encoder();
     const events: StreamEvent[] = [
       { type: 'reasoning-delta', text: `think ${SECRET.slice(0, 5)}` },
@@ -37,10 +37,40 @@ describe('ChatStreamEncoder', () => {
     const all = deltas(out);
     expect(all.map((d) => d.reasoning ?? '').join('')).toBe('think *** done sk');
     expect(all.map((d) => d.content ?? '').join('')).toBe('answer *** end');
-    // The reasoning's held "sk" went out when the text began, before any text.
-    const firstText = all.findIndex((d) => d.content !== undefined);
-    expect(all.slice(firstText).some((d) => d.reasoning !== undefined)).toBe(false);
+    // The reasoning's held "sk" stays held while the text speaks (it could be a secret's start): it goes at the end.
+    expect(all.at(-1)).toEqual({ reasoning: 'sk' });
     expect(JSON.stringify(all)).not.toContain(SECRET.slice(0, 8));
+  });
+
+  it('a secret sent in short pieces between other channels\' deltas is caught whole in its own channel', () => {
+    const e = encoder();
+    let out = '';
+    // 7-character pieces of the text, each followed by a reasoning delta, a refusal delta or a tool call's fragment.
+    out += e.event({ type: 'tool-call-start', index: 0, id: 'a', name: 'f' });
+    const others: StreamEvent[] = [
+      { type: 'reasoning-delta', text: '.' },
+      { type: 'refusal-delta', text: 'no' },
+      { type: 'tool-call-delta', index: 0, id: 'a', argumentsDelta: '{' },
+    ];
+    for (let i = 0; i < SECRET.length; i += 7) {
+      out += e.event({ type: 'text-delta', text: SECRET.slice(i, i + 7) });
+      out += e.event(others[(i / 7) % others.length]!);
+    }
+    // The refusal's channel gets a secret of its own, in 3-character pieces between text deltas.
+    for (let i = 0; i < KEY.length; i += 3) {
+      out += e.event({ type: 'refusal-delta', text: KEY.slice(i, i + 3) });
+      out += e.event({ type: 'text-delta', text: '-' });
+    }
+    out += e.end();
+    const all = deltas(out);
+    expect(all.map((d) => d.content ?? '').join('')).toBe(`***${'-'.repeat(Math.ceil(KEY.length / 3))}`);
+    expect(all.map((d) => d.refusal ?? '').join('')).toBe('no***');
+    expect(out).not.toContain(SECRET.slice(0, 7));
+    expect(out).not.toContain(KEY.slice(0, 6));
+    // Nothing is lost: the reasoning deltas all went out, and what the call's arguments held at the end.
+    expect(all.map((d) => d.reasoning ?? '').join('')).toBe('..');
+    const args = all.flatMap((d) => (d.tool_calls as Record<string, any>[] | undefined) ?? []).map((c) => c.function.arguments).join('');
+    expect(args).toBe('{');
   });
 
   it('tool calls as OpenAI frames them: indexes 0, 1... in start order, a first chunk with id and name, then fragments', () => {

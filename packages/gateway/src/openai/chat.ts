@@ -94,9 +94,13 @@ export const chatSchema = z.object({
   tool_choice: toolChoice.nullable().optional(),
   parallel_tool_calls: z.boolean().nullable().optional(),
   response_format: responseFormat.nullable().optional(),
-  reasoning_effort: z.enum(['none', 'minimal', 'low', 'medium', 'high', 'xhigh']).nullable().optional(),
-  // OpenAI platform fields with no meaning for a self-hosted backend: accepted, not forwarded.
-  user: z.string().optional(),
+  reasoning_effort: z.enum(['none', 'minimal', 'low', 'medium', 'high', 'xhigh', 'max']).nullable().optional(),
+  // OpenAI platform fields with no meaning for a self-hosted backend: accepted, not forwarded
+  // (who the end user is, OpenAI's prompt-cache routing and storage, its billing tier).
+  user: z.string().nullable().optional(),
+  safety_identifier: z.string().nullable().optional(),
+  prompt_cache_key: z.string().nullable().optional(),
+  prompt_cache_options: z.object({}).loose().nullable().optional(),
   metadata: z.record(z.string(), z.string()).nullable().optional(),
   store: z.boolean().nullable().optional(),
   service_tier: z.string().nullable().optional(),
@@ -148,6 +152,10 @@ function unsupported(): Record<string, { why: string; allowed?: (value: unknown)
     audio: { why: 'audio output is served by /v1/audio/speech' },
     prediction: { why: 'not supported by the AEGIS contract' },
     web_search_options: { why: 'not supported by the AEGIS contract' },
+    n: { why: 'one choice per request is served', allowed: (v) => v === 1 },
+    verbosity: { why: 'AEGIS profiles have no verbosity setting' },
+    moderation: { why: 'moderated completions are not served' },
+    prompt_cache_retention: { why: 'the gateway cannot bound how long a backend keeps cached prompts' },
   };
   for (const [param, why] of Object.entries(PENDING)) rules[param] = { why };
   return rules;
@@ -202,7 +210,7 @@ export function parseChatRequest(body: Record<string, unknown>): ChatRequest {
 }
 
 /** OpenAI's reasoning efforts as the contract's setting (a request the backend may ignore, never refused): the nearest level, `none` off. */
-const REASONING_OF = { none: false, minimal: 'low', low: 'low', medium: 'medium', high: 'high', xhigh: 'high' } as const;
+const REASONING_OF = { none: false, minimal: 'low', low: 'low', medium: 'medium', high: 'high', xhigh: 'high', max: 'high' } as const;
 
 type WireMessage = z.output<typeof message>;
 
@@ -304,20 +312,11 @@ function responseFormatOf(format: z.output<typeof responseFormat> | null | undef
   if (format.type === 'json_object') return { type: 'json' };
   const { name, description, schema } = format.json_schema;
   const out: ResponseFormat = { type: 'json', name };
-  if (schema !== undefined) out.schema = withoutDialect(schema);
+  // As the client wrote it, `$schema` included: core validates in the draft it names (a draft-07 tuple's
+  // `items: [..]` means nothing in 2020-12), and the backend gets what the client would have sent it.
+  if (schema !== undefined) out.schema = schema;
   if (description !== undefined) out.description = description;
   return out;
-}
-
-/**
- * The schema without its top-level `$schema`: clients send draft-07's URL
- * (the openai client's zod helper, the AI SDK), which core's validator
- * (draft 2020-12) cannot resolve; the keywords they use mean the same in both.
- */
-function withoutDialect(schema: Record<string, unknown>): Record<string, unknown> {
-  if (!('$schema' in schema)) return schema;
-  const { $schema: _dialect, ...rest } = schema;
-  return rest;
 }
 
 type WireContent = z.output<typeof content>;
@@ -340,6 +339,11 @@ function userContentOf(value: WireContent, at: string): string | ContentPart[] {
     const image = (p as { image_url?: unknown }).image_url;
     const url = typeof image === 'object' && image !== null ? (image as { url?: unknown }).url : undefined;
     if (typeof url !== 'string' || url === '') throw invalidRequest(`Invalid value for "${where}.image_url.url": an image_url part needs a URL`, `${where}.image_url.url`, 'invalid_value');
+    // The contract's image part has no resolution setting: only the backend's own choice ("auto") is served.
+    const detail = (image as { detail?: unknown }).detail;
+    if (detail !== undefined && detail !== null && detail !== 'auto') {
+      throw unsupportedParameter(`${where}.image_url.detail`, 'an image\'s "detail" cannot be passed on to the backend (only "auto" is served)');
+    }
     if (/^data:/i.test(url)) {
       if (!/^data:image\/[a-z0-9.+-]+;base64,/i.test(url)) {
         throw invalidRequest(`Invalid value for "${where}.image_url.url": a data: URL must be data:image/<type>;base64,<data>`, `${where}.image_url.url`, 'invalid_value');
@@ -373,10 +377,11 @@ export function finishReasonOf(reason: FinishReason): string {
   }
 }
 
-export function usageOf(usage: Usage | undefined): { prompt_tokens: number; completion_tokens: number; total_tokens: number } {
-  const prompt = usage?.promptTokens ?? 0;
-  const completion = usage?.completionTokens ?? 0;
-  return { prompt_tokens: prompt, completion_tokens: completion, total_tokens: usage?.totalTokens ?? prompt + completion };
+/** Token counts with none missing: the backend's, with what it did not report estimated (limits/estimate.ts `usageOrEstimate`). */
+export type CountedUsage = Required<Pick<Usage, 'promptTokens' | 'completionTokens' | 'totalTokens'>>;
+
+export function usageOf(usage: CountedUsage): { prompt_tokens: number; completion_tokens: number; total_tokens: number } {
+  return { prompt_tokens: usage.promptTokens, completion_tokens: usage.completionTokens, total_tokens: usage.totalTokens };
 }
 
 /** A call in OpenAI's shape: `arguments` as JSON text. */
@@ -401,20 +406,23 @@ function jsonText(result: CompletionResult): string {
 
 /**
  * A non-streamed answer. `content` is null for a turn that is only tool calls
- * (as OpenAI sends it); the reasoning, where the backend returned it, is
- * `message.reasoning` (vLLM's field). Every text passes `scrub`.
+ * or a refusal (as OpenAI sends it); a refusal is `message.refusal`; the
+ * reasoning, where the backend returned it, is `message.reasoning` (vLLM's
+ * field). Every text passes `scrub`. `usage`: the backend's counts, or estimates.
  */
 export function completionBody(
   id: string,
   created: number,
   model: string,
   result: CompletionResult,
+  usage: CountedUsage,
   scrub: (text: string) => string,
   json = false,
 ): Record<string, unknown> {
   const calls = result.toolCalls ?? [];
   const text = scrub(json ? jsonText(result) : result.text);
-  const message: Record<string, unknown> = { role: 'assistant', content: text === '' && calls.length > 0 ? null : text, refusal: null };
+  const refusal = result.refusal !== undefined && result.refusal !== '' ? scrub(result.refusal) : null;
+  const message: Record<string, unknown> = { role: 'assistant', content: text === '' && (calls.length > 0 || refusal !== null) ? null : text, refusal };
   if (result.reasoning !== undefined && result.reasoning !== '') message.reasoning = scrub(result.reasoning);
   if (calls.length > 0) message.tool_calls = calls.map((call) => toolCallBody(call, scrub));
   return {
@@ -423,7 +431,7 @@ export function completionBody(
     created,
     model,
     choices: [{ index: 0, message, logprobs: null, finish_reason: finishReasonOf(result.finishReason) }],
-    usage: usageOf(result.usage),
+    usage: usageOf(usage),
     system_fingerprint: null,
   };
 }
@@ -453,6 +461,11 @@ export class ChunkWriter {
     return `${this.head}{"index":0,"delta":{"reasoning":${JSON.stringify(text)}},"logprobs":null,"finish_reason":null}]}\n\n`;
   }
 
+  /** A piece of the model's refusal (OpenAI's `delta.refusal`). */
+  refusal(text: string): string {
+    return `${this.head}{"index":0,"delta":{"refusal":${JSON.stringify(text)}},"logprobs":null,"finish_reason":null}]}\n\n`;
+  }
+
   /** A tool call begins: its id, type and name, and empty arguments (OpenAI's first chunk of a call). */
   toolCallStart(index: number, id: string, name: string): string {
     const call = `{"index":${index},"id":${JSON.stringify(id)},"type":"function","function":{"name":${JSON.stringify(name)},"arguments":""}}`;
@@ -469,7 +482,7 @@ export class ChunkWriter {
     return `${this.head}{"index":0,"delta":{},"logprobs":null,"finish_reason":"${finishReasonOf(reason)}"}]}\n\n`;
   }
 
-  usage(usage: Usage | undefined): string {
+  usage(usage: CountedUsage): string {
     return `${this.head}],"usage":${JSON.stringify(usageOf(usage))}}\n\n`;
   }
 

@@ -1,11 +1,14 @@
 /** `POST /v1/embeddings`. */
-import { z, type EmbeddingsResult } from '@aegis/core';
+import { CapabilityNotSupportedError, z, type EmbeddingsResult } from '@aegis/core';
+import { GatewayError } from '../errors.js';
 import { parseRequest } from './validate.js';
 
 const embeddingsSchema = z.object({
   model: z.string().min(1),
   input: z.union([z.string(), z.array(z.string()).min(1).max(2048)]),
   encoding_format: z.enum(['float', 'base64']).optional(),
+  /** Shorter vectors (core's `EmbeddingsOptions.dimensions`); null is absent, as OpenAI's schema allows. */
+  dimensions: z.number().int('expected a positive integer').positive('expected a positive integer').nullable().optional(),
   user: z.string().optional(),
 });
 
@@ -13,6 +16,8 @@ export interface EmbeddingsRequest {
   model: string;
   input: string[];
   base64: boolean;
+  /** The vector length asked for; undefined: the model's own. */
+  dimensions?: number;
 }
 
 export function parseEmbeddingsRequest(body: Record<string, unknown>): EmbeddingsRequest {
@@ -20,10 +25,23 @@ export function parseEmbeddingsRequest(body: Record<string, unknown>): Embedding
     // Token arrays: the profiles' backends take text.
     body = { ...body, input: 0 };
   }
-  const req = parseRequest(embeddingsSchema, body, {
-    dimensions: { why: 'AEGIS profiles return the model\'s own dimension' },
-  });
-  return { model: req.model, input: typeof req.input === 'string' ? [req.input] : req.input, base64: req.encoding_format === 'base64' };
+  const req = parseRequest(embeddingsSchema, body);
+  return {
+    model: req.model,
+    input: typeof req.input === 'string' ? [req.input] : req.input,
+    base64: req.encoding_format === 'base64',
+    dimensions: req.dimensions ?? undefined,
+  };
+}
+
+/**
+ * A backend that cannot shorten its vectors (KoboldCpp) refuses `dimensions`
+ * with a CapabilityNotSupportedError, which the gateway answers as a 400 about
+ * the model: it is the parameter the caller can drop, so the 400 names it.
+ */
+export function dimensionsRefused(failure: GatewayError, error: unknown, request: EmbeddingsRequest): GatewayError {
+  if (request.dimensions === undefined || !CapabilityNotSupportedError.isInstance(error) || !error.operation.includes('dimensions')) return failure;
+  return new GatewayError(failure.status, failure.type, failure.message, { ...failure.options, param: 'dimensions' });
 }
 
 /** A vector as OpenAI's base64 encoding: little-endian float32. */

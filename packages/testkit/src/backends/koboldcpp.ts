@@ -5,7 +5,7 @@ import { bodyPlan, PlanError, streamPlan, type BodyPlan, type Plan } from '../pl
 import { pyJson } from '../pyjson.js';
 import { jsonReplyText } from '../json-sample.js';
 import { dataSse, koboldSse } from '../sse.js';
-import { defaultReplyText, estimateTokens, messagesText, nowSeconds, randomId, renderText } from '../text.js';
+import { defaultReplyText, estimateTokens, messagesText, nowSeconds, randomId, renderText, type RenderedText } from '../text.js';
 import { argumentsText, callsFor } from '../tools.js';
 import type { ScriptedToolCall } from '../types.js';
 import { pcmTone, speechDurationMs, wavFile } from '../wav.js';
@@ -106,14 +106,91 @@ function toolCallReply(ctx: HandlerCtx, scripted: readonly ScriptedToolCall[]): 
   return { ...streamPlan(dataSse('text/event-stream'), frames, [chunk(finish, {}, 'tool_calls')], f.streamError), toolCallFrame, holdMs };
 }
 
+/**
+ * No answer at all: the connection is closed. koboldcpp.py (1.102) has no
+ * `except` around transform_genparams in do_POST, so an exception there ends
+ * in socketserver's handle_error, which closes the connection unanswered.
+ * The emulator's server drops the connection when a plan's wire cannot be
+ * written (server.ts, respond), which this plan's framing makes sure of
+ * before anything is sent.
+ */
+function droppedConnection(why: string): Plan {
+  const raise = (): string => {
+    throw new Error(`KoboldCpp emulator: the handler raised ${why}; the connection is closed without an answer`);
+  };
+  return streamPlan({ contentType: 'text/event-stream', frame: raise, done: '' }, [''], [], raise);
+}
+
+const isObject = (v: unknown): v is Record<string, any> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/**
+ * What koboldcpp.py 1.102 raises on the request's tools, if anything: its tool
+ * preprocessing (compress_tools_array, determine_tool_json_to_use) reads
+ * `tool_dict['function']`, `tool_data['description']`,
+ * `tool_data['parameters']['properties'].items()` and each property's
+ * `prop_data['type']` with [].
+ */
+function toolsError(tools: unknown): string | undefined {
+  if (!Array.isArray(tools) || tools.length === 0) return undefined;
+  for (const tool of tools) {
+    const fn = isObject(tool) ? tool.function : undefined;
+    if (!isObject(fn)) return "KeyError: 'function'";
+    if (!('description' in fn)) return "KeyError: 'description'";
+    if (!isObject(fn.parameters)) return "KeyError: 'parameters'";
+    const properties = fn.parameters.properties;
+    if (!isObject(properties)) return "KeyError: 'properties'";
+    if (Object.values(properties).some((p) => !isObject(p) || !('type' in p))) return "KeyError: 'type'";
+  }
+  return undefined;
+}
+
+/**
+ * The reply of a chat answer without calls, as KoboldCpp 1.102 gives it: a
+ * stop sequence (`stop`) ends the text before it (the chat branch of
+ * transform_genparams forces `trim_stop` True) with finish_reason "length".
+ */
+function chatStopAsLength(ctx: HandlerCtx): HandlerCtx {
+  const b = body(ctx);
+  const r = renderText(ctx.reply, jsonChat(b) ?? defaultReplyText('KoboldCpp'), { stop: b.stop });
+  if (r.stopSequence === null) return ctx;
+  return { ...ctx, reply: { ...ctx.reply, text: undefined, chunks: r.chunks, finishReason: 'length' } };
+}
+
 function chat(ctx: HandlerCtx): Plan {
+  const problem = toolsError(body(ctx).tools);
+  if (problem) return droppedConnection(problem);
   const calls = callsFor(ctx);
-  return calls.length > 0 ? toolCallReply(ctx, calls) : chatCompletion(oaiFlavor(ctx), ctx);
+  return calls.length > 0 ? toolCallReply(ctx, calls) : chatCompletion(oaiFlavor(ctx), chatStopAsLength(ctx));
+}
+
+/**
+ * The text of a native generation as KoboldCpp 1.102 sends it. A stop
+ * sequence ends it with finish_reason "length" (only EOS is "stop"), and with
+ * `trim_stop` (default true: `genparams.get('trim_stop', True)`) the stop
+ * sequence is cut off; with `trim_stop: false` it stays in the text and in the
+ * stream.
+ */
+function generatedText(ctx: HandlerCtx): RenderedText {
+  const b = body(ctx);
+  const text = jsonGrammar(b.grammar) ?? defaultReplyText('KoboldCpp');
+  const r = renderText(ctx.reply, text, { maxTokens: b.max_length, stop: b.stop_sequence });
+  if (r.stopSequence === null) return r;
+  const max = typeof b.max_length === 'number' && b.max_length >= 0 ? Math.floor(b.max_length) : undefined;
+  // The stop sequence's own token counts against max_length: without room for it, the length ends the generation.
+  const keep = b.trim_stop === false && (max === undefined || r.chunks.length < max);
+  const chunks = keep ? [...r.chunks, r.stopSequence] : r.chunks;
+  return {
+    ...r,
+    chunks,
+    text: chunks.join(''),
+    finishReason: 'length',
+    completionTokens: ctx.reply.completionTokens ?? chunks.length,
+  };
 }
 
 function generate(ctx: HandlerCtx, stream: boolean): Plan {
   const b = body(ctx);
-  const r = renderText(ctx.reply, jsonGrammar(b.grammar) ?? defaultReplyText('KoboldCpp'), { maxTokens: b.max_length, stop: b.stop_sequence });
+  const r = generatedText(ctx);
   if (!stream) {
     const tpl = fixtureJson('koboldcpp', 'generate.response.json');
     const res = tpl.results[0];
@@ -207,4 +284,12 @@ function jsonGrammar(grammar: unknown): string | undefined {
   } catch {
     return undefined; // GBNF
   }
+}
+
+/** The reply of a chat request that asks for JSON (`response_format`), else undefined: what chatCompletion answers then. */
+function jsonChat(b: Record<string, any>): string | undefined {
+  const format = b.response_format;
+  if (format?.type === 'json_schema') return jsonReplyText(format.json_schema?.schema);
+  if (format?.type === 'json_object') return jsonReplyText(undefined);
+  return undefined;
 }

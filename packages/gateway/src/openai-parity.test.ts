@@ -1,0 +1,313 @@
+/**
+ * Answers and requests as OpenAI's own, over an OpenAI upstream the test
+ * scripts (a node:http server on loopback), with the official `openai`
+ * client: refusals (structured output the model declines), usage when the
+ * backend reports none, the current platform fields of the Chat Completions
+ * API, image `detail`, secrets a backend interleaves with other channels or
+ * leaves held when its stream breaks, and a transcription's `language`.
+ */
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import OpenAI, { toFile } from 'openai';
+import { zodResponseFormat } from 'openai/helpers/zod';
+import type { ChatCompletionCreateParamsBase } from 'openai/resources/chat/completions/completions';
+import { z } from '@aegis/core';
+import { wavFile, pcmTone } from '@aegis/testkit';
+import { startGateway, UPSTREAM_ENV, type RunningGateway } from './__tests__/harness.js';
+
+const KEY = UPSTREAM_ENV.UPSTREAM_KEY;
+
+/** What the scripted upstream answers a chat call with: a JSON body, or SSE deltas (then a cut connection with `cut`). */
+interface Script {
+  message?: Record<string, unknown>;
+  usage?: Record<string, number>;
+  deltas?: Record<string, unknown>[];
+  cut?: boolean;
+}
+
+interface Upstream {
+  baseUrl: string;
+  /** The chat bodies received, in order. */
+  bodies: Record<string, unknown>[];
+  script: Script;
+  transcription: Record<string, unknown>;
+  close(): Promise<void>;
+}
+
+async function startUpstream(): Promise<Upstream> {
+  const up: Omit<Upstream, 'baseUrl' | 'close'> = { bodies: [], script: {}, transcription: { text: '' } };
+  const frame = (delta: Record<string, unknown>, finish: string | null = null) =>
+    `data: ${JSON.stringify({ id: 'c', object: 'chat.completion.chunk', created: 1, model: 'm', choices: [{ index: 0, delta, logprobs: null, finish_reason: finish }] })}\n\n`;
+  const server = http.createServer((req, res) => {
+    const parts: Buffer[] = [];
+    req.on('data', (d: Buffer) => parts.push(d));
+    req.on('end', () => {
+      if (req.url?.endsWith('/audio/transcriptions')) {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end(JSON.stringify(up.transcription));
+        return;
+      }
+      const body = JSON.parse(Buffer.concat(parts).toString('utf8')) as Record<string, unknown>;
+      up.bodies.push(body);
+      const { script } = up;
+      if (body.stream === true) {
+        res.writeHead(200, { 'content-type': 'text/event-stream' });
+        let out = frame({ role: 'assistant', content: '' });
+        for (const delta of script.deltas ?? []) out += frame(delta);
+        if (script.cut) {
+          // The connection breaks mid-answer, once what was sent has left.
+          res.write(out, () => setTimeout(() => res.destroy(), 20));
+          return;
+        }
+        out += frame({}, 'stop');
+        if (script.usage) out += `data: ${JSON.stringify({ id: 'c', object: 'chat.completion.chunk', created: 1, model: 'm', choices: [], usage: script.usage })}\n\n`;
+        res.end(`${out}data: [DONE]\n\n`);
+        return;
+      }
+      const answer: Record<string, unknown> = {
+        id: 'c',
+        object: 'chat.completion',
+        created: 1,
+        model: 'm',
+        choices: [{ index: 0, message: { role: 'assistant', content: 'Hello', refusal: null, ...script.message }, logprobs: null, finish_reason: 'stop' }],
+      };
+      if (script.usage) answer.usage = script.usage;
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify(answer));
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return Object.assign(up, {
+    baseUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  });
+}
+
+let upstream: Upstream;
+let gw: RunningGateway;
+let client: OpenAI;
+
+beforeAll(async () => {
+  upstream = await startUpstream();
+  gw = await startGateway(`profiles:
+  - profile_name: gpt
+    type: openai
+    base_url: ${upstream.baseUrl}
+    api_key: \${UPSTREAM_KEY}
+    model: gpt-4o
+    max_retries: 0
+`);
+  client = new OpenAI({ baseURL: `${gw.url}/v1`, apiKey: 'unused-on-loopback', maxRetries: 0 });
+});
+afterAll(async () => {
+  await gw?.close();
+  await upstream?.close();
+});
+beforeEach(() => {
+  upstream.bodies.length = 0;
+  upstream.script = {};
+});
+
+const user = [{ role: 'user' as const, content: 'x'.repeat(40) }];
+
+function post(body: unknown): Promise<Response> {
+  return fetch(`${gw.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+}
+
+/** The chunks of an SSE answer (without [DONE]). */
+function chunksOf(sse: string): Record<string, any>[] {
+  return sse
+    .split('\n\n')
+    .filter((e) => e.startsWith('data: {'))
+    .map((e) => JSON.parse(e.slice('data: '.length)) as Record<string, any>);
+}
+
+describe('refusals', () => {
+  const Answer = z.object({ answer: z.string() });
+  const refusal = "I'm sorry, I cannot help with that.";
+
+  it('non-streamed: message.refusal with content null, a 200 the client parses to null, after one upstream call', async () => {
+    upstream.script = { message: { content: null, refusal }, usage: { prompt_tokens: 5, completion_tokens: 9, total_tokens: 14 } };
+    // The client's default retries: a refusal is an answer, never something to retry.
+    const retrying = new OpenAI({ baseURL: `${gw.url}/v1`, apiKey: 'unused-on-loopback' });
+    const parsed = await retrying.chat.completions.parse({ model: 'gpt', messages: user, response_format: zodResponseFormat(Answer as never, 'a') });
+    const message = parsed.choices[0]!.message;
+    expect(message).toMatchObject({ role: 'assistant', content: null, refusal, parsed: null });
+    expect(upstream.bodies).toHaveLength(1);
+
+    // Without a response format, and with a secret in it: scrubbed like the text.
+    upstream.script = { message: { content: null, refusal: `not with ${KEY}` } };
+    const plain = await client.chat.completions.create({ model: 'gpt', messages: user });
+    expect(plain.choices[0]!.message).toMatchObject({ content: null, refusal: 'not with ***' });
+
+    // An answer that is not one: refusal null, as before.
+    upstream.script = {};
+    expect((await client.chat.completions.create({ model: 'gpt', messages: user })).choices[0]!.message).toMatchObject({ content: 'Hello', refusal: null });
+  });
+
+  it("streamed: delta.refusal chunks the client's stream helper reassembles, scrubbed across deltas", async () => {
+    upstream.script = { deltas: [{ refusal: "I'm sorry, " }, { refusal: 'I cannot help with that.' }] };
+    const deltas: string[] = [];
+    const stream = client.chat.completions.stream({ model: 'gpt', messages: user, response_format: zodResponseFormat(Answer as never, 'a') });
+    stream.on('refusal.delta', ({ delta }) => deltas.push(delta));
+    const final = await stream.finalChatCompletion();
+    expect(deltas.join('')).toBe(refusal);
+    expect(final.choices[0]!.message).toMatchObject({ refusal, parsed: null });
+    expect(upstream.bodies).toHaveLength(1);
+
+    upstream.script = { deltas: [{ refusal: `not with ${KEY.slice(0, 10)}` }, { refusal: `${KEY.slice(10)}, sorry` }] };
+    const sse = await (await post({ model: 'gpt', stream: true, messages: user })).text();
+    expect(chunksOf(sse).map((c) => c.choices[0]?.delta?.refusal ?? '').join('')).toBe('not with ***, sorry');
+    expect(sse).not.toContain(KEY.slice(0, 8));
+  });
+});
+
+describe('usage', () => {
+  // 40 characters of prompt: 10 tokens; "Hello" answered: 2.
+  it('a backend that reports none: the estimate the limits use, not zeros, streamed or not', async () => {
+    const answer = await client.chat.completions.create({ model: 'gpt', messages: user });
+    expect(answer.usage).toEqual({ prompt_tokens: 10, completion_tokens: 2, total_tokens: 12 });
+
+    upstream.script = { deltas: [{ content: 'Hello there, ' }, { content: 'sailor!' }] };
+    const stream = await client.chat.completions.create({ model: 'gpt', messages: user, stream: true, stream_options: { include_usage: true } });
+    let usage: unknown;
+    for await (const chunk of stream) if (chunk.usage) usage = chunk.usage;
+    // 20 characters answered: 5 tokens.
+    expect(usage).toEqual({ prompt_tokens: 10, completion_tokens: 5, total_tokens: 15 });
+  });
+
+  it("the backend's counts where it gives them, an estimate only for what it leaves out", async () => {
+    upstream.script = { usage: { prompt_tokens: 7, completion_tokens: 3, total_tokens: 11 } };
+    expect((await client.chat.completions.create({ model: 'gpt', messages: user })).usage).toEqual({ prompt_tokens: 7, completion_tokens: 3, total_tokens: 11 });
+    upstream.script = { usage: { prompt_tokens: 7 } };
+    expect((await client.chat.completions.create({ model: 'gpt', messages: user })).usage).toEqual({ prompt_tokens: 7, completion_tokens: 2, total_tokens: 9 });
+  });
+});
+
+describe('the parameters of the installed openai client', () => {
+  /**
+   * One value for every top-level parameter of the client's
+   * ChatCompletionCreateParams, and what the gateway does with it: `ok`
+   * (honoured, or accepted and not forwarded), or refused by name.
+   */
+  const SAMPLES: { [K in keyof Required<ChatCompletionCreateParamsBase>]: [unknown, 'ok' | 'refused'] } = {
+    model: ['gpt', 'ok'],
+    messages: [user, 'ok'],
+    audio: [{ voice: 'alloy', format: 'mp3' }, 'refused'],
+    frequency_penalty: [0.5, 'refused'],
+    function_call: ['auto', 'refused'],
+    functions: [[{ name: 'f' }], 'refused'],
+    logit_bias: [{ '1': 2 }, 'refused'],
+    logprobs: [true, 'refused'],
+    max_completion_tokens: [5, 'ok'],
+    max_tokens: [5, 'ok'],
+    metadata: [{ k: 'v' }, 'ok'],
+    modalities: [['text', 'audio'], 'refused'],
+    moderation: [{ model: 'omni-moderation-latest' }, 'refused'],
+    n: [2, 'refused'],
+    parallel_tool_calls: [true, 'ok'],
+    prediction: [{ type: 'content', content: 'x' }, 'refused'],
+    presence_penalty: [0.5, 'refused'],
+    prompt_cache_key: ['thread-9', 'ok'],
+    prompt_cache_options: [{ mode: 'implicit' }, 'ok'],
+    prompt_cache_retention: ['24h', 'refused'],
+    reasoning_effort: ['max', 'ok'],
+    response_format: [{ type: 'text' }, 'ok'],
+    safety_identifier: ['u-123', 'ok'],
+    seed: [1, 'ok'],
+    service_tier: ['flex', 'ok'],
+    stop: ['x', 'ok'],
+    store: [false, 'ok'],
+    stream: [false, 'ok'],
+    // Only with `stream`: refused by name without it.
+    stream_options: [{ include_usage: true }, 'refused'],
+    temperature: [0.5, 'ok'],
+    tool_choice: ['none', 'ok'],
+    tools: [[{ type: 'function', function: { name: 'f', parameters: { type: 'object', properties: {} } } }], 'ok'],
+    top_logprobs: [2, 'refused'],
+    top_p: [0.5, 'ok'],
+    user: ['u-123', 'ok'],
+    verbosity: ['low', 'refused'],
+    web_search_options: [{}, 'refused'],
+  };
+  /** Accepted, and not forwarded: OpenAI platform fields. */
+  const NOT_FORWARDED = ['user', 'safety_identifier', 'prompt_cache_key', 'prompt_cache_options', 'metadata', 'store', 'service_tier'];
+
+  it('covers every parameter the installed client declares', () => {
+    const declarations = path.join(path.dirname(createRequire(import.meta.url).resolve('openai')), 'resources/chat/completions/completions.d.ts');
+    const source = readFileSync(declarations, 'utf8');
+    const body = /export interface ChatCompletionCreateParamsBase \{([\s\S]*?)\n\}/.exec(source)![1]!;
+    const declared = [...body.matchAll(/^ {4}([a-z_]+)\??:/gm)].map((m) => m[1]);
+    expect(declared.sort()).toEqual(Object.keys(SAMPLES).sort());
+  });
+
+  it('honours or accepts each, or refuses it by name: never as an unknown argument', async () => {
+    const outcomes: Record<string, unknown> = {};
+    for (const [param, [value]] of Object.entries(SAMPLES)) {
+      upstream.bodies.length = 0;
+      const response = await post({ model: 'gpt', messages: user, [param]: value });
+      const json = (await response.json()) as { error?: { param?: string; code?: string; message: string } };
+      const outcome = response.status === 200 ? 'ok' : json.error?.param === param && json.error.code !== 'unknown_parameter' ? 'refused' : `${response.status} ${JSON.stringify(json.error)}`;
+      outcomes[param] = outcome;
+      if (outcome === 'refused') expect(json.error!.message).not.toMatch(/Unrecognized/);
+      if (outcome === 'refused' && param !== 'stream_options') expect({ param, code: json.error!.code }).toEqual({ param, code: 'unsupported_parameter' });
+      if (NOT_FORWARDED.includes(param)) expect({ param, forwarded: param in (upstream.bodies[0] ?? {}) }).toEqual({ param, forwarded: false });
+    }
+    expect(outcomes).toEqual(Object.fromEntries(Object.entries(SAMPLES).map(([param, [, expected]]) => [param, expected])));
+    const verbosity = await client.chat.completions.create({ model: 'gpt', messages: user, verbosity: 'low' }).catch((e: unknown) => e);
+    expect(verbosity).toMatchObject({ status: 400, param: 'verbosity', code: 'unsupported_parameter' });
+  });
+
+  it("an image's detail other than auto is refused by name, before any upstream call", async () => {
+    const image = (detail: unknown) => ({ model: 'gpt', messages: [{ role: 'user', content: [{ type: 'text', text: 'read it' }, { type: 'image_url', image_url: { url: 'https://example.com/receipt.png', detail } }] }] });
+    for (const detail of ['high', 'low']) {
+      const refused = await post(image(detail));
+      expect(refused.status).toBe(400);
+      expect(((await refused.json()) as { error: unknown }).error).toMatchObject({ param: 'messages[0].content[1].image_url.detail', code: 'unsupported_parameter' });
+    }
+    expect(upstream.bodies).toHaveLength(0);
+    for (const detail of ['auto', null]) expect((await post(image(detail))).status).toBe(200);
+  });
+});
+
+describe('secrets a stream carries', () => {
+  it('a key sent in short content pieces between reasoning deltas never goes out whole', async () => {
+    const deltas: Record<string, unknown>[] = [];
+    for (let i = 0; i < KEY.length; i += 7) deltas.push({ content: KEY.slice(i, i + 7) }, { reasoning: '.' });
+    upstream.script = { deltas: [{ content: 'key: ' }, ...deltas, { content: ' end' }] };
+    const sse = await (await post({ model: 'gpt', stream: true, messages: user })).text();
+    const chunks = chunksOf(sse);
+    expect(chunks.map((c) => c.choices[0]?.delta?.content ?? '').join('')).toBe('key: *** end');
+    expect(chunks.map((c) => c.choices[0]?.delta?.reasoning ?? '').join('')).toBe('.'.repeat(deltas.length / 2));
+    expect(sse).not.toContain(KEY.slice(0, 8));
+  });
+
+  it('what a channel holds back goes out, scrubbed, before the error event when the backend breaks off', async () => {
+    upstream.script = { deltas: [{ content: 'the answer is sk' }, { reasoning: `thinking ${KEY.slice(0, 12)}` }], cut: true };
+    const sse = await (await post({ model: 'gpt', stream: true, messages: user })).text();
+    const chunks = chunksOf(sse);
+    expect(chunks.at(-1)).toHaveProperty('error');
+    expect(sse).not.toContain('[DONE]');
+    expect(chunks.map((c) => c.choices?.[0]?.delta?.content ?? '').join('')).toBe('the answer is sk');
+    expect(chunks.map((c) => c.choices?.[0]?.delta?.reasoning ?? '').join('')).toBe('thinking ***');
+    expect(sse).not.toContain(KEY.slice(0, 8));
+  });
+});
+
+describe('transcriptions', () => {
+  it('every string passed on from the result is scrubbed: the language too', async () => {
+    upstream.transcription = { text: `your key is ${KEY}`, language: KEY };
+    const file = await toFile(wavFile(pcmTone(0.05)), 'clip.wav', { type: 'audio/wav' });
+    const verbose = await client.audio.transcriptions.create({ model: 'gpt', file, response_format: 'verbose_json' });
+    expect(verbose).toMatchObject({ text: 'your key is ***', language: '***' });
+    expect(JSON.stringify(verbose)).not.toContain(KEY);
+  });
+});
