@@ -29,7 +29,9 @@ export class GatewayError extends Error {
   }
 
   body(scrub: (text: string) => string): OpenAIErrorBody {
-    return { error: { message: scrub(this.message), type: this.type, param: this.options.param ?? null, code: this.options.code ?? null } };
+    // `code` and `param` may come from the backend's error body too (upstreamField): scrubbed as the message is.
+    const { param, code } = this.options;
+    return { error: { message: scrub(this.message), type: this.type, param: param === undefined ? null : scrub(param), code: code === undefined ? null : scrub(code) } };
   }
 }
 
@@ -108,16 +110,46 @@ function fromProviderError(error: ProviderError, model: string): GatewayError {
     return new GatewayError(502, 'upstream_error', `${upstream} called a tool with invalid arguments: ${error.message}`, { code: 'invalid_tool_arguments', cause: error });
   }
   if (error.status === 429) {
+    if (!error.retryable) {
+      // Not a wait (a spent quota): the backend's code, and no Retry-After; OpenAI's clients skip their retries on x-should-retry.
+      return new GatewayError(429, 'rate_limit_error', `${upstream} refused the request: ${error.message}`, {
+        code: upstreamCode(error) ?? 'upstream_quota_exceeded',
+        headers: { 'x-should-retry': 'false' },
+        cause: error,
+      });
+    }
     return rateLimited(`${upstream} is rate limited: ${error.message}`, error.retryAfterMs ?? 1000, 'upstream_rate_limited');
   }
   if (error.reason === 'timeout' || error.reason === 'idle_timeout' || error.status === 408 || error.status === 504) {
     return new GatewayError(504, 'timeout_error', `${upstream} timed out: ${error.message}`, { code: 'upstream_timeout', cause: error });
   }
   if (error.status === 400 || error.status === 413 || error.status === 422) {
-    return new GatewayError(400, 'invalid_request_error', `${upstream} refused the request: ${error.message}`, { code: 'upstream_bad_request', cause: error });
+    return new GatewayError(400, 'invalid_request_error', `${upstream} refused the request: ${error.message}`, {
+      code: upstreamCode(error) ?? 'upstream_bad_request',
+      param: upstreamField(error, 'param'),
+      cause: error,
+    });
   }
   return new GatewayError(502, 'upstream_error', `${upstream} failed: ${error.message}`, { code: 'upstream_error', cause: error });
 }
+
+/**
+ * The `code` (or `param`) of an OpenAI-style error body the backend answered
+ * with (`{"error": {"code": "context_length_exceeded", "param": "messages"}}`),
+ * passed on so that a client which acts on it (trims the conversation, stops
+ * on a spent quota) can: only a short identifier, read from the body's
+ * excerpt (it may be cut, so not parsed as JSON).
+ */
+const UPSTREAM_FIELDS = {
+  code: /"code"\s*:\s*"([A-Za-z0-9_.[\]-]{1,64})"/,
+  param: /"param"\s*:\s*"([A-Za-z0-9_.[\]-]{1,64})"/,
+};
+
+function upstreamField(error: ProviderError, field: keyof typeof UPSTREAM_FIELDS): string | undefined {
+  return UPSTREAM_FIELDS[field].exec(error.bodyExcerpt ?? '')?.[1];
+}
+
+const upstreamCode = (error: ProviderError): string | undefined => upstreamField(error, 'code');
 
 /** What a capability is called in a 400, and the OpenAI parameter that needed it. */
 const CAPABILITY_OF_OPERATION: Record<string, { capability: string; param?: string }> = {

@@ -27,6 +27,9 @@ interface Script {
   usage?: Record<string, number>;
   deltas?: Record<string, unknown>[];
   cut?: boolean;
+  /** An error answer instead: this status, with `{ error }` as OpenAI's body. */
+  status?: number;
+  error?: Record<string, unknown>;
 }
 
 interface Upstream {
@@ -54,6 +57,11 @@ async function startUpstream(): Promise<Upstream> {
       const body = JSON.parse(Buffer.concat(parts).toString('utf8')) as Record<string, unknown>;
       up.bodies.push(body);
       const { script } = up;
+      if (script.status) {
+        res.writeHead(script.status, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ error: script.error }));
+        return;
+      }
       if (body.stream === true) {
         res.writeHead(200, { 'content-type': 'text/event-stream' });
         let out = frame({ role: 'assistant', content: '' });
@@ -299,6 +307,30 @@ describe('secrets a stream carries', () => {
     expect(chunks.map((c) => c.choices?.[0]?.delta?.content ?? '').join('')).toBe('the answer is sk');
     expect(chunks.map((c) => c.choices?.[0]?.delta?.reasoning ?? '').join('')).toBe('thinking ***');
     expect(sse).not.toContain(KEY.slice(0, 8));
+  });
+});
+
+describe("the backend's error codes", () => {
+  it('a 400 keeps the code and param OpenAI gave (context_length_exceeded), for clients that act on them', async () => {
+    upstream.script = {
+      status: 400,
+      error: { message: "This model's maximum context length is 128000 tokens.", type: 'invalid_request_error', param: 'messages', code: 'context_length_exceeded' },
+    };
+    const error = (await client.chat.completions.create({ model: 'gpt', messages: user }).catch((e: unknown) => e)) as InstanceType<typeof OpenAI.APIError>;
+    expect(error.status).toBe(400);
+    expect(error.code).toBe('context_length_exceeded');
+    expect(error.param).toBe('messages');
+  });
+
+  it('a spent quota (429 insufficient_quota) is passed on with its code and x-should-retry: false: the client does not retry it', async () => {
+    upstream.script = { status: 429, error: { message: 'You exceeded your current quota.', type: 'insufficient_quota', param: null, code: 'insufficient_quota' } };
+    const retrying = new OpenAI({ baseURL: `${gw.url}/v1`, apiKey: 'unused-on-loopback', maxRetries: 2 });
+    const error = (await retrying.chat.completions.create({ model: 'gpt', messages: user }).catch((e: unknown) => e)) as InstanceType<typeof OpenAI.APIError>;
+    expect(error.status).toBe(429);
+    expect(error.code).toBe('insufficient_quota');
+    expect(error.headers?.get('x-should-retry')).toBe('false');
+    expect(error.headers?.get('retry-after')).toBeNull();
+    expect(upstream.bodies).toHaveLength(1);
   });
 });
 
