@@ -1,6 +1,5 @@
-import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { findAppRoot, PLUGIN_API_VERSION, PLUGIN_KEYWORD, type PluginSummary } from '@aegis/core';
+import { findAppRoot, PLUGIN_API_VERSION, PLUGIN_KEYWORD, readPackageJson, type PluginSummary } from '@aegis/core';
 import type { CommandContext } from '../context.js';
 import { formatTable, printJson } from '../output.js';
 import { formatIssueLine } from '../errors.js';
@@ -55,12 +54,9 @@ function rowsOf(plugin: PluginSummary, withErrors: boolean): string[][] {
  */
 function nothingFound(cwd: string): string[] {
   const root = findAppRoot(cwd);
-  let pkg: { name?: unknown; keywords?: unknown; aegis?: unknown } | undefined;
-  try {
-    pkg = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')) as typeof pkg;
-  } catch {
-    pkg = undefined;
-  }
+  // Read as discovery reads it: a regular file only, of at most MAX_PACKAGE_JSON_BYTES (a package.json
+  // may be a symlink to /dev/zero or a FIFO); undefined when it cannot be used.
+  const pkg: { name?: unknown; keywords?: unknown; aegis?: unknown } | undefined = readPackageJson(root);
   const name = typeof pkg?.name === 'string' ? pkg.name : 'the package here';
   const where = path.relative(cwd, path.join(root, 'package.json')) || 'package.json';
   const hasKeyword = Array.isArray(pkg?.keywords) && pkg.keywords.includes(PLUGIN_KEYWORD);

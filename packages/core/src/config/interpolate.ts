@@ -20,6 +20,8 @@ export interface InterpolationResult {
   value: string;
   /** Values that came from variables (not defaults), for secret scrubbing; each once. */
   substituted: string[];
+  /** The variables those values came from, each once: their names judge whether a value is a secret (`isPlainSubstitution`). */
+  variables: { name: string; value: string }[];
   /** Names of referenced variables that are not set and have no default; each once. */
   missing: string[];
   /** True when the string has a `${` that is not a well-formed reference. */
@@ -115,7 +117,7 @@ export function lookupVariable(env: EnvLookup, name: string): string | undefined
  * 200,000 references to a long variable never build a string of gigabytes.
  */
 export function interpolateString(input: string, env: EnvLookup, maxChars = Number.MAX_SAFE_INTEGER): InterpolationResult {
-  const result: InterpolationResult = { value: input, substituted: [], missing: [], malformed: false, tooLong: false };
+  const result: InterpolationResult = { value: input, substituted: [], variables: [], missing: [], malformed: false, tooLong: false };
   if (!hasReferences(input)) return result;
 
   const parts: string[] = [];
@@ -126,6 +128,7 @@ export function interpolateString(input: string, env: EnvLookup, maxChars = Numb
     return length <= maxChars;
   };
   const substituted = new Set<string>();
+  const variables = new Map<string, string>();
   const missing = new Set<string>();
   let i = 0;
   while (i < input.length) {
@@ -169,6 +172,7 @@ export function interpolateString(input: string, env: EnvLookup, maxChars = Numb
         return undefined;
       }
       substituted.add(value);
+      variables.set(name, value);
       return value;
     };
     let ok = true;
@@ -187,6 +191,7 @@ export function interpolateString(input: string, env: EnvLookup, maxChars = Numb
   result.tooLong = length > maxChars;
   result.value = result.tooLong ? '' : parts.join('');
   result.substituted = [...substituted];
+  result.variables = [...variables].map(([name, value]) => ({ name, value }));
   result.missing = [...missing];
   return result;
 }

@@ -128,6 +128,68 @@ describe('loadConfig', () => {
     expect(envFileValues.sort()).toEqual(['from-dotenv', 'internal-host-7', 'sk-abcdef0123456789abcdef']);
   });
 
+  it('takes every value substituted from the environment as a secret to scrub, but a model name or a host where it is used', () => {
+    write(
+      'backends.yaml',
+      [
+        'profiles:',
+        '  - profile_name: p',
+        '    type: t',
+        '    base_url: "http://${LLM_HOST}:${LLM_PORT}/api/v1?code=${AZ_CODE}"',
+        '    model: ${LLM}',
+        '    description: "${OLLAMA_MODEL} on ${GPU_HOST}"',
+        '    headers:',
+        '      Authorization: Bearer ${GW_TOKEN}',
+        '      X-Region: ${REGION}',
+        '    upstream: ${UPSTREAM}',
+        '    tags: ["${TAG}", "${EMPTY}"]',
+        '  - profile_name: q',
+        '    type: t',
+        '    model: ${SECRET_HOST}',
+        '    base_url: http://${HOST_PASSWORD}/v1',
+        '    extra: ${KEYISH_MODEL}',
+        'gateway:',
+        '  redis_url: ${REDIS_URL}',
+        '',
+      ].join('\n'),
+    );
+    const env = {
+      LLM_HOST: 'llm.internal.example',
+      LLM_PORT: '8080',
+      AZ_CODE: 'Zk3vQ9xLmP2aB7cD1eF5gH8jK0nR4tUw==',
+      LLM: 'llama3.2',
+      OLLAMA_MODEL: 'qwen2.5-coder',
+      GPU_HOST: '10.0.0.7',
+      GW_TOKEN: 'tok_9f8e7d6c5b4a39281706ZZ',
+      REGION: 'eu-west-1',
+      UPSTREAM: 'plain-words-too',
+      TAG: 'gpu-box',
+      EMPTY: ' ',
+      SECRET_HOST: 'mistral-7b',
+      HOST_PASSWORD: 'looks.like.a.host',
+      KEYISH_MODEL: 'sk-abcdef0123456789abcdef',
+      REDIS_URL: 'redis://:redis-pass-123@cache:6379',
+    };
+    const config = loadConfig({ cwd: dir, env });
+    expect(config.envFileValues).toEqual([]);
+    // Not: a model's name (by its variable or its field), a host; a credential-like variable or field, or a
+    // value shaped like a key, is a secret wherever it goes. The port is here: addEnvValue leaves out `8080`, as for `.env`.
+    expect(config.substitutedSecrets.sort()).toEqual(
+      [
+        '8080',
+        'Zk3vQ9xLmP2aB7cD1eF5gH8jK0nR4tUw==',
+        'tok_9f8e7d6c5b4a39281706ZZ',
+        'eu-west-1',
+        'plain-words-too',
+        'gpu-box',
+        'looks.like.a.host',
+        'mistral-7b',
+        'sk-abcdef0123456789abcdef',
+        'redis://:redis-pass-123@cache:6379',
+      ].sort(),
+    );
+  });
+
   it('loads backends.yaml and the .env beside it, the real environment winning', () => {
     write('backends.yaml', PROFILE.replace('"example-model-v1"', '${MODEL}'));
     const envFile = write('.env', 'EXAMPLE_COM_API_KEY=from-dotenv\nMODEL=dotenv-model\n');

@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { ConfigurationError, type ConfigIssue } from '../errors/index.js';
 import { loadEnvFile, mergeEnv } from './env-file.js';
-import { isModelSetting } from '../secrets/secret-fields.js';
+import { isModelSetting, isPlainSubstitution } from '../secrets/secret-fields.js';
 import { ExpansionBudget, MAX_CONFIG_FILE_BYTES } from './limits.js';
 import { defaultEnvFileLabel } from './interpolate.js';
 import { locateConfigFile } from './locate.js';
@@ -12,7 +12,7 @@ import type { LoadConfigOptions, LoadedConfig, PluginSpec, RawProfile } from './
 import { parseYamlSource, readStructure } from './yaml-source.js';
 import { readSection } from './sections.js';
 import { HTTP_SECTION, readHttpSection } from './http-section.js';
-import { convertNode, pathKey } from './yaml-values.js';
+import { convertNode, pathKey, type Substitution } from './yaml-values.js';
 
 export type { LoadConfigOptions, LoadedConfig, PluginSpec, RawProfile } from './types.js';
 
@@ -77,6 +77,8 @@ function parseSource(text: string, options: SourceOptions): LoadedConfig {
   // One budget for the whole file: an alias bomb spread over many profiles is stopped all the same.
   const budget = new ExpansionBudget();
   const baseDir = path.dirname(options.file);
+  // Every `${VAR}` of the file, with the field it went into: the values that may be secrets are learnt (substitutedSecrets).
+  const substitutions: Substitution[] = [];
 
   const toSpec = (p: { spec: string; line: number }): PluginSpec => ({ spec: p.spec, file: options.displayFile, line: p.line, baseDir });
   const plugins = structure.plugins.map(toSpec);
@@ -88,6 +90,7 @@ function parseSource(text: string, options: SourceOptions): LoadedConfig {
       envFileLabel: options.envFileLabel,
       profile: node.name,
       budget,
+      substitutions,
     });
     const issues: ConfigIssue[] = [...node.issues, ...converted.issues];
     const { fieldPositions, valuePositions } = converted;
@@ -110,13 +113,14 @@ function parseSource(text: string, options: SourceOptions): LoadedConfig {
   });
 
   const sections = Object.fromEntries(
-    structure.sections.map((entry) => [entry.name, readSection(source, entry, { env: options.env, envFileLabel: options.envFileLabel })]),
+    structure.sections.map((entry) => [entry.name, readSection(source, entry, { env: options.env, envFileLabel: options.envFileLabel, substitutions })]),
   );
   const http = sections[HTTP_SECTION] ? readHttpSection(sections[HTTP_SECTION]) : undefined;
   return {
     file: options.file,
     displayFile: options.displayFile,
     envFileValues: [],
+    substitutedSecrets: substitutedSecrets(substitutions),
     plugins,
     allowPlugins,
     profiles,
@@ -124,4 +128,17 @@ function parseSource(text: string, options: SourceOptions): LoadedConfig {
     http,
     issues: sortIssues([...structure.issues, ...(http?.issues ?? [])]),
   };
+}
+
+/**
+ * The substituted values that may be secrets: all but those that are clearly
+ * settings where they are used (a model's name, a host: `isPlainSubstitution`).
+ * A value used both ways is a secret.
+ */
+function substitutedSecrets(substitutions: readonly Substitution[]): string[] {
+  const secrets = new Set<string>();
+  for (const { variable, value, field } of substitutions) {
+    if (value.trim() !== '' && !isPlainSubstitution(variable, value, field)) secrets.add(value);
+  }
+  return [...secrets];
 }

@@ -55,6 +55,16 @@ export interface LoadedConfig {
    * models (`CHAT_MODEL=llama3`: `isModelSetting`). Never log them.
    */
   envFileValues: string[];
+  /**
+   * The values of the variables the file substitutes (`${VAR}`), from the
+   * process environment as from the env file, without empty ones and
+   * duplicates, but those that are clearly settings (`isPlainSubstitution`: a
+   * model's name, a host; `addEnvValue` leaves out `true` and port numbers). For
+   * secret scrubbing, like `envFileValues`: a key in the environment is as
+   * secret as one in `.env`, whatever field it is written into
+   * (`Authorization: Bearer ${TOKEN}`, `?code=${KEY}`). Never log them.
+   */
+  substitutedSecrets: string[];
   plugins: PluginSpec[];
   /** The `allow_plugins:` list, when present: only these plugin packages and paths may be loaded. */
   allowPlugins?: PluginSpec[];

@@ -42,6 +42,14 @@ export interface ConvertedValues {
   substitutedValues: string[];
 }
 
+/** One `${VAR}` substituted into a value: the variable, its value, and the name of the field it went into. */
+export interface Substitution {
+  variable: string;
+  value: string;
+  /** The nearest key above the value (`model`, `Authorization` in a `headers` map, `tags` for an item of `tags: [...]`); `''` when none. */
+  field: string;
+}
+
 export interface ConvertOptions {
   env: EnvLookup;
   /** Where else a missing variable can be set, for the message. */
@@ -50,6 +58,14 @@ export interface ConvertOptions {
   profile?: string;
   /** What aliases and `${VAR}` references may still expand to; share one across a file's profiles. */
   budget?: ExpansionBudget;
+  /** Where each substitution is recorded, when given (share one across a file, for secret scrubbing). */
+  substitutions?: Substitution[];
+}
+
+/** The nearest key of a path (`['headers', 'Authorization']`: `Authorization`; `['tags', 1]`: `tags`). */
+function fieldOf(path: FieldPath): string {
+  for (let i = path.length - 1; i >= 0; i--) if (typeof path[i] === 'string') return path[i] as string;
+  return '';
 }
 
 export function pathKey(path: FieldPath): string {
@@ -145,6 +161,10 @@ export function convertNode(source: YamlSource, node: unknown, options: ConvertO
       const added = viaAlias ? result.value.length : Math.max(0, result.value.length - value.length);
       if (added > 0 && (budget.exhausted || !budget.addChars(added))) return exhausted(alias?.pos ?? pos, alias?.path ?? path, expansionMessage(budget.maxChars));
       for (const v of result.substituted) out.substitutedValues.push(v);
+      if (options.substitutions && result.variables.length > 0) {
+        const field = fieldOf(path);
+        for (const { name, value: v } of result.variables) options.substitutions.push({ variable: name, value: v, field });
+      }
       for (const name of result.missing) out.issues.push({ ...issueAt(pos, path, missingVariableMessage(name, options.envFileLabel)), variable: name });
       if (result.malformed) out.issues.push(issueAt(pos, path, MALFORMED_REFERENCE_MESSAGE));
       return result.value;

@@ -44,13 +44,17 @@ export class ConfigService {
   }
 
   /**
-   * Values of the .env file and credential-named values of every profile are
-   * secrets before any plugin schema is known, so no output of any command
-   * shows them. Fields a plugin marks secret are added when its profiles are validated.
+   * Values of the .env file, values substituted from the environment and
+   * credential-named values of every profile are secrets before any plugin
+   * schema is known, so no output of any command shows them. Fields a plugin
+   * marks secret are added when its profiles are validated.
    */
   private rememberSecrets(config: LoadedConfig): void {
     // .env is where secrets live: none of its values is ever shown (of a URL, which errors must name, its credentials).
     for (const value of config.envFileValues) this.secrets.addEnvValue(value);
+    // A `${VAR}` of the process environment is judged the same way, whatever field it sits in: of
+    // `Authorization: Bearer ${TOKEN}` or `?code=${KEY}` the bare value is learnt, not only the whole field.
+    for (const value of config.substitutedSecrets) this.secrets.addEnvValue(value);
     for (const profile of config.profiles) this.secrets.addFromValues(profile.values);
   }
 

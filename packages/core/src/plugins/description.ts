@@ -1,5 +1,5 @@
-import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { existsSync, mkdirSync, realpathSync, writeFileSync } from 'node:fs';
+import { dirname, isAbsolute, join, relative, sep } from 'node:path';
 import { z } from 'zod';
 import { isCapability, type Capability } from '../contract/capabilities.js';
 import { secret } from '../secrets/secret-fields.js';
@@ -8,6 +8,8 @@ import { profileJsonSchema } from './json-schema.js';
 import { isPluginPackage, packageInfo, readPackageJson } from './manifest.js';
 import { importPlugins } from './source.js';
 import { PluginError } from '../errors/plugin-error.js';
+import { ConfigurationError } from '../errors/configuration-error.js';
+import { readLimitedFile, tooLargeMessage } from '../config/read-limited.js';
 import { MAX_DESCRIPTION_BYTES, schemaProblem } from './schema-safety.js';
 import { guardPatterns } from './guarded-patterns.js';
 
@@ -61,21 +63,40 @@ export async function writePluginDescription(packageDir: string): Promise<{ file
 /**
  * Reads a description file; undefined when it is missing or not one. A
  * description that is unsafe to use (a config schema with a regular expression
- * that can run for ever, a `$ref` cycle, a file over the size limit) is a
- * {@link PluginError}: it is data beside the plugin's code, and is checked as untrusted input.
+ * that can run for ever, a `$ref` cycle, a file over the size limit, a file
+ * that leads out of its package) is a {@link PluginError}: it is data beside
+ * the plugin's code, and is checked as untrusted input.
+ *
+ * `packageDir`: the package that ships it. The file is then checked on its
+ * real path (symlinks resolved) to be inside the package's real directory, as
+ * a local plugin's entry point is, and that real path is what is read: a
+ * symlink in a plugin folder cannot make AEGIS read a file elsewhere.
+ * Only a regular file is read (a FIFO would make the read wait for ever), at
+ * most MAX_DESCRIPTION_BYTES, whatever a `stat` said before.
  */
-export function readPluginDescription(file: string): PluginDescription | undefined {
+export function readPluginDescription(file: string, packageDir?: string): PluginDescription | undefined {
+  let real = file;
+  if (packageDir !== undefined) {
+    let realDir: string;
+    try {
+      real = realpathSync(file);
+      realDir = realpathSync(packageDir);
+    } catch {
+      return undefined;
+    }
+    const rel = relative(realDir, real);
+    if (rel === '' || rel === '..' || rel.startsWith(`..${sep}`) || isAbsolute(rel)) {
+      throw new PluginError(`the plugin description ${file} leads outside the plugin's directory (to ${real}); it is not read`, { kind: 'invalid_plugin' });
+    }
+  }
+  const shown = `the plugin description ${file}`;
   let parsed: PluginDescription;
   try {
-    const stat = statSync(file);
-    // Only a regular file: reading a FIFO would wait for ever.
-    if (!stat.isFile()) return undefined;
-    if (stat.size > MAX_DESCRIPTION_BYTES) {
+    parsed = JSON.parse(readLimitedFile(real, MAX_DESCRIPTION_BYTES, shown)) as PluginDescription;
+  } catch (error) {
+    if (ConfigurationError.isInstance(error) && error.message === tooLargeMessage(shown, MAX_DESCRIPTION_BYTES)) {
       throw new PluginError(`the plugin description ${file} is larger than ${MAX_DESCRIPTION_BYTES / 1024 / 1024} MiB; it is not read`, { kind: 'invalid_plugin' });
     }
-    parsed = JSON.parse(readFileSync(file, 'utf8')) as PluginDescription;
-  } catch (error) {
-    if (PluginError.isInstance(error)) throw error;
     return undefined;
   }
   const valid =

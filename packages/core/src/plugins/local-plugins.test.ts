@@ -105,3 +105,40 @@ describe('a local plugin file', () => {
     expect(result.sources.map((s) => s.location)).toEqual([path.join(dir, 'p.js')]);
   });
 });
+
+describe("a local plugin folder's shipped description", () => {
+  const DESCRIPTION = (text: string) =>
+    JSON.stringify({ apiVersion: 1, providers: { pp: { description: text, capabilities: ['completion'], configSchema: { type: 'object', properties: {} } } } });
+
+  /** A plugin folder `p` whose manifest names `./desc.json` as its description. */
+  function pluginWithDescription(): string {
+    const plugin = path.join(dir, 'p');
+    fs.mkdirSync(plugin);
+    fs.writeFileSync(path.join(plugin, 'package.json'), JSON.stringify({ ...JSON.parse(PLUGIN_JSON), aegis: { apiVersion: 1, providers: ['pp'], description: './desc.json' } }));
+    fs.writeFileSync(path.join(plugin, 'index.js'), 'throw new Error("imported")');
+    return plugin;
+  }
+
+  it('is read when it is inside the folder, through a symlink that stays inside too', () => {
+    const plugin = pluginWithDescription();
+    fs.mkdirSync(path.join(plugin, 'dist'));
+    fs.writeFileSync(path.join(plugin, 'dist', 'aegis-plugin.json'), DESCRIPTION('shipped inside'));
+    fs.symlinkSync('dist/aegis-plugin.json', path.join(plugin, 'desc.json'));
+    const [source] = discover('./p').sources;
+    expect(source!.description()?.providers.pp?.description).toBe('shipped inside');
+  });
+
+  it('that is a symlink to a file outside the folder is refused on its real path, never read', () => {
+    const plugin = pluginWithDescription();
+    const outside = path.join(dir, 'outside');
+    fs.mkdirSync(outside);
+    fs.writeFileSync(path.join(outside, 'secret-desc.json'), DESCRIPTION('READ FROM OUTSIDE'));
+    // The path as written (./desc.json) is inside: only its real path says where it leads.
+    fs.symlinkSync('../outside/secret-desc.json', path.join(plugin, 'desc.json'));
+    const result = discover('./p');
+    expect(result.issues).toEqual([]);
+    expect(() => result.sources[0]!.description()).toThrow(
+      `the plugin description ${path.join(plugin, 'desc.json')} leads outside the plugin's directory (to ${path.join(outside, 'secret-desc.json')}); it is not read`,
+    );
+  });
+});

@@ -56,7 +56,8 @@ export function packageSource(
     types: info.manifest?.providers ?? [],
     problem: info.manifestProblem,
     load: once(() => importPlugins(info.entry, `plugin package "${info.name}"`, importTimeoutMs)),
-    description: info.descriptionFile ? once(() => readPluginDescription(info.descriptionFile!)) : none,
+    // Checked on its real path, inside the package's: manifest.ts only checks the path as written.
+    description: info.descriptionFile ? once(() => readPluginDescription(info.descriptionFile!, info.dir)) : none,
   };
 }
 

@@ -82,9 +82,27 @@ describe('SecretScrubber.scrub', () => {
     const text = scrubber.scrub(
       'typo-secret-1 nested-secret-2 nested-secret-3 header-secret-4 url-password-5 url-query-6 application/json llama3.2 abcdefgh12345',
     );
-    expect(text).toBe('*** *** *** *** *** *** application/json llama3.2 abcdefgh12345');
+    // The credential of `Bearer abcdefgh12345` is learnt bare too: a backend may echo it without the scheme.
+    expect(text).toBe('*** *** *** *** *** *** application/json llama3.2 ***');
     expect(scrubber.scrub('auth: Bearer abcdefgh12345')).toBe('auth: ***');
     expect(scrubber.scrub('Basic settings')).toBe('Basic settings');
+  });
+
+  it('learns the credential of an Authorization-style value bare too: a backend may echo it without its scheme', () => {
+    const scrubber = new SecretScrubber();
+    scrubber.addFromValues({ headers: { Authorization: 'Bearer tok_9f8e7d6c5b4a39281706ZZ', 'X-Api': 'Token abcd-1234' }, api_key: 'Basic dXNlcjpwYXNz' });
+    expect(scrubber.scrub('Incorrect API key provided: tok_9f8e7d6c5b4a39281706ZZ; abcd-1234 dXNlcjpwYXNz')).toBe('Incorrect API key provided: ***; *** ***');
+    expect(scrubber.scrub('sent: Bearer tok_9f8e7d6c5b4a39281706ZZ')).toBe('sent: ***');
+    // A plain description is not a credential, and is not learnt.
+    scrubber.addFromValues({ description: 'Basic settings' });
+    expect(scrubber.scrub('Basic settings')).toBe('Basic settings');
+  });
+
+  it("learns a URL's user:password@ as the Basic credential it is sent as", () => {
+    const scrubber = new SecretScrubber();
+    scrubber.addEnvValue('http://admin:Hunter2-S3cret%40Pass@127.0.0.1:1/v1');
+    const basic = Buffer.from('admin:Hunter2-S3cret@Pass').toString('base64');
+    expect(scrubber.scrub(`invalid credentials: Basic ${basic}`)).toBe('invalid credentials: Basic ***');
   });
 
   it('takes every .env value as a secret but plain settings, and of a URL its credentials', () => {

@@ -11,6 +11,9 @@ const MIN_SECRET = 4;
 /** `.env` values that are settings, not secrets: switches, log levels, small numbers (ports, sizes). */
 const PLAIN_SETTING = /^(true|false|yes|no|on|off|null|none|debug|info|warn|warning|error|silent|\d{1,5})$/i;
 
+/** An `Authorization`-style value: a scheme, then the credential (which may hold spaces: all of it is learnt). */
+const AUTH_SCHEME = /^(?:bearer|basic|token)\s+(\S[\s\S]*)$/i;
+
 /** The excerpt marker: where `excerpt()` cut a text. */
 const CUT = '…';
 
@@ -48,9 +51,21 @@ export class SecretScrubber {
     }
   }
 
+  /**
+   * One secret; of an `Authorization`-style value (`Bearer <x>`, `Basic <x>`,
+   * `Token <x>`) the credential too, which a backend may echo without its scheme
+   * (`Incorrect API key provided: <x>`).
+   */
   private addOne(value: string): void {
     const secret = value.trim();
-    if (secret.length >= MIN_SECRET && !this.values.has(secret)) {
+    if (secret.length < MIN_SECRET) return;
+    this.remember(secret);
+    const credential = AUTH_SCHEME.exec(secret)?.[1];
+    if (credential !== undefined && credential.length >= MIN_SECRET) this.remember(credential);
+  }
+
+  private remember(secret: string): void {
+    if (!this.values.has(secret)) {
       this.values.add(secret);
       this.compiled = undefined;
     }

@@ -73,6 +73,26 @@ export function isModelSetting(name: string, value: string): boolean {
 }
 
 /**
+ * Where a backend is, not a secret: a host name (`localhost`, `llm.internal.lan`,
+ * its last label letters), an IPv4 address or a bracketed IPv6 one, with an optional port.
+ */
+const PLAIN_HOST = /^(?:localhost|(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}|\d{1,3}(?:\.\d{1,3}){3}|\[[0-9a-f:.]+\])(?::\d{1,5})?$/i;
+
+/**
+ * Whether a `${VAR}` substituted into backends.yaml is clearly a setting
+ * rather than a secret: the variable or the field it goes into names a model
+ * (`${CHAT_MODEL}`, `model: ${LLM}`), or its value is a plain host
+ * (`http://${HOST}:8080/v1`); never when the variable or the field has a
+ * credential-like name or the value looks like a key. Every other substituted
+ * value is a secret, as every value of `.env` is: hiding a model's name or a
+ * host would hide it in every output (and in every answer that mentions it).
+ */
+export function isPlainSubstitution(variable: string, value: string, field: string): boolean {
+  if (looksLikeCredential(variable) || looksLikeCredential(field) || looksLikeCredentialValue(value)) return false;
+  return MODEL_VARIABLE.test(variable) || MODEL_VARIABLE.test(field) || PLAIN_HOST.test(value.trim());
+}
+
+/**
  * A copy of a profile's values fit to show: at any depth, a field whose name
  * looks like a credential (or, at the top, is in `secretKeys`), every header
  * of a `headers` map but a few harmless ones, and any value shaped like a key

@@ -1,6 +1,9 @@
 import { describe, expect, it } from '@jest/globals';
 import { isUrl, redactUrlText, redactUrlsIn, urlCredentials } from './url-credentials.js';
 
+/** The credential of `Authorization: Basic` for `userPass` (http/targets.ts sends a URL's userinfo so). */
+const basic = (userPass: string): string => Buffer.from(userPass, 'utf8').toString('base64');
+
 describe('URL credentials', () => {
   it('redacts userinfo and credential parameters, and leaves the rest as written', () => {
     expect(redactUrlText('https://u:p@h:8080/v1?model=x&api_key=k1&access-token=k2&sig=k3#id_token=k4')).toBe(
@@ -16,7 +19,7 @@ describe('URL credentials', () => {
   });
 
   it('names the secret parts of a URL, decoded and as written', () => {
-    expect(urlCredentials('https://user:pa%24s@h/?key=a%2Bb&model=m').sort()).toEqual(['a%2Bb', 'a+b', 'pa$s', 'pa%24s', 'user'].sort());
+    expect(urlCredentials('https://user:pa%24s@h/?key=a%2Bb&model=m').sort()).toEqual(['a%2Bb', 'a+b', 'pa$s', 'pa%24s', 'user', basic('user:pa$s')].sort());
     expect(urlCredentials('https://h/v1')).toEqual([]);
   });
 
@@ -39,8 +42,19 @@ describe('URL credentials: a password with an unencoded "@"', () => {
   });
 
   it('is learnt whole: the user name up to the first ":", the password all the rest', () => {
-    expect(urlCredentials(URL_TEXT).sort()).toEqual(['admin', 'hunter2@secretpart'].sort());
-    expect(urlCredentials('https://u:pa:ss@h/').sort()).toEqual(['pa:ss', 'u'].sort());
+    expect(urlCredentials(URL_TEXT).sort()).toEqual(['admin', 'hunter2@secretpart', basic('admin:hunter2@secretpart')].sort());
+    const padded = basic('u:pa:ss');
+    expect(padded.endsWith('=')).toBe(true);
+    expect(urlCredentials('https://u:pa:ss@h/').sort()).toEqual(['pa:ss', 'u', padded, padded.replace(/=+$/, '')].sort());
+  });
+});
+
+describe('URL credentials: the Authorization: Basic header they are sent as', () => {
+  it('is base64(decoded user ":" decoded password), UTF-8, as node:http sends it', () => {
+    expect(urlCredentials('http://b%C3%B6b:p%20w%2Bx@h:1/v1')).toContain(basic('böb:p w+x'));
+    // A user name alone is sent with an empty password.
+    expect(urlCredentials('http://someuser@h/')).toContain(basic('someuser:'));
+    expect(urlCredentials('http://@h/')).toEqual([]);
   });
 });
 

@@ -48,7 +48,12 @@ export function redactUrlsIn(text: string, redacted = '***'): string {
   });
 }
 
-/** The secret parts of a URL: its user name and password, and its credential parameters' values (decoded and as written). */
+/**
+ * The secret parts of a URL: its user name and password, and its credential
+ * parameters' values (decoded and as written); with a userinfo, also the
+ * `Authorization: Basic` credential it is sent as (`basicCredential`), which a
+ * backend may echo.
+ */
 export function urlCredentials(url: string): string[] {
   const parts: string[] = [];
   const userinfo = USERINFO.exec(url)?.[2];
@@ -57,6 +62,7 @@ export function urlCredentials(url: string): string[] {
     const colon = userinfo.indexOf(':');
     const pieces = colon < 0 ? [userinfo] : [userinfo.slice(0, colon), userinfo.slice(colon + 1)];
     for (const piece of pieces) if (piece) parts.push(piece, decoded(piece));
+    parts.push(...basicCredential(url, pieces[0]!, pieces[1] ?? ''));
   }
   const start = url.search(/[?#]/);
   if (start >= 0) {
@@ -65,6 +71,35 @@ export function urlCredentials(url: string): string[] {
     }
   }
   return [...new Set(parts)];
+}
+
+/**
+ * The credential of the `Authorization: Basic` header a request to `url` carries
+ * (http/targets.ts: `base64(decoded user ":" decoded password)`, UTF-8, as
+ * node:http encodes `auth`), with and without its `=` padding. The user name
+ * and password are those the URL parser reads; `user` and `password` (the
+ * userinfo as written) are used when it cannot parse the URL.
+ */
+function basicCredential(url: string, user: string, password: string): string[] {
+  let auth: string;
+  try {
+    const parsed = new URL(url);
+    auth = `${decodeURIComponent(parsed.username)}:${decodeURIComponent(parsed.password)}`;
+  } catch {
+    auth = `${percentDecoded(user)}:${percentDecoded(password)}`;
+  }
+  if (auth === ':') return [];
+  const encoded = Buffer.from(auth, 'utf8').toString('base64');
+  return [encoded, encoded.replace(/=+$/, '')];
+}
+
+/** Percent-decoded as `decodeURIComponent` does (a `+` stays a `+`), or as written when that fails. */
+function percentDecoded(text: string): string {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return text;
+  }
 }
 
 /** True for a text that is one absolute URL. */
