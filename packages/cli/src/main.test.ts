@@ -289,6 +289,15 @@ describe('aegis complete', () => {
     expect(result).toEqual({ code: 0, stdout: 'echo: hello there\n', stderr: '' });
   });
 
+  it('says a refusal on stderr (no empty answer on stdout), streamed or not, and puts it in --json', async () => {
+    const whole = await run(['complete', '-p', 'mem', 'refuse'], { cwd: project() });
+    expect(whole).toEqual({ code: 0, stdout: '', stderr: 'the model refused: I cannot help with that.\n' });
+    const streamed = await run(['complete', '-p', 'mem', '--stream', 'refuse'], { cwd: project() });
+    expect(streamed).toEqual({ code: 0, stdout: '', stderr: 'the model refused: I cannot help with that.\n' });
+    const json = await run(['complete', '-p', 'mem', '--json', 'refuse'], { cwd: project() });
+    expect(JSON.parse(json.stdout)).toMatchObject({ text: '', refusal: 'I cannot help with that.', finishReason: 'stop' });
+  });
+
   it('reads the prompt from stdin when there is none on the command line', async () => {
     const result = await run(['complete', '-p', 'mem'], { cwd: project(), stdin: 'a prompt\nover two lines\n' });
     expect(result).toEqual({ code: 0, stdout: 'echo: a prompt\nover two lines\n', stderr: '' });

@@ -52,6 +52,12 @@ describe('isStrictCompatible', () => {
     expect(isStrictCompatible(schema)).toBe(true);
   });
 
+  it('an untyped subschema (z.any(), z.unknown()) is not strict', () => {
+    expect(isStrictCompatible(toJsonSchema(z.object({ data: z.any() }), 'test'))).toBe(false);
+    expect(isStrictCompatible(toJsonSchema(z.object({ data: z.unknown() }), 'test'))).toBe(false);
+    expect(isStrictCompatible(closed({ data: { description: 'anything' } }))).toBe(false);
+  });
+
   it('a root that is not an object is not strict', () => {
     expect(isStrictCompatible({ type: 'array', items: { type: 'string' } })).toBe(false);
     expect(isStrictCompatible({ anyOf: [closed({ a: { type: 'string' } })] })).toBe(false);

@@ -69,6 +69,8 @@ export function isStrictCompatible(schema: unknown): boolean {
 function strictSubschema(schema: unknown, depth: number): boolean {
   if (depth > 64 || !isRecord(schema)) return false;
   if (!Object.keys(schema).every((key) => STRICT_KEYWORDS.has(key))) return false;
+  // Strict mode wants every subschema typed (`{}`, as `z.any()` gives, is refused), or a choice or a reference.
+  if (schema.type === undefined && schema.anyOf === undefined && schema.$ref === undefined) return false;
   const { properties, items, anyOf, $defs, definitions } = schema;
   if (properties !== undefined) {
     if (!isRecord(properties)) return false;

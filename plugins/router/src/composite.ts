@@ -402,9 +402,18 @@ function partOf(event: StreamEvent): string | StreamPart | undefined {
       return event.text;
     case 'reasoning-delta':
       return { type: 'reasoning', text: event.text };
+    case 'refusal-delta':
+      return { type: 'refusal', text: event.text };
     case 'tool-call':
       return { type: 'tool-call', index: event.index, id: event.toolCall.id, name: event.toolCall.name, arguments: event.toolCall.arguments };
-    default:
+    case 'tool-call-start':
+    case 'tool-call-delta':
+    case 'finish':
       return undefined;
+    default: {
+      // Every event type is decided above: a new one fails to compile here until it is.
+      const unhandled: never = event;
+      return unhandled;
+    }
   }
 }

@@ -39,8 +39,9 @@ type MemConfig = z.infer<typeof MemConfig>;
 
 /**
  * A provider that answers from memory. The prompt picks the behaviour:
- * `echo-key` answers with the API key, `fail` fails like a backend, `hang`
- * streams one delta then waits for the call to be aborted; anything else is echoed
+ * `echo-key` answers with the API key, `fail` fails like a backend, `refuse`
+ * declines (a refusal, no text), `hang` streams one delta then waits for the
+ * call to be aborted; anything else is echoed
  * with the settings the call got.
  */
 class MemProvider extends BackendProvider<MemConfig> {
@@ -48,6 +49,7 @@ class MemProvider extends BackendProvider<MemConfig> {
     const prompt = messages[messages.length - 1]!.content;
     if (prompt === 'echo-key') return { text: `the key is ${this.config.api_key}`, finishReason: 'stop', model: this.config.model };
     if (prompt === 'fail') throw new ProviderError('backend exploded with status 500', { status: 500, url: 'mem://backend' });
+    if (prompt === 'refuse') return { text: '', refusal: 'I cannot help with that.', finishReason: 'stop' };
     const system = messages.find((m) => m.role === 'system')?.content;
     const parts = [`echo: ${prompt}`];
     if (system !== undefined) parts.push(`system: ${system}`);
@@ -70,6 +72,11 @@ class MemProvider extends BackendProvider<MemConfig> {
         if (settings.signal.aborted) fail();
         settings.signal.addEventListener('abort', fail, { once: true });
       });
+      return { finishReason: 'stop' };
+    }
+    if (prompt === 'refuse') {
+      yield { type: 'refusal', text: 'I cannot ' };
+      yield { type: 'refusal', text: 'help with that.' };
       return { finishReason: 'stop' };
     }
     if (prompt === 'echo-key') {

@@ -66,16 +66,20 @@ export async function run(ctx: CommandContext, words: string[], options: Complet
 
   const calls = result.toolCalls ?? [];
   if (options.json) {
-    const { text, toolCalls, reasoning, finishReason, rawFinishReason, usage, model } = result;
-    printJson(ctx.out, { text, toolCalls, reasoning, finishReason, rawFinishReason, usage, model });
+    const { text, toolCalls, reasoning, refusal, finishReason, rawFinishReason, usage, model } = result;
+    printJson(ctx.out, { text, toolCalls, reasoning, refusal, finishReason, rawFinishReason, usage, model });
     return 0;
   }
+  // Nothing else to show: an empty line, so the shell prompt starts on its own (not for a refusal, shown below).
+  const nothing = result.text === '' && calls.length === 0 && !result.refusal;
   if (!options.stream) {
-    if (result.text !== '' || calls.length === 0) ctx.out.line(result.text);
-  } else if (result.text === '' && calls.length === 0) {
+    if (result.text !== '' || nothing) ctx.out.line(result.text);
+  } else if (nothing) {
     ctx.out.line();
   }
   for (const call of calls) ctx.out.line(describeCall(call));
+  // The model declined: said on stderr, apart from the answer (none, usually), as a refusal is not its text.
+  if (result.refusal) ctx.err.line(`the model refused: ${result.refusal}`);
   return 0;
 }
 

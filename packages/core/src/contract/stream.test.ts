@@ -93,6 +93,15 @@ describe('CompletionStream.events()', () => {
     await expect(stream[Symbol.asyncIterator]().next()).rejects.toThrow('a CompletionStream can be iterated only once');
     expect((await all(events)).map((e) => (e.type === 'text-delta' ? e.text : e.type))).toEqual(['a', 'b', 'finish']);
   });
+  it('events() after the deltas\' iterator was made (not yet read) fails; the deltas never see an empty step', async () => {
+    const { source } = sourceOf(['a', 'b'], [[{ type: 'reasoning-delta', text: 'think' }]]);
+    const stream = new CompletionStream(source);
+    const deltas = stream[Symbol.asyncIterator]();
+    await expect(stream.events().next()).rejects.toThrow('a CompletionStream can be iterated only once');
+    const seen: string[] = [];
+    for (let step = await deltas.next(); !step.done; step = await deltas.next()) seen.push(step.value);
+    expect(seen).toEqual(['a', 'b']);
+  });
 });
 
 describe('CompletionStream.result', () => {

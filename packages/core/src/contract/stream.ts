@@ -38,6 +38,8 @@ export class CompletionStream implements AsyncIterable<string> {
   private started = false;
   /** `events()` has the stream (its own reading of the deltas goes through `deltas()`). */
   private eventsTaken = false;
+  /** The deltas' iterator was asked for (by a caller, or by `result`'s drain): `events()` may not have the stream. */
+  private deltasTaken = false;
   private draining = false;
   private received = '';
   private settle!: { resolve(r: CompletionResult): void; reject(e: unknown): void };
@@ -79,7 +81,7 @@ export class CompletionStream implements AsyncIterable<string> {
     if (!this.started && !this.eventsTaken && !this.draining) {
       this.draining = true;
       setImmediate(() => {
-        if (!this.started && !this.eventsTaken) void this.drain();
+        if (!this.started && !this.eventsTaken && !this.deltasTaken) void this.drain();
       });
     }
     return this.finished;
@@ -94,18 +96,19 @@ export class CompletionStream implements AsyncIterable<string> {
    * closes the source, which frees its socket.
    */
   [Symbol.asyncIterator](): AsyncGenerator<string, void, undefined> {
-    return this.deltas(this.eventsTaken);
+    this.deltasTaken = true;
+    return this.deltas(() => this.eventsTaken);
   }
 
-  /** The deltas' iterator; `taken`: another reader has the stream, so the first `next()` fails. */
-  private deltas(taken = false): AsyncGenerator<string, void, undefined> {
+  /** The deltas' iterator; `taken()` at the first `next()`: another reader has the stream, so that `next()` fails. */
+  private deltas(taken: () => boolean = () => false): AsyncGenerator<string, void, undefined> {
     let state: 'new' | 'open' | 'closed' = 'new';
     const done = (): IteratorResult<string, void> => ({ value: undefined, done: true });
     return handIterator<string, void>(
       () => {
         if (state === 'closed') return Promise.resolve(done());
         if (state === 'new') {
-          if (this.started || taken) {
+          if (this.started || taken()) {
             state = 'closed';
             return Promise.reject(new Error('a CompletionStream can be iterated only once'));
           }
@@ -156,7 +159,7 @@ export class CompletionStream implements AsyncIterable<string> {
     // would come on top of theirs, on every delta of every stream a gateway serves.
     type Out = IteratorResult<StreamEvent, void>;
     // A second reader: the first keeps the events (its listener is not replaced), this one fails as iterating twice does.
-    if (this.eventsTaken || this.started) return this.deltas(true) as unknown as AsyncGenerator<StreamEvent, void, undefined>;
+    if (this.eventsTaken || this.started || this.deltasTaken) return this.deltas(() => true) as unknown as AsyncGenerator<StreamEvent, void, undefined>;
     this.eventsTaken = true;
     const queue: StreamEvent[] = [];
     let read = 0;

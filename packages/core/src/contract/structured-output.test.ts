@@ -250,3 +250,25 @@ describe('an answer that is not JSON', () => {
     expect(valid).toBeGreaterThan(25);
   });
 });
+
+describe("Ajv's registry, shared by every call of a draft", () => {
+  const check = async (schema: JsonSchema, text: string) => {
+    const c = structuredCheck({ type: 'json', schema })!;
+    await c.ready();
+    return c.check(text);
+  };
+  const plain: JsonSchema = { type: 'object', properties: { a: { type: 'string' } }, required: ['a'] };
+
+  it("a schema whose $id is the draft's meta-schema is refused, and later schemas of that draft still validate", async () => {
+    await expect(check({ $id: 'https://json-schema.org/draft/2020-12/schema', type: 'object' }, '{}')).rejects.toThrow(/\$id .* is reserved/);
+    await expect(check({ $id: 'http://json-schema.org/draft-07/schema#', items: [{}] }, '[1]')).rejects.toThrow(/\$id .* is reserved/);
+    expect(await check({ ...plain, title: 'after' }, '{"a":"x"}')).toEqual({ a: 'x' });
+    expect(await check({ $schema: 'http://json-schema.org/draft-07/schema#', ...plain, title: 'after' }, '{"a":"x"}')).toEqual({ a: 'x' });
+  });
+
+  it('nested $ids are not kept: the same ids in another schema compile again', async () => {
+    const nested = (title: string): JsonSchema => ({ title, type: 'object', properties: { a: { $id: 'https://example.test/item', type: 'string' } }, required: ['a'] });
+    expect(await check(nested('one'), '{"a":"x"}')).toEqual({ a: 'x' });
+    expect(await check(nested('two'), '{"a":"y"}')).toEqual({ a: 'y' });
+  });
+});

@@ -208,7 +208,16 @@ async function validatorFor(schema: JsonSchema | ZodType | undefined): Promise<V
 }
 
 type AjvValidate = ((value: unknown) => boolean) & { errors?: { instancePath: string; message?: string; keyword: string }[] | null };
-type Ajv = { compile(schema: object): AjvValidate; removeSchema(schema: object): unknown };
+type Ajv = {
+  compile(schema: object): AjvValidate;
+  removeSchema(schema: object | string): unknown;
+  /** The schemas Ajv knows by id (its meta-schemas, and what a compile adds): public fields of Ajv's class. */
+  readonly schemas: Record<string, unknown>;
+  readonly refs: Record<string, unknown>;
+};
+
+/** The ids Ajv has registered now. */
+const registeredIds = (ajv: Ajv): string[] => [...Object.keys(ajv.schemas), ...Object.keys(ajv.refs)];
 /** A compiled schema, with the engine that bounds its patterns when it has any. */
 type Compiled = { validate: AjvValidate; engine?: PatternEngine };
 
@@ -248,6 +257,11 @@ async function compileJsonSchema(schema: JsonSchema): Promise<Compiled> {
   const { ajv, engine } = await ajvFor(schemaDialect(schema));
   const { $schema: _draft, ...body } = schema;
   const made = engine.made;
+  // An `$id` Ajv already holds (its meta-schema's URL) is refused: compiling it fails, and removing it afterwards
+  // would take the meta-schema away from every later caller of this draft.
+  const before = new Set(registeredIds(ajv));
+  const id = typeof body.$id === 'string' ? body.$id.replace(/#$/, '') : undefined;
+  if (id !== undefined && before.has(id)) throw new TypeError(`responseFormat.schema is not a valid JSON Schema: its $id "${id.slice(0, 200)}" is reserved`);
   let validate: AjvValidate;
   try {
     validate = ajv.compile(body);
@@ -255,7 +269,9 @@ async function compileJsonSchema(schema: JsonSchema): Promise<Compiled> {
     throw new TypeError(`responseFormat.schema is not a valid JSON Schema: ${(error as Error).message}`);
   } finally {
     // The compiled function is kept here (and bounded in number), not in Ajv's own cache, which never forgets;
-    // so a later schema with the same `$id` is not refused either.
+    // so a later schema with the same `$id` is not refused either. Only what this compile added (the schema,
+    // and the `$id`s nested in it) is removed: never a schema Ajv held before.
+    for (const added of registeredIds(ajv)) if (!before.has(added)) ajv.removeSchema(added);
     ajv.removeSchema(body);
   }
   const entry: Compiled = engine.made > made ? { validate, engine } : { validate };
