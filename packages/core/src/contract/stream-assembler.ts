@@ -50,19 +50,9 @@ export class StreamAssembler {
   add(part: StreamPart): void {
     switch (part?.type) {
       case 'reasoning':
-        if (typeof part.text === 'string' && part.text !== '') {
-          this.reasoning.push(part.text);
-          this.size += part.text.length;
-          this.sink?.({ type: 'reasoning-delta', text: part.text });
-        }
-        return;
+        return this.text(this.reasoning, part.text, 'reasoning-delta');
       case 'refusal':
-        if (typeof part.text === 'string' && part.text !== '') {
-          this.refusal.push(part.text);
-          this.size += part.text.length;
-          this.sink?.({ type: 'refusal-delta', text: part.text });
-        }
-        return;
+        return this.text(this.refusal, part.text, 'refusal-delta');
       case 'tool-call-delta':
         return this.fragment(part);
       case 'tool-call':
@@ -88,6 +78,14 @@ export class StreamAssembler {
     // Calls the plugin put in its end result itself come after the streamed ones.
     const own = (result.toolCalls ?? []).map(toToolCall);
     return completeToolCalls(result, [...finished, ...own]);
+  }
+
+  /** A piece of the reasoning or of the refusal: kept, counted, and sent as its event (an empty one is nothing). */
+  private text(pieces: string[], text: unknown, type: 'reasoning-delta' | 'refusal-delta'): void {
+    if (typeof text !== 'string' || text === '') return;
+    pieces.push(text);
+    this.size += text.length;
+    this.sink?.({ type, text });
   }
 
   private pending(index: number): PendingCall {
