@@ -8,7 +8,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/glo
 import http from 'node:http';
 import type { Logger } from '@aegis/core';
 import { MemoryLimitStore } from './limits/store.js';
-import { backendsYaml, heldProfile, startBackends, startGateway, startHeldUpstream, UPSTREAM_ENV, waitForLog, type Backends, type HeldUpstream, type RunningGateway } from './__tests__/harness.js';
+import { backendsYaml, heldProfile, startBackends, startFailingBackend, startGateway, startHeldUpstream, UPSTREAM_ENV, waitForLog, type Backends, type HeldUpstream, type RunningGateway } from './__tests__/harness.js';
 
 const KEYS = { KEY_ALICE: 'alice-key-0123456789abcdef', KEY_BOB: 'bob-key-0123456789abcdef', KEY_DAVE: 'dave-key-0123456789abcdef' };
 
@@ -283,6 +283,31 @@ gateway:
       expect(warnings).toEqual([expect.stringMatching(/^gateway: model "smart" \(profile "keyless"\) is not served: field "api_key": .*UNSET_UPSTREAM_KEY/)]);
     } finally {
       await broken.close();
+    }
+  });
+});
+
+describe('the log of an upstream failure', () => {
+  it('one line for one failed call (the warning that names model and profile), not a second error line', async () => {
+    const failing = await startFailingBackend();
+    const lines: string[] = [];
+    const keep = (m: string) => void lines.push(m);
+    const yaml = `profiles:
+  - profile_name: broken
+    type: openai
+    base_url: ${failing.baseUrl}
+    api_key: \${UPSTREAM_KEY}
+    model: m
+    max_retries: 0
+`;
+    const gw = await startGateway(yaml, {}, { logger: { debug: () => undefined, info: () => undefined, warn: keep, error: keep } });
+    try {
+      const answer = await fetch(`${gw.url}/v1/chat/completions`, { method: 'POST', body: JSON.stringify({ model: 'broken', messages: [{ role: 'user', content: 'hi' }] }) });
+      expect(answer.status).toBe(502);
+      expect(lines).toEqual([expect.stringMatching(/^gateway: model "broken" \(profile "broken"\): .*HTTP 500/)]);
+    } finally {
+      await gw.close();
+      await failing.close();
     }
   });
 });

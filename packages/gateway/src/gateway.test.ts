@@ -354,6 +354,33 @@ describe('health, shutdown and reload', () => {
   });
 });
 
+describe('reloads that would weaken the running gateway', () => {
+  const withKeys = () => backendsYaml(backends, 'gateway:\n  keys:\n    - name: alice\n      key: ${KEY_ALICE}\n');
+
+  it('a configuration without keys (a cut backends.yaml) or serving no model is refused; the running one stays', async () => {
+    const gw = await startGateway(withKeys(), KEYS);
+    const keyless = createTestAegis({ plugins: PLUGINS, profiles: backendsYaml(backends), env: { ...UPSTREAM_ENV, ...KEYS } });
+    const empty = createTestAegis({ plugins: PLUGINS, profiles: 'profiles: []\ngateway:\n  keys:\n    - name: alice\n      key: ${KEY_ALICE}\n', env: { ...UPSTREAM_ENV, ...KEYS } });
+    try {
+      await expect(gw.gateway.reload(keyless.aegis)).rejects.toThrow(/has no gateway keys now \(the running configuration has 1\): kept the running one/);
+      await expect(gw.gateway.reload(empty.aegis)).rejects.toThrow(/serves no model now: kept the running configuration/);
+      // Still the keyed configuration: no key, no answer.
+      expect((await post(`${gw.url}/v1/chat/completions`, chat('llama'))).status).toBe(401);
+      expect((await post(`${gw.url}/v1/chat/completions`, chat('llama'), KEYS.KEY_ALICE)).status).toBe(200);
+    } finally {
+      await gw.close();
+    }
+  });
+
+  it('a reload that ends after close() began is refused: nothing it made keeps serving', async () => {
+    const gw = await startGateway(backendsYaml(backends));
+    const next = createTestAegis({ plugins: PLUGINS, profiles: backendsYaml(backends), env: UPSTREAM_ENV });
+    await gw.gateway.close({ timeoutMs: 0 });
+    await expect(gw.gateway.reload(next.aegis)).rejects.toThrow(/shutting down/);
+    gw.test.close();
+  });
+});
+
 describe('the gateway: section', () => {
   it('reports every problem with file:line and field, never the key', async () => {
     const yaml = backendsYaml(

@@ -210,7 +210,7 @@ export async function createGateway(aegis: Aegis, options: GatewayOptions = {}):
       // The client went away (its call aborted with it): nobody to answer, nothing wrong to report.
       if (entry.client_closed) return;
       const failure = fromError(error, entry.model ?? '');
-      if (failure.status >= 500 && failure.options.cause !== undefined) {
+      if (failure.status >= 500 && failure.options.cause !== undefined && !logged.has(failure)) {
         logger.error(`gateway: ${req.method} ${path} (${requestId}): ${scrub(current, describe(failure.options.cause))}`);
       }
       entry.error = failure.message;
@@ -537,9 +537,14 @@ export async function createGateway(aegis: Aegis, options: GatewayOptions = {}):
       await s.limiter.store.coolDown(`profile:${call.profile}`, ms).catch(() => undefined);
     }
     // An aborted call was stopped here (the client left, or shutdown cut it): not the backend's failure.
-    if (failure.status >= 500 && reason !== 'aborted') logger.warn(`gateway: model "${call.model}" (profile "${call.profile}"): ${scrub(s, describe(error))}`);
+    if (failure.status >= 500 && reason !== 'aborted') {
+      logger.warn(`gateway: model "${call.model}" (profile "${call.profile}"): ${scrub(s, describe(error))}`);
+      logged.add(failure);
+    }
     return failure;
   };
+  /** Upstream failures already on the log (upstreamFailure's line): the request's error handler writes no second one. */
+  const logged = new WeakSet<GatewayError>();
 
   const server = http.createServer({ keepAlive: true }, handle);
   server.keepAliveTimeout = 65_000; // longer than common load balancers' idle timeout
@@ -572,21 +577,36 @@ export async function createGateway(aegis: Aegis, options: GatewayOptions = {}):
     },
     async reload(next: Aegis) {
       const previous = state;
+      /**
+       * Why the new configuration may not replace the running one: the gateway is shutting down (a reload
+       * that ended after close() would serve again, unclosed), keys on a public address, a cut or half-written
+       * backends.yaml that would switch the keys off or serve nothing. Keys off or no model: a restart does it.
+       */
+      const reloadRefusal = (old: GatewaySettings, settings: GatewaySettings, configFile: string): string | undefined => {
+        if (draining) return 'the gateway is shutting down';
+        if (server.listening) {
+          const listening = refusalToListen((server.address() as AddressInfo).address, settings, configFile);
+          if (listening) return listening;
+        }
+        if (old.keys.length > 0 && settings.keys.length === 0) {
+          return `${configFile} has no gateway keys now (the running configuration has ${old.keys.length}): kept the running one, as a cut or half-written file would switch authentication off; to serve without keys, restart`;
+        }
+        if (settings.models.size === 0) return `${configFile} serves no model now: kept the running configuration; to serve nothing, stop the gateway`;
+        return undefined;
+      };
       // A reload that fails closes the instance it was given (it would serve nothing, ever).
       const discard = () => next !== previous.aegis && next.close();
       const fresh = await buildState(next, previous).catch((error: unknown) => {
         discard();
         throw error;
       });
-      if (server.listening) {
-        const host = (server.address() as AddressInfo).address;
-        const refusal = refusalToListen(host, fresh.settings, next.configFile);
-        if (refusal) {
-          fresh.unshareCooldowns();
-          if (fresh.limiter.store !== previous.limiter.store && fresh.limiter.store !== options.store) await fresh.limiter.store.close();
-          discard();
-          throw new GatewayStartError(refusal);
-        }
+      const refusal = reloadRefusal(previous.settings, fresh.settings, next.configFile);
+      if (refusal) {
+        // The running configuration stays; what was made for the new one is let go.
+        fresh.unshareCooldowns();
+        if (fresh.limiter.store !== previous.limiter.store && fresh.limiter.store !== options.store) await fresh.limiter.store.close();
+        discard();
+        throw new GatewayStartError(refusal);
       }
       state = fresh;
       if (previous.limiter.store !== fresh.limiter.store) await previous.limiter.store.close();

@@ -68,7 +68,9 @@ export async function run(ctx: CommandContext, options: ServeOptions): Promise<n
       const closing = gateway.close();
       ctx.err.line(`aegis: ${signal}: stopped accepting; in-flight calls get up to ${gateway.settings.shutdownTimeoutMs / 1000} s`);
       ctx.err.flush();
-      void closing.then(() => {
+      // A reload still under way when the drain ends is refused by the gateway (it is shutting down) and lets go
+      // of what it made; waiting for it means nothing it opened keeps the process alive after "stopped".
+      void closing.then(() => reloading).then(() => {
         ctx.err.line('aegis: stopped');
         resolve(0);
       });

@@ -25,7 +25,9 @@ export function pluginNames(input: string): PluginNames {
   const scoped = /^(@[a-z0-9][a-z0-9._-]*)\/(.+)$/.exec(raw);
   const bare = (scoped ? scoped[2]! : raw).replace(new RegExp(`^${PREFIX}`), '');
   if (!/^[a-z][a-z0-9-]*[a-z0-9]$/.test(bare) || bare.includes('--')) {
-    throw new UsageError(`invalid plugin name "${input}": use lowercase letters, digits and single dashes, e.g. "acme" or "acme-cloud"`);
+    throw new UsageError(
+      `invalid plugin name "${input}": start with a lowercase letter, then lowercase letters, digits and single dashes, at least two characters, not ending in a dash, e.g. "acme" or "acme-cloud"`,
+    );
   }
   const words = bare.split('-');
   const pascal = words.map((w) => w[0]!.toUpperCase() + w.slice(1)).join('');

@@ -84,6 +84,18 @@ describe('errorRetryable: a plugin judging retryability from the error body', ()
     expect(await providerFailure(client.postJson(`${base}/500-judged`, {}, { errorRetryable: () => undefined }))).toMatchObject({ status: 500, retryable: true });
     expect(await providerFailure(client.postJson(`${base}/500-judged`, {}))).toMatchObject({ status: 500, retryable: true });
   });
+
+  it("an extractor or judge that throws on the body (JSON null) leaves the HTTP error as it is, status and retry rule kept", async () => {
+    routes.set('/503-null', (_q, res) => res.writeHead(503, { 'content-type': 'application/json' }).end('null'));
+    routes.set('/503-message', (_q, res) => res.writeHead(503, { 'content-type': 'application/json' }).end('{"message":"overloaded"}'));
+    const reading = (body: unknown) => (body as { fault: { reason?: string } }).fault.reason;
+    const judging = (_status: number, body: unknown) => (body as { fault: { retry: boolean } }).fault.retry;
+    const failure = await providerFailure(client.postJson(`${base}/503-null`, {}, { errorMessage: reading, errorRetryable: judging }));
+    expect(failure).toMatchObject({ status: 503, retryable: true, reason: 'http' });
+    // Where the plugin's extractor finds nothing, the common shapes are read.
+    const message = await providerFailure(client.postJson(`${base}/503-message`, {}, { errorMessage: reading }));
+    expect(message.message).toContain('HTTP 503 Service Unavailable: overloaded');
+  });
 });
 
 describe('a body that does not decode as its Content-Encoding says', () => {

@@ -62,6 +62,20 @@ export interface HttpFailure {
   retryable?: ErrorRetryableJudge;
 }
 
+/**
+ * A plugin's extractor or retry judge, run on a body the backend chose: one
+ * that throws (a `null` body read as an object) counts as having no answer,
+ * so the failure is still the HTTP error, with its status and the status's
+ * retry rule, never the plugin's TypeError.
+ */
+function pluginHook<T>(hook: () => T | undefined): T | undefined {
+  try {
+    return hook();
+  } catch {
+    return undefined;
+  }
+}
+
 /** A non-2xx answer as a ProviderError carrying status, URL, the backend's own message and `retryable`. */
 export function httpStatusError(failure: HttpFailure): ProviderError {
   let parsed: unknown;
@@ -71,7 +85,8 @@ export function httpStatusError(failure: HttpFailure): ProviderError {
     parsed = undefined;
   }
   const backendMessage =
-    (parsed !== undefined ? (failure.extract ?? defaultErrorMessage)(parsed, failure.bodyText) : undefined) ??
+    (parsed !== undefined ? pluginHook(() => (failure.extract ?? defaultErrorMessage)(parsed, failure.bodyText)) : undefined) ??
+    (parsed !== undefined && failure.extract ? defaultErrorMessage(parsed, failure.bodyText) : undefined) ??
     (parsed === undefined && failure.bodyText.trim() && !/^\s*</.test(failure.bodyText) ? excerpt(failure.bodyText, 200) : undefined);
   const url = redactUrl(failure.url);
   const statusLine = `${failure.status}${failure.statusText ? ' ' + failure.statusText : ''}`;
@@ -83,7 +98,7 @@ export function httpStatusError(failure: HttpFailure): ProviderError {
       status: failure.status,
       url,
       bodyExcerpt: excerpt(failure.bodyText),
-      retryable: failure.retryable?.(failure.status, parsed, failure.bodyText) ?? isRetryableStatus(failure.status),
+      retryable: pluginHook(() => failure.retryable?.(failure.status, parsed, failure.bodyText)) ?? isRetryableStatus(failure.status),
       retryAfterMs: failure.retryAfterMs,
       reason: 'http',
     },
