@@ -18,6 +18,11 @@ export interface AccessLogEntry {
   error?: string;
   /** The client went away before the answer was complete. */
   client_closed?: boolean;
+  /**
+   * A stream that broke after its 200 had been sent (the client got an error event, no [DONE]): `status` is
+   * then the failure's (502, 504...), as the metrics count it, so an error rate sees it.
+   */
+  stream_broken?: boolean;
   remote?: string;
 }
 

@@ -354,6 +354,24 @@ describe('health, shutdown and reload', () => {
   });
 });
 
+describe('a stream that breaks after its 200', () => {
+  it('is logged and counted with the failure status (502), marked stream_broken, so an error rate sees it', async () => {
+    const gw = await startGateway(backendsYaml(backends));
+    try {
+      backends.openai.failNext({ kind: 'stream-error', message: 'the GPU fell over' });
+      const answer = await post(`${gw.url}/v1/chat/completions`, chat('chat', { stream: true }));
+      expect(answer.status).toBe(200);
+      expect(await answer.text()).toContain('the GPU fell over');
+      const entry = await waitForLog(gw, (e) => e.model === 'chat');
+      expect(entry).toMatchObject({ status: 502, stream: true, stream_broken: true });
+      const metrics = await (await fetch(`${gw.url}/metrics`)).text();
+      expect(metrics).toMatch(/aegis_gateway_requests_total\{route="chat",model="chat",status="502"\} 1/);
+    } finally {
+      await gw.close();
+    }
+  });
+});
+
 describe('reloads that would weaken the running gateway', () => {
   const withKeys = () => backendsYaml(backends, 'gateway:\n  keys:\n    - name: alice\n      key: ${KEY_ALICE}\n');
 

@@ -190,7 +190,7 @@ export async function createGateway(aegis: Aegis, options: GatewayOptions = {}):
       inFlight.delete(flight);
       if (counted) metrics.inFlightOf(route).dec();
       // Gone before any answer: 499, as nginx and LiteLLM log it (not the 200 node:http still holds).
-      entry.status = entry.client_closed && !res.headersSent ? CLIENT_CLOSED : res.statusCode;
+      entry.status = entry.client_closed && !res.headersSent ? CLIENT_CLOSED : (brokenStatus.get(entry) ?? res.statusCode);
       entry.duration_ms = Math.round((performance.now() - started) * 10) / 10;
       if (route !== 'ops') {
         // Labelled by a served model only: a client choosing names must not make series (or memory) grow.
@@ -423,6 +423,8 @@ export async function createGateway(aegis: Aegis, options: GatewayOptions = {}):
         } catch (error) {
           const failure = await upstreamFailure(s, call, error);
           entry.error = failure.message;
+          entry.stream_broken = true;
+          brokenStatus.set(entry, failure.status);
           // What the channels still hold goes before the error (scrubbed as at the end).
           out.end(encoder.end() + ChunkWriter.error(failure.body((t) => publicText(scrub(s, t)))));
           return;
@@ -543,6 +545,8 @@ export async function createGateway(aegis: Aegis, options: GatewayOptions = {}):
     }
     return failure;
   };
+  /** The status of the failure that broke a stream after its 200 was sent: what the access log and metrics count. */
+  const brokenStatus = new WeakMap<AccessLogEntry, number>();
   /** Upstream failures already on the log (upstreamFailure's line): the request's error handler writes no second one. */
   const logged = new WeakSet<GatewayError>();
 
