@@ -307,13 +307,17 @@ describe('health, shutdown and reload', () => {
     gw.test.close();
   });
 
-  it('past the shutdown deadline, in-flight calls are cut and their upstream calls aborted', async () => {
+  it('past the shutdown deadline, in-flight calls are cut, their upstream calls aborted, and their clients told so', async () => {
     const gw = await startGateway(backendsYaml(backends, heldProfile()));
     const response = await post(`${gw.url}/v1/chat/completions`, chat('held', { stream: true }));
     const call = await held.nextCall();
-    await readUntil(response.body!.getReader(), 'first');
+    const reader = response.body!.getReader();
+    await readUntil(reader, 'first');
     await gw.gateway.close({ timeoutMs: 1 });
     await call.aborted;
+    // An error event saying why, not a bare reset; logged as the shutdown's cut, not as the backend's failure.
+    expect(await readUntil(reader, 'shutting_down')).toContain('"code":"shutting_down"');
+    expect(await waitForLog(gw, (e) => e.model === 'held')).toMatchObject({ status: 503, stream_broken: true });
     gw.test.close();
   });
 

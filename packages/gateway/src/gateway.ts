@@ -530,8 +530,10 @@ export async function createGateway(aegis: Aegis, options: GatewayOptions = {}):
 
   /** Maps an upstream failure, counts it, and remembers a backend's own rate limit for every replica. */
   const upstreamFailure = async (s: State, call: Call, error: unknown): Promise<GatewayError> => {
-    const failure = fromError(error, call.model);
     const reason = upstreamReason(error);
+    // Cut by the shutdown's deadline: said as such (and logged so), not as the backend's failure.
+    if (draining && reason === 'aborted') return shuttingDown();
+    const failure = fromError(error, call.model);
     if (reason && reason !== 'aborted') metrics.upstreamErrors.inc({ profile: call.profile, reason });
     if (failure.status === 429 && failure.options.code === 'upstream_rate_limited') {
       // Capped as its Retry-After is (errors.ts): a backend cannot shut a model off for good.
@@ -630,8 +632,16 @@ export async function createGateway(aegis: Aegis, options: GatewayOptions = {}):
           new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs))),
         ]);
         clearTimeout(timer);
-        // Past the deadline: cut what is left (their upstream calls are aborted with them).
+        // Past the deadline: cut what is left (their upstream calls are aborted with them), and give each a
+        // moment to answer that (a 503, or an error event in a stream) before the connections are closed.
         for (const flight of inFlight) flight.controller.abort(new Error('the gateway is shutting down'));
+        if (inFlight.size > 0) {
+          await Promise.race([
+            new Promise<void>((resolve) => (idle = resolve)),
+            new Promise<void>((resolve) => (timer = setTimeout(resolve, CUT_ANSWER_GRACE_MS))),
+          ]);
+          clearTimeout(timer);
+        }
       }
       server.closeAllConnections();
       if (server.listening) await closed;
@@ -642,6 +652,15 @@ export async function createGateway(aegis: Aegis, options: GatewayOptions = {}):
 }
 
 const NO_LIMITS: Permit = { release: () => undefined };
+
+/** How long calls cut by the shutdown's deadline get to say so to their clients before the connections close. */
+const CUT_ANSWER_GRACE_MS = 2000;
+
+const shuttingDown = () =>
+  new GatewayError(503, 'server_error', 'the gateway is shutting down: the call was cut at its shutdown deadline', {
+    code: 'shutting_down',
+    headers: { connection: 'close' },
+  });
 
 /** The status logged for a client that closed its connection before any answer (nginx's). */
 const CLIENT_CLOSED = 499;
