@@ -32,7 +32,7 @@ import {
   type RuntimeExecutionConfig,
 } from '@aegis/core';
 import { pcmTone, wavFile } from '../wav.js';
-import { check, ConformanceError, describeError, fail, numbersIn, sameNumber, settle, show, within } from './assert.js';
+import { check, ConformanceError, describeError, fail, numbersIn, sameNumber, settle, show, within, type Settled } from './assert.js';
 import type { ConformanceCheck, ConformanceEnv, ConformanceOptions, SamplingSetting } from './types.js';
 import { featureChecks } from './tool-checks.js';
 
@@ -65,6 +65,17 @@ const OVERRIDABLE: readonly { field: SamplingSetting; runtime: keyof RuntimeExec
 /** How long a stream may go on after its signal was aborted. */
 const ABORT_GRACE_MS = 3000;
 const DEFAULT_TIMEOUT_MS = 20_000;
+/** The message of the backend's in-stream error event the kit sends; the ProviderError must carry it. */
+const STREAM_ERROR_MESSAGE = 'the conformance kit broke this stream';
+/** What the emulators send for a `wrong-shape` fault, for messages. */
+const WRONG_SHAPE_SAMPLE = '{"unexpected": true, "items": [1, 2, 3], ...}';
+/**
+ * The read limits the limit checks set (the least the schema allows), and the
+ * size of the answer that passes them: far below core's defaults and its
+ * longest streamed text, so only the profile's limits can stop it.
+ */
+const SMALL_LIMIT_BYTES = 4096;
+const OVERSIZED_BYTES = 64 * 1024;
 /** Base fields and values every schema that extends BaseBackendConfig accepts unchanged. */
 const BASE_SAMPLE: Record<string, unknown> = {
   description: 'conformance profile',
@@ -88,6 +99,11 @@ async function drain(stream: CompletionStream): Promise<Streamed> {
   const deltas: string[] = [];
   for await (const delta of stream) deltas.push(delta);
   return { deltas, result: await stream.result };
+}
+
+/** True when two vectors are equal within float noise (a float32 round trip). */
+function sameVector(a: readonly number[], b: readonly number[]): boolean {
+  return a.length === b.length && a.every((x, i) => Math.abs(x - b[i]!) <= 1e-6 * Math.max(1, Math.abs(x)));
 }
 
 function isObject(value: unknown): value is Record<string, unknown> {
@@ -547,7 +563,7 @@ export function conformanceChecks(plugin: AegisPlugin, options: ConformanceOptio
     "errors (streaming): the backend's error event inside a stream is a ProviderError",
     async () => {
       env.server.setReply({ chunks: STREAM_CHUNKS });
-      env.server.failNext({ kind: 'stream-error', message: 'the conformance kit broke this stream' });
+      env.server.failNext({ kind: 'stream-error', message: STREAM_ERROR_MESSAGE });
       const p = await noRetries();
       const outcome = await settle(() => invoke(p, 'streaming'));
       check(env.server.requests.length > 0, 'streamCompletion made no request to the server');
@@ -555,9 +571,134 @@ export function conformanceChecks(plugin: AegisPlugin, options: ConformanceOptio
         const { result } = outcome.value as Streamed;
         return fail(`a stream in which the backend sent its error event ended normally with the text ${show(result.text)}: turn the event into a ProviderError`);
       }
+      const error = outcome.error;
       check(
-        ProviderError.isInstance(outcome.error),
-        () => `a stream with an error event failed with ${describeError(outcome.error)} instead of a ProviderError`,
+        ProviderError.isInstance(error),
+        () => `a stream with an error event failed with ${describeError(error)} instead of a ProviderError`,
+      );
+      check(
+        error.reason === 'stream_error',
+        `a stream in which the backend sent its error event failed with a ProviderError with reason "${error.reason}" (${error.message}) ` +
+          'instead of reason "stream_error": read the error event and throw it as new ProviderError(message, { reason: \'stream_error\' })',
+      );
+      check(
+        error.message.includes(STREAM_ERROR_MESSAGE),
+        `the ProviderError for the backend's error event does not carry the backend's message ${show(STREAM_ERROR_MESSAGE)}: ${show(error.message, 300)}`,
+      );
+    },
+    { capability: 'streaming', skip: has('streaming') ? undefined : 'the plugin does not declare streaming' },
+  );
+
+  /** Fails unless `outcome` is a ProviderError of `reason`; `what` says which answer was sent. */
+  const expectReason = (outcome: Settled<unknown>, operation: string, what: string, reason: string, hint: string): void => {
+    if (outcome.ok) {
+      const value = outcome.value as Partial<Streamed> & { text?: unknown };
+      return fail(`${operation} resolved to ${show(value?.result ?? value)} although the server answered ${what}: ${hint}`);
+    }
+    const error = outcome.error;
+    check(
+      ProviderError.isInstance(error),
+      () => `${what} on ${operation} failed with ${describeError(error)} instead of a ProviderError with reason "${reason}": ${hint}`,
+    );
+    check(
+      error.reason === reason,
+      `${what} on ${operation} became a ProviderError with reason "${error.reason}", expected "${reason}": ${error.message}`,
+    );
+  };
+  const BAD_JSON_HINT = "never JSON.parse the backend's answer yourself: use context.http's JSON helpers, and parseStreamJson(data, url) for stream events";
+
+  add(
+    'errors.malformed.completion',
+    'errors (completion): an answer that is not JSON, or JSON of another shape, is a "bad_response" ProviderError',
+    async () => {
+      const p = await noRetries();
+      for (const [fault, what] of [
+        [{ kind: 'malformed-json' }, 'a body cut in the middle of its JSON'],
+        [{ kind: 'wrong-shape' }, `valid JSON of another shape (${WRONG_SHAPE_SAMPLE})`],
+      ] as const) {
+        env.server.reset();
+        env.server.failNext(fault);
+        const outcome = await settle(() => p.getCompletion(PROMPT));
+        check(env.server.requests.length > 0, 'getCompletion made no request to the server');
+        expectReason(
+          outcome,
+          'getCompletion',
+          what,
+          'bad_response',
+          `check the fields you read and throw new ProviderError(message, { reason: 'bad_response' }) when they are missing; ${BAD_JSON_HINT}`,
+        );
+      }
+    },
+    { capability: 'completion', skip: has('completion') ? undefined : 'the plugin does not declare completion' },
+  );
+
+  add(
+    'errors.malformed.streaming',
+    'errors (streaming): a stream event that is not JSON is a "bad_response" ProviderError, one of another shape never a raw TypeError',
+    async () => {
+      env.server.setReply({ chunks: STREAM_CHUNKS });
+      const p = await noRetries();
+      env.server.failNext({ kind: 'malformed-json' });
+      const outcome = await settle(() => invoke(p, 'streaming'));
+      check(env.server.requests.length > 0, 'streamCompletion made no request to the server');
+      expectReason(outcome, 'streamCompletion', 'a stream whose second event is cut in the middle of its JSON', 'bad_response', BAD_JSON_HINT);
+      // A stream of one event the plugin cannot read: it may end (empty) or fail, but as a ProviderError.
+      env.server.reset();
+      env.server.failNext({ kind: 'wrong-shape' });
+      const shape = await settle(() => invoke(p, 'streaming'));
+      check(
+        shape.ok || ProviderError.isInstance(shape.error),
+        () =>
+          `a stream whose event is valid JSON of another shape (${WRONG_SHAPE_SAMPLE}) failed with ${describeError(shape.ok ? undefined : shape.error)} ` +
+          "instead of a ProviderError: check the fields of each event before reading them (throw new ProviderError(message, { reason: 'bad_response' }))",
+      );
+    },
+    { capability: 'streaming', skip: has('streaming') ? undefined : 'the plugin does not declare streaming' },
+  );
+
+  /** The profile fields that make every read limit small, so an oversized answer passes them. */
+  const SMALL_LIMITS = { max_response_bytes: SMALL_LIMIT_BYTES, max_stream_bytes: SMALL_LIMIT_BYTES, max_line_bytes: SMALL_LIMIT_BYTES };
+  /** A provider whose profile sets small read limits; fails when the plugin's schema drops those fields. */
+  const limitedProvider = async (): Promise<BackendProvider> => {
+    const overrides = { ...SMALL_LIMITS, max_retries: 0 };
+    const config = await env.aegis(overrides).getBackendConfig(env.profileName).catch(profileError);
+    for (const [field, value] of Object.entries(SMALL_LIMITS)) {
+      check(
+        config[field] === value,
+        `${who}: the profile sets ${field}: ${value}, but the validated config holds ${show(config[field])}; extend the BaseBackendConfig of @aegis/core and keep its fields`,
+      );
+    }
+    return provider(overrides);
+  };
+  const LIMITS_HINT = "pass this.requestOptions(settings, headers) to every request: it carries the profile's max_response_bytes, max_stream_bytes, max_line_bytes and idle_timeout";
+
+  add(
+    'limits.completion',
+    `limits (completion): an answer larger than the profile's max_response_bytes is a "response_too_large" ProviderError`,
+    async () => {
+      const p = await limitedProvider();
+      env.server.failNext({ kind: 'oversized', bytes: OVERSIZED_BYTES });
+      const outcome = await settle(() => p.getCompletion(PROMPT));
+      check(env.server.requests.length > 0, 'getCompletion made no request to the server');
+      expectReason(outcome, 'getCompletion', `a body of ${OVERSIZED_BYTES} bytes with max_response_bytes: ${SMALL_LIMIT_BYTES}`, 'response_too_large', LIMITS_HINT);
+    },
+    { capability: 'completion', skip: has('completion') ? undefined : 'the plugin does not declare completion' },
+  );
+
+  add(
+    'limits.streaming',
+    `limits (streaming): a stream longer than the profile's max_stream_bytes is a "response_too_large" ProviderError`,
+    async () => {
+      const p = await limitedProvider();
+      env.server.failNext({ kind: 'oversized', bytes: OVERSIZED_BYTES });
+      const outcome = await settle(() => invoke(p, 'streaming'));
+      check(env.server.requests.length > 0, 'streamCompletion made no request to the server');
+      expectReason(
+        outcome,
+        'streamCompletion',
+        `a stream of ${OVERSIZED_BYTES} bytes with max_stream_bytes and max_line_bytes: ${SMALL_LIMIT_BYTES}`,
+        'response_too_large',
+        LIMITS_HINT,
       );
     },
     { capability: 'streaming', skip: has('streaming') ? undefined : 'the plugin does not declare streaming' },
@@ -567,7 +708,7 @@ export function conformanceChecks(plugin: AegisPlugin, options: ConformanceOptio
 
   add(
     'embeddings',
-    'embeddings: one vector per input, all of one dimension',
+    'embeddings: one vector per input, in the order of the inputs, all of one dimension',
     async () => {
       const p = await provider();
       const inputs = ['alpha', 'beta gamma', 'delta epsilon zeta'];
@@ -590,6 +731,29 @@ export function conformanceChecks(plugin: AegisPlugin, options: ConformanceOptio
       const one = again.value.embeddings;
       check(one.length === 1, `getEmbeddings returned ${one.length} vectors for 1 input`);
       check(one[0]?.length === dims[0], `the dimension changed between calls: ${dims[0]}, then ${one[0]?.length}`);
+      // The order: each vector of the batch is the one the server gives its input alone.
+      const alone: number[][] = [];
+      for (const input of inputs) {
+        const single = await settle(() => p.getEmbeddings([input]));
+        if (!single.ok) return fail(`getEmbeddings of ${show(input)} alone failed: ${describeError(single.error)}`, single.error);
+        const [vector] = single.value.embeddings;
+        check(Array.isArray(vector) && vector.length === dims[0], `getEmbeddings of ${show(input)} alone returned ${show(single.value.embeddings)}`);
+        alone.push(vector);
+      }
+      check(
+        alone.every((v, i) => alone.every((w, j) => i === j || !sameVector(v, w))),
+        `the server answers the same vector for different texts (${inputs.map((t) => show(t)).join(', ')}), so the kit cannot check the order of the vectors: ` +
+          "make the loopback server's embeddings depend on the text (embedText(text, dimension) of @aegis/testkit)",
+      );
+      inputs.forEach((input, i) => {
+        if (sameVector(vectors[i], alone[i]!)) return;
+        const j = alone.findIndex((v) => sameVector(vectors[i], v));
+        fail(
+          `vector ${i} of getEmbeddings(${show(inputs)}) is not the vector of ${show(input)}` +
+            (j >= 0 ? ` but that of input ${j} (${show(inputs[j])})` : '') +
+            ': return one vector per input, in the order of the inputs',
+        );
+      });
     },
     { capability: 'embeddings', skip: has('embeddings') ? undefined : 'the plugin does not declare embeddings' },
   );

@@ -80,7 +80,7 @@ describe('the conformance kit', () => {
     );
     expect(skipped.every((o) => o.message?.includes('does not declare'))).toBe(true);
     // ... and passes the refusal of tools, which it does not declare.
-    expect(outcomes.filter((o) => o.status === 'passed').length).toBe(16);
+    expect(outcomes.filter((o) => o.status === 'passed').length).toBe(20);
     expect(outcomes.find((o) => o.id === 'tools.refused')?.status).toBe('passed');
   });
 
@@ -173,7 +173,7 @@ const BREAKAGES: Breakage[] = [
     why: 'an abort ends the stream normally',
     plugin: broken.swallowingStream,
     message: 'ended normally after its signal was aborted',
-    alsoFails: ['errors.http.streaming', 'streaming.truncated', 'streaming.error-event'],
+    alsoFails: ['errors.http.streaming', 'streaming.truncated', 'streaming.error-event', 'errors.malformed.streaming', 'limits.streaming'],
   },
   { check: 'runtime.override', why: 'the call temperature is ignored', plugin: broken.profileTemperatureOnly, message: 'did not send 0.75' },
   {
@@ -189,23 +189,79 @@ const BREAKAGES: Breakage[] = [
     message: 'declares "embeddings" but its provider does not override doEmbeddings',
     alsoFails: ['errors.http.embeddings', 'embeddings'],
   },
-  { check: 'errors.http.completion', why: 'HTTP failures become answers', plugin: broken.hidesErrors, message: 'although the server answered HTTP 500' },
-  { check: 'errors.http.completion', why: 'HTTP 500 is not retryable', plugin: broken.neverRetryable, message: 'HTTP 500 on getCompletion became a ProviderError with retryable: false, expected true' },
-  { check: 'errors.http.completion', why: 'HTTP 400 is retryable', plugin: broken.alwaysRetryable, message: 'HTTP 400 on getCompletion became a ProviderError with retryable: true, expected false' },
-  { check: 'errors.http.completion', why: 'HTTP failures become plain Errors', plugin: broken.plainErrors, message: 'became Error: Example.com failed instead of a ProviderError' },
+  { check: 'errors.http.completion', why: 'HTTP failures become answers', plugin: broken.hidesErrors, message: 'although the server answered HTTP 500',
+    // Every failure is rewritten, so an unreadable or oversized answer is misreported too.
+    alsoFails: ['errors.malformed.completion', 'limits.completion'],
+  },
+  { check: 'errors.http.completion', why: 'HTTP 500 is not retryable', plugin: broken.neverRetryable, message: 'HTTP 500 on getCompletion became a ProviderError with retryable: false, expected true',
+    // Every failure is rewritten, so an unreadable or oversized answer is misreported too.
+    alsoFails: ['errors.malformed.completion', 'limits.completion'],
+  },
+  { check: 'errors.http.completion', why: 'HTTP 400 is retryable', plugin: broken.alwaysRetryable, message: 'HTTP 400 on getCompletion became a ProviderError with retryable: true, expected false',
+    // Every failure is rewritten, so an unreadable or oversized answer is misreported too.
+    alsoFails: ['errors.malformed.completion', 'limits.completion'],
+  },
+  { check: 'errors.http.completion', why: 'HTTP failures become plain Errors', plugin: broken.plainErrors, message: 'became Error: Example.com failed instead of a ProviderError',
+    // Every failure is rewritten, so an unreadable or oversized answer is misreported too.
+    alsoFails: ['errors.malformed.completion', 'limits.completion'],
+  },
   {
     check: 'streaming.truncated',
     why: 'a cut stream ends normally',
     plugin: broken.swallowingStream,
     message: 'a stream that ended cleanly after its first frame, without its end marker, ended normally',
-    alsoFails: ['errors.http.streaming', 'streaming.abort', 'streaming.error-event'],
+    alsoFails: ['errors.http.streaming', 'streaming.abort', 'streaming.error-event', 'errors.malformed.streaming', 'limits.streaming'],
   },
   {
     check: 'streaming.error-event',
     why: 'an error event ends the stream normally',
     plugin: broken.swallowingStream,
     message: 'a stream in which the backend sent its error event ended normally',
-    alsoFails: ['errors.http.streaming', 'streaming.abort', 'streaming.truncated'],
+    alsoFails: ['errors.http.streaming', 'streaming.abort', 'streaming.truncated', 'errors.malformed.streaming', 'limits.streaming'],
+  },
+  {
+    check: 'streaming.error-event',
+    why: "the backend's error event is skipped (the stream then looks truncated)",
+    plugin: broken.ignoresErrorEvent,
+    options: acmeOptions,
+    message: 'failed with a ProviderError with reason "truncated_stream"',
+  },
+  {
+    check: 'errors.malformed.streaming',
+    why: 'stream events are parsed with JSON.parse',
+    plugin: broken.rawJsonStream,
+    options: acmeOptions,
+    message: /failed with SyntaxError: .* instead of a ProviderError with reason "bad_response"/,
+  },
+  {
+    check: 'errors.malformed.completion',
+    why: "the answer's fields are read unchecked",
+    plugin: broken.uncheckedShape,
+    options: acmeOptions,
+    message: /valid JSON of another shape .* on getCompletion failed with TypeError: /,
+  },
+  {
+    check: 'limits.completion',
+    why: 'requests are sent with its own { signal, headers }',
+    plugin: broken.ownRequestOptions,
+    options: acmeOptions,
+    message: 'getCompletion resolved to',
+    alsoFails: ['limits.streaming'],
+  },
+  {
+    check: 'limits.streaming',
+    why: 'requests are sent with its own { signal, headers }',
+    plugin: broken.ownRequestOptions,
+    options: acmeOptions,
+    message: 'streamCompletion resolved to',
+    alsoFails: ['limits.completion'],
+  },
+  {
+    check: 'embeddings',
+    why: 'the vectors come in reverse order',
+    plugin: broken.reversedVectors,
+    options: acmeOptions,
+    message: 'vector 0 of getEmbeddings(["alpha","beta gamma","delta epsilon zeta"]) is not the vector of "alpha" but that of input 2',
   },
   { check: 'embeddings', why: 'a vector is missing', plugin: broken.dropsAVector, options: acmeOptions, message: 'backend returned 2 embeddings for 3 inputs' },
   { check: 'embeddings', why: 'the vectors have different dimensions', plugin: broken.raggedVectors, options: acmeOptions, message: 'different dimensions: 8, 7, 6' },

@@ -11,6 +11,7 @@ import {
   normalizeFinishReason,
   parseStreamJson,
   PLUGIN_API_VERSION,
+  ProviderError,
   readSse,
   secret,
   imageBase64,
@@ -161,11 +162,9 @@ export class AcmeProvider extends BackendProvider<AcmeConfig> {
   }
 
   protected override async doCompletion(messages: ChatMessage[], settings: CallSettings): Promise<CompletionResult> {
-    const { body } = await this.context.http.postJson<{ output: string; stop_reason?: string }>(
-      this.url('/v1/generate'),
-      this.generateBody(messages, settings, false),
-      this.options(settings),
-    );
+    const url = this.url('/v1/generate');
+    const { body } = await this.context.http.postJson<{ output?: unknown; stop_reason?: string }>(url, this.generateBody(messages, settings, false), this.options(settings));
+    if (typeof body?.output !== 'string') throw new ProviderError(`${url} answered without "output"`, { url, reason: 'bad_response' });
     return { text: body.output, finishReason: normalizeFinishReason(body.stop_reason) };
   }
 
@@ -175,7 +174,8 @@ export class AcmeProvider extends BackendProvider<AcmeConfig> {
     let stopReason: string | undefined;
     for await (const event of readSse(response.body)) {
       if (event.data === '[DONE]') return { finishReason: normalizeFinishReason(stopReason) };
-      const chunk = parseStreamJson<{ delta?: string; stop_reason?: string }>(event.data, url);
+      const chunk = parseStreamJson<{ delta?: string; stop_reason?: string; error?: { message?: string } }>(event.data, url);
+      if (chunk.error) throw new ProviderError(`stream from ${url} failed: ${chunk.error.message ?? 'error event'}`, { url, reason: 'stream_error' });
       if (chunk.delta) yield chunk.delta;
       if (chunk.stop_reason) stopReason = chunk.stop_reason;
     }

@@ -6,8 +6,11 @@
 import {
   BackendProvider,
   definePlugin,
+  normalizeFinishReason,
+  parseStreamJson,
   PLUGIN_API_VERSION,
   ProviderError,
+  readSse,
   z,
   type AegisPlugin,
   type AnyConfigSchema,
@@ -327,3 +330,70 @@ class AnswerReplaced extends AcmeProvider {
 }
 /** Answers a JSON request with its own text instead of the backend's. */
 export const answerReplaced = acmeVariant(AnswerReplaced);
+
+// ---- errors and limits of completion and streaming (on Acme) --------------------------------
+
+class IgnoresErrorEvent extends AcmeProvider {
+  protected override async *doStream(messages: ChatMessage[], settings: CallSettings): ProviderStream {
+    const url = this.url('/v1/generate');
+    const response = await this.context.http.postStream(url, this.generateBody(messages, settings, true), this.options(settings));
+    let stopReason: string | undefined;
+    for await (const event of readSse(response.body)) {
+      if (event.data === '[DONE]') return { finishReason: normalizeFinishReason(stopReason) };
+      const chunk = parseStreamJson<{ delta?: string; stop_reason?: string }>(event.data, url);
+      if (chunk.delta) yield chunk.delta;
+      if (chunk.stop_reason) stopReason = chunk.stop_reason;
+    }
+    throw this.truncatedStream(url, 'data: [DONE]');
+  }
+}
+/** Has no `if (chunk.error) throw`: the backend's error event is skipped, and the stream then reports truncated_stream. */
+export const ignoresErrorEvent = acmeVariant(IgnoresErrorEvent);
+
+class RawJsonStream extends AcmeProvider {
+  protected override async *doStream(messages: ChatMessage[], settings: CallSettings): ProviderStream {
+    const url = this.url('/v1/generate');
+    const response = await this.context.http.postStream(url, this.generateBody(messages, settings, true), this.options(settings));
+    let stopReason: string | undefined;
+    for await (const event of readSse(response.body)) {
+      if (event.data === '[DONE]') return { finishReason: normalizeFinishReason(stopReason) };
+      const chunk = JSON.parse(event.data) as { delta?: string; stop_reason?: string; error?: { message?: string } };
+      if (chunk.error) throw new ProviderError(`stream from ${url} failed: ${chunk.error.message}`, { url, reason: 'stream_error' });
+      if (chunk.delta) yield chunk.delta;
+      if (chunk.stop_reason) stopReason = chunk.stop_reason;
+    }
+    throw this.truncatedStream(url, 'data: [DONE]');
+  }
+}
+/** Parses stream events with JSON.parse instead of parseStreamJson: a broken event is a raw SyntaxError. */
+export const rawJsonStream = acmeVariant(RawJsonStream);
+
+class UncheckedShape extends AcmeProvider {
+  protected override async doCompletion(messages: ChatMessage[], settings: CallSettings): Promise<CompletionResult> {
+    const { body } = await this.context.http.postJson<{ output: string; stop_reason?: string }>(
+      this.url('/v1/generate'),
+      this.generateBody(messages, settings, false),
+      this.options(settings),
+    );
+    return { text: body.output.trim(), finishReason: normalizeFinishReason(body.stop_reason) };
+  }
+}
+/** Reads the answer's fields without checking them: an answer of another shape is a raw TypeError. */
+export const uncheckedShape = acmeVariant(UncheckedShape);
+
+class OwnRequestOptions extends AcmeProvider {
+  protected override options(settings: CallSettings) {
+    return { signal: settings.signal, headers: { authorization: `Bearer ${this.config.token}` } } as ReturnType<AcmeProvider['options']>;
+  }
+}
+/** Builds its own `{ signal, headers }` instead of this.requestOptions(settings, headers): the profile's read limits are lost. */
+export const ownRequestOptions = acmeVariant(OwnRequestOptions);
+
+class ReversedVectors extends AcmeProvider {
+  protected override async doEmbeddings(texts: string[], options: EmbeddingsOptions, settings: CallSettings): Promise<EmbeddingsResult> {
+    const result = await super.doEmbeddings(texts, options, settings);
+    return { ...result, embeddings: [...result.embeddings].reverse() };
+  }
+}
+/** Returns the vectors in reverse order. */
+export const reversedVectors = acmeVariant(ReversedVectors);
