@@ -139,7 +139,8 @@ export async function createGateway(aegis: Aegis, options: GatewayOptions = {}):
       aegis: instance,
       settings,
       // The same store, the same limiter: calls in flight under the previous configuration count against max_concurrent.
-      limiter: previous?.limiter.store === store ? previous.limiter : new Limiter(store, options.now),
+      // Another store (memory ↔ Redis, another redis_url): a new limiter, with the same in-flight counts.
+      limiter: previous?.limiter.store === store ? previous.limiter : new Limiter(store, options.now, previous?.limiter.inFlightCounts),
       scrubber,
       created: Math.floor(Date.now() / 1000),
       users: 0,

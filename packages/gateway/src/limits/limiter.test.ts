@@ -75,6 +75,22 @@ describe('Limiter (in memory, injected clock)', () => {
     c.release();
   });
 
+  it('a limiter made for another store (a reload to Redis) counts the calls still running under the previous one', async () => {
+    const before = new Limiter(new MemoryLimitStore());
+    const spec = key({ maxConcurrent: 2 });
+    const a = await before.acquire(spec);
+    const b = await before.acquire(spec);
+    const after = new Limiter(new MemoryLimitStore(), Date.now, before.inFlightCounts);
+    expect((await refusal(after.acquire(spec))).options.code).toBe('concurrency_limit_exceeded');
+    // A call of the old configuration ending frees its place under the new one.
+    a.release();
+    const c = await after.acquire(spec);
+    expect((await refusal(after.acquire(spec))).options.code).toBe('concurrency_limit_exceeded');
+    b.release();
+    c.release();
+    expect(after.inFlightCounts.size).toBe(0);
+  });
+
   it('caps calls in flight with a store that answers later (Redis): calls arriving while one waits on the store see it', async () => {
     let open!: () => void;
     const gate = new Promise<void>((resolve) => (open = resolve));

@@ -17,12 +17,21 @@ export interface Permit {
  * ends). Throws a 429 GatewayError with Retry-After when a limit is reached.
  */
 export class Limiter {
-  private readonly inFlight = new Map<string, number>();
-
+  /**
+   * @param inFlight the calls in flight per key name: pass the previous limiter's (`inFlightCounts`) when a
+   *   reload changes the store, so calls still running under the old configuration count against `max_concurrent`
+   *   (their permits leave this same map).
+   */
   constructor(
     readonly store: LimitStore,
     private readonly now: () => number = Date.now,
+    private readonly inFlight = new Map<string, number>(),
   ) {}
+
+  /** The calls in flight per key name (this replica's), to hand to the limiter of a reload with another store. */
+  get inFlightCounts(): Map<string, number> {
+    return this.inFlight;
+  }
 
   async acquire(key: KeySpec): Promise<Permit> {
     const { limits } = key;
