@@ -260,7 +260,7 @@ export async function createGateway(aegis: Aegis, options: GatewayOptions = {}):
     if (path === '/readyz') {
       const problems: string[] = [];
       if (draining) problems.push('shutting down');
-      if (!s.limiter.store.healthy) problems.push('redis is not connected');
+      if (!s.limiter.store.healthy) problems.push('redis is not connected or not answering');
       // How many models, not which: /readyz answers without a key.
       return sendJson(res, problems.length ? 503 : 200, { status: problems.length ? 'unavailable' : 'ready', problems, models: s.settings.models.size });
     }

@@ -49,8 +49,9 @@ export interface RedisCooldownsOptions {
  * The gateway's SharedCooldowns: cooldowns in Redis for every replica. The
  * set in Redis holds what is running (a replica that starts, or reconnects,
  * reads it); PUBLISH tells the others at once. A second connection listens
- * (ioredis: a subscribed connection runs no other command), and its client
- * subscribes again by itself after a reconnection.
+ * (ioredis: a subscribed connection runs no other command), and subscribes
+ * again after a reconnection (here, not by the client: a SUBSCRIBE that times
+ * out is then handled, by another reconnection).
  *
  * Nothing here blocks a call: announcing is fire and forget, and what is
  * known (announced here or by the other replicas) is kept in memory by the
@@ -75,7 +76,7 @@ export class RedisCooldowns extends CooldownBoard {
     this.set = `${options.prefix}cooldowns:members`;
     commands.defineCommand('aegisAnnounceCooldown', { numberOfKeys: 1, lua: ANNOUNCE });
     commands.defineCommand('aegisRunningCooldowns', { numberOfKeys: 1, lua: RUNNING });
-    this.subscriber = commands.duplicate({ lazyConnect: true });
+    this.subscriber = commands.duplicate({ lazyConnect: true, autoResubscribe: false });
     this.subscriber.on('error', (error: Error) => {
       if (this.subscriberFailing) return;
       this.subscriberFailing = true;
@@ -83,13 +84,19 @@ export class RedisCooldowns extends CooldownBoard {
     });
     this.subscriber.on('message', (_channel: string, message: string) => this.received(message));
     this.subscriber.on('close', () => (this.missed = true));
-    // After a reconnection (ioredis subscribes again by itself): read what was announced meanwhile.
+    // After a reconnection: subscribe again, then read what was announced meanwhile.
     this.subscriber.on('ready', () => {
       this.subscriberFailing = false;
       if (!this.missed || this.closed) return;
       this.missed = false;
-      // The other connection may come back a moment later: then read.
-      void this.readRunning().catch(() => this.commands.once('ready', () => void this.readRunning().catch(() => undefined)));
+      this.subscriber.subscribe(this.set).then(
+        // The other connection may come back a moment later: then read.
+        () => void this.readRunning().catch(() => this.commands.once('ready', () => void this.readRunning().catch(() => undefined))),
+        // Not subscribed (Redis silent, or gone again): try on a new connection.
+        () => {
+          if (!this.closed && this.subscriber.status === 'ready') this.subscriber.disconnect(true);
+        },
+      );
     });
   }
 
@@ -127,6 +134,14 @@ export class RedisCooldowns extends CooldownBoard {
         this.options.onWarning?.(`a member cooldown could not be shared: it applies on this replica only while redis is unavailable (${error.message})`);
       },
     );
+  }
+
+  /**
+   * Opens the subscriber connection again (Redis stopped answering for long: the connection may be dead
+   * without being closed, and a subscriber sends nothing that would time out). Once back, it reads what it missed.
+   */
+  reconnect(): void {
+    if (!this.closed && this.subscriber.status === 'ready') this.subscriber.disconnect(true);
   }
 
   override async close(): Promise<void> {

@@ -383,7 +383,7 @@ export const uncheckedShape = acmeVariant(UncheckedShape);
 
 class OwnRequestOptions extends AcmeProvider {
   protected override options(settings: CallSettings) {
-    return { signal: settings.signal, headers: { authorization: `Bearer ${this.config.token}` } } as ReturnType<AcmeProvider['options']>;
+    return { signal: settings.signal, headers: { authorization: `Bearer ${this.config.token}` } } as unknown as ReturnType<AcmeProvider['options']>;
   }
 }
 /** Builds its own `{ signal, headers }` instead of this.requestOptions(settings, headers): the profile's read limits are lost. */
