@@ -847,7 +847,7 @@ export function conformanceChecks(plugin: AegisPlugin, options: ConformanceOptio
 
   // ---- tools and reasoning --------------------------------------------------------------
 
-  featureChecks({ env, who, has, declares: (c) => declared.includes(c), provider, add });
+  featureChecks({ env, who, has, declares: (c) => declared.includes(c), provider, add, unsupportedToolChoices: options.unsupportedToolChoices ?? [] });
   // ---- structured output and images ---------------------------------------------------
 
   /** A schema whose property names occur nowhere else, so the kit can find it on the wire in any form. */

@@ -348,6 +348,22 @@ const BREAKAGES: Breakage[] = [
   { check: 'vision', why: 'the images are dropped', plugin: broken.imagesDropped, options: acmeOptions, message: 'no request carried the image bytes' },
 ];
 
+describe('a backend without some tool choices', () => {
+  it('fails tools.choice by default for a choice it refuses, with a hint at unsupportedToolChoices', async () => {
+    const outcome = await outcomeOf(brokenTools.noRequiredChoice, brokenTools.openaiOptions(), 'tools.choice');
+    expect(outcome.status).toBe('failed');
+    expect(outcome.message).toContain("list it in the conformance options' unsupportedToolChoices");
+  });
+
+  it('passes it when the choice is listed: then the refusal (CapabilityNotSupportedError, no request) is what is checked', async () => {
+    const listed = await outcomeOf(brokenTools.noRequiredChoice, { ...brokenTools.openaiOptions(), unsupportedToolChoices: ['required'] }, 'tools.choice');
+    expect(listed.status).toBe('passed');
+    // A plugin that maps the choice after all fails when it is listed: listing is a claim the check holds it to.
+    const mapping = await outcomeOf(brokenTools.everyChoice, { ...brokenTools.openaiOptions(), unsupportedToolChoices: ['required'] }, 'tools.choice');
+    expect(mapping).toMatchObject({ status: 'failed', message: expect.stringContaining('is listed in unsupportedToolChoices but was accepted') });
+  });
+});
+
 describe('a backend without some sampling settings', () => {
   it('fails the runtime check by default, with a hint at unsupportedSettings', async () => {
     const outcome = await outcomeOf(broken.noTemperature, exampleOptions(), 'runtime.override');

@@ -30,6 +30,8 @@ export interface FeatureCheckScope {
   declares(capability: Capability): boolean;
   provider(overrides?: Record<string, unknown>): Promise<BackendProvider>;
   add(id: string, name: string, body: () => Promise<void>, extra?: { capability?: Capability; skip?: string }): void;
+  /** The conformance options' `unsupportedToolChoices`: refused by the plugin, by design. */
+  unsupportedToolChoices: readonly ('none' | 'required' | 'tool')[];
 }
 
 const PROMPT: ChatMessage[] = [{ role: 'user', content: 'What is the weather in Edinburgh, and the price of AAPL?' }];
@@ -87,7 +89,7 @@ function checkCalls(result: CompletionResult, expected: readonly ScriptedToolCal
 }
 
 export function featureChecks(scope: FeatureCheckScope): void {
-  const { env, who, has, declares, provider, add } = scope;
+  const { env, who, has, declares, provider, add, unsupportedToolChoices } = scope;
   const noRetries = () => provider({ max_retries: 0 });
   const tools = has('tools');
   const completion = has('completion');
@@ -238,7 +240,19 @@ export function featureChecks(scope: FeatureCheckScope): void {
         env.server.reset();
         env.server.setReply(choice === 'none' ? { text: ANSWER } : { toolCalls: [CALLS[1]!] });
         const outcome = await settle(() => answer(p, { tools: TOOLS, toolChoice: choice }));
-        if (!outcome.ok) return fail(`${how} with toolChoice ${show(choice)} failed: ${describeError(outcome.error)}`, outcome.error);
+        if (unsupportedToolChoices.includes(typeof choice === 'string' ? (choice as 'none' | 'required') : 'tool')) {
+          // Listed as one the backend cannot express: refused, before any request (never quietly another choice).
+          check(
+            !outcome.ok && CapabilityNotSupportedError.isInstance(outcome.error),
+            `toolChoice ${show(choice)} is listed in unsupportedToolChoices but was ${outcome.ok ? 'accepted' : `refused with ${describeError(outcome.error)}`}: throw CapabilityNotSupportedError for it`,
+          );
+          check(env.server.requests.length === 0, `toolChoice ${show(choice)} is refused, but a request reached the server first`);
+          continue;
+        }
+        if (!outcome.ok) {
+          const hint = CapabilityNotSupportedError.isInstance(outcome.error) ? ' (if the backend cannot express it, list it in the conformance options\' unsupportedToolChoices)' : '';
+          return fail(`${how} with toolChoice ${show(choice)} failed: ${describeError(outcome.error)}${hint}`, outcome.error);
+        }
         if (wire.toolChoice) {
           const sent = wire.toolChoice(env.server.lastRequest!);
           check(

@@ -39,6 +39,13 @@ export interface ConformanceOptions {
    * is skipped when the backend takes none of them.
    */
   unsupportedSettings?: readonly SamplingSetting[];
+  /**
+   * Tool choices the backend has no way to express (e.g. `['required']` for
+   * an API with no "must call a tool" mode): the plugin refuses them with
+   * CapabilityNotSupportedError before any request, and `tools.choice` checks
+   * that refusal for them instead of their mapping.
+   */
+  unsupportedToolChoices?: readonly ('none' | 'required' | 'tool')[];
   /** Time limit of each check in milliseconds (default 20 000). */
   timeoutMs?: number;
 }

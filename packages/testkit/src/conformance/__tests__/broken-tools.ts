@@ -4,6 +4,7 @@
  * emulators.
  */
 import {
+  CapabilityNotSupportedError,
   definePlugin,
   PLUGIN_API_VERSION,
   type AegisPlugin,
@@ -64,6 +65,22 @@ class ToolsNotSent extends OpenAIProvider {
   }
 }
 export const toolsNotSent = openaiVariant(ToolsNotSent);
+
+/** A backend with no "must call a tool" mode: `toolChoice: 'required'` refused, before any request (not a mistake, if declared). */
+class NoRequiredChoice extends OpenAIProvider {
+  protected override async doCompletion(messages: ChatMessage[], settings: CallSettings): Promise<ProviderCompletion> {
+    if (settings.toolChoice === 'required') throw new CapabilityNotSupportedError(this.type, this.profileName, 'toolChoice "required"');
+    return super.doCompletion(messages, settings);
+  }
+
+  protected override doStream(messages: ChatMessage[], settings: CallSettings): ProviderStream {
+    if (settings.toolChoice === 'required') throw new CapabilityNotSupportedError(this.type, this.profileName, 'toolChoice "required"');
+    return super.doStream(messages, settings);
+  }
+}
+export const noRequiredChoice = openaiVariant(NoRequiredChoice);
+/** The openai plugin as it is (every choice mapped): to hold a listing in unsupportedToolChoices to its claim. */
+export const everyChoice = openaiVariant(OpenAIProvider);
 
 /** Loses the calls of a non-streamed answer. */
 class CallsDropped extends OpenAIProvider {
