@@ -32,6 +32,7 @@ export { wavFile, pcmTone } from './wav.js';
 export { splitIntoChunks, defaultReplyText } from './text.js';
 export { embedText } from './embeddings.js';
 export { jsonReplyText, sampleOf } from './json-sample.js';
+export { argumentsText, bringsToolResults, callsFor, replyFor, toolCallsOf } from './tools.js';
 
 const BACKENDS: Record<EmulatorKind, BackendDef> = {
   openai: openaiBackend,

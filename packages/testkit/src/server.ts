@@ -130,7 +130,7 @@ class EmulatorServer implements Emulator {
 
   private async respond(req: RecordedRequest, res: ServerResponse, signal: AbortSignal): Promise<void> {
     const fault = this.faults.shift();
-    const ctx: HandlerCtx = { req, reply: replyFor(req, this.reply), options: this.options };
+    const ctx: HandlerCtx = { req, reply: replyFor(req, this.reply, this.def.toolWire), options: this.options };
     const opts = { chunkDelayMs: this.options.chunkDelayMs ?? 0, signal };
     if (!fault) return writeWire(res, planWire(this.plan(ctx)), opts);
     switch (fault.kind) {

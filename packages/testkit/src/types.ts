@@ -131,6 +131,11 @@ export interface ToolWireReader {
   assistantCalls(req: RecordedRequest): WireAssistantCall[];
   /** The tool results the request carried, in the backend's own format (plain user text does not count). */
   toolResults(req: RecordedRequest): WireToolResult[];
+  /**
+   * Whether the request's last message is a tool result, for a wire where that is not a message with
+   * `role: "tool"` (the default test): the emulator then answers `afterToolResults`.
+   */
+  endsWithToolResults?(req: RecordedRequest): boolean;
 }
 
 export interface Emulator {

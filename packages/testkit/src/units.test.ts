@@ -1,6 +1,8 @@
 import { describe, expect, it } from '@jest/globals';
 import { parseMultipart, multipartBoundary } from './multipart.js';
 import { sampleOf } from './json-sample.js';
+import { replyFor } from './tools.js';
+import type { RecordedRequest } from './types.js';
 import { pyJson } from './pyjson.js';
 import { renderText, splitIntoChunks } from './text.js';
 
@@ -51,5 +53,25 @@ describe('sampleOf', () => {
     expect(sampleOf({ type: 'array', items: pair, additionalItems: false })).toEqual([1, 'x']);
     expect(sampleOf({ type: 'array', prefixItems: pair, items: false })).toEqual([1, 'x']);
     expect(sampleOf({ type: 'array', items: { type: 'boolean' }, minItems: 2 })).toEqual([true, true]);
+  });
+});
+
+describe('replyFor', () => {
+  const reply = { text: 'calling', toolCalls: [{ name: 'get_time', arguments: {} }], afterToolResults: { text: 'It is noon.' } };
+  const request = (messages: unknown[]) => ({ json: { messages } }) as unknown as RecordedRequest;
+  const results = [{ role: 'user', content: 'time?' }, { role: 'tool_result', content: '12:00' }];
+
+  it('answers afterToolResults when the last message is a tool result: role "tool", or as the wire reader says', () => {
+    expect(replyFor(request([{ role: 'tool', content: '12:00' }]), reply)).toBe(reply.afterToolResults);
+    // A wire of its own (role "tool_result"): unseen by default, seen through the reader.
+    expect(replyFor(request(results), reply)).toBe(reply);
+    const wire = {
+      toolNames: () => [],
+      assistantCalls: () => [],
+      toolResults: () => [],
+      endsWithToolResults: (req: RecordedRequest) => (req.json.messages as { role: string }[]).at(-1)?.role === 'tool_result',
+    };
+    expect(replyFor(request(results), reply, wire)).toBe(reply.afterToolResults);
+    expect(replyFor(request([{ role: 'user', content: 'time?' }]), reply, wire)).toBe(reply);
   });
 });
