@@ -164,9 +164,15 @@ const CAPABILITY_OF_OPERATION: Record<string, { capability: string; param?: stri
   [OPERATION_OF.reasoning]: { capability: 'reasoning' },
 };
 
+/**
+ * What a capability error is about. An operation the table does not know is a
+ * plugin's own refusal of one option (`embeddings with \`dimensions\``, `speech
+ * with a \`speed\` other than 1`): the parameter quoted in it is the `param`
+ * the caller can drop.
+ */
 function capabilityOf(error: AegisError & { operation?: string }): { capability: string; param?: string } {
   const op = error.operation ?? '';
-  return CAPABILITY_OF_OPERATION[op] ?? { capability: op };
+  return CAPABILITY_OF_OPERATION[op] ?? { capability: op, param: /`([a-z_]+)`/.exec(op)?.[1] };
 }
 
 /** The profile an upstream error belongs to and its reason, for metrics. */

@@ -23,7 +23,7 @@ import { GatewayMetrics } from './metrics.js';
 import { parseSpeechRequest, parseTranscriptionRequest, speechMime, transcriptionBody } from './openai/audio.js';
 import { ChunkWriter, completionBody, parseChatRequest } from './openai/chat.js';
 import { chainScrubbers, ChatStreamEncoder } from './openai/chat-stream.js';
-import { dimensionsRefused, embeddingsBody, parseEmbeddingsRequest } from './openai/embeddings.js';
+import { embeddingsBody, parseEmbeddingsRequest } from './openai/embeddings.js';
 
 export interface GatewayOptions {
   /** Where access log lines go (one JSON object each); default stdout; false: none. */
@@ -191,7 +191,7 @@ export async function createGateway(aegis: Aegis, options: GatewayOptions = {}):
       inFlight.delete(flight);
       if (counted) metrics.inFlightOf(route).dec();
       // Gone before any answer: 499, as nginx and LiteLLM log it (not the 200 node:http still holds).
-      entry.status = entry.client_closed && !res.headersSent ? CLIENT_CLOSED : (brokenStatus.get(entry) ?? res.statusCode);
+      if (!entry.stream_broken) entry.status = entry.client_closed && !res.headersSent ? CLIENT_CLOSED : res.statusCode;
       entry.duration_ms = Math.round((performance.now() - started) * 10) / 10;
       if (route !== 'ops') {
         // Labelled by a served model only: a client choosing names must not make series (or memory) grow.
@@ -324,7 +324,7 @@ export async function createGateway(aegis: Aegis, options: GatewayOptions = {}):
         countTokens(call, result.usage?.promptTokens, undefined, entry);
         return sendJson(res, 200, embeddingsBody(request.model, result, request.base64));
       } catch (error) {
-        throw dimensionsRefused(await upstreamFailure(s, call, error), error, request);
+        throw await upstreamFailure(s, call, error);
       } finally {
         call.permit.release(tokens ?? estimateTokens(request.input.reduce((sum, text) => sum + text.length, 0)));
       }
@@ -424,8 +424,9 @@ export async function createGateway(aegis: Aegis, options: GatewayOptions = {}):
         } catch (error) {
           const failure = await upstreamFailure(s, call, error);
           entry.error = failure.message;
+          // The status the log and metrics count: the failure's, not the 200 already sent (see the close handler).
           entry.stream_broken = true;
-          brokenStatus.set(entry, failure.status);
+          entry.status = failure.status;
           // What the channels still hold goes before the error (scrubbed as at the end).
           out.end(encoder.end() + ChunkWriter.error(failure.body((t) => publicText(scrub(s, t)))));
           return;
@@ -548,8 +549,6 @@ export async function createGateway(aegis: Aegis, options: GatewayOptions = {}):
     }
     return failure;
   };
-  /** The status of the failure that broke a stream after its 200 was sent: what the access log and metrics count. */
-  const brokenStatus = new WeakMap<AccessLogEntry, number>();
   /** Upstream failures already on the log (upstreamFailure's line): the request's error handler writes no second one. */
   const logged = new WeakSet<GatewayError>();
 

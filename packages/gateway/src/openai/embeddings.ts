@@ -1,6 +1,5 @@
 /** `POST /v1/embeddings`. */
-import { CapabilityNotSupportedError, z, type EmbeddingsResult } from '@aegis/core';
-import { GatewayError } from '../errors.js';
+import { z, type EmbeddingsResult } from '@aegis/core';
 import { parseRequest } from './validate.js';
 
 const embeddingsSchema = z.object({
@@ -32,16 +31,6 @@ export function parseEmbeddingsRequest(body: Record<string, unknown>): Embedding
     base64: req.encoding_format === 'base64',
     dimensions: req.dimensions ?? undefined,
   };
-}
-
-/**
- * A backend that cannot shorten its vectors (KoboldCpp) refuses `dimensions`
- * with a CapabilityNotSupportedError, which the gateway answers as a 400 about
- * the model: it is the parameter the caller can drop, so the 400 names it.
- */
-export function dimensionsRefused(failure: GatewayError, error: unknown, request: EmbeddingsRequest): GatewayError {
-  if (request.dimensions === undefined || !CapabilityNotSupportedError.isInstance(error) || !error.operation.includes('dimensions')) return failure;
-  return new GatewayError(failure.status, failure.type, failure.message, { ...failure.options, param: 'dimensions' });
 }
 
 /** A vector as OpenAI's base64 encoding: little-endian float32. */

@@ -133,6 +133,8 @@ export function conformanceChecks(plugin: AegisPlugin, options: ConformanceOptio
   const audioMimeType = options.audioMimeType ?? 'audio/wav';
   const who = `plugin "${type}"`;
   const has = (c: Capability) => tested.includes(c);
+  /** A check of capability `c`: skipped when the plugin does not declare it. */
+  const needs = (c: Capability) => ({ capability: c, skip: has(c) ? undefined : `the plugin does not declare ${c}` });
   const checks: ConformanceCheck[] = [];
 
   /** Clean server state before each check: no recorded requests, no queued faults, the standard reply. */
@@ -342,7 +344,7 @@ export function conformanceChecks(plugin: AegisPlugin, options: ConformanceOptio
       );
       check(result.finishReason === 'stop', `the server stopped normally, but getCompletion reported finishReason ${show(result.finishReason)}`);
     },
-    { capability: 'completion', skip: has('completion') ? undefined : 'the plugin does not declare completion' },
+    needs('completion'),
   );
 
   add(
@@ -375,7 +377,7 @@ export function conformanceChecks(plugin: AegisPlugin, options: ConformanceOptio
         `the stream's result has finishReason ${show(result.finishReason)}; expected one of ${FINISH_REASONS.join(', ')}`,
       );
     },
-    { capability: 'streaming', skip: has('streaming') ? undefined : 'the plugin does not declare streaming' },
+    needs('streaming'),
   );
 
   add(
@@ -415,7 +417,7 @@ export function conformanceChecks(plugin: AegisPlugin, options: ConformanceOptio
         () => `after abort the stream failed with ${describeError(error)}${ProviderError.isInstance(error) ? ` (reason "${error.reason}")` : ''} instead of a ProviderError with reason "aborted"`,
       );
     },
-    { capability: 'streaming', skip: has('streaming') ? undefined : 'the plugin does not declare streaming' },
+    needs('streaming'),
   );
 
   const settingsCapability: Capability | undefined = has('completion') ? 'completion' : has('streaming') ? 'streaming' : undefined;
@@ -555,7 +557,7 @@ export function conformanceChecks(plugin: AegisPlugin, options: ConformanceOptio
         );
       }
     },
-    { capability: 'streaming', skip: has('streaming') ? undefined : 'the plugin does not declare streaming' },
+    needs('streaming'),
   );
 
   add(
@@ -586,7 +588,7 @@ export function conformanceChecks(plugin: AegisPlugin, options: ConformanceOptio
         `the ProviderError for the backend's error event does not carry the backend's message ${show(STREAM_ERROR_MESSAGE)}: ${show(error.message, 300)}`,
       );
     },
-    { capability: 'streaming', skip: has('streaming') ? undefined : 'the plugin does not declare streaming' },
+    needs('streaming'),
   );
 
   /** Fails unless `outcome` is a ProviderError of `reason`; `what` says which answer was sent. */
@@ -629,7 +631,7 @@ export function conformanceChecks(plugin: AegisPlugin, options: ConformanceOptio
         );
       }
     },
-    { capability: 'completion', skip: has('completion') ? undefined : 'the plugin does not declare completion' },
+    needs('completion'),
   );
 
   add(
@@ -653,7 +655,7 @@ export function conformanceChecks(plugin: AegisPlugin, options: ConformanceOptio
           "instead of a ProviderError: check the fields of each event before reading them (throw new ProviderError(message, { reason: 'bad_response' }))",
       );
     },
-    { capability: 'streaming', skip: has('streaming') ? undefined : 'the plugin does not declare streaming' },
+    needs('streaming'),
   );
 
   /** The profile fields that make every read limit small, so an oversized answer passes them. */
@@ -682,7 +684,7 @@ export function conformanceChecks(plugin: AegisPlugin, options: ConformanceOptio
       check(env.server.requests.length > 0, 'getCompletion made no request to the server');
       expectReason(outcome, 'getCompletion', `a body of ${OVERSIZED_BYTES} bytes with max_response_bytes: ${SMALL_LIMIT_BYTES}`, 'response_too_large', LIMITS_HINT);
     },
-    { capability: 'completion', skip: has('completion') ? undefined : 'the plugin does not declare completion' },
+    needs('completion'),
   );
 
   add(
@@ -701,7 +703,7 @@ export function conformanceChecks(plugin: AegisPlugin, options: ConformanceOptio
         LIMITS_HINT,
       );
     },
-    { capability: 'streaming', skip: has('streaming') ? undefined : 'the plugin does not declare streaming' },
+    needs('streaming'),
   );
 
   // ---- embeddings, speech, transcription ----------------------------------------------
@@ -755,7 +757,7 @@ export function conformanceChecks(plugin: AegisPlugin, options: ConformanceOptio
         );
       });
     },
-    { capability: 'embeddings', skip: has('embeddings') ? undefined : 'the plugin does not declare embeddings' },
+    needs('embeddings'),
   );
 
   add(
@@ -774,7 +776,7 @@ export function conformanceChecks(plugin: AegisPlugin, options: ConformanceOptio
         `getSpeech returned the MIME type ${show(result.mimeType)}; expected audio/<format> (audio/mpeg, audio/wav, ...)`,
       );
     },
-    { capability: 'speech', skip: has('speech') ? undefined : 'the plugin does not declare speech' },
+    needs('speech'),
   );
 
   add(
@@ -792,7 +794,7 @@ export function conformanceChecks(plugin: AegisPlugin, options: ConformanceOptio
         `getTranscription returned ${show(result.text)}, but the server transcribed ${show(CONFORMANCE_TRANSCRIPT)}`,
       );
     },
-    { capability: 'transcription', skip: has('transcription') ? undefined : 'the plugin does not declare transcription' },
+    needs('transcription'),
   );
 
   // ---- models and token counts ---------------------------------------------------------
@@ -821,7 +823,7 @@ export function conformanceChecks(plugin: AegisPlugin, options: ConformanceOptio
       const ids = models.map((m: { id: string }) => m.id);
       check(new Set(ids).size === ids.length, `listModels returned the same id twice: ${ids.join(', ')}`);
     },
-    { capability: 'models', skip: has('models') ? undefined : 'the plugin does not declare models' },
+    needs('models'),
   );
 
   add(
@@ -842,7 +844,7 @@ export function conformanceChecks(plugin: AegisPlugin, options: ConformanceOptio
       if (!chat.ok) return fail(`countTokens of a conversation failed: ${describeError(chat.error)}`, chat.error);
       check(Number.isInteger(chat.value.tokens) && chat.value.tokens > 0, `countTokens of a conversation returned ${show(chat.value)}`);
     },
-    { capability: 'tokens', skip: has('tokens') ? undefined : 'the plugin does not declare tokens' },
+    needs('tokens'),
   );
 
   // ---- tools and reasoning --------------------------------------------------------------
@@ -876,7 +878,7 @@ export function conformanceChecks(plugin: AegisPlugin, options: ConformanceOptio
         `the result's object is ${show(outcome.value.object)}, not the answer parsed`,
       );
     },
-    { capability: 'structured_output', skip: has('structured_output') ? undefined : 'the plugin does not declare structured_output' },
+    needs('structured_output'),
   );
 
   add(
@@ -892,7 +894,7 @@ export function conformanceChecks(plugin: AegisPlugin, options: ConformanceOptio
       check(outcome.error.text.trim() === raw, `the StructuredOutputError keeps the text ${show(outcome.error.text)}, not the answer ${show(raw)}`);
       check(outcome.error.issues.length >= 2, `the StructuredOutputError lists ${show(outcome.error.issues)}, not each issue`);
     },
-    { capability: 'structured_output', skip: has('structured_output') ? undefined : 'the plugin does not declare structured_output' },
+    needs('structured_output'),
   );
 
   add(
@@ -911,7 +913,7 @@ export function conformanceChecks(plugin: AegisPlugin, options: ConformanceOptio
         'no request carried the image bytes (raw or base64): map image parts onto the backend\'s image field',
       );
     },
-    { capability: 'vision', skip: has('vision') ? undefined : 'the plugin does not declare vision' },
+    needs('vision'),
   );
 
   return checks;
