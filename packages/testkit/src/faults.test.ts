@@ -24,6 +24,16 @@ afterEach(() => {
   openai.setReply({});
 });
 
+describe('faults meant for some requests', () => {
+  it('with match, only a request it accepts takes the fault; the others are answered as usual', async () => {
+    const wanted = { ...chat, messages: [{ role: 'user', content: 'the call under test' }] };
+    openai.failNext({ kind: 'status', status: 503 }, 1, (request) => request.body.includes('call under test'));
+    expect((await postJson(chatUrl, chat)).status).toBe(200);
+    expect((await postJson(chatUrl, wanted)).status).toBe(503);
+    expect((await postJson(chatUrl, wanted)).status).toBe(200);
+  });
+});
+
 describe('status faults', () => {
   it('sends the backend error body for the status, with Retry-After and extra headers', async () => {
     openai.failNext({ kind: 'status', status: 429, retryAfter: '2', headers: { 'x-ratelimit-remaining-requests': '0' } });

@@ -36,7 +36,7 @@ function record(req: IncomingMessage, body: Buffer): RecordedRequest {
 
 class EmulatorServer implements Emulator {
   readonly requests: RecordedRequest[] = [];
-  private readonly faults: Fault[] = [];
+  private readonly faults: { fault: Fault; match?: (request: RecordedRequest) => boolean }[] = [];
   private readonly sockets = new Set<Socket>();
   private readonly inflight = new Set<AbortController>();
   private connections = 0;
@@ -77,8 +77,8 @@ class EmulatorServer implements Emulator {
   setReply(reply: ScriptedReply): void {
     this.reply = { ...reply };
   }
-  failNext(fault: Fault, times = 1): void {
-    for (let i = 0; i < times; i++) this.faults.push(fault);
+  failNext(fault: Fault, times = 1, match?: (request: RecordedRequest) => boolean): void {
+    for (let i = 0; i < times; i++) this.faults.push({ fault, match });
   }
   reset(): void {
     this.requests.length = 0;
@@ -129,7 +129,9 @@ class EmulatorServer implements Emulator {
   }
 
   private async respond(req: RecordedRequest, res: ServerResponse, signal: AbortSignal): Promise<void> {
-    const fault = this.faults.shift();
+    // The first queued fault meant for this request (one without `match` is meant for any).
+    const at = this.faults.findIndex((queued) => !queued.match || queued.match(req));
+    const fault = at < 0 ? undefined : this.faults.splice(at, 1)[0]!.fault;
     const ctx: HandlerCtx = { req, reply: replyFor(req, this.reply, this.def.toolWire), options: this.options };
     const opts = { chunkDelayMs: this.options.chunkDelayMs ?? 0, signal };
     if (!fault) return writeWire(res, planWire(this.plan(ctx)), opts);

@@ -148,7 +148,13 @@ export interface Emulator {
   readonly lastRequest: RecordedRequest | undefined;
   readonly connectionCount: number;
   setReply(reply: ScriptedReply): void;
-  failNext(fault: Fault, times?: number): void;
+  /**
+   * The next `times` requests fail with `fault`. With `match`, only requests it
+   * accepts do (the others are answered as usual): a fault meant for a call is
+   * then not taken by a request the plugin sends on its own meanwhile (such as
+   * KoboldCpp's abort of an earlier call's generation).
+   */
+  failNext(fault: Fault, times?: number, match?: (request: RecordedRequest) => boolean): void;
   reset(): void;
   close(): Promise<void>;
 }

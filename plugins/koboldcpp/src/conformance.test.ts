@@ -1,4 +1,4 @@
-import { describeProviderConformance, startKoboldCppEmulator, type Fault } from '@aegis/testkit';
+import { describeProviderConformance, startKoboldCppEmulator } from '@aegis/testkit';
 import plugin from './index.js';
 
 const PASSWORD = 'kobold-conformance-pass-7e2a4c';
@@ -16,8 +16,8 @@ describeProviderConformance(plugin, {
   server: async () => {
     const emulator = await startKoboldCppEmulator({ apiKey: PASSWORD });
     const failNext = emulator.failNext.bind(emulator);
-    emulator.failNext = (fault: Fault, times?: number) =>
-      failNext(fault.kind === 'status' && fault.status === 500 && fault.body === undefined ? { ...fault, body: SERVER_ERROR } : fault, times);
+    emulator.failNext = (fault, times, match) =>
+      failNext(fault.kind === 'status' && fault.status === 500 && fault.body === undefined ? { ...fault, body: SERVER_ERROR } : fault, times, match);
     return emulator;
   },
   profile: (server) => ({ base_url: server.url, password: PASSWORD }),

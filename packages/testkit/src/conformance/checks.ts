@@ -31,12 +31,15 @@ import {
   type CompletionStream,
   type RuntimeExecutionConfig,
 } from '@aegis/core';
+import type { RecordedRequest } from '../types.js';
 import { pcmTone, wavFile } from '../wav.js';
 import { check, ConformanceError, describeError, fail, numbersIn, sameNumber, settle, show, within, type Settled } from './assert.js';
 import type { ConformanceCheck, ConformanceEnv, ConformanceOptions, SamplingSetting } from './types.js';
 import { featureChecks } from './tool-checks.js';
 
 const PROMPT: ChatMessage[] = [{ role: 'user', content: 'Say the conformance sentence.' }];
+/** Whether a request is a completion of PROMPT (its text is in the body whatever the backend's format). */
+const carriesPrompt = (request: RecordedRequest): boolean => request.body.includes('conformance sentence');
 /** What the server answers unless a check scripts something else. */
 export const CONFORMANCE_REPLY = 'The quick brown fox jumps over the lazy dog.';
 export const CONFORMANCE_TRANSCRIPT = 'A short tone, transcribed for the conformance kit.';
@@ -76,6 +79,13 @@ const WRONG_SHAPE_SAMPLE = '{"unexpected": true, "items": [1, 2, 3], ...}';
  */
 const SMALL_LIMIT_BYTES = 4096;
 const OVERSIZED_BYTES = 64 * 1024;
+/**
+ * The idle checks' profile: silence ends the call after IDLE_TIMEOUT_S, its
+ * deadline is IDLE_DEADLINE_S (well within a check's own time), so a plugin
+ * that drops the idle timeout fails with "timeout" rather than hanging.
+ */
+const IDLE_TIMEOUT_S = 0.2;
+const IDLE_DEADLINE_S = 2;
 /** Base fields and values every schema that extends BaseBackendConfig accepts unchanged. */
 const BASE_SAMPLE: Record<string, unknown> = {
   description: 'conformance profile',
@@ -705,6 +715,32 @@ export function conformanceChecks(plugin: AegisPlugin, options: ConformanceOptio
     },
     needs('streaming'),
   );
+
+  /** A provider that gives up on a silent backend after IDLE_TIMEOUT_S, long before its deadline, and does not retry. */
+  const impatientProvider = () => provider({ idle_timeout: IDLE_TIMEOUT_S, timeout: IDLE_DEADLINE_S, max_retries: 0 });
+  const IDLE_HINT =
+    "pass this.requestOptions(settings, headers) to every request: it carries the call's idle timeout (the profile's idle_timeout), " +
+    'which ends a call to a backend that went silent long before its deadline';
+  for (const [capability, operation, fault, what] of [
+    ['completion', 'getCompletion', { kind: 'hang' }, 'nothing at all'],
+    // Headers at once, then silence: what a stream's reader must watch too, not only the wait for an answer.
+    ['streaming', 'streamCompletion', { kind: 'drip', intervalMs: 10 * IDLE_DEADLINE_S * 1000 }, 'the headers of a stream, then nothing'],
+  ] as const) {
+    add(
+      `timeouts.idle.${capability}`,
+      `timeouts (${capability}): a backend that goes silent ends the call after the profile's idle_timeout, an "idle_timeout" ProviderError`,
+      async () => {
+        const p = await impatientProvider();
+        // Only the call's own request goes silent: not a request the plugin sends on its own, such as the abort of
+        // the previous check's generation (KoboldCpp), which may arrive meanwhile.
+        env.server.failNext(fault, 1, carriesPrompt);
+        const outcome = await settle(() => invoke(p, capability));
+        check(env.server.requests.some(carriesPrompt), `${operation} made no request carrying the prompt to the server`);
+        expectReason(outcome, operation, `${what} (idle_timeout: ${IDLE_TIMEOUT_S} s, timeout: ${IDLE_DEADLINE_S} s)`, 'idle_timeout', IDLE_HINT);
+      },
+      needs(capability),
+    );
+  }
 
   // ---- embeddings, speech, transcription ----------------------------------------------
 

@@ -80,7 +80,7 @@ describe('the conformance kit', () => {
     );
     expect(skipped.every((o) => o.message?.includes('does not declare'))).toBe(true);
     // ... and passes the refusal of tools, which it does not declare.
-    expect(outcomes.filter((o) => o.status === 'passed').length).toBe(20);
+    expect(outcomes.filter((o) => o.status === 'passed').length).toBe(22);
     expect(outcomes.find((o) => o.id === 'tools.refused')?.status).toBe('passed');
   });
 
@@ -173,7 +173,7 @@ const BREAKAGES: Breakage[] = [
     why: 'an abort ends the stream normally',
     plugin: broken.swallowingStream,
     message: 'ended normally after its signal was aborted',
-    alsoFails: ['errors.http.streaming', 'streaming.truncated', 'streaming.error-event', 'errors.malformed.streaming', 'limits.streaming'],
+    alsoFails: ['errors.http.streaming', 'streaming.truncated', 'streaming.error-event', 'errors.malformed.streaming', 'limits.streaming', 'timeouts.idle.streaming'],
   },
   { check: 'runtime.override', why: 'the call temperature is ignored', plugin: broken.profileTemperatureOnly, message: 'did not send 0.75' },
   {
@@ -191,33 +191,33 @@ const BREAKAGES: Breakage[] = [
   },
   { check: 'errors.http.completion', why: 'HTTP failures become answers', plugin: broken.hidesErrors, message: 'although the server answered HTTP 500',
     // Every failure is rewritten, so an unreadable or oversized answer is misreported too.
-    alsoFails: ['errors.malformed.completion', 'limits.completion'],
+    alsoFails: ['errors.malformed.completion', 'limits.completion', 'timeouts.idle.completion'],
   },
   { check: 'errors.http.completion', why: 'HTTP 500 is not retryable', plugin: broken.neverRetryable, message: 'HTTP 500 on getCompletion became a ProviderError with retryable: false, expected true',
     // Every failure is rewritten, so an unreadable or oversized answer is misreported too.
-    alsoFails: ['errors.malformed.completion', 'limits.completion'],
+    alsoFails: ['errors.malformed.completion', 'limits.completion', 'timeouts.idle.completion'],
   },
   { check: 'errors.http.completion', why: 'HTTP 400 is retryable', plugin: broken.alwaysRetryable, message: 'HTTP 400 on getCompletion became a ProviderError with retryable: true, expected false',
     // Every failure is rewritten, so an unreadable or oversized answer is misreported too.
-    alsoFails: ['errors.malformed.completion', 'limits.completion'],
+    alsoFails: ['errors.malformed.completion', 'limits.completion', 'timeouts.idle.completion'],
   },
   { check: 'errors.http.completion', why: 'HTTP failures become plain Errors', plugin: broken.plainErrors, message: 'became Error: Example.com failed instead of a ProviderError',
     // Every failure is rewritten, so an unreadable or oversized answer is misreported too.
-    alsoFails: ['errors.malformed.completion', 'limits.completion'],
+    alsoFails: ['errors.malformed.completion', 'limits.completion', 'timeouts.idle.completion'],
   },
   {
     check: 'streaming.truncated',
     why: 'a cut stream ends normally',
     plugin: broken.swallowingStream,
     message: 'a stream that ended cleanly after its first frame, without its end marker, ended normally',
-    alsoFails: ['errors.http.streaming', 'streaming.abort', 'streaming.error-event', 'errors.malformed.streaming', 'limits.streaming'],
+    alsoFails: ['errors.http.streaming', 'streaming.abort', 'streaming.error-event', 'errors.malformed.streaming', 'limits.streaming', 'timeouts.idle.streaming'],
   },
   {
     check: 'streaming.error-event',
     why: 'an error event ends the stream normally',
     plugin: broken.swallowingStream,
     message: 'a stream in which the backend sent its error event ended normally',
-    alsoFails: ['errors.http.streaming', 'streaming.abort', 'streaming.truncated', 'errors.malformed.streaming', 'limits.streaming'],
+    alsoFails: ['errors.http.streaming', 'streaming.abort', 'streaming.truncated', 'errors.malformed.streaming', 'limits.streaming', 'timeouts.idle.streaming'],
   },
   {
     check: 'streaming.error-event',
@@ -246,7 +246,7 @@ const BREAKAGES: Breakage[] = [
     plugin: broken.ownRequestOptions,
     options: acmeOptions,
     message: 'getCompletion resolved to',
-    alsoFails: ['limits.streaming'],
+    alsoFails: ['limits.streaming', 'timeouts.idle.completion', 'timeouts.idle.streaming'],
   },
   {
     check: 'limits.streaming',
@@ -254,7 +254,23 @@ const BREAKAGES: Breakage[] = [
     plugin: broken.ownRequestOptions,
     options: acmeOptions,
     message: 'streamCompletion resolved to',
-    alsoFails: ['limits.completion'],
+    alsoFails: ['limits.completion', 'timeouts.idle.completion', 'timeouts.idle.streaming'],
+  },
+  {
+    check: 'timeouts.idle.completion',
+    why: "the call's idle timeout is dropped",
+    plugin: broken.noIdleTimeout,
+    options: acmeOptions,
+    message: 'nothing at all (idle_timeout: 0.2 s, timeout: 2 s) on getCompletion became a ProviderError with reason "timeout", expected "idle_timeout"',
+    alsoFails: ['timeouts.idle.streaming'],
+  },
+  {
+    check: 'timeouts.idle.streaming',
+    why: "the call's idle timeout is dropped",
+    plugin: broken.noIdleTimeout,
+    options: acmeOptions,
+    message: 'the headers of a stream, then nothing (idle_timeout: 0.2 s, timeout: 2 s) on streamCompletion became a ProviderError with reason "timeout"',
+    alsoFails: ['timeouts.idle.completion'],
   },
   {
     check: 'embeddings',

@@ -389,6 +389,14 @@ class OwnRequestOptions extends AcmeProvider {
 /** Builds its own `{ signal, headers }` instead of this.requestOptions(settings, headers): the profile's read limits are lost. */
 export const ownRequestOptions = acmeVariant(OwnRequestOptions);
 
+class NoIdleTimeout extends AcmeProvider {
+  protected override options(settings: CallSettings) {
+    return { ...super.options(settings), idleTimeoutMs: undefined } as unknown as ReturnType<AcmeProvider['options']>;
+  }
+}
+/** Drops the call's idle timeout from its request options: a silent backend holds the call until its deadline. */
+export const noIdleTimeout = acmeVariant(NoIdleTimeout);
+
 class ReversedVectors extends AcmeProvider {
   protected override async doEmbeddings(texts: string[], options: EmbeddingsOptions, settings: CallSettings): Promise<EmbeddingsResult> {
     const result = await super.doEmbeddings(texts, options, settings);
