@@ -26,6 +26,7 @@ beforeAll(async () => {
   dir = tempProject(`- profile_name: o\n  type: ollama\n  base_url: "${emulator.url}"\n  model: qwen3\n  max_retries: 0\n`, {
     'tools.json': JSON.stringify(TOOLS),
     'broken.json': '[{"name": "get weather"}]',
+    'dotted.json': '[{"name": "ns.get:weather"}]',
     'empty.json': '[]',
     'huge.json': JSON.stringify([{ name: 'x', description: 'x'.repeat(MAX_TOOLS_FILE_BYTES) }]),
   });
@@ -81,7 +82,10 @@ describe('aegis complete --tools', () => {
   it('a bad tools file is a usage error naming the file and the entry, before any request', async () => {
     const broken = await aegis(['--tools', 'broken.json', 'hi']);
     expect(broken.code).toBe(1);
-    expect(broken.stderr).toBe('aegis: broken.json: tools[0]: "name" must be 1 to 128 letters, digits, "_", "-", "." or ":"\n');
+    expect(broken.stderr).toBe('aegis: broken.json: tools[0]: "name" must be 1 to 64 letters, digits, "_" or "-"\n');
+    // Core's rule, not a looser one of its own: a name core refuses at the call is refused here, with the file.
+    const dotted = await aegis(['--tools', 'dotted.json', 'hi']);
+    expect(dotted.stderr).toBe('aegis: dotted.json: tools[0]: "name" must be 1 to 64 letters, digits, "_" or "-"\n');
     expect((await aegis(['--tools', 'empty.json', 'hi'])).stderr).toContain('must hold a non-empty list of tools');
     expect((await aegis(['--tools', 'missing.json', 'hi'])).stderr).toContain('cannot read the tools file missing.json: ENOENT');
     expect((await aegis(['--tools', 'huge.json', 'hi'])).stderr).toContain(`larger than ${MAX_TOOLS_FILE_BYTES} bytes`);

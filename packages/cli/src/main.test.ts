@@ -240,6 +240,43 @@ describe('aegis validate', () => {
     });
   });
 
+  describe('the gateway: section', () => {
+    const withGateway = (gateway: string) => `profiles:\n${BACKENDS.trimEnd().replace(/^/gm, '  ')}\ngateway:\n${gateway}`;
+    const SECTION = withGateway(`  models:
+    fast: mem
+  keys:
+    - name: app
+      key: \${GW_KEY}
+    - name: other
+      key: written-in-clear-0123456789
+  foo: 1
+`);
+
+    it('is checked as aegis serve checks it: its fields, keys in clear, with or without importing plugins', async () => {
+      for (const args of [['validate'], ['validate', '--no-import']]) {
+        const result = await run(args, { cwd: project(SECTION) });
+        expect(result.code).toBe(1);
+        expect(result.stdout).toMatch(/^backends\.yaml:\d+:3: field "gateway\.foo": unknown field "foo"/m);
+        expect(result.stdout).toMatch(/^backends\.yaml:\d+:7: field "gateway\.keys\[1\]\.key": write the key as a reference, e\.g\. key: \$\{AEGIS_GATEWAY_KEY_OTHER\}/m);
+        // An unset key is a warning, as a profile's is; --strict makes it an error.
+        expect(result.stdout).toMatch(/^warning: backends\.yaml:\d+:12: field "gateway\.keys\[0\]\.key": not usable here: set GW_KEY/m);
+        expect(result.stdout).toMatch(/2 problems.*; the gateway not usable here until GW_KEY is set/);
+        expect(result.stdout).not.toContain('written-in-clear');
+      }
+      const strict = await run(['validate', '--strict'], { cwd: project(SECTION) });
+      expect(strict.stdout).toContain('field "gateway.keys[0].key": environment variable "GW_KEY" is not set');
+    });
+
+    it('names a model whose profile does not exist, and passes a valid section', async () => {
+      const missing = await run(['validate'], { cwd: project(withGateway('  models:\n    fast: nope\n')) });
+      expect(missing.code).toBe(1);
+      expect(missing.stdout).toMatch(/field "gateway\.models\.fast": no profile named "nope"; profiles in this file: mem, text/);
+      const valid = withGateway('  models:\n    fast: mem\n  keys:\n    - name: app\n      key: ${GW_KEY}\n');
+      const ok = await run(['validate'], { cwd: project(valid), env: { GW_KEY: 'a-gateway-key-of-enough-length' } });
+      expect(ok).toEqual({ code: 0, stdout: 'backends.yaml: 2 profiles OK\n', stderr: '' });
+    });
+  });
+
   it('reports YAML syntax errors the same way, and the summary names the file', async () => {
     const result = await run(['validate'], { cwd: project('- profile_name: a\n  type: [oops\n') });
     expect(result.code).toBe(1);

@@ -5,7 +5,7 @@
  * an object with such a list in `tools`. The file is read with a size limit
  * and every problem names the file and the entry.
  */
-import type { ToolChoice, ToolDefinition } from '@aegis/core';
+import { TOOL_NAME_PATTERN, type ToolChoice, type ToolDefinition } from '@aegis/core';
 import { UsageError } from './errors.js';
 import { readLimited } from './read-limited.js';
 
@@ -19,8 +19,9 @@ function isRecord(value: unknown): value is Record<string, unknown> {
 function toolAt(entry: unknown, where: string): ToolDefinition {
   const fn = isRecord(entry) && entry.type === 'function' && isRecord(entry.function) ? entry.function : entry;
   if (!isRecord(fn)) throw new UsageError(`${where}: expected an object { "name", "description", "parameters" }`);
-  if (typeof fn.name !== 'string' || !/^[A-Za-z0-9_.:-]{1,128}$/.test(fn.name)) {
-    throw new UsageError(`${where}: "name" must be 1 to 128 letters, digits, "_", "-", "." or ":"`);
+  // Core's rule (what every common chat API takes): a name that passed here would fail at the call.
+  if (typeof fn.name !== 'string' || !TOOL_NAME_PATTERN.test(fn.name)) {
+    throw new UsageError(`${where}: "name" must be 1 to 64 letters, digits, "_" or "-"`);
   }
   if (fn.description !== undefined && typeof fn.description !== 'string') throw new UsageError(`${where}: "description" must be a string`);
   const parameters = fn.parameters ?? { type: 'object', properties: {} };

@@ -100,21 +100,26 @@ export function digestOf(key: string): Buffer {
 /**
  * Reads and checks the `gateway:` section of the instance's backends.yaml.
  * Throws a ConfigurationError with every problem (file:line each). Imports
- * the plugins (to tell which profiles are usable).
+ * the plugins (to tell which profiles are usable), unless `importPlugins` is
+ * false (`aegis validate --no-import`): then every profile the file names
+ * counts as usable.
  */
-export async function loadGatewaySettings(aegis: Aegis): Promise<GatewaySettings> {
+export async function loadGatewaySettings(aegis: Aegis, { importPlugins = true }: { importPlugins?: boolean } = {}): Promise<GatewaySettings> {
   // Reading the section loads the file: a YAML syntax error throws here.
   const raw = aegis.configSection(SECTION);
   const issues: ConfigIssue[] = [];
   let section: GatewaySection = gatewaySectionSchema.parse({});
+  // Reported with the section's other problems, also when one of its fields (an unset variable) stops the checks below.
+  const inClear = raw ? keysInClear(raw) : [];
   if (raw) {
     const validated = validateSection(raw, gatewaySectionSchema);
     if (validated.ok) section = validated.config;
-    else issues.push(...validated.issues);
+    else issues.push(...validated.issues, ...inClear);
   }
   if (issues.length > 0) throw new ConfigurationError(issues);
+  issues.push(...inClear);
 
-  const summaries = await aegis.profiles();
+  const summaries = importPlugins ? await aegis.profiles() : aegis.profileNames().map((name) => ({ name, usable: true, issues: [] }));
   const usable = new Map(summaries.map((p) => [p.name, p]));
   const skipped: GatewaySettings['skipped'] = [];
   const models = new Map<string, string>();
@@ -142,12 +147,6 @@ export async function loadGatewaySettings(aegis: Aegis): Promise<GatewaySettings
   const digests = new Set<string>();
   (section.keys ?? []).forEach((key, index) => {
     secrets.push(key.key);
-    // A key must come whole from one ${VAR}: written in clear it would sit in a file that is often committed.
-    if (!raw!.substitutedValues.includes(key.key)) {
-      issues.push(
-        at(raw!, ['keys', index, 'key'], `write the key as a reference, e.g. key: \${AEGIS_GATEWAY_KEY_${key.name.toUpperCase().replace(/[^A-Z0-9]/g, '_')}}, and set that variable in .env or the environment; a key is never written in backends.yaml`),
-      );
-    }
     if (names.has(key.name)) issues.push(at(raw!, ['keys', index, 'name'], `duplicate key name "${key.name}"`));
     names.add(key.name);
     const digest = digestOf(key.key);
@@ -189,6 +188,22 @@ export async function loadGatewaySettings(aegis: Aegis): Promise<GatewaySettings
     skipped,
     secrets,
   };
+}
+
+/**
+ * A key must come whole from one `${VAR}`: written in clear it would sit in a
+ * file that is often committed. Read from the section as written, so it is
+ * found whatever else is wrong with the section.
+ */
+function keysInClear(raw: RawSection): ConfigIssue[] {
+  const keys = (raw.values as { keys?: unknown } | null)?.keys;
+  if (!Array.isArray(keys)) return [];
+  return keys.flatMap((entry: unknown, index) => {
+    const { name, key } = (entry ?? {}) as { name?: unknown; key?: unknown };
+    if (typeof key !== 'string' || key === '' || raw.substitutedValues.includes(key)) return [];
+    const variable = `AEGIS_GATEWAY_KEY${typeof name === 'string' && name ? `_${name.toUpperCase().replace(/[^A-Z0-9]/g, '_')}` : ''}`;
+    return [at(raw, ['keys', index, 'key'], `write the key as a reference, e.g. key: \${${variable}}, and set that variable in .env or the environment; a key is never written in backends.yaml`)];
+  });
 }
 
 function corsSettingsOf(cors: NonNullable<GatewaySection['cors']>): CorsSettings {

@@ -1,4 +1,4 @@
-import { ConfigurationError, displayPath, looksLikeCredential, type ConfigIssue, type ProfileSummary } from '@aegis/core';
+import { ConfigurationError, displayPath, looksLikeCredential, type Aegis, type ConfigIssue, type ProfileSummary } from '@aegis/core';
 import type { CommandContext } from '../context.js';
 import { formatIssueLine } from '../errors.js';
 
@@ -39,6 +39,7 @@ export async function run(ctx: CommandContext, options: ValidateOptions = {}): P
     if (withCode) profiles = await aegis.profiles();
     count = withCode ? profiles.length : aegis.profileNames().length;
     issues = await aegis.validate({ importPlugins: withCode });
+    issues = [...issues, ...(await gatewayIssues(aegis, withCode))];
   } catch (error) {
     // A config file that is missing or cannot be parsed: its problems are reported like any other,
     // and the summary names the file they are in (a syntax error's backends.yaml, a .env that is not UTF-8).
@@ -50,6 +51,7 @@ export async function run(ctx: CommandContext, options: ValidateOptions = {}): P
   const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
   const secretFields = new Map(profiles.map((p) => [p.name, new Set(p.secretFields)]));
   const isSecret = (issue: ConfigIssue): boolean => {
+    if (issue.profile === undefined && GATEWAY_KEY_FIELD.test(issue.field ?? '')) return true;
     const key = issue.field?.split(/[.[]/)[0];
     if (key === undefined || issue.profile === undefined) return false;
     return looksLikeCredential(key) || secretFields.get(issue.profile)?.has(key) === true;
@@ -61,9 +63,11 @@ export async function run(ctx: CommandContext, options: ValidateOptions = {}): P
   for (const issue of unset) ctx.out.line(`warning: ${formatIssueLine({ ...issue, message: notUsableHere(issue) })}`);
   const variables = [...new Set(unset.map((issue) => issue.variable!))];
   const notHere = new Set(unset.map((issue) => issue.profile).filter((p) => p !== undefined));
+  const gatewayNotHere = unset.some((issue) => issue.profile === undefined);
+  const unusableHere = [notHere.size > 0 ? String(notHere.size) : '', gatewayNotHere ? 'the gateway' : ''].filter(Boolean).join(' and ');
   const unsetNote =
     variables.length > 0
-      ? `; ${notHere.size} not usable here until ${variables.join(', ')} ${variables.length === 1 ? 'is' : 'are'} set (--strict makes that an error)`
+      ? `; ${unusableHere} not usable here until ${variables.join(', ')} ${variables.length === 1 ? 'is' : 'are'} set (--strict makes that an error)`
       : '';
   if (problems.length === 0) {
     const verdict = variables.length > 0 ? `${plural(count, 'profile')}, no problems` : `${plural(count, 'profile')} OK`;
@@ -74,6 +78,26 @@ export async function run(ctx: CommandContext, options: ValidateOptions = {}): P
   const detail = profiles.length > 0 ? ` (${unusable} of ${plural(profiles.length, 'profile')} unusable)` : '';
   ctx.out.line(`${file ?? 'aegis'}: ${plural(problems.length, 'problem')}${detail}${unsetNote}`);
   return 1;
+}
+
+/** A gateway key (`gateway.keys[0].key`): a secret whose unset variable is a warning, as a profile's key. */
+const GATEWAY_KEY_FIELD = /^gateway\.keys\[\d+\]\.key$/;
+
+/**
+ * The problems of the file's `gateway:` section, checked as `aegis serve`
+ * checks it (its fields, keys written in clear, models naming no profile),
+ * when the file has one; the gateway's package is loaded only then.
+ */
+async function gatewayIssues(aegis: Aegis, importPlugins: boolean): Promise<readonly ConfigIssue[]> {
+  if (!aegis.configSection('gateway')) return [];
+  const { loadGatewaySettings } = await import('@aegis/gateway');
+  try {
+    await loadGatewaySettings(aegis, { importPlugins });
+    return [];
+  } catch (error) {
+    if (ConfigurationError.isInstance(error)) return error.issues;
+    throw error;
+  }
 }
 
 /** `not usable here: set OPENAI_API_KEY (in the environment or in a .env file beside backends.yaml)` */
