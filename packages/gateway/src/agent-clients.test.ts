@@ -366,6 +366,16 @@ describe('response_format, images and reasoning with the official openai client'
     const whole = await client.chat.completions.create({ model: 'chat', messages: [{ role: 'user', content: 'x' }], tools: [weatherTool] });
     expect(JSON.stringify(whole)).not.toContain(key);
   });
+
+  it('a secret the backend echoes in its reasoning is scrubbed from a non-streamed message.reasoning', async () => {
+    const key = UPSTREAM_ENV.UPSTREAM_KEY;
+    backends.ollama.setReply({ reasoning: `The key is ${key}; do not repeat it.`, text: 'Done.' });
+    const answer = await client.chat.completions.create({ model: 'llama', messages: [{ role: 'user', content: 'Hi' }] });
+    const message = answer.choices[0]!.message as typeof answer.choices[0]['message'] & { reasoning?: string };
+    expect(message.reasoning).toBe('The key is ***; do not repeat it.');
+    expect(message.content).toBe('Done.');
+    expect(JSON.stringify(answer)).not.toContain(key);
+  });
 });
 
 describe('the AI SDK (OpenAI-compatible provider) with tools and structured output', () => {

@@ -7,10 +7,11 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
 import http from 'node:http';
 import type { Logger } from '@aegis/core';
+import { pcmTone, wavFile } from '@aegis/testkit';
 import { MemoryLimitStore } from './limits/store.js';
 import { backendsYaml, heldProfile, startBackends, startFailingBackend, startGateway, startHeldUpstream, UPSTREAM_ENV, waitForLog, type Backends, type HeldUpstream, type RunningGateway } from './__tests__/harness.js';
 
-const KEYS = { KEY_ALICE: 'alice-key-0123456789abcdef', KEY_BOB: 'bob-key-0123456789abcdef', KEY_DAVE: 'dave-key-0123456789abcdef' };
+const KEYS = { KEY_ALICE: 'alice-key-0123456789abcdef', KEY_BOB: 'bob-key-0123456789abcdef', KEY_DAVE: 'dave-key-0123456789abcdef', KEY_FRAN: 'fran-key-0123456789abcdef' };
 
 let backends: Backends;
 let held: HeldUpstream;
@@ -39,6 +40,10 @@ beforeAll(async () => {
       key: \${KEY_DAVE}
       models: [slow]
       tokens_per_minute: 20
+    - name: fran
+      key: \${KEY_FRAN}
+      models: [smart]
+      max_concurrent: 1
 `,
   );
   gw = await startGateway(yaml, KEYS, { now: () => clock, logger });
@@ -184,6 +189,28 @@ describe('bodies and messages', () => {
     expect((await twice.json()).error.param).toBe('model');
     expect(backends.openai.requests).toHaveLength(0);
   });
+
+  it('a transcription gives its max_concurrent slot back when it ends, answered or failed', async () => {
+    const transcribe = () => {
+      const form = new FormData();
+      form.append('model', 'smart');
+      form.append('file', new Blob([new Uint8Array(wavFile(pcmTone(5)))], { type: 'audio/wav' }), 'clip.wav');
+      return fetch(`${gw.url}/v1/audio/transcriptions`, { method: 'POST', headers: { authorization: `Bearer ${KEYS.KEY_FRAN}` }, body: form });
+    };
+    backends.openai.setReply({ transcription: 'said' });
+    // One after the other: never two at once, so each must find the key's one slot free.
+    for (let i = 0; i < 2; i++) {
+      const answer = await transcribe();
+      expect(answer.status).toBe(200);
+      expect((await answer.json()).text).toBe('said');
+    }
+    backends.openai.failNext({ kind: 'status', status: 500 });
+    expect((await transcribe()).status).toBe(502);
+    const after = await transcribe();
+    expect(after.status).toBe(200);
+    expect((await after.json()).text).toBe('said');
+    expect(backends.openai.requests).toHaveLength(4);
+  });
 });
 
 describe('the client and the backend', () => {
@@ -211,6 +238,22 @@ describe('the client and the backend', () => {
     expect(backends.openai.requests).toHaveLength(1);
     clock += 301_000;
     expect((await post('/v1/chat/completions', chat('smart'))).status).toBe(200);
+  });
+
+  it("a backend's Retry-After of 5 s keeps the model cooling down for 5 s (of the gateway's clock), not 5 ms", async () => {
+    backends.openai.failNext({ kind: 'status', status: 429, retryAfter: '5' });
+    const limited = await post('/v1/chat/completions', chat('smart'));
+    expect(limited.status).toBe(429);
+    expect(limited.headers.get('retry-after')).toBe('5');
+    clock += 1_000;
+    const cooling = await post('/v1/chat/completions', chat('smart'));
+    expect(cooling.status).toBe(429);
+    expect((await cooling.json()).error.code).toBe('upstream_rate_limited');
+    expect(Number(cooling.headers.get('retry-after'))).toBe(4);
+    expect(backends.openai.requests).toHaveLength(1); // answered from the cooldown, without calling the backend
+    clock += 4_000;
+    expect((await post('/v1/chat/completions', chat('smart'))).status).toBe(200);
+    expect(backends.openai.requests).toHaveLength(2);
   });
 
   it("a secret in a tool call's id never reaches the client, streamed or not", async () => {

@@ -285,6 +285,65 @@ describe('the connection to the client', () => {
     expect(slow.status).toBe(504);
     expect((await slow.json()).error).toMatchObject({ type: 'timeout_error', code: 'upstream_timeout' });
   });
+
+  it("maps an upstream's own timeout answer (HTTP 504 or 408) to 504 upstream_timeout, not 502", async () => {
+    for (const status of [504, 408]) {
+      backends.openai.reset();
+      backends.openai.failNext({ kind: 'status', status });
+      const answer = await post(`${gw.url}/v1/chat/completions`, chat('chat'));
+      expect(answer.status).toBe(504);
+      expect((await answer.json()).error).toMatchObject({ type: 'timeout_error', code: 'upstream_timeout' });
+      expect(backends.openai.requests).toHaveLength(1); // the profile's max_retries: 0, one call
+    }
+  });
+});
+
+describe('refusals by a limit on /metrics', () => {
+  it('aegis_gateway_rate_limited_total counts each under its key and the limit that refused it', async () => {
+    const section = `gateway:
+  models:
+    fast: llama
+    slow: held
+  keys:
+    - name: alice
+      key: \${KEY_ALICE}
+      models: [fast]
+      requests_per_minute: 1
+    - name: bob
+      key: \${KEY_BOB}
+      models: [fast]
+      tokens_per_minute: 20
+    - name: carol
+      key: \${KEY_CAROL}
+      models: [slow]
+      max_concurrent: 1
+`;
+    const gw = await startGateway(backendsYaml(backends, heldProfile() + section), KEYS, { now: () => 1_000_000_020_000 });
+    try {
+      expect((await post(`${gw.url}/v1/chat/completions`, chat('fast'), KEYS.KEY_ALICE)).status).toBe(200);
+      expect((await post(`${gw.url}/v1/chat/completions`, chat('fast'), KEYS.KEY_ALICE)).status).toBe(429);
+
+      backends.ollama.setReply({ text: 'x', promptTokens: 15, completionTokens: 10 });
+      expect((await post(`${gw.url}/v1/chat/completions`, chat('fast'), KEYS.KEY_BOB)).status).toBe(200);
+      expect((await post(`${gw.url}/v1/chat/completions`, chat('fast'), KEYS.KEY_BOB)).status).toBe(429);
+
+      const first = await post(`${gw.url}/v1/chat/completions`, chat('slow', { stream: true }), KEYS.KEY_CAROL);
+      const call = await held.nextCall();
+      const reader = first.body!.getReader();
+      await readUntil(reader, 'first');
+      expect((await post(`${gw.url}/v1/chat/completions`, chat('slow'), KEYS.KEY_CAROL)).status).toBe(429);
+      call.release();
+      await readUntil(reader, '[DONE]');
+
+      const metrics = await (await fetch(`${gw.url}/metrics`)).text();
+      // The label is the limit's code, as the 429's error.code says it.
+      expect(metrics).toMatch(/aegis_gateway_rate_limited_total\{key="alice",limit="rate_limit_exceeded"\} 1\n/);
+      expect(metrics).toMatch(/aegis_gateway_rate_limited_total\{key="bob",limit="token_limit_exceeded"\} 1\n/);
+      expect(metrics).toMatch(/aegis_gateway_rate_limited_total\{key="carol",limit="concurrency_limit_exceeded"\} 1\n/);
+    } finally {
+      await gw.close();
+    }
+  });
 });
 
 describe('health, shutdown and reload', () => {

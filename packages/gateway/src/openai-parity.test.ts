@@ -27,6 +27,8 @@ interface Script {
   usage?: Record<string, number>;
   deltas?: Record<string, unknown>[];
   cut?: boolean;
+  /** The answer's finish_reason (default "stop"), whole or in the stream's last chunk. */
+  finish?: string;
   /** An error answer instead: this status, with `{ error }` as OpenAI's body. */
   status?: number;
   error?: Record<string, unknown>;
@@ -71,7 +73,7 @@ async function startUpstream(): Promise<Upstream> {
           res.write(out, () => setTimeout(() => res.destroy(), 20));
           return;
         }
-        out += frame({}, 'stop');
+        out += frame({}, script.finish ?? 'stop');
         if (script.usage) out += `data: ${JSON.stringify({ id: 'c', object: 'chat.completion.chunk', created: 1, model: 'm', choices: [], usage: script.usage })}\n\n`;
         res.end(`${out}data: [DONE]\n\n`);
         return;
@@ -81,7 +83,7 @@ async function startUpstream(): Promise<Upstream> {
         object: 'chat.completion',
         created: 1,
         model: 'm',
-        choices: [{ index: 0, message: { role: 'assistant', content: 'Hello', refusal: null, ...script.message }, logprobs: null, finish_reason: 'stop' }],
+        choices: [{ index: 0, message: { role: 'assistant', content: 'Hello', refusal: null, ...script.message }, logprobs: null, finish_reason: script.finish ?? 'stop' }],
       };
       if (script.usage) answer.usage = script.usage;
       res.writeHead(200, { 'content-type': 'application/json' });
@@ -175,6 +177,20 @@ describe('refusals', () => {
     const sse = await (await post({ model: 'gpt', stream: true, messages: user })).text();
     expect(chunksOf(sse).map((c) => c.choices[0]?.delta?.refusal ?? '').join('')).toBe('not with ***, sorry');
     expect(sse).not.toContain(KEY.slice(0, 8));
+  });
+});
+
+describe('finish reasons', () => {
+  it("the backend's length and content_filter are passed on as such, streamed (in the last chunk) or not", async () => {
+    for (const finish of ['length', 'content_filter']) {
+      upstream.script = { finish, deltas: [{ content: 'Hel' }] };
+      const whole = await client.chat.completions.create({ model: 'gpt', messages: user });
+      expect(whole.choices[0]!.finish_reason).toBe(finish);
+      const chunks = chunksOf(await (await post({ model: 'gpt', stream: true, messages: user })).text());
+      const reasons = chunks.map((c) => c.choices[0]?.finish_reason).filter((r) => r !== null && r !== undefined);
+      expect(reasons).toEqual([finish]);
+      expect(chunks.at(-1)!.choices[0].finish_reason).toBe(finish);
+    }
   });
 });
 

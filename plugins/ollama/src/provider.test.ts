@@ -233,6 +233,15 @@ describe('options, keep_alive and settings on the wire', () => {
     expect(body.keep_alive).toBe(-1);
     expect(h.local.lastRequest!.headers.authorization).toBeUndefined();
   });
+
+  it("the call's reasoning setting wins over the profile's think", async () => {
+    const cloud = await h.aegis.getProviderForProfile('cloud'); // think: true
+    await cloud.getCompletion(messages, { reasoning: false });
+    expect(h.cloud.lastRequest!.json.think).toBe(false);
+    const schema = await h.aegis.getProviderForProfile('schema'); // think: high
+    await schema.getCompletion(messages, { reasoning: 'low' });
+    expect(h.local.lastRequest!.json.think).toBe('low');
+  });
 });
 
 describe('embeddings (POST /api/embed)', () => {

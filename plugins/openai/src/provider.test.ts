@@ -376,6 +376,17 @@ describe('HTTP errors', () => {
     expect(emu.requests).toHaveLength(1);
   });
 
+  it('429 whose body says insufficient_quota only in its type (code null): not retryable either, sent once', async () => {
+    emu.failNext({
+      kind: 'status',
+      status: 429,
+      body: { error: { message: 'You exceeded your current quota, please check your plan and billing details.', type: 'insufficient_quota', param: null, code: null } },
+    });
+    const e = await providerError((await provider('retrying')).getCompletion(HELLO));
+    expectHttpError(e, { status: 429, url: chatUrl, message: 'You exceeded your current quota', retryable: false });
+    expect(emu.requests).toHaveLength(1);
+  });
+
   it('500: retryable, with the backend message', async () => {
     emu.failNext({ kind: 'status', status: 500 });
     const e = await providerError((await provider()).getCompletion(HELLO));

@@ -1,4 +1,6 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { CAPABILITIES, CapabilityNotSupportedError, ProviderError, type Aegis } from '@aegis/core';
 import { startExampleComEmulator, type Emulator } from '@aegis/testkit';
 import { MembersFailedError } from './index.js';
@@ -6,12 +8,55 @@ import { aegisFor, closedPortUrl, compositeProfile, exampleProfile, hi, KEY, rej
 
 let a: Emulator;
 let b: Emulator;
+let held: HeldBackend;
 let aegis: Aegis;
 let dispose: () => void;
+
+/**
+ * An Example.com backend whose streams send their first delta and then wait: it
+ * tells when the client closed a stream's connection before the stream ended.
+ */
+interface HeldBackend {
+  url: string;
+  /** Resolves when a stream has sent its first delta. */
+  nextStream(): Promise<{ closed: Promise<void> }>;
+  close(): Promise<void>;
+}
+
+async function startHeldBackend(): Promise<HeldBackend> {
+  const waiting: ((stream: { closed: Promise<void> }) => void)[] = [];
+  const ready: { closed: Promise<void> }[] = [];
+  const server = http.createServer((req, res) => {
+    req.resume();
+    req.on('end', () => {
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      const closed = new Promise<void>((resolve) => res.on('close', () => resolve()));
+      res.write(`data: ${JSON.stringify({ text: 'held ', finish_reason: null })}\n\n`);
+      const stream = { closed };
+      const waiter = waiting.shift();
+      if (waiter) waiter(stream);
+      else ready.push(stream);
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    nextStream: () => {
+      const stream = ready.shift();
+      return stream ? Promise.resolve(stream) : new Promise((resolve) => waiting.push(resolve));
+    },
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
 
 beforeAll(async () => {
   a = await startExampleComEmulator({ apiKey: KEY });
   b = await startExampleComEmulator({ apiKey: KEY });
+  held = await startHeldBackend();
   const closed = await closedPortUrl();
   // cooldown: 0 keeps one test's failures from changing the next one's order (cooldowns: fallback-cooldown.test.ts).
   ({ aegis, dispose } = aegisFor([
@@ -20,12 +65,14 @@ beforeAll(async () => {
     ...exampleProfile('a_retrying', a.url, 'max_retries: 1'),
     ...exampleProfile('a_impatient', a.url, 'idle_timeout: 0.2'),
     ...exampleProfile('down', closed),
+    ...exampleProfile('held', held.url),
     ...exampleProfile('wrong_key', a.url).map((l) => l.replace(KEY, 'not-the-key')),
     '- profile_name: embedder',
     '  type: fake_embedder',
     ...compositeProfile('chain', 'fallback', ['a', 'b'], 'cooldown: 0'),
     ...compositeProfile('down_first', 'fallback', ['down', 'b'], 'cooldown: 0'),
     ...compositeProfile('a_then_down', 'fallback', ['a', 'down'], 'cooldown: 0'),
+    ...compositeProfile('held_first', 'fallback', ['held', 'b'], 'cooldown: 0'),
     ...compositeProfile('retrying_first', 'fallback', ['a_retrying', 'b'], 'cooldown: 0'),
     ...compositeProfile('key_first', 'fallback', ['wrong_key', 'b'], 'cooldown: 0'),
     ...compositeProfile('text_only', 'fallback', ['a', 'b'], 'cooldown: 0'),
@@ -39,7 +86,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   dispose();
-  await Promise.all([a.close(), b.close()]);
+  await Promise.all([a.close(), b.close(), held?.close()]);
 });
 
 beforeEach(() => {
@@ -122,6 +169,24 @@ describe('type: fallback, one-shot calls', () => {
   it("hands the composite profile's idle_timeout to the members when it sets one", async () => {
     a.failNext({ kind: 'hang' });
     expect((await aegis.getCompletion('impatient_chain', hi)).text).toBe('from b');
+  });
+
+  it("does not move on once the call itself is out of time or aborted: the member's error, the next member never called", async () => {
+    // The call's deadline (an AbortSignal.timeout's reason) or the caller's abort, once the request has reached `a`.
+    for (const reason of [new DOMException('the deadline passed', 'TimeoutError'), undefined]) {
+      a.reset();
+      b.reset();
+      a.failNext({ kind: 'hang' });
+      const controller = new AbortController();
+      const call = aegis.getCompletion('chain', hi, { signal: controller.signal });
+      while (a.requests.length === 0) await new Promise((resolve) => setImmediate(resolve));
+      controller.abort(reason);
+      const e = await rejection(call);
+      expect(ProviderError.isInstance(e)).toBe(true);
+      expect(MembersFailedError.isInstance(e)).toBe(false);
+      expect([(e as ProviderError).reason, (e as ProviderError).profile]).toEqual([reason ? 'timeout' : 'aborted', 'a']);
+      expect(b.requests.length).toBe(0);
+    }
   });
 
   it('defaults its own max_retries to 0', async () => {
@@ -235,6 +300,19 @@ describe('type: fallback, streaming', () => {
       expect(delta).toBe('one ');
       break;
     }
+    await expect(stream.result).rejects.toThrow(/closed by the consumer/);
+    expect(b.requests.length).toBe(0);
+  });
+
+  it("closes the member's connection when the consumer stops early, while the member's stream is still open", async () => {
+    const stream = (await aegis.getProviderForProfile('held_first')).streamCompletion(hi);
+    const reached = held.nextStream();
+    for await (const delta of stream) {
+      expect(delta).toBe('held ');
+      break;
+    }
+    // The backend never ends this stream: only the client closing its connection resolves this (the test times out otherwise).
+    await (await reached).closed;
     await expect(stream.result).rejects.toThrow(/closed by the consumer/);
     expect(b.requests.length).toBe(0);
   });

@@ -171,6 +171,39 @@ describe('aegis serve: reload and stop', () => {
   });
 });
 
+describe('aegis serve: start-up lines', () => {
+  it('warns that anyone on the machine can call it when no keys are configured, and not when keys are; a SIGHUP right after the start reloads', async () => {
+    const backends = await startBackends();
+    const dir = mkdtempSync(join(tmpdir(), 'aegis-serve-'));
+    const keyless = join(dir, 'keyless.yaml');
+    const keyed = join(dir, 'keyed.yaml');
+    writeFileSync(keyless, backendsYaml(backends));
+    writeFileSync(keyed, backendsYaml(backends, 'gateway:\n  keys:\n    - name: alice\n      key: ${KEY_ALICE}\n'));
+    const warning = /aegis: no keys configured: anyone on this machine can call it \(loopback only\)/;
+    const serves: ServeProcess[] = [];
+    try {
+      for (const [file, warned] of [[keyless, true], [keyed, false]] as const) {
+        const serve = await startServe(['--config', file], { ...UPSTREAM_ENV, KEY_ALICE: 'alice-key-0123456789abcdef' });
+        serves.push(serve);
+        // A SIGHUP as soon as the "serving" line is read (startServe waits for it) reloads: the signal
+        // handlers are in place before that line is printed (before, the signal's default action killed the
+        // process). The reload's line comes after every start-up line on stderr: once it is read, they all are.
+        const from = serve.stderr().length;
+        serve.signal('SIGHUP');
+        await serve.waitForStderr(/configuration reloaded/, from);
+        const startup = serve.stderr().slice(0, from + serve.stderr().slice(from).search(/aegis: configuration reloaded/));
+        expect(startup).toMatch(/aegis: serving \d+ models? /);
+        if (warned) expect(startup).toMatch(warning);
+        else expect(startup).not.toMatch(warning);
+      }
+    } finally {
+      await Promise.all(serves.map((serve) => serve.stop()));
+      await backends.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('aegis serve: refusals', () => {
   it('refuses to listen on 0.0.0.0 without keys, saying how to add them (exit 1)', async () => {
     const backends = await startBackends();

@@ -35,11 +35,6 @@ export async function run(ctx: CommandContext, options: ServeOptions): Promise<n
     }
     throw error;
   }
-  const models = gateway.models;
-  ctx.err.line(`aegis: serving ${models.length} model${models.length === 1 ? '' : 's'} (${models.join(', ') || 'none'}) on ${listening.url}/v1`);
-  if (gateway.settings.keys.length === 0) ctx.err.line('aegis: no keys configured: anyone on this machine can call it (loopback only)');
-  ctx.err.flush();
-
   return new Promise<number>((resolve) => {
     let reloading = Promise.resolve();
     const reload = () => {
@@ -76,6 +71,12 @@ export async function run(ctx: CommandContext, options: ServeOptions): Promise<n
       });
     };
     for (const signal of ['SIGHUP', 'SIGTERM', 'SIGINT'] as const) process.on(signal, onSignal);
+    // Announced once the handlers are in place: a SIGHUP sent as soon as this line is read (by a supervisor, a
+    // test) reloads instead of killing the process with the signal's default action.
+    const models = gateway.models;
+    ctx.err.line(`aegis: serving ${models.length} model${models.length === 1 ? '' : 's'} (${models.join(', ') || 'none'}) on ${listening.url}/v1`);
+    if (gateway.settings.keys.length === 0) ctx.err.line('aegis: no keys configured: anyone on this machine can call it (loopback only)');
+    ctx.err.flush();
   });
 }
 
