@@ -85,6 +85,19 @@ describe('reading backends.yaml and .env as UTF-8', () => {
   });
 });
 
+describe('the size limit', () => {
+  it('reads a file of exactly the limit; one byte more is an error naming the file, never a text cut at the limit', () => {
+    const file = path.join(dir, 'backends.yaml');
+    fs.writeFileSync(file, 'x'.repeat(1024));
+    expect(readLimitedFile(file, 1024, 'config file backends.yaml')).toBe('x'.repeat(1024));
+    fs.writeFileSync(file, 'x'.repeat(1025));
+    const error = configErrorOf(() => readLimitedFile(file, 1024, 'config file backends.yaml'));
+    expect(error.message).toBe('config file backends.yaml is larger than 1 KiB, the most AEGIS reads from such a file; it is not read (limits: docs/security.md)');
+    fs.writeFileSync(file, 'x'.repeat(200 * 1024)); // over several reads
+    expect(configErrorOf(() => readLimitedFile(file, 1024, 'config file backends.yaml')).message).toContain('config file backends.yaml is larger than 1 KiB');
+  });
+});
+
 describe('reading only regular files', () => {
   it('refuses a FIFO as the env file instead of waiting for a writer', () => {
     const configFile = path.join(dir, 'backends.yaml');

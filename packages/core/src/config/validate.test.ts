@@ -248,6 +248,39 @@ describe('validateProfile never shows secrets', () => {
     });
   });
 
+  it("does not use a schema's own message that quotes a value from the environment held in a list", () => {
+    const s = z.object({
+      profile_name: z.string(),
+      type: z.string(),
+      labels: z.array(z.string()).max(1, { error: (issue) => `one label at most, not ${(issue.input as string[]).join(' and ')}` }),
+    });
+    const issues = issuesOf(['  labels:', '    - public', '    - ${LABEL}'], s, { LABEL: 'tok-canary-0123456789' });
+    expect(formatted(issues).join('\n')).not.toContain('tok-canary');
+    expect(issues.map((i) => [i.field, i.message])).toEqual([['labels', 'expected at most 1 item, got 2 items']]);
+  });
+
+  // A refinement's issue (zod code "custom") is the plugin's own message: vetted as a schema's own message is.
+  it("a refinement's message that quotes a value from the environment or a secret field's value does not show it", () => {
+    const s = z.object({
+      profile_name: z.string(),
+      type: z.string(),
+      region: z.string().refine((v) => v.startsWith('eu-'), { error: (issue) => `an EU region, not ${String(issue.input)}` }),
+      api_key: z.string().refine((v) => v.startsWith('key-'), { error: (issue) => `not a key: ${String(issue.input)}` }),
+    });
+    const issues = issuesOf(['  region: ${REGION}', `  api_key: ${CANARY}`], s, { REGION: 'us-canary-east' });
+    expect(issues).toHaveLength(2);
+    const text = formatted(issues).join('\n');
+    expect(text).not.toContain('us-canary-east');
+    expect(text).not.toContain(CANARY);
+    expect(issues.map((i) => [i.field, i.message])).toEqual([
+      ['region', "failed the plugin's check (its message would show a secret)"],
+      ['api_key', "failed the plugin's check (its message would show a secret)"],
+    ]);
+    // A refinement's message that shows nothing hidden is the plugin's words, as written.
+    const plain = issuesOf(['  region: us-east-1'], s.pick({ profile_name: true, type: true, region: true }));
+    expect(plain.map((i) => i.message)).toEqual(['an EU region, not us-east-1']);
+  });
+
   it('never shows a value typed where a key was meant (a missing space after the colon)', () => {
     const issues = issuesOf(['  model: m', '  api_key:sk-live-canary-0123456789: 1']);
     const text = JSON.stringify(issues) + formatted(issues).join('\n');

@@ -411,7 +411,8 @@ function describeIssue(issue: ZodIssueLike, path: Path, input: unknown, ctx: Con
     case 'invalid_union':
       return unionMessage(issue, got());
     default:
-      return issue.message;
+      // A refinement's message (code "custom") is the plugin's own words, which may quote the value.
+      return quotesHidden(issue.message, value, path, ctx) ? `${issue.code === 'custom' ? "failed the plugin's check" : 'invalid value'} (its message would show a secret)` : issue.message;
   }
 }
 
@@ -430,12 +431,15 @@ function customMessage(issue: ZodIssueLike, value: unknown, path: FieldPath, ctx
   const message = typeof issue.message === 'string' ? issue.message.trim() : '';
   if (message === '') return undefined;
   if (defaultMessages(issue, value).includes(message)) return undefined;
+  return quotesHidden(message, value, path, ctx) ? undefined : message;
+}
+
+/** Whether a schema's message would show a value that must not be shown: a secret field's, or one from an environment variable. */
+function quotesHidden(message: string, value: unknown, path: FieldPath, ctx: Context): boolean {
   if (typeof value === 'string' && value.length >= 3 && message.includes(value)) {
-    const hidden = isSecretPath(ctx, path) || ctx.substituted.some((s) => value.includes(s));
-    if (hidden) return undefined;
+    if (isSecretPath(ctx, path) || ctx.substituted.some((s) => value.includes(s))) return true;
   }
-  for (const s of ctx.substituted) if (s.length >= 3 && message.includes(s)) return undefined;
-  return message;
+  return ctx.substituted.some((s) => s.length >= 3 && message.includes(s));
 }
 
 type LocaleErrorMap = (issue: unknown) => unknown;

@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { HttpClient } from './client.js';
 import { readSse } from './sse.js';
 import { readNdjson } from './ndjson.js';
+import { parseRetryAfter } from './retry-after.js';
 import { listenOnLoopback, providerFailure, type Loopback } from '../__tests__/loopback.js';
 
 type Handler = (req: http.IncomingMessage, res: http.ServerResponse, body: string) => void;
@@ -75,6 +76,25 @@ describe('HttpClient', () => {
     expect(ms).toBeLessThanOrEqual(20_000);
   });
 
+  it('prefers retry-after-ms (milliseconds) over Retry-After', async () => {
+    expect(parseRetryAfter({ 'retry-after-ms': '1500', 'retry-after': '10' })).toBe(1500);
+    routes.set('/ra-ms', (_q, res) => res.writeHead(429, { 'retry-after-ms': '1500', 'retry-after': '10' }).end('{}'));
+    expect((await failure(client.postJson(`${base}/ra-ms`, {}))).retryAfterMs).toBe(1500);
+  });
+
+  it("never shows the URL's user:password nor a credential query value in an HTTP error", async () => {
+    routes.set('/e500-creds?api_key=SECRETVAL&model=m', (_q, res) => res.writeHead(500, { 'content-type': 'application/json' }).end('{"error":"boom"}'));
+    const e = await failure(client.getJson(`${base.replace('http://', 'http://user:PWSECRET@')}/e500-creds?api_key=SECRETVAL&model=m`));
+    expect(e).toMatchObject({ status: 500, reason: 'http' });
+    expect(e.message).toContain('HTTP 500');
+    for (const shown of [e.message, e.url ?? '']) {
+      expect(shown).toContain('/e500-creds?api_key=***&model=m');
+      expect(shown).not.toContain('PWSECRET');
+      expect(shown).not.toContain('user:');
+      expect(shown).not.toContain('SECRETVAL');
+    }
+  });
+
   it('reports a 200 body that is not JSON, with an excerpt', async () => {
     routes.set('/garbage', (_q, res) => res.end('{"choices": [oops'));
     const e = await failure(client.postJson(`${base}/garbage`, {}));
@@ -136,6 +156,32 @@ describe('HttpClient', () => {
     controller.abort(); // the request is on its way; its abort listener comes after this turn
     const e = await call;
     expect(e.reason).toBe('aborted');
+  });
+
+  it('a signal that has already aborted fails the call at once: no connection opened, nothing reaches the server', async () => {
+    let connections = 0;
+    const paths: string[] = [];
+    const counted = await listenOnLoopback(
+      http.createServer((req, res) => {
+        paths.push(req.url ?? '');
+        res.end('{}');
+      }),
+      () => connections++,
+    );
+    const cold = new HttpClient(); // no kept-alive socket: any request would have to connect
+    const other = new HttpClient();
+    try {
+      const e = await failure(cold.getJson(`${counted.base}/never`, { signal: AbortSignal.abort() }));
+      expect(e).toMatchObject({ reason: 'aborted', retryable: false });
+      // A connection the call had opened would be in the server's accept queue before this one.
+      await other.getJson(`${counted.base}/after`);
+      expect(paths).toEqual(['/after']);
+      expect(connections).toBe(1);
+    } finally {
+      cold.destroy();
+      other.destroy();
+      await counted.close();
+    }
   });
 
   it('refuses an oversized body', async () => {

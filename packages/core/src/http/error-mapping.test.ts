@@ -15,7 +15,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { HttpClient } from './client.js';
 import { readSse } from './sse.js';
-import { transportError } from './error-mapping.js';
+import { httpStatusError, transportError } from './error-mapping.js';
 import { listenOnLoopback, listenWithRoutes, providerFailure, type Loopback, type RouteHandler } from '../__tests__/loopback.js';
 
 type Handler = RouteHandler;
@@ -233,5 +233,28 @@ describe('transportError, code by code', () => {
 
   it.each([['ERR_SOMETHING_NEW'], ['HPE_INVALID_CONSTANT'], [undefined]])('an unknown or non-network code (%s): not retryable', (code) => {
     expect(mapped(code)).toMatchObject({ reason: 'connection', retryable: false });
+  });
+
+  it('ENOTFOUND (a host name that does not resolve): a connection failure, not retryable, said to be host not found', () => {
+    const e = transportError(Object.assign(new Error('getaddrinfo ENOTFOUND nohost'), { code: 'ENOTFOUND' }), ctx);
+    expect(e).toMatchObject({ reason: 'connection', retryable: false, url: ctx.url });
+    expect(e.message).toBe(`POST ${ctx.url}: host not found`);
+  });
+
+  it('the socket idle timeout (got\'s TimeoutError, event "socket"): idle_timeout, retryable, naming the seconds', () => {
+    const idle = Object.assign(new Error("Timeout awaiting 'socket' for 250ms"), { name: 'TimeoutError', code: 'ETIMEDOUT', event: 'socket' });
+    const e = transportError(idle, { ...ctx, idleTimeoutMs: 250 });
+    expect(e).toMatchObject({ reason: 'idle_timeout', retryable: true });
+    expect(e.message).toContain('the backend sent nothing for 0.25 s (idle_timeout)');
+  });
+});
+
+describe('httpStatusError', () => {
+  it("an HTML error page (a proxy's 502) is kept out of the message", () => {
+    const page = '<html><head><title>502 Bad Gateway</title></head><body><center><h1>502 Bad Gateway</h1></center><hr><center>nginx</center></body></html>';
+    const e = httpStatusError({ method: 'POST', url: 'http://127.0.0.1:1/v1/chat', status: 502, statusText: 'Bad Gateway', bodyText: page });
+    expect(e).toMatchObject({ status: 502, reason: 'http', retryable: true });
+    expect(e.message).toBe('POST http://127.0.0.1:1/v1/chat failed with HTTP 502 Bad Gateway');
+    expect(e.message).not.toContain('<html');
   });
 });

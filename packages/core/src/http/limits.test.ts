@@ -6,6 +6,7 @@
  * buffer that grows until the process dies.
  */
 import http from 'node:http';
+import { randomBytes } from 'node:crypto';
 import { brotliCompressSync, constants, deflateSync, gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { HttpClient } from './client.js';
@@ -154,6 +155,20 @@ describe('a streamed body in total (maxStreamBytes)', () => {
     expect(e.message).toContain('max_stream_bytes');
     await closed;
   });
+
+  it('a finite stream three times the limit: response_too_large, and the reader is handed no more than the limit', async () => {
+    routes.set('/stream-3x', (_req, res) => res.writeHead(200, { 'content-type': 'application/octet-stream' }).end(Buffer.alloc(3 * MiB, 0x78)));
+    const response = await client.postStream(`${base}/stream-3x`, {}, { maxStreamBytes: MiB });
+    let handed = 0;
+    const e = await failure(
+      (async () => {
+        for await (const chunk of response.body) handed += chunk.length;
+      })(),
+    );
+    expect(e).toMatchObject({ reason: 'response_too_large', retryable: false, status: 200 });
+    expect(e.message).toContain('the stream is longer than 1 MiB (max_stream_bytes)');
+    expect(handed).toBeLessThanOrEqual(MiB);
+  });
 });
 
 describe('a whole body (maxResponseBytes), counted decoded', () => {
@@ -199,5 +214,16 @@ describe('a whole body (maxResponseBytes), counted decoded', () => {
     expect(e).toMatchObject({ status: 503, reason: 'http' });
     expect((e.bodyExcerpt ?? '').length).toBeLessThanOrEqual(501);
     await closed;
+  });
+
+  it('an endless error body that does not compress: only its first 64 KiB is read, whatever max_response_bytes says', async () => {
+    // Random bytes in gzip members: the decoded size is about the size on the wire, so what the
+    // server gets off is what the client read plus what the socket buffers hold (a few MiB).
+    const member = gzipSync(randomBytes(256 * 1024), { level: 1 });
+    const { closed } = endlessRoute('/error-flood', { 'content-type': 'application/json', 'content-encoding': 'gzip' }, member, gzipSync('{"error":{"message":"overloaded'), 503);
+    const e = await failure(client.postJson(`${base}/error-flood`, {}, { maxResponseBytes: 256 * MiB }));
+    expect(e).toMatchObject({ status: 503, reason: 'http' });
+    // Read up to max_response_bytes (256 MiB) instead of 64 KiB, it would be 256 MiB and more.
+    expect(await closed).toBeLessThan(64 * MiB);
   });
 });

@@ -5,10 +5,11 @@
  * carries when it is allowed (nothing the caller set).
  */
 import http from 'node:http';
+import type { Socket } from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
 import { HttpClient } from './client.js';
 import { judgeRedirect } from './redirects.js';
-import { joinUrl } from './url.js';
+import { joinUrl, redactUrl } from './url.js';
 import { listenOnLoopback, providerFailure } from '../__tests__/loopback.js';
 
 interface Seen {
@@ -125,6 +126,17 @@ describe('redirects in the HTTP client', () => {
     expect(b.seen).toHaveLength(0);
   });
 
+  it("a same-origin redirect keeps the URL's user:password, the Location relative or absolute: the next hop is sent with the same Basic credential", async () => {
+    // A relative Location inherits them from the URL it is read against; an absolute one has none of its own.
+    a.routes.set('/a', redirect(302, () => '/b'));
+    a.routes.set('/c', redirect(302, () => `${a.url}/d`));
+    const withCredentials = a.url.replace('http://', 'http://u:p@');
+    expect((await client.getJson(`${withCredentials}/a`)).body).toEqual({ at: '/b', method: 'GET' });
+    expect((await client.getJson(`${withCredentials}/c`)).body).toEqual({ at: '/d', method: 'GET' });
+    const basic = `Basic ${Buffer.from('u:p').toString('base64')}`;
+    expect(a.seen.map((s) => [s.url, s.headers.authorization])).toEqual([['/a', basic], ['/b', basic], ['/c', basic], ['/d', basic]]);
+  });
+
   it('a redirect loop ends after 5 hops with a typed error', async () => {
     a.routes.set('/loop', redirect(302, () => '/loop'));
     const e = await failure(client.postJson(`${a.url}/loop`, BODY));
@@ -204,6 +216,34 @@ describe('the body of a followed redirect is read only up to a bound', () => {
     expect(a.seen.at(-1)!.body).toContain('whisper-like');
   });
 
+  it('a finite 3xx body past 64 KiB (256 KiB, sent whole) is not read to its end: its connection is closed, not reused for the next hop', async () => {
+    // One connection at a time: the next hop can go on the 3xx's own socket only once that body
+    // has been read to its end, or on a new one once that socket is closed. (A body whose wire bytes
+    // have all arrived when the redirect is seen, a small gzip bomb say, leaves its socket clean and
+    // reusable whatever is decoded of it: the bound shows on a body still arriving.)
+    const single = new HttpClient({ maxSockets: 1 });
+    let redirected: Socket | undefined;
+    let followed: Socket | undefined;
+    let closed!: Promise<void>;
+    a.routes.set('/v1/big', (req, res) => {
+      redirected = req.socket;
+      closed = new Promise((resolve) => req.socket.once('close', () => resolve()));
+      res.writeHead(302, { location: '/v2/big', 'content-type': 'text/html' }).end(Buffer.alloc(256 * 1024, 'x'));
+    });
+    a.routes.set('/v2/big', (req, res) => {
+      followed = req.socket;
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ at: req.url, method: req.method }));
+    });
+    try {
+      expect((await single.getJson(`${a.url}/v1/big`)).body).toEqual({ at: '/v2/big', method: 'GET' });
+      expect(followed).toBeDefined();
+      expect(followed).not.toBe(redirected);
+      await closed; // the server saw the 3xx's connection closed
+    } finally {
+      single.destroy();
+    }
+  });
+
   it('a 303 from a multipart request becomes a bodiless GET', async () => {
     a.routes.set('/v1/upload', redirect(303, () => '/v2/result'));
     const form = new FormData();
@@ -232,6 +272,13 @@ describe('judgeRedirect', () => {
     expect(judgeRedirect(http8, http8, 'http://127.0.0.1:8001/a', 302, 'same_origin')).toMatchObject({ follow: false });
     expect(judgeRedirect(http8, http8, 'https://127.0.0.1:8000/a', 302, 'same_origin')).toMatchObject({ follow: false });
     expect(judgeRedirect(http8, http8, 'http://127.0.0.1:8001/a', 302, 'cross_origin')).toEqual({ follow: true, crossOrigin: true });
+  });
+});
+
+describe('redactUrl', () => {
+  it('drops user:password@ and hides credential query values', () => {
+    expect(redactUrl('http://u:p@h/')).toBe('http://h/');
+    expect(redactUrl('https://user:pw@h:8443/v1?api_key=SECRETVAL&model=m')).toBe('https://h:8443/v1?api_key=***&model=m');
   });
 });
 

@@ -1,3 +1,4 @@
+import { inspect } from 'node:util';
 import { describe, expect, it } from '@jest/globals';
 import { excerpt } from '../http/error-mapping.js';
 import { SecretScrubber } from './scrubber.js';
@@ -113,6 +114,27 @@ describe('SecretScrubber.scrub', () => {
     );
   });
 
+  it('takes a long number (a PIN, an account id) from .env as a secret, a short one (a port) as a setting', () => {
+    const scrubber = new SecretScrubber();
+    scrubber.addEnvValue('12345678');
+    scrubber.addEnvValue('8080');
+    expect(scrubber.scrub('x 12345678')).toBe('x ***');
+    expect(scrubber.scrub('port 8080')).toBe('port 8080');
+  });
+
+  it('scrubs a stack already formatted with the secret in it (V8 formats it on first read), and what util.inspect shows', () => {
+    const cause = new Error(`inner ${KEY}`);
+    const error = new Error(`outer ${KEY}`, { cause });
+    // Something (a logger, a debugger) read the stacks before the error reached the scrubber.
+    expect(error.stack).toContain(KEY);
+    expect(cause.stack).toContain(KEY);
+    scrubberWith(KEY).scrubError(error);
+    expect(error.stack).not.toContain(KEY);
+    expect(cause.stack).not.toContain(KEY);
+    expect(error.stack).toContain('outer ***');
+    expect(inspect(error)).not.toContain(KEY);
+  });
+
   it('scrubs an error, its cause chain and its excerpt fields', () => {
     const cause = new Error(`inner ${KEY}`);
     const error = Object.assign(new Error(`outer ${KEY}`, { cause }), { bodyExcerpt: `body ${KEY}`, url: `https://h/?key=${KEY}` });
@@ -190,6 +212,15 @@ describe('StreamScrubber', () => {
     expect(stream.write(`a ${KEY} `)).toBe(`a ${KEY} `);
     scrubber.add(KEY);
     expect(stream.write(`b ${KEY} `)).toBe('b *** ');
+  });
+});
+
+describe('isPlainSubstitution', () => {
+  it('a host substituted into a credential-named field is a secret; into another field, a setting', async () => {
+    const { isPlainSubstitution } = await import('./secret-fields.js');
+    expect(isPlainSubstitution('DB_HOST', 'db.example.com', 'password')).toBe(false);
+    expect(isPlainSubstitution('DB_HOST', 'db.example.com', 'Authorization')).toBe(false);
+    expect(isPlainSubstitution('DB_HOST', 'db.example.com', 'base_url')).toBe(true);
   });
 });
 
