@@ -75,6 +75,12 @@ describe('interpolateString: a reference inside a default', () => {
     expect(interpolateString('${A:-$${B}}', {})).toMatchObject({ value: '${B}', malformed: false });
   });
 
+  it('a nested reference takes its own default when its variable is empty, as the outer one does', () => {
+    const url = '${BASE_URL:-http://${HOST:-localhost}:8080/v1}';
+    expect(interpolateString(url, { HOST: '' })).toMatchObject({ value: 'http://localhost:8080/v1', substituted: [], missing: [] });
+    expect(interpolateString(url, { BASE_URL: '', HOST: 'gpu1' })).toMatchObject({ value: 'http://gpu1:8080/v1', substituted: ['gpu1'] });
+  });
+
   it('a second level, or an unclosed one, is malformed, never left in the value as "${B}"', () => {
     for (const text of ['${A:-${B:-${C}}}', '${A:-${B}', '${A:-${ B }}', '${A:-${B:-x}']) {
       const r = interpolateString(text, { B: 'b', C: 'c' });

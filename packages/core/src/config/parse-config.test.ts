@@ -347,6 +347,16 @@ describe('parseConfigText: structure', () => {
     );
     expect(config.profiles[1]!.values['options']).toEqual({ n: '4' });
   });
+
+  it('an alias names the latest anchor of that name before it, as YAML says, when a name is anchored twice', () => {
+    const config = parseConfigText(
+      '- profile_name: a\n  type: t\n  options: &opts\n    n: 1\n- profile_name: b\n  type: t\n  options: &opts\n    n: 2\n- profile_name: c\n  type: t\n  options: *opts\n',
+      FILE,
+      {},
+    );
+    expect(config.issues).toEqual([]);
+    expect(config.profiles[2]!.values['options']).toEqual({ n: 2 });
+  });
 });
 
 describe('parseConfigText: interpolation', () => {

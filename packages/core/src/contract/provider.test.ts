@@ -4,7 +4,7 @@ import { BackendProvider, type ProviderContext, type ProviderStream } from './pr
 import { BaseBackendConfig } from './base-config.js';
 import type { CallSettings } from './runtime.js';
 import type { ChatMessage } from './messages.js';
-import type { CompletionResult } from './results.js';
+import type { CompletionResult, EmbeddingsResult } from './results.js';
 import { HttpClient } from '../http/client.js';
 import { readSse, readSseBatches } from '../http/sse.js';
 import { streamDeltas } from './deltas.js';
@@ -139,6 +139,24 @@ describe('BackendProvider call machinery', () => {
     expect(bodies[0]).toMatchObject({ temperature: 0.3, max_tokens: 7, stop: ['x'] });
   });
 
+  it("hands the plugin the call's timeouts in milliseconds: the profile's seconds, or the call's own", async () => {
+    const seen: CallSettings[] = [];
+    class Recording extends TestProvider {
+      protected override async doCompletion(messages: ChatMessage[], s: CallSettings): Promise<CompletionResult> {
+        seen.push(s);
+        return super.doCompletion(messages, s);
+      }
+    }
+    script = [ok('a')];
+    const p = provider({ timeout: 30, idle_timeout: 5 }, undefined, Recording);
+    await p.getCompletion(hi);
+    await p.getCompletion(hi, { timeoutMs: 1234, idleTimeoutMs: 567 });
+    expect(seen.map((s) => [s.timeoutMs, s.idleTimeoutMs])).toEqual([
+      [30_000, 5_000],
+      [1234, 567],
+    ]);
+  });
+
   it('retries 503 twice then succeeds', async () => {
     script = [status(503, { 'retry-after': '0' }), status(503, { 'retry-after': '0' }), ok('third time')];
     const result = await provider().getCompletion(hi);
@@ -203,6 +221,29 @@ describe('BackendProvider call machinery', () => {
     script = [status(503, { 'retry-after': '0' }), sse(['ok'])];
     expect((await provider().streamCompletion(hi).result).text).toBe('ok');
     expect(bodies).toHaveLength(2);
+  });
+
+  it('gives up a stream that keeps failing before its first delta after max_retries retries', async () => {
+    script = [status(503, { 'retry-after': '0' })];
+    const e = await rejection(provider({ max_retries: 1 }).streamCompletion(hi).result);
+    expect(e.status).toBe(503);
+    expect(bodies).toHaveLength(2);
+  });
+
+  it('does not retry a stream that fails before its first delta when retryIf vetoes it', async () => {
+    script = [status(503, { 'retry-after': '0' }), sse(['ok'])];
+    const vetoed: number[] = [];
+    const e = await rejection(
+      provider().streamCompletion(hi, {
+        retryIf: (_error, attempt) => {
+          vetoed.push(attempt);
+          return false;
+        },
+      }).result,
+    );
+    expect(e.status).toBe(503);
+    expect(vetoed).toEqual([0]);
+    expect(bodies).toHaveLength(1);
   });
 
   it('does not retry after the first delta: a truncated stream is an error carrying the partial text', async () => {
@@ -312,5 +353,40 @@ describe('a plugin stream that yields batches of deltas', () => {
     }
     await expect(stream.result).rejects.toThrow('closed by the consumer');
     expect(stream.text).toBe('one');
+  });
+});
+
+/** Embeddings without a server: records each request's texts and answers with the scripted usage per request. */
+class EmbeddingsProvider extends TestProvider {
+  requests: string[][] = [];
+  usages: (EmbeddingsResult['usage'] | undefined)[] = [];
+  protected override async doEmbeddings(texts: string[]): Promise<EmbeddingsResult> {
+    const n = this.requests.push(texts) - 1;
+    const usage = this.usages[n];
+    return { embeddings: texts.map((t) => [t.charCodeAt(0)]), ...(usage ? { usage } : {}), ...(n === 1 ? { model: 'emb-1' } : {}) };
+  }
+}
+
+describe('getEmbeddings over several requests', () => {
+  const embedder = (): EmbeddingsProvider =>
+    provider({ max_embeddings_per_call: 2 }, ['completion', 'embeddings'] as never, EmbeddingsProvider) as EmbeddingsProvider;
+
+  it('sends at most max_embeddings_per_call texts per request and joins the vectors in order, usage added up', async () => {
+    const p = embedder();
+    p.usages = [
+      { promptTokens: 2, totalTokens: 2 },
+      { promptTokens: 3, totalTokens: 3 },
+      { promptTokens: 1, totalTokens: 1 },
+    ];
+    const result = await p.getEmbeddings(['a', 'b', 'c', 'd', 'e']);
+    expect(p.requests).toEqual([['a', 'b'], ['c', 'd'], ['e']]);
+    expect(result).toEqual({ embeddings: [[97], [98], [99], [100], [101]], usage: { promptTokens: 6, totalTokens: 6 }, model: 'emb-1' });
+  });
+
+  it('leaves out a usage count that one of the requests did not report, rather than a partial sum', async () => {
+    const p = embedder();
+    p.usages = [{ promptTokens: 2, totalTokens: 2 }, { promptTokens: 3 }];
+    const result = await p.getEmbeddings(['a', 'b', 'c']);
+    expect(result.usage).toEqual({ promptTokens: 5 });
   });
 });

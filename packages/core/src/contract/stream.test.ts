@@ -104,6 +104,28 @@ describe('CompletionStream.events()', () => {
   });
 });
 
+describe('CompletionStream iteration', () => {
+  it('is once: a second iterator fails at its first read, beside the first one or after it, and takes no delta', async () => {
+    const { source, state } = sourceOf(['a', 'b']);
+    const stream = new CompletionStream(source);
+    const first = stream[Symbol.asyncIterator]();
+    const second = stream[Symbol.asyncIterator]();
+    expect(await first.next()).toEqual({ value: 'a', done: false });
+    await expect(second.next()).rejects.toThrow('a CompletionStream can be iterated only once');
+    expect(await first.next()).toEqual({ value: 'b', done: false });
+    expect((await first.next()).done).toBe(true);
+    const after: string[] = [];
+    await expect(
+      (async () => {
+        for await (const delta of stream) after.push(delta);
+      })(),
+    ).rejects.toThrow('iterated only once');
+    expect(after).toEqual([]);
+    expect(state.reads).toBe(3);
+    expect((await stream.result).text).toBe('ab');
+  });
+});
+
 describe('CompletionStream.result', () => {
   it('may be taken before the stream is iterated in the same turn: the reader gets every delta', async () => {
     const { source } = sourceOf(['a', 'b']);

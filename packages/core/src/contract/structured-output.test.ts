@@ -7,6 +7,7 @@
  * call is made.
  */
 import http from 'node:http';
+import { z } from 'zod';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
 import { BackendProvider, type ProviderContext } from './provider.js';
 import { BaseBackendConfig } from './base-config.js';
@@ -61,7 +62,7 @@ const SECRET = 'sk-live-Q7w8E9r0T1y2U3i4O5p6A7s8D9f0G1h2J3k4';
 const secrets = new SecretScrubber();
 secrets.add(SECRET);
 
-function provider(): JsonProvider {
+function provider(Class: typeof JsonProvider = JsonProvider): JsonProvider {
   const config = BaseBackendConfig.parse({ profile_name: 'so', type: 'json', max_retries: 0 });
   const context: ProviderContext = {
     profileName: 'so',
@@ -72,7 +73,7 @@ function provider(): JsonProvider {
     logger: { debug() {}, info() {}, warn() {}, error() {} },
     getProvider: () => Promise.reject(new Error('none')),
   };
-  return new JsonProvider(config, context);
+  return new Class(config, context);
 }
 
 const ask: ChatMessage[] = [{ role: 'user', content: 'A point?' }];
@@ -270,5 +271,36 @@ describe("Ajv's registry, shared by every call of a draft", () => {
     const nested = (title: string): JsonSchema => ({ title, type: 'object', properties: { a: { $id: 'https://example.test/item', type: 'string' } }, required: ['a'] });
     expect(await check(nested('one'), '{"a":"x"}')).toEqual({ a: 'x' });
     expect(await check(nested('two'), '{"a":"y"}')).toEqual({ a: 'y' });
+  });
+});
+
+/** A backend whose model declines: no JSON at all, its refusal in the result's `refusal`. */
+class RefusingProvider extends JsonProvider {
+  protected override async doCompletion(): Promise<ProviderCompletion> {
+    return { text: '', refusal: 'I can not help with that.', finishReason: 'content_filter' };
+  }
+}
+
+describe('a refusal', () => {
+  it('is passed on by getCompletion as it is, without an object, not checked as JSON', async () => {
+    const result = await provider(RefusingProvider).getCompletion(ask, { responseFormat: { type: 'json', schema: DRAFT7_POINT } });
+    expect(result.refusal).toBe('I can not help with that.');
+    expect('object' in result).toBe(false);
+  });
+
+  it('is a StructuredOutputError from getObject that names the refusal, not an answer that is not JSON', async () => {
+    const error = await failure(provider(RefusingProvider).getObject(ask, { schema: DRAFT7_POINT }));
+    expect(error.message).toBe('the model refused to answer: I can not help with that.');
+    expect(error.text).toBe('I can not help with that.');
+    expect(error.issues).toEqual([{ path: '', message: 'the model refused to answer' }]);
+  });
+});
+
+describe('a zod schema', () => {
+  it("getObject returns what the schema parses the answer to (defaults filled in, transforms applied), not the raw JSON", async () => {
+    answer = '{"city": " Oslo "}';
+    const schema = z.object({ city: z.string().transform((c) => c.trim()), days: z.number().default(1) });
+    const result = await provider().getObject(ask, { schema });
+    expect(result.object).toEqual({ city: 'Oslo', days: 1 });
   });
 });

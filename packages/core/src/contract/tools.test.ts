@@ -82,7 +82,7 @@ class ScriptedProvider extends BackendProvider {
 }
 
 function wire(messages: ChatMessage[], s: CallSettings, stream: boolean) {
-  return { messages, tools: s.tools, toolChoice: s.toolChoice, parallelToolCalls: s.parallelToolCalls, responseFormat: s.responseFormat, stream };
+  return { messages, tools: s.tools, toolChoice: s.toolChoice, parallelToolCalls: s.parallelToolCalls, responseFormat: s.responseFormat, reasoning: s.reasoning, stream };
 }
 
 const client = new HttpClient();
@@ -217,6 +217,26 @@ describe('streamed tool calls', () => {
     expect(result.toolCalls).toEqual([{ id: 'c1', name: 'get_weather', arguments: {} }]);
   });
 
+  it('joins a streamed refusal into the result, and hands out its pieces as refusal-delta events', async () => {
+    reply = { events: [[{ type: 'refusal', text: 'I can' }], [{ type: 'refusal', text: 'not help with that.' }]], end: { finishReason: 'content_filter' } };
+    const stream = provider().streamCompletion(ask);
+    const seen = await events(stream.events());
+    expect(seen.filter((e) => e.type === 'refusal-delta')).toEqual([
+      { type: 'refusal-delta', text: 'I can' },
+      { type: 'refusal-delta', text: 'not help with that.' },
+    ]);
+    expect(await stream.result).toMatchObject({ text: '', refusal: 'I cannot help with that.', finishReason: 'content_filter' });
+  });
+
+  it('stream.text is the text handed out so far when a batch mixes parts and text', async () => {
+    reply = { oneWrite: true, events: [['Sure', { type: 'reasoning', text: 'r' }, ' thing', { type: 'reasoning', text: 's' }, ' more']] };
+    const stream = provider().streamCompletion(ask);
+    const texts: string[] = [];
+    for await (const _ of stream) texts.push(stream.text);
+    expect(texts).toEqual(['Sure', 'Sure thing', 'Sure thing more']);
+    expect((await stream.result).text).toBe('Sure thing more');
+  });
+
   it('puts reasoning deltas before the text they came before', async () => {
     reply = { oneWrite: true, events: [[{ type: 'reasoning', text: 'hmm' }, 'A', { type: 'reasoning', text: '!' }, 'B']] };
     const seen = await events(provider().streamCompletion(ask).events());
@@ -244,6 +264,18 @@ describe('streamed tool calls', () => {
     reply = { events: [[{ type: 'tool-call', index: 0, name: 'get_weather', arguments: '[1,2]' }]] };
     const error = await rejection(provider().streamCompletion(ask, { tools: [weather] }).result);
     expect(InvalidToolArgumentsError.isInstance(error)).toBe(true);
+  });
+
+  it('calls the plugin puts in its end result come after the streamed ones', async () => {
+    reply = {
+      events: [[{ type: 'tool-call-delta', index: 0, id: 'call_A', name: 'get_weather', arguments: '{"city":"Oslo"}' }]],
+      end: { finishReason: 'tool_calls', toolCalls: [{ id: 'call_end', name: 'get_stock_price', arguments: '{"ticker":"X"}' }] },
+    };
+    const result = await provider().streamCompletion(ask, { tools: [weather, stock] }).result;
+    expect(result.toolCalls).toEqual([
+      { id: 'call_A', name: 'get_weather', arguments: { city: 'Oslo' } },
+      { id: 'call_end', name: 'get_stock_price', arguments: { ticker: 'X' } },
+    ]);
   });
 
   it('a streamed answer equals the non-streamed one for the same backend reply', async () => {
@@ -286,10 +318,34 @@ describe('non-streamed tool calls', () => {
     expect((error as Error).message).toContain('profile "tp"');
   });
 
+  it('a call with empty or whitespace argument text is a call without arguments, streamed or not', async () => {
+    reply = {
+      completion: { text: '', finishReason: 'tool_calls', toolCalls: [{ id: 'c1', name: 'get_weather', arguments: '' }] },
+      events: [[{ type: 'tool-call-delta', index: 0, id: 'c1', name: 'get_weather' }], [{ type: 'tool-call-delta', index: 0, arguments: ' ' }]],
+    };
+    const p = provider();
+    expect((await p.getCompletion(ask, { tools: [weather] })).toolCalls).toEqual([{ id: 'c1', name: 'get_weather', arguments: {} }]);
+    expect((await p.streamCompletion(ask, { tools: [weather] }).result).toolCalls).toEqual([{ id: 'c1', name: 'get_weather', arguments: {} }]);
+  });
+
   it('an empty list of calls is no calls', async () => {
     reply = { completion: { text: 'hi', finishReason: 'stop', toolCalls: [] } };
     const result = await provider().getCompletion(ask, { tools: [weather] });
     expect(result).toEqual({ text: 'hi', finishReason: 'stop' });
+  });
+});
+
+describe('rawFinishReason', () => {
+  it('is kept only where it differs from the normalised reason, streamed or not', async () => {
+    const p = provider();
+    for (const [finishReason, rawFinishReason, kept] of [
+      ['length', 'max_tokens', 'max_tokens'],
+      ['stop', 'stop', undefined],
+    ] as const) {
+      reply = { completion: { text: 'hi', finishReason, rawFinishReason }, events: [['hi']], end: { finishReason, rawFinishReason } };
+      expect((await p.getCompletion(ask)).rawFinishReason).toBe(kept);
+      expect((await p.streamCompletion(ask).result).rawFinishReason).toBe(kept);
+    }
   });
 });
 
@@ -327,6 +383,16 @@ describe('tool settings', () => {
     expect(bodies).toHaveLength(0);
   });
 
+  it("refuses an assistant message whose tool calls lack an id or a name, before any request", async () => {
+    reply = { completion: { text: 'ok', finishReason: 'stop' } };
+    const p = provider();
+    for (const call of [{ name: 'get_weather', arguments: {} }, { id: 'c1', arguments: {} }]) {
+      const messages = [...ask, { role: 'assistant', content: '', toolCalls: [call] } as unknown as ChatMessage];
+      await expect(p.getCompletion(messages, { tools: [weather] })).rejects.toThrow('messages[1].toolCalls must be the { id, name, arguments } calls of a result');
+    }
+    expect(bodies).toHaveLength(0);
+  });
+
   it('an empty tools list is no tools (and no tool choice)', async () => {
     reply = { completion: { text: 'ok', finishReason: 'stop' } };
     await provider(['completion']).getCompletion(ask, { tools: [], toolChoice: 'auto' });
@@ -356,6 +422,21 @@ describe('capabilities', () => {
     expect(bodies).toHaveLength(0);
   });
 
+  it('a text response format needs no structured_output: it reaches a plain provider', async () => {
+    reply = { completion: { text: 'ok', finishReason: 'stop' } };
+    const result = await provider(['completion']).getCompletion(ask, { responseFormat: { type: 'text' } });
+    expect(result.text).toBe('ok');
+    expect(bodies[0].responseFormat).toEqual({ type: 'text' });
+  });
+
+  it('a reasoning setting reaches the plugin, streamed or not, and is never refused (the backend may ignore it)', async () => {
+    reply = { completion: { text: 'ok', finishReason: 'stop' }, events: [['ok']] };
+    const p = provider(['completion', 'streaming']);
+    await p.getCompletion(ask, { reasoning: 'high' });
+    await p.streamCompletion(ask, { reasoning: false }).result;
+    expect(bodies.map((b) => b.reasoning)).toEqual(['high', false]);
+  });
+
   it('features count as implemented when completions are; operations by their do* methods', () => {
     const caps = implementedCapabilities(provider());
     expect(caps).toEqual(expect.arrayContaining(['completion', 'streaming', 'tools', 'reasoning', 'structured_output', 'vision']));
@@ -379,6 +460,25 @@ describe('plugins of the first API (text only)', () => {
       { role: 'assistant', content: '[called tool get_weather (id c1) with {"city":"Oslo"}]' },
       { role: 'tool', content: '{"temp": 3}', name: 'get_weather' },
     ]);
+  });
+
+  it('keep an assistant message\'s own text before the calls written into it', async () => {
+    reply = { completion: { text: 'Cold.', finishReason: 'stop' } };
+    await provider(['completion']).getCompletion([
+      { role: 'user', content: 'Weather in Oslo and Rome?' },
+      {
+        role: 'assistant',
+        content: 'Let me check both.',
+        toolCalls: [
+          { id: 'c1', name: 'get_weather', arguments: { city: 'Oslo' } },
+          { id: 'c2', name: 'get_weather', arguments: { city: 'Rome' } },
+        ],
+      },
+    ]);
+    expect(bodies[0].messages[1]).toEqual({
+      role: 'assistant',
+      content: 'Let me check both.\n[called tool get_weather (id c1) with {"city":"Oslo"}]\n[called tool get_weather (id c2) with {"city":"Rome"}]',
+    });
   });
 
   it('a provider with tools receives the conversation as it is', async () => {
@@ -477,6 +577,19 @@ describe('malformed calls', () => {
       expect((error as ProviderError).reason).toBe('bad_response');
       expect((error as Error).message).toMatch(/without (a tool name|ever naming its tool)/);
     }
+  });
+
+  it('more of a call streamed after it was complete is a bad_response, not silently dropped', async () => {
+    reply = {
+      events: [
+        [{ type: 'tool-call', index: 0, id: 'c1', name: 'get_weather', arguments: { city: 'Rome' } }],
+        [{ type: 'tool-call-delta', index: 0, arguments: ', "days": 2}' }],
+      ],
+    };
+    const error = await rejection(provider().streamCompletion(ask, { tools: [weather] }).result);
+    expect(ProviderError.isInstance(error)).toBe(true);
+    expect((error as ProviderError).reason).toBe('bad_response');
+    expect((error as Error).message).toContain('after it was complete');
   });
 });
 

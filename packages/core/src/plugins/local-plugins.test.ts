@@ -76,6 +76,22 @@ describe('a local plugin folder', () => {
     ]);
   });
 
+  it('whose entry point leads outside the folder ("main": "../x.js", or a symlink): refused, never imported', () => {
+    fs.writeFileSync(path.join(dir, 'evil.js'), 'export default {}');
+    fs.mkdirSync(path.join(dir, 'p'));
+    fs.writeFileSync(path.join(dir, 'p', 'package.json'), JSON.stringify({ ...JSON.parse(PLUGIN_JSON), main: '../evil.js' }));
+    fs.mkdirSync(path.join(dir, 'q'));
+    fs.writeFileSync(path.join(dir, 'q', 'package.json'), PLUGIN_JSON);
+    fs.symlinkSync(path.join(dir, 'evil.js'), path.join(dir, 'q', 'index.js'));
+    for (const spec of ['./p', './q']) {
+      const result = discover(spec);
+      expect(result.sources).toEqual([]);
+      expect(result.issues.map(formatIssue)).toEqual([
+        `backends.yaml:2: field "plugins": local plugin "${spec}": its entry point (${path.join(dir, 'evil.js')}) lies outside the plugin's directory (${path.join(dir, spec.slice(2))}); it is not loaded`,
+      ]);
+    }
+  });
+
   it('whose entry point is a FIFO: refused, never imported', () => {
     fs.mkdirSync(path.join(dir, 'p'));
     fs.writeFileSync(path.join(dir, 'p', 'package.json'), PLUGIN_JSON);

@@ -36,6 +36,22 @@ describe('plugins are checked before use', () => {
     aegis.close();
   });
 
+  it('a plugin of the first API, whose config schema has only the base fields of that time, is accepted by this core', async () => {
+    const entry = join(dir, 'api1.mjs');
+    writeFileSync(
+      entry,
+      `import { z } from 'zod';
+const base = {
+  profile_name: z.string(), type: z.string(), description: z.string().optional(), timeout: z.number(), idle_timeout: z.number(), max_retries: z.number(),
+  temperature: z.number().optional(), max_tokens: z.number().optional(), top_p: z.number().optional(), stop: z.array(z.string()).optional(), seed: z.number().optional(),
+};
+export default { [Symbol.for('aegis.plugin')]: true, apiVersion: 1, type: 'api1', configSchema: z.object(base), capabilities: ['completion'], create: () => ({}) };
+`,
+    );
+    const plugins = await importPlugins(entry, 'plugin package "aegis-provider-api1"');
+    expect(plugins.map((p) => [p.type, p.apiVersion])).toEqual([['api1', 1]]);
+  });
+
   it('a plugin marked by another copy of core that declares a capability this one does not know', async () => {
     const entry = join(dir, 'newer.mjs');
     writeFileSync(
