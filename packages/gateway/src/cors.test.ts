@@ -153,6 +153,13 @@ describe('with gateway.cors listing origins, and keys', () => {
     expect((await preflight(`${gw.url}/v1/chat/completions`, `${APP}/`)).status).toBe(403);
   });
 
+  it('matches a listed origin whatever its case (scheme and host are case-insensitive), echoing it as sent', async () => {
+    const upper = APP.toUpperCase();
+    const answer = await preflight(`${gw.url}/v1/chat/completions`, upper);
+    expect(answer.status).toBe(204);
+    expect(answer.headers['access-control-allow-origin']).toBe(upper);
+  });
+
   it('leaves the rest as it was: no Origin, no CORS headers; an OPTIONS that is no preflight still needs the key; unknown paths 404', async () => {
     const plain = await request(`${gw.url}/v1/chat/completions`, 'POST', withKey(), chat('llama'));
     expect(plain.status).toBe(200);

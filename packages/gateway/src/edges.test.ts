@@ -88,6 +88,19 @@ describe('names the client chooses', () => {
     expect(JSON.parse(line).model).toBe('evil\u009b31m\u202etxt');
   });
 
+  it('a key the client puts in a model name or a path is not written to the access log (upstream secrets and gateway keys alike)', async () => {
+    const upstreamKey = UPSTREAM_ENV.UPSTREAM_KEY;
+    expect((await post('/v1/chat/completions', chat(`x-${upstreamKey}`))).status).toBe(404);
+    expect((await post('/v1/chat/completions', chat(`y-${KEYS.KEY_BOB}`))).status).toBe(404);
+    expect((await fetch(`${gw.url}/v1/models/z-${KEYS.KEY_DAVE}`, { headers: { authorization: `Bearer ${KEYS.KEY_ALICE}` } })).status).toBe(404);
+    await waitForLog(gw, (e) => typeof e.model === 'string' && e.model.startsWith('x-'));
+    await waitForLog(gw, (e) => typeof e.model === 'string' && e.model.startsWith('y-'));
+    const byPath = await waitForLog(gw, (e) => typeof e.path === 'string' && e.path.startsWith('/v1/models/z-'));
+    expect(byPath.path).toBe('/v1/models/z-***');
+    const log = gw.logs.join('\n');
+    for (const secret of [upstreamKey, KEYS.KEY_BOB, KEYS.KEY_DAVE]) expect(log).not.toContain(secret);
+  });
+
   it('/v1/models/{id} with a malformed escape is a 404, not an error; /models and /audio/* answer without /v1 as the chat route does', async () => {
     const auth = { authorization: `Bearer ${KEYS.KEY_ALICE}` };
     const malformed = await fetch(`${gw.url}/v1/models/%E0%A4%A`, { headers: auth });
@@ -106,6 +119,21 @@ describe('keys', () => {
     const response = await post('/v1/chat/completions', chat('fast'), { authorization: 'Basic cHJveHk6cGFzcw==', 'x-api-key': KEYS.KEY_BOB });
     expect(response.status).toBe(200);
     expect((await post('/v1/chat/completions', chat('fast'), { authorization: 'Basic cHJveHk6cGFzcw==' })).status).toBe(401);
+  });
+
+  it('the key in each header form clients use: Bearer in any case, x-api-key, Azure\'s api-key; each is that key, not another', async () => {
+    const forms: Record<string, string>[] = [
+      { authorization: `bearer ${KEYS.KEY_BOB}` },
+      { authorization: `BEARER  ${KEYS.KEY_BOB}` },
+      { 'x-api-key': KEYS.KEY_BOB },
+      { 'api-key': KEYS.KEY_BOB },
+    ];
+    for (const headers of forms) {
+      expect({ headers, status: (await post('/v1/chat/completions', chat('fast'), headers)).status }).toEqual({ headers, status: 200 });
+      // bob's key serves only "fast": the key found is bob's.
+      expect({ headers, status: (await post('/v1/chat/completions', chat('smart'), headers)).status }).toEqual({ headers, status: 404 });
+    }
+    expect((await post('/v1/chat/completions', chat('fast'), { 'api-key': 'not-a-key-0123456789' })).status).toBe(401);
   });
 
   it("tokens_per_minute is charged for a stream the client leaves before its usage came (an estimate), so leaving early is no way around it", async () => {
@@ -149,6 +177,37 @@ describe('bodies and messages', () => {
     expect(answer.status).toBe(413);
     expect(JSON.parse(answer.body).error.code).toBe('request_too_large');
     expect(answer.connection).toBe('close');
+    expect(backends.ollama.requests).toHaveLength(0);
+  });
+
+  it('a body of exactly max_body_bytes is read, declared or chunked; one byte more is a 413', async () => {
+    const sized = (bytes: number) => {
+      const head = '{"model":"fast","messages":[{"role":"user","content":"';
+      const tail = '"}]}';
+      return head + 'x'.repeat(bytes - head.length - tail.length) + tail;
+    };
+    const send = (body: string, chunked: boolean) =>
+      new Promise<number>((resolve, reject) => {
+        const headers: Record<string, string> = { 'content-type': 'application/json', authorization: `Bearer ${KEYS.KEY_ALICE}` };
+        if (!chunked) headers['content-length'] = String(Buffer.byteLength(body));
+        const req = http.request(`${gw.url}/v1/chat/completions`, { method: 'POST', agent: false, headers }, (res) => {
+          res.resume();
+          res.on('end', () => resolve(res.statusCode!));
+        });
+        req.on('error', reject);
+        if (chunked) req.write(body.slice(0, 1000));
+        req.end(chunked ? body.slice(1000) : body);
+      });
+    for (const chunked of [false, true]) {
+      expect({ chunked, status: await send(sized(2000), chunked) }).toEqual({ chunked, status: 200 });
+      expect({ chunked, status: await send(sized(2001), chunked) }).toEqual({ chunked, status: 413 });
+    }
+  });
+
+  it('a body that is JSON but not an object (an array) is a 400 saying so', async () => {
+    const response = await fetch(`${gw.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${KEYS.KEY_ALICE}` }, body: '[{"model":"fast"}]' });
+    expect(response.status).toBe(400);
+    expect((await response.json()).error.message).toBe('the request body must be a JSON object');
     expect(backends.ollama.requests).toHaveLength(0);
   });
 

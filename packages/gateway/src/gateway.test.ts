@@ -210,6 +210,66 @@ describe('keys and limits', () => {
     expect(Object.keys(entry!)[0]).toBe('time');
     expect(Math.abs(Date.parse(entry!.time as string) - Date.now())).toBeLessThan(60_000);
   });
+
+  it('a stream: its request id, key, model, profile, stream true, tokens, and first_delta_ms within duration_ms; an answer in one piece has none; tokens counted by kind', async () => {
+    clock += 10 * 60_000; // a fresh window for alice's requests_per_minute
+    const headers = (id: string) => ({ headers: { 'content-type': 'application/json', authorization: `Bearer ${KEYS.KEY_ALICE}`, 'x-request-id': id } });
+    const streamed = await post(`${gw.url}/v1/chat/completions`, chat('fast', { stream: true }), undefined, headers('log-stream-1'));
+    expect((await streamed.text()).trimEnd().endsWith('data: [DONE]')).toBe(true);
+    const entry = await waitForLog(gw, (e) => e.request_id === 'log-stream-1');
+    expect(entry).toMatchObject({ method: 'POST', path: '/v1/chat/completions', status: 200, model: 'fast', profile: 'llama', key: 'alice', stream: true });
+    expect(typeof entry.first_delta_ms).toBe('number');
+    expect(entry.first_delta_ms as number).toBeGreaterThanOrEqual(0);
+    expect(entry.first_delta_ms as number).toBeLessThanOrEqual(entry.duration_ms as number);
+    expect(typeof entry.prompt_tokens).toBe('number');
+    expect(typeof entry.completion_tokens).toBe('number');
+
+    // aegis_gateway_tokens_total counts each kind in its own series, by what the backend reported.
+    const tokens = async (kind: string) => Number(new RegExp(`aegis_gateway_tokens_total\\{model="fast",profile="llama",kind="${kind}"\\} (\\d+)`).exec(await (await fetch(`${gw.url}/metrics`)).text())?.[1] ?? 0);
+    const [prompt, completion] = [await tokens('prompt'), await tokens('completion')];
+    const answered = await post(`${gw.url}/v1/chat/completions`, chat('fast'), undefined, headers('log-whole-1'));
+    expect(answered.status).toBe(200);
+    const { usage } = (await answered.json()) as { usage: { prompt_tokens: number; completion_tokens: number } };
+    expect(usage.prompt_tokens).not.toBe(usage.completion_tokens);
+    expect([(await tokens('prompt')) - prompt, (await tokens('completion')) - completion]).toEqual([usage.prompt_tokens, usage.completion_tokens]);
+    const whole = await waitForLog(gw, (e) => e.request_id === 'log-whole-1');
+    expect(whole).toMatchObject({ status: 200, model: 'fast', key: 'alice', stream: false, prompt_tokens: usage.prompt_tokens, completion_tokens: usage.completion_tokens });
+    expect(whole).not.toHaveProperty('first_delta_ms');
+  });
+});
+
+describe('the in-flight and duration metrics', () => {
+  let gw: RunningGateway;
+  beforeAll(async () => {
+    gw = await startGateway(backendsYaml(backends, heldProfile()));
+  });
+  afterAll(() => gw?.close());
+
+  const metricsText = async () => (await fetch(`${gw.url}/metrics`)).text();
+  const gauge = async (route: string) => Number(new RegExp(`aegis_gateway_in_flight_requests\\{route="${route}"\\} (\\d+)`).exec(await metricsText())?.[1] ?? 0);
+
+  it('each route is counted in flight under its own label (the first route counted does not take the others)', async () => {
+    // The first call counted is an embeddings one: its series exists before any chat one does.
+    expect((await post(`${gw.url}/v1/embeddings`, { model: 'llama', input: 'alpha' })).status).toBe(200);
+    while ((await gauge('embeddings')) !== 0) await new Promise((resolve) => setImmediate(resolve));
+    expect(await metricsText()).toMatch(/aegis_gateway_in_flight_requests\{route="embeddings"\} 0/);
+    const response = await post(`${gw.url}/v1/chat/completions`, chat('held', { stream: true }));
+    const call = await held.nextCall();
+    const reader = response.body!.getReader();
+    await readUntil(reader, 'first');
+    expect([await gauge('chat'), await gauge('embeddings')]).toEqual([1, 0]);
+    call.release();
+    await readUntil(reader, '[DONE]');
+  });
+
+  it("a request's duration is observed in seconds: the histogram's sum grows by the access log's duration_ms / 1000", async () => {
+    const sumOf = async () => Number(/aegis_gateway_request_duration_seconds_sum\{route="chat",model="llama"\} ([\d.e+-]+)/.exec(await metricsText())?.[1] ?? 0);
+    const before = await sumOf();
+    const response = await post(`${gw.url}/v1/chat/completions`, chat('llama'), undefined, { headers: { 'content-type': 'application/json', 'x-request-id': 'timed-1' } });
+    expect(response.status).toBe(200);
+    const entry = await waitForLog(gw, (e) => e.request_id === 'timed-1');
+    expect((await sumOf()) - before).toBeCloseTo((entry.duration_ms as number) / 1000, 6);
+  });
 });
 
 describe('the connection to the client', () => {

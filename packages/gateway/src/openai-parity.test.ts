@@ -40,11 +40,15 @@ interface Upstream {
   bodies: Record<string, unknown>[];
   script: Script;
   transcription: Record<string, unknown>;
+  /** The multipart bodies of the transcriptions received (latin1), in order. */
+  uploads: string[];
+  /** The usage an embeddings answer reports. */
+  embeddingsUsage: Record<string, number>;
   close(): Promise<void>;
 }
 
 async function startUpstream(): Promise<Upstream> {
-  const up: Omit<Upstream, 'baseUrl' | 'close'> = { bodies: [], script: {}, transcription: { text: '' } };
+  const up: Omit<Upstream, 'baseUrl' | 'close'> = { bodies: [], script: {}, transcription: { text: '' }, uploads: [], embeddingsUsage: {} };
   const frame = (delta: Record<string, unknown>, finish: string | null = null) =>
     `data: ${JSON.stringify({ id: 'c', object: 'chat.completion.chunk', created: 1, model: 'm', choices: [{ index: 0, delta, logprobs: null, finish_reason: finish }] })}\n\n`;
   const server = http.createServer((req, res) => {
@@ -52,8 +56,20 @@ async function startUpstream(): Promise<Upstream> {
     req.on('data', (d: Buffer) => parts.push(d));
     req.on('end', () => {
       if (req.url?.endsWith('/audio/transcriptions')) {
+        up.uploads.push(Buffer.concat(parts).toString('latin1'));
         res.writeHead(200, { 'content-type': 'application/json' });
         res.end(JSON.stringify(up.transcription));
+        return;
+      }
+      if (req.url?.endsWith('/audio/speech')) {
+        up.bodies.push(JSON.parse(Buffer.concat(parts).toString('utf8')) as Record<string, unknown>);
+        res.writeHead(200, { 'content-type': 'audio/flac' });
+        res.end(Buffer.from('fLaC-audio'));
+        return;
+      }
+      if (req.url?.endsWith('/embeddings')) {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ object: 'list', data: [{ object: 'embedding', index: 0, embedding: [0.5, -0.25] }], model: 'm', usage: up.embeddingsUsage }));
         return;
       }
       const body = JSON.parse(Buffer.concat(parts).toString('utf8')) as Record<string, unknown>;
@@ -302,6 +318,70 @@ describe('the parameters of the installed openai client', () => {
   });
 });
 
+describe("the answer's shape, as OpenAI's", () => {
+  it('non-streamed: a chatcmpl- id, created in seconds, logprobs and system_fingerprint null, nothing else', async () => {
+    const before = Math.floor(Date.now() / 1000);
+    const body = (await (await post({ model: 'gpt', messages: user })).json()) as Record<string, any>;
+    const after = Math.ceil(Date.now() / 1000);
+    expect(Object.keys(body).sort()).toEqual(['choices', 'created', 'id', 'model', 'object', 'system_fingerprint', 'usage']);
+    expect(body).toMatchObject({ object: 'chat.completion', model: 'gpt', system_fingerprint: null });
+    expect(body.id).toMatch(/^chatcmpl-[0-9a-f]{32}$/);
+    // Unix seconds, as OpenAI's (not milliseconds: a client shows it as a date).
+    expect(Number.isInteger(body.created) && body.created >= before && body.created <= after).toBe(true);
+    expect(body.choices).toEqual([{ index: 0, message: { role: 'assistant', content: 'Hello', refusal: null }, logprobs: null, finish_reason: 'stop' }]);
+  });
+
+  it('streamed: every chunk with the same id, created and model and choice index 0; the role first, an empty delta with the finish reason last, then [DONE]; usage only when asked', async () => {
+    upstream.script = { deltas: [{ content: 'Hel' }, { content: 'lo' }] };
+    const before = Math.floor(Date.now() / 1000);
+    const sse = await (await post({ model: 'gpt', stream: true, messages: user })).text();
+    const after = Math.ceil(Date.now() / 1000);
+    expect(sse.endsWith('data: [DONE]\n\n')).toBe(true);
+    const chunks = chunksOf(sse);
+    const { id, created } = chunks[0]!;
+    expect(id).toMatch(/^chatcmpl-[0-9a-f]{32}$/);
+    expect(Number.isInteger(created) && created >= before && created <= after).toBe(true);
+    for (const chunk of chunks) {
+      expect(chunk).toMatchObject({ id, object: 'chat.completion.chunk', created, model: 'gpt', system_fingerprint: null });
+      expect(chunk.choices).toHaveLength(1);
+      expect(chunk.choices[0]).toMatchObject({ index: 0, logprobs: null });
+      expect(chunk).not.toHaveProperty('usage');
+    }
+    expect(chunks[0]!.choices[0]).toEqual({ index: 0, delta: { role: 'assistant', content: '' }, logprobs: null, finish_reason: null });
+    expect(chunks.slice(1, -1).map((c) => c.choices[0].delta)).toEqual([{ content: 'Hel' }, { content: 'lo' }]);
+    expect(chunks.at(-1)!.choices[0]).toEqual({ index: 0, delta: {}, logprobs: null, finish_reason: 'stop' });
+
+    // With include_usage: one more chunk, choices empty, before [DONE].
+    const withUsage = chunksOf(await (await post({ model: 'gpt', stream: true, messages: user, stream_options: { include_usage: true } })).text());
+    expect(withUsage.at(-1)).toMatchObject({ object: 'chat.completion.chunk', choices: [], usage: { prompt_tokens: 10, completion_tokens: 2, total_tokens: 12 } });
+    expect(withUsage.filter((c) => 'usage' in c)).toHaveLength(1);
+    // include_usage false: none.
+    expect(chunksOf(await (await post({ model: 'gpt', stream: true, messages: user, stream_options: { include_usage: false } })).text()).filter((c) => 'usage' in c)).toHaveLength(0);
+  });
+});
+
+describe('what the request asks reaches the backend', () => {
+  it('max_completion_tokens (over max_tokens), a stop string, seed and message names, as the client sent them', async () => {
+    const named = [{ role: 'system', content: 'be brief', name: 'rules' }, { role: 'user', content: 'x'.repeat(40), name: 'ann' }];
+    expect((await post({ model: 'gpt', messages: named, max_completion_tokens: 7, stop: 'END', seed: 42 })).status).toBe(200);
+    expect(upstream.bodies[0]).toMatchObject({ max_completion_tokens: 7, stop: ['END'], seed: 42, messages: named });
+    // Both: the newer max_completion_tokens, as OpenAI takes it (max_tokens is deprecated).
+    expect((await post({ model: 'gpt', messages: user, max_tokens: 9, max_completion_tokens: 7 })).status).toBe(200);
+    expect(upstream.bodies[1]).toMatchObject({ max_completion_tokens: 7 });
+    expect((await post({ model: 'gpt', messages: user, max_tokens: 9, stop: ['a', 'b'] })).status).toBe(200);
+    expect(upstream.bodies[2]).toMatchObject({ max_completion_tokens: 9, stop: ['a', 'b'] });
+  });
+
+  it('a tool without parameters is one with an empty parameter list; tool_choice "none" is passed on, not dropped', async () => {
+    const tools = [{ type: 'function', function: { name: 'now' } }];
+    expect((await post({ model: 'gpt', messages: user, tools, tool_choice: 'none' })).status).toBe(200);
+    // OpenAI: "Omitting parameters defines a function with an empty parameter list" (a backend may refuse a schema without a type).
+    expect(upstream.bodies[0]!.tools).toEqual([{ type: 'function', function: { name: 'now', parameters: { type: 'object', properties: {} } } }]);
+    // With tools at hand, "none" is what keeps the model from calling one.
+    expect(upstream.bodies[0]!.tool_choice).toBe('none');
+  });
+});
+
 describe('secrets a stream carries', () => {
   it('a key sent in short content pieces between reasoning deltas never goes out whole', async () => {
     const deltas: Record<string, unknown>[] = [];
@@ -350,6 +430,30 @@ describe("the backend's error codes", () => {
   });
 });
 
+describe('speech', () => {
+  it('voice, speed and response_format reach the backend; the audio comes back with its type', async () => {
+    const response = await fetch(`${gw.url}/v1/audio/speech`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'gpt', input: 'hello', voice: 'nova', speed: 1.5, response_format: 'flac' }),
+    });
+    expect(response.status).toBe(200);
+    expect(response.headers.get('content-type')).toBe('audio/flac');
+    expect(Buffer.from(await response.arrayBuffer()).toString()).toBe('fLaC-audio');
+    expect(upstream.bodies).toHaveLength(1);
+    expect(upstream.bodies[0]).toMatchObject({ input: 'hello', voice: 'nova', speed: 1.5, response_format: 'flac' });
+  });
+});
+
+describe('embeddings', () => {
+  it("usage.total_tokens is the prompt's count when the backend reports only prompt_tokens (nothing else is counted)", async () => {
+    upstream.embeddingsUsage = { prompt_tokens: 3 };
+    const answer = await client.embeddings.create({ model: 'gpt', input: 'alpha', encoding_format: 'float' });
+    expect(answer.usage).toEqual({ prompt_tokens: 3, total_tokens: 3 });
+    expect(answer.data[0]!.embedding).toEqual([0.5, -0.25]);
+  });
+});
+
 describe('transcriptions', () => {
   it('every string passed on from the result is scrubbed: the language too', async () => {
     upstream.transcription = { text: `your key is ${KEY}`, language: KEY };
@@ -357,5 +461,48 @@ describe('transcriptions', () => {
     const verbose = await client.audio.transcriptions.create({ model: 'gpt', file, response_format: 'verbose_json' });
     expect(verbose).toMatchObject({ text: 'your key is ***', language: '***' });
     expect(JSON.stringify(verbose)).not.toContain(KEY);
+  });
+
+  it('response_format text is the text itself as text/plain; json (the default) is { text } only; verbose_json adds task and language', async () => {
+    upstream.transcription = { text: 'hello there', language: 'en' };
+    const form = (fields: Record<string, string>) => {
+      const data = new FormData();
+      data.set('model', 'gpt');
+      data.set('file', new Blob([new Uint8Array(wavFile(pcmTone(0.05)))], { type: 'audio/wav' }), 'clip.wav');
+      for (const [name, value] of Object.entries(fields)) data.set(name, value);
+      return data;
+    };
+    const transcribe = (fields: Record<string, string>) => fetch(`${gw.url}/v1/audio/transcriptions`, { method: 'POST', body: form(fields) });
+
+    const text = await transcribe({ response_format: 'text' });
+    expect(text.headers.get('content-type')).toMatch(/^text\/plain/);
+    expect(await text.text()).toBe('hello there');
+    const file = await toFile(wavFile(pcmTone(0.05)), 'clip.wav', { type: 'audio/wav' });
+    expect(await client.audio.transcriptions.create({ model: 'gpt', file, response_format: 'text' })).toBe('hello there');
+
+    const byDefault = await transcribe({});
+    expect(byDefault.headers.get('content-type')).toMatch(/^application\/json/);
+    expect(await byDefault.json()).toEqual({ text: 'hello there' });
+    expect(await (await transcribe({ response_format: 'json' })).json()).toEqual({ text: 'hello there' });
+    expect(await (await transcribe({ response_format: 'verbose_json' })).json()).toEqual({ task: 'transcribe', language: 'en', text: 'hello there' });
+
+    // A streamed transcription is not served: refused by name, before any upstream call (never answered as JSON).
+    upstream.uploads.length = 0;
+    const streamed = await transcribe({ stream: 'true' });
+    expect(streamed.status).toBe(400);
+    expect(((await streamed.json()) as { error: unknown }).error).toMatchObject({ param: 'stream', code: 'unsupported_parameter' });
+    expect(upstream.uploads).toHaveLength(0);
+    expect((await transcribe({ stream: 'false' })).status).toBe(200);
+  });
+
+  it("a file sent without its type (application/octet-stream) reaches the backend typed by its extension", async () => {
+    upstream.uploads.length = 0;
+    upstream.transcription = { text: 'ok' };
+    for (const name of ['clip.mp3', 'clip.FLAC', 'clip.webm']) {
+      const file = await toFile(Buffer.from(wavFile(pcmTone(0.05))), name, { type: 'application/octet-stream' });
+      await client.audio.transcriptions.create({ model: 'gpt', file });
+    }
+    const types = upstream.uploads.map((body) => /name="file"[^\r]*\r\nContent-Type: ([^\r]+)/i.exec(body)?.[1]);
+    expect(types).toEqual(['audio/mpeg', 'audio/flac', 'audio/webm']);
   });
 });

@@ -164,6 +164,25 @@ describe('fallback_on', () => {
     expect(failureKind(new ProviderError('x', { reason: 'aborted' }))).toBeUndefined();
     expect(failureKind(new Error('x'))).toBeUndefined();
   });
+
+  it('classifies failures without a status by their reason (and whether they are retryable)', () => {
+    const kind = (reason: string, retryable: boolean) => failureKind(new ProviderError('x', { reason: reason as never, retryable }));
+    expect([
+      kind('connection', true),
+      kind('idle_timeout', true),
+      kind('timeout', true),
+      kind('truncated_stream', true),
+      // A stream that broke in a way worth another try is a truncated one; otherwise the answer was bad.
+      kind('stream_error', true),
+      kind('stream_error', false),
+      kind('bad_response', false),
+      kind('response_too_large', false),
+      kind('invalid_structured_output', false),
+      // An HTTP failure without a status: a retryable one is the server's, another a bad answer.
+      kind('http', true),
+      kind('http', false),
+    ]).toEqual(['connection', 'timeout', 'timeout', 'truncated', 'truncated', 'bad_response', 'bad_response', 'bad_response', 'structured_output', 'server_error', 'bad_response']);
+  });
 });
 
 describe('members are not retried with backoff after a refused connection', () => {

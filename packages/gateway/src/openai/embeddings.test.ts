@@ -43,6 +43,17 @@ beforeEach(() => {
   kobold.reset();
 });
 
+describe('embeddings input', () => {
+  it('token arrays (the backends take text) are a 400 naming input, never embedded as their digits', async () => {
+    for (const input of [[1, 2, 3], [[1, 2], [3]], ['text', 5]]) {
+      const error = await client.embeddings.create({ model: 'chat', input: input as string[], encoding_format: 'float' }).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(OpenAI.BadRequestError);
+      expect((error as InstanceType<typeof OpenAI.APIError>).param).toBe('input');
+    }
+    expect(backends.openai.requests).toHaveLength(0);
+  });
+});
+
 describe('embeddings with dimensions', () => {
   it('passes dimensions to the backend and returns vectors of that length, in both encodings', async () => {
     const floats = await client.embeddings.create({ model: 'chat', input: ['alpha', 'beta'], dimensions: 256, encoding_format: 'float' });

@@ -109,3 +109,54 @@ describe('parameters taken as they are', () => {
     expect(taken).toBe(6);
   });
 });
+
+describe('messages as the contract carries them', () => {
+  it("a tool message without a name is named after the call it answers (for backends that want the tool's name)", () => {
+    const request = parseChatRequest({
+      model: 'm',
+      messages: [
+        { role: 'user', content: 'Weather in Paris?' },
+        { role: 'assistant', content: null, tool_calls: [{ id: 'call_1', type: 'function', function: { name: 'get_weather', arguments: '{"city":"Paris"}' } }] },
+        { role: 'tool', tool_call_id: 'call_1', content: '18 C' },
+        { role: 'tool', tool_call_id: 'call_1', name: 'own_name', content: '18 C' },
+      ],
+    });
+    expect(request.messages[1]).toMatchObject({ role: 'assistant', toolCalls: [{ id: 'call_1', name: 'get_weather', arguments: { city: 'Paris' } }] });
+    expect(request.messages[2]).toEqual({ role: 'tool', content: '18 C', toolCallId: 'call_1', name: 'get_weather' });
+    expect(request.messages[3]).toMatchObject({ name: 'own_name' });
+  });
+
+  it('text parts of a message are one text, joined by line breaks (not glued together)', () => {
+    const parts = [{ type: 'text', text: 'Be brief.' }, { type: 'text', text: 'Answer in French.' }];
+    const request = parseChatRequest({ model: 'm', messages: [{ role: 'system', content: parts }, { role: 'user', content: parts }] });
+    expect(request.messages.map((m) => m.content)).toEqual(['Be brief.\nAnswer in French.', 'Be brief.\nAnswer in French.']);
+  });
+});
+
+describe('tools, calls and images refused before any backend call', () => {
+  const tool = (name: string) => ({ type: 'function', function: { name, parameters: { type: 'object', properties: {} } } });
+
+  it('two tools with one name are a 400 naming the second (which one would the model call?)', () => {
+    expect(refusal(() => parseChatRequest({ model: 'm', messages: user, tools: [tool('f'), tool('g'), tool('f')] }))).toMatchObject({ status: 400, param: 'tools[2].function.name', code: 'invalid_value' });
+  });
+
+  it("a call's empty arguments are no arguments; arguments that are not a JSON object are a 400 naming them", () => {
+    const turn = (args: string) => ({
+      model: 'm',
+      messages: [...user, { role: 'assistant', content: null, tool_calls: [{ id: 'c1', type: 'function', function: { name: 'now', arguments: args } }] }, { role: 'tool', tool_call_id: 'c1', content: '12:00' }],
+    });
+    for (const empty of ['', '  ']) expect(parseChatRequest(turn(empty)).messages[1]).toMatchObject({ toolCalls: [{ id: 'c1', name: 'now', arguments: {} }] });
+    for (const bad of ['{', '[1]', '"x"'])
+      expect(refusal(() => parseChatRequest(turn(bad)))).toMatchObject({ status: 400, param: 'messages[1].tool_calls[0].function.arguments', code: 'invalid_value' });
+  });
+
+  it('a data: image URL that is not data:image/<type>;base64 is a 400 naming it', () => {
+    const image = (url: string) => ({ model: 'm', messages: [{ role: 'user', content: [{ type: 'text', text: 'what is it?' }, { type: 'image_url', image_url: { url } }] }] });
+    for (const url of ['data:text/plain;base64,aGk=', 'data:image/png,rawbytes', 'data:,x'])
+      expect(refusal(() => parseChatRequest(image(url)))).toMatchObject({ status: 400, param: 'messages[0].content[1].image_url.url', code: 'invalid_value' });
+    expect(parseChatRequest(image('data:image/png;base64,iVBORw0KGgo=')).messages[0]!.content).toEqual([
+      { type: 'text', text: 'what is it?' },
+      { type: 'image', image: 'data:image/png;base64,iVBORw0KGgo=' },
+    ]);
+  });
+});
