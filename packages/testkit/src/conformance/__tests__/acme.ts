@@ -136,6 +136,13 @@ export type AcmeConfig = z.infer<typeof AcmeConfig>;
 
 const prompt = (messages: ChatMessage[]): string => messages.map((m) => textOf(m.content)).join('\n');
 
+/** One event of Acme's stream. */
+export interface AcmeChunk {
+  delta?: string;
+  stop_reason?: string;
+  error?: { message?: string };
+}
+
 export class AcmeProvider extends BackendProvider<AcmeConfig> {
   protected url(path: string): string {
     return `${this.config.base_url}${path}`;
@@ -174,12 +181,23 @@ export class AcmeProvider extends BackendProvider<AcmeConfig> {
     let stopReason: string | undefined;
     for await (const event of readSse(response.body)) {
       if (event.data === '[DONE]') return { finishReason: normalizeFinishReason(stopReason) };
-      const chunk = parseStreamJson<{ delta?: string; stop_reason?: string; error?: { message?: string } }>(event.data, url);
-      if (chunk.error) throw new ProviderError(`stream from ${url} failed: ${chunk.error.message ?? 'error event'}`, { url, reason: 'stream_error' });
+      const chunk = this.parseChunk(event.data, url);
+      const error = this.streamError(chunk, url);
+      if (error) throw error;
       if (chunk.delta) yield chunk.delta;
       if (chunk.stop_reason) stopReason = chunk.stop_reason;
     }
     throw this.truncatedStream(url, 'data: [DONE]');
+  }
+
+  /** A stream event's JSON (a bad_response when it is not JSON). The broken fixtures override it, or streamError, to get one mistake each. */
+  protected parseChunk(data: string, url: string): AcmeChunk {
+    return parseStreamJson<AcmeChunk>(data, url);
+  }
+
+  /** The error an event reports, if it is the backend's error event. */
+  protected streamError(chunk: AcmeChunk, url: string): ProviderError | undefined {
+    return chunk.error ? new ProviderError(`stream from ${url} failed: ${chunk.error.message ?? 'error event'}`, { url, reason: 'stream_error' }) : undefined;
   }
 
   protected override async doEmbeddings(texts: string[], _options: EmbeddingsOptions, settings: CallSettings): Promise<EmbeddingsResult> {

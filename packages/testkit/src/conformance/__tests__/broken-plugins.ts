@@ -7,10 +7,8 @@ import {
   BackendProvider,
   definePlugin,
   normalizeFinishReason,
-  parseStreamJson,
   PLUGIN_API_VERSION,
   ProviderError,
-  readSse,
   z,
   type AegisPlugin,
   type AnyConfigSchema,
@@ -31,7 +29,7 @@ import {
   type TranscriptionResult,
 } from '@aegis/core';
 import { ExampleComConfig, ExampleComProvider } from 'aegis-provider-example-com';
-import { AcmeConfig, AcmeProvider } from './acme.js';
+import { AcmeConfig, AcmeProvider, type AcmeChunk } from './acme.js';
 
 type ProviderClass<C> = new (config: C, context: ProviderContext) => BackendProvider;
 
@@ -334,35 +332,16 @@ export const answerReplaced = acmeVariant(AnswerReplaced);
 // ---- errors and limits of completion and streaming (on Acme) --------------------------------
 
 class IgnoresErrorEvent extends AcmeProvider {
-  protected override async *doStream(messages: ChatMessage[], settings: CallSettings): ProviderStream {
-    const url = this.url('/v1/generate');
-    const response = await this.context.http.postStream(url, this.generateBody(messages, settings, true), this.options(settings));
-    let stopReason: string | undefined;
-    for await (const event of readSse(response.body)) {
-      if (event.data === '[DONE]') return { finishReason: normalizeFinishReason(stopReason) };
-      const chunk = parseStreamJson<{ delta?: string; stop_reason?: string }>(event.data, url);
-      if (chunk.delta) yield chunk.delta;
-      if (chunk.stop_reason) stopReason = chunk.stop_reason;
-    }
-    throw this.truncatedStream(url, 'data: [DONE]');
+  protected override streamError(): undefined {
+    return undefined;
   }
 }
 /** Has no `if (chunk.error) throw`: the backend's error event is skipped, and the stream then reports truncated_stream. */
 export const ignoresErrorEvent = acmeVariant(IgnoresErrorEvent);
 
 class RawJsonStream extends AcmeProvider {
-  protected override async *doStream(messages: ChatMessage[], settings: CallSettings): ProviderStream {
-    const url = this.url('/v1/generate');
-    const response = await this.context.http.postStream(url, this.generateBody(messages, settings, true), this.options(settings));
-    let stopReason: string | undefined;
-    for await (const event of readSse(response.body)) {
-      if (event.data === '[DONE]') return { finishReason: normalizeFinishReason(stopReason) };
-      const chunk = JSON.parse(event.data) as { delta?: string; stop_reason?: string; error?: { message?: string } };
-      if (chunk.error) throw new ProviderError(`stream from ${url} failed: ${chunk.error.message}`, { url, reason: 'stream_error' });
-      if (chunk.delta) yield chunk.delta;
-      if (chunk.stop_reason) stopReason = chunk.stop_reason;
-    }
-    throw this.truncatedStream(url, 'data: [DONE]');
+  protected override parseChunk(data: string): AcmeChunk {
+    return JSON.parse(data) as AcmeChunk;
   }
 }
 /** Parses stream events with JSON.parse instead of parseStreamJson: a broken event is a raw SyntaxError. */
