@@ -354,15 +354,14 @@ export async function createGateway(aegis: Aegis, options: GatewayOptions = {}):
     const runtime = { ...request.runtime, signal };
     // Charged to the key and reported: the usage the backend reported, and an estimate for
     // what it did not (limits/estimate.ts), also for a call that failed or was left.
-    let tokens: number | undefined;
+    let usage: ReturnType<typeof usageOrEstimate> | undefined;
     let answered = (): number => 0;
     try {
       if (!request.stream) {
         const result = await call.provider.getCompletion(request.messages, runtime);
         answered = () => answerChars(result);
         countTokens(call, result.usage?.promptTokens, result.usage?.completionTokens, entry);
-        const usage = usageOrEstimate(result.usage, request.messages, answered());
-        tokens = usage.promptTokens + usage.completionTokens;
+        usage = usageOrEstimate(result.usage, request.messages, answered());
         return sendJson(res, 200, completionBody(id, created, request.model, result, usage, (t) => scrub(s, t), request.json));
       }
       const stream = call.provider.streamCompletion(request.messages, runtime);
@@ -440,19 +439,16 @@ export async function createGateway(aegis: Aegis, options: GatewayOptions = {}):
       }
       const result = await stream.result;
       countTokens(call, result.usage?.promptTokens, result.usage?.completionTokens, entry);
-      const usage = usageOrEstimate(result.usage, request.messages, answered());
-      tokens = usage.promptTokens + usage.completionTokens;
+      usage = usageOrEstimate(result.usage, request.messages, answered());
       let tail = encoder.end() + chunks.finish(result.finishReason);
       if (request.includeUsage) tail += chunks.usage(usage);
       out.end(tail + ChunkWriter.DONE);
     } catch (error) {
       throw error instanceof GatewayError ? error : await upstreamFailure(s, call, error);
     } finally {
-      if (tokens === undefined) {
-        const estimate = usageOrEstimate(undefined, request.messages, answered());
-        tokens = estimate.promptTokens + estimate.completionTokens;
-      }
-      call.permit.release(tokens);
+      // A call that failed or was left has no usage yet: the estimate of what it sent and received.
+      const charged = usage ?? usageOrEstimate(undefined, request.messages, answered());
+      call.permit.release(charged.promptTokens + charged.completionTokens);
     }
   };
 
