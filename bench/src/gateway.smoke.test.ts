@@ -5,7 +5,7 @@
  */
 import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -37,9 +37,22 @@ describe('npm run bench:gateway (quick)', () => {
     const env: Record<string, string | undefined> = { ...process.env };
     delete env.NODE_OPTIONS;
     const { stdout } = await run(process.execPath, [FLOOR, '6'], { env });
-    for (const side of ['raw', 'minimal', 'core', 'gateway']) expect(stdout).toMatch(new RegExp(`^${side} +\\d+ µs  ×\\d+\\.\\d+ of raw$`, 'm'));
+    for (const side of ['raw', 'minimal', 'minimal-fat', 'core', 'gateway']) expect(stdout).toMatch(new RegExp(`^${side} +\\d+ µs  ×\\d+\\.\\d+ of raw$`, 'm'));
     expect(stdout.match(/gateway's own layer: ×\d+\.\d+ of core alone/g)).toHaveLength(2);
     expect(stdout).toMatch(/interleaved call by call/);
     expect(stdout).toMatch(/in blocks of 6 calls per side/);
+  }, 60_000);
+
+  it('--pin puts the proxies on a CPU of their own (or says why it cannot)', async () => {
+    const env: Record<string, string | undefined> = { ...process.env };
+    delete env.NODE_OPTIONS;
+    const pinned = run(process.execPath, [FLOOR, '2', '--pin'], { env });
+    if (availableParallelism() < 2) {
+      await expect(pinned).rejects.toMatchObject({ stderr: expect.stringContaining('--pin needs 2 CPUs or more') });
+      return;
+    }
+    const { stdout } = await pinned;
+    expect(stdout).toContain(`pinned: the proxies on CPU ${availableParallelism() - 1}, the client and the emulator on CPU 0`);
+    expect(stdout).toMatch(/^gateway +\d+ µs/m);
   }, 60_000);
 });

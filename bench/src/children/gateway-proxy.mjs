@@ -5,7 +5,9 @@
  * proxy that speaks the protocol does for a streamed chat: parse the request,
  * send a new upstream body, parse the answer's SSE events and write each
  * delta as a chunk of its own; no AEGIS code, validation, contract,
- * limits or scrubbing), or `core` (a bare
+ * limits or scrubbing), `minimal-fat` (the same handler in a process that has
+ * also loaded core, the plugin and the gateway and started a gateway, which
+ * serves nothing: whether a large process alone is slower), or `core` (a bare
  * node:http server that streams a chat through @aegis/core and the openai
  * plugin with no gateway code: no validation, keys, limits, metrics, logs,
  * scrubbing or OpenAI chunk encoding; what the gateway's layer is measured on). Driven over IPC: its URL,
@@ -62,7 +64,13 @@ if (mode === 'raw') {
     };
   });
   await listenOnLoopback(server);
-} else if (mode === 'minimal') {
+} else if (mode === 'minimal' || mode === 'minimal-fat') {
+  if (mode === 'minimal-fat') {
+    // Loaded, configured and listening, as in the `gateway` side; never called.
+    const { createGateway } = await import('@aegis/gateway');
+    const idle = await createGateway(await benchAegis());
+    await idle.listen({ port: 0, host: '127.0.0.1' });
+  }
   // Streamed chats only (what gateway-floor.mjs sends). Like the gateway, the first delta is
   // written (and uncorked) on its own, the rest of an upstream read's deltas in one write.
   const agent = new http.Agent({ keepAlive: true, maxSockets: 1024 });

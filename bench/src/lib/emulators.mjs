@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 export const API_KEY = 'sk-bench-0123456789abcdef';
 
 /**
- * @returns {Promise<{ openai: {url: string, baseUrl: string}, ollama: {url: string, baseUrl: string},
+ * @returns {Promise<{ openai: {url: string, baseUrl: string}, ollama: {url: string, baseUrl: string}, pid: number,
  *   setReply(kind: string, reply: object): Promise<void>, lastRequest(kind: string): Promise<any>,
  *   connections(kind: string): Promise<number>, close(): Promise<void> }>}
  */
@@ -37,6 +37,7 @@ export async function startBackends() {
     });
   return {
     ...urls,
+    pid: child.pid,
     setReply: (kind, reply) => call('setReply', kind, { reply }),
     lastRequest: (kind) => call('lastRequest', kind),
     connections: (kind) => call('connections', kind),

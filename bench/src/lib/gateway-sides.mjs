@@ -28,6 +28,7 @@ export async function startProxy(mode, upstream) {
     });
   return {
     url,
+    pid: child.pid,
     usage: () => call('usage'),
     gc: () => call('gc'),
     profileStart: () => call('profileStart'),
