@@ -12,6 +12,15 @@ const chat: ChatMessage[] = [
   { role: 'system', content: 'Be brief.' },
   { role: 'user', content: 'Name a colour.' },
 ];
+/** A 1x1 PNG. */
+const PNG = new Uint8Array(Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==', 'base64'));
+/** A raw SSE body served by the emulator as a 200 answer. */
+const sse = (...payloads: string[]) => ({
+  kind: 'status' as const,
+  status: 200,
+  body: payloads.map((p) => `data: ${p}\n\n`).join(''),
+  headers: { 'content-type': 'text/event-stream' },
+});
 const CHATML_PROMPT =
   '<|im_start|>system\nBe brief.<|im_end|>\n<|im_start|>user\nName a colour.<|im_end|>\n<|im_start|>assistant\n';
 
@@ -67,6 +76,12 @@ beforeAll(async () => {
   trim_stop: false
 - profile_name: defaults
   type: koboldcpp
+- profile_name: grammar
+  type: koboldcpp
+  base_url: "${emulator.url}"
+  password: \${KOBOLD_PASSWORD}
+  max_retries: 0
+  grammar: 'root ::= "yes" | "no"'
 `;
   writeFileSync(join(dir, 'backends.yaml'), yaml);
   aegis = createAegis({ configPath: join(dir, 'backends.yaml'), env: { KOBOLD_PASSWORD: PASSWORD }, plugins: [plugin], discover: false });
@@ -177,6 +192,27 @@ describe('completion', () => {
     expect(body.stop_sequence).toEqual(['<|eot_id|>', '<|start_header_id|>user<|end_header_id|>']);
     expect(body.memory).toBe('[Persona: terse]');
     expect(body.max_length).toBe(512);
+  });
+
+  it("the call's responseFormat wins over the profile's grammar, which applies otherwise", async () => {
+    const grammar = await aegis.getProviderForProfile('grammar');
+    await grammar.getCompletion(chat);
+    expect(emulator.lastRequest!.json.grammar).toBe('root ::= "yes" | "no"');
+    const schema = { type: 'object', properties: { colour: { type: 'string' } }, required: ['colour'] };
+    await grammar.getCompletion(chat, { responseFormat: { type: 'json', schema } });
+    expect(JSON.parse(emulator.lastRequest!.json.grammar)).toEqual(schema);
+  });
+
+  it('sends up to 8 images (what KoboldCpp reads), and refuses a 9th before sending anything', async () => {
+    const withImages = (n: number): ChatMessage[] => [
+      { role: 'user', content: [{ type: 'text', text: 'Which colours?' }, ...Array.from({ length: n }, () => ({ type: 'image' as const, image: PNG, mimeType: 'image/png' }))] },
+    ];
+    await provider.getCompletion(withImages(8));
+    expect(emulator.lastRequest!.json.images).toHaveLength(8);
+    emulator.reset();
+    const e = await provider.getCompletion(withImages(9)).catch((error: unknown) => error);
+    expect(CapabilityNotSupportedError.isInstance(e)).toBe(true);
+    expect(emulator.requests).toHaveLength(0);
   });
 
   it('stops at the end of the assistant turn, without the end tag in the text', async () => {
@@ -313,6 +349,28 @@ describe('streaming', () => {
     expect(e.partialText).toBe('one');
   });
 
+  it('passes on at the end the text held back as a possible start of a stop sequence', async () => {
+    emulator.setReply({ chunks: ['Blue', ' <'] });
+    const stream = provider.streamCompletion(chat);
+    const deltas: string[] = [];
+    for await (const delta of stream) deltas.push(delta);
+    expect(deltas.join('')).toBe('Blue <');
+    expect(await stream.result).toMatchObject({ text: 'Blue <', finishReason: 'stop' });
+  });
+
+  it('reads events without an "event:" line as messages (the SSE default)', async () => {
+    emulator.failNext(sse('{"token": "Red", "finish_reason": null}', '{"token": "", "finish_reason": "stop"}'));
+    const result = await provider.streamCompletion(chat).result;
+    expect(result).toMatchObject({ text: 'Red', finishReason: 'stop' });
+  });
+
+  it('an {"error": ...} event is a stream_error with its message', async () => {
+    emulator.failNext(sse('{"token": "Red", "finish_reason": null}', '{"error": "the server ran out of memory"}'));
+    const e = await failure(provider.streamCompletion(chat).result);
+    expect(e.reason).toBe('stream_error');
+    expect(e.message).toContain('the server ran out of memory');
+  });
+
   it('reports an error event inside the stream with the server message', async () => {
     emulator.setReply({ chunks: ['one', ' two', ' three'] });
     emulator.failNext({ kind: 'stream-error', message: 'CUDA error: out of memory' });
@@ -431,6 +489,17 @@ describe('errors', () => {
     expect((await abortRequests()).map((r) => r.json)).toEqual([{ genkey }]);
   });
 
+  it('a cancelled tool call stops the generation named by a genkey given in providerOptions', async () => {
+    emulator.failNext({ kind: 'hang' });
+    const controller = new AbortController();
+    abortOnArrival(controller, '/v1/chat/completions');
+    const tools = [{ name: 'get_time', description: 'The time', parameters: { type: 'object', properties: { tz: { type: 'string' } } } }];
+    const e = await failure(provider.getCompletion(chat, { tools, signal: controller.signal, providerOptions: { genkey: 'my-own-key' } }));
+    expect(e.reason).toBe('aborted');
+    expect(posts('/v1/chat/completions')[0]!.json.genkey).toBe('my-own-key');
+    expect((await abortRequests()).map((r) => r.json)).toEqual([{ genkey: 'my-own-key' }]);
+  });
+
   it('aborts a stream through the AbortSignal', async () => {
     emulator.failNext({ kind: 'hang' });
     const controller = new AbortController();
@@ -481,6 +550,19 @@ describe('embeddings', () => {
     const e = await failure(provider.getEmbeddings(['alpha']));
     expect(e.message).toContain('no embeddings model loaded');
     expect(e.retryable).toBe(false);
+  });
+
+  it('puts the vectors in the order of their index', async () => {
+    const data = [
+      { object: 'embedding', index: 1, embedding: [0, 1] },
+      { object: 'embedding', index: 0, embedding: [1, 0] },
+    ];
+    emulator.failNext({ kind: 'status', status: 200, body: { object: 'list', data, model: 'koboldcpp/nomic', usage: { prompt_tokens: 2, total_tokens: 2 } } });
+    const result = await provider.getEmbeddings(['alpha', 'beta']);
+    expect(result.embeddings).toEqual([
+      [1, 0],
+      [0, 1],
+    ]);
   });
 
   it('rejects a body of the wrong shape', async () => {
@@ -558,6 +640,22 @@ describe('transcription', () => {
     const big = Buffer.concat([Buffer.from('junk'), audio, Buffer.from('junk')]);
     await provider.getTranscription(new Uint8Array(big.buffer, big.byteOffset + 4, audio.length));
     expect(emulator.lastRequest?.json.audio_data).toBe(audio.toString('base64'));
+  });
+});
+
+describe('models and tokens', () => {
+  const onPath = (path: string) => (request: RecordedRequest) => request.path === path;
+
+  it('a context length of 0 is no context length', async () => {
+    emulator.failNext({ kind: 'status', status: 200, body: { value: 0 } }, 1, onPath('/api/extra/true_max_context_length'));
+    const [model] = await provider.listModels();
+    expect(model!.id).toMatch(/^koboldcpp\//);
+    expect(model).not.toHaveProperty('contextLength');
+  });
+
+  it('counts 0 tokens (an empty text) as 0, not as a missing count', async () => {
+    emulator.failNext({ kind: 'status', status: 200, body: { value: 0, ids: [] } }, 1, onPath('/api/extra/tokencount'));
+    expect(await provider.countTokens('')).toMatchObject({ tokens: 0, exact: true, ids: [] });
   });
 });
 

@@ -29,6 +29,10 @@ describe('StopTrimmer', () => {
     expect(run(['Blue', '.<|im', '_end|>', 'junk'], ['<|im_end|>'])).toEqual(['Blue', '.', '', '', '']);
   });
 
+  it('holds back all of a stop sequence but its last character', () => {
+    expect(run(['Blue.<|im_end|', '>junk'], ['<|im_end|>'])).toEqual(['Blue.', '', '']);
+  });
+
   it('releases held text that turned out not to be a stop sequence', () => {
     expect(run(['a <', 'b'], ['<|im_end|>'])).toEqual(['a ', '<b', '']);
     expect(run(['a <|'], ['<|im_end|>'])).toEqual(['a ', '<|']);

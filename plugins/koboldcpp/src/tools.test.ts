@@ -71,8 +71,8 @@ beforeAll(async () => {
   test = createTestAegis({
     plugins: [plugin],
     profiles: [
-      { profile_name: 'docs', type: 'koboldcpp', base_url: recorded.url, max_retries: 0, top_k: 40, stop_sequence: ['###'] },
-      { profile_name: 'mirostat', type: 'koboldcpp', base_url: recorded.url, max_retries: 0, mirostat: 2, mirostat_tau: 4.5, mirostat_eta: 0.2 },
+      { profile_name: 'docs', type: 'koboldcpp', base_url: recorded.url, max_retries: 0, top_k: 40, stop_sequence: ['###'], sampler_seed: 11 },
+      { profile_name: 'mirostat', type: 'koboldcpp', base_url: recorded.url, max_retries: 0, mirostat: 2, mirostat_tau: 4.5, mirostat_eta: 0.2, model: 'airoboros-l2-7b' },
       { profile_name: 'kobold', type: 'koboldcpp', base_url: emulator.url, password: PASSWORD, max_retries: 0, model: 'airoboros-l2-7b' },
     ],
   });
@@ -154,6 +154,78 @@ describe('koboldcpp.py answers', () => {
     recorded.answer(fixture('generate.response.json'));
     await docs.getCompletion(ASK);
     expect(recorded.requests[0]!.path).toBe('/api/v1/generate');
+  });
+
+  it('an assistant turn without tool calls keeps the native generate API', async () => {
+    recorded.answer(fixture('generate.response.json'));
+    await docs.getCompletion([...ASK, { role: 'assistant', content: 'Sunny.' }, { role: 'assistant', content: 'Warm.', toolCalls: [] }, { role: 'user', content: 'And tomorrow?' }]);
+    expect(recorded.requests[0]!.path).toBe('/api/v1/generate');
+  });
+
+  it("the call's seed wins over the profile's sampler_seed, which applies otherwise", async () => {
+    recorded.answer(fixture('chat.completions.tools.response.json'));
+    await docs.getCompletion(ASK, { tools: [WEATHER] });
+    expect(recorded.requests[0]!.body.seed).toBe(11);
+    await docs.getCompletion(ASK, { tools: [WEATHER], seed: 42 });
+    expect(recorded.requests[1]!.body.seed).toBe(42);
+  });
+
+  it('a user image goes to the chat endpoint as a data: URL (the only image URL it reads)', async () => {
+    recorded.answer(fixture('chat.completions.tools.response.json'));
+    const png = 'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==';
+    await docs.getCompletion(
+      [{ role: 'user', content: [{ type: 'text', text: 'Weather where this was taken?' }, { type: 'image', image: new Uint8Array(Buffer.from(png, 'base64')), mimeType: 'image/png' }] }],
+      { tools: [WEATHER] },
+    );
+    expect(recorded.requests[0]!.body.messages[0].content).toEqual([
+      { type: 'text', text: 'Weather where this was taken?' },
+      { type: 'image_url', image_url: { url: `data:image/png;base64,${png}` } },
+    ]);
+  });
+
+  it('a JSON schema without a name goes as response_format json_schema named "response"', async () => {
+    const answer = JSON.parse(fixture('chat.completions.response.json'));
+    answer.choices[0].message.content = '{"city": "Boston"}';
+    recorded.answer(JSON.stringify(answer));
+    const schema = { type: 'object', properties: { city: { type: 'string' } } };
+    await docs.getCompletion(ASK, { tools: [WEATHER], responseFormat: { type: 'json', schema } });
+    expect(recorded.requests[0]!.body.response_format).toEqual({ type: 'json_schema', json_schema: { name: 'response', schema } });
+  });
+
+  it("an unknown finish_reason is kept as rawFinishReason; the profile's model names the answer", async () => {
+    const answer = JSON.parse(fixture('chat.completions.response.json'));
+    answer.choices[0].finish_reason = 'interrupted';
+    answer.model = 'koboldcpp/some-other-name';
+    recorded.answer(JSON.stringify(answer));
+    const result = await mirostat.getCompletion(ASK, { tools: [WEATHER] });
+    expect(result).toMatchObject({ finishReason: 'other', rawFinishReason: 'interrupted', model: 'airoboros-l2-7b' });
+  });
+
+  it('an {"error": ...} chunk in the chat stream is a stream_error with its message', async () => {
+    recorded.answer('data: {"error": {"message": "KV cache is full", "type": "server_error"}}\n\ndata: [DONE]\n\n', 'text/event-stream');
+    const error = await rejection(events(docs.streamCompletion(ASK, { tools: [WEATHER] })));
+    expect(error).toMatchObject({ reason: 'stream_error' });
+    expect((error as Error).message).toContain('KV cache is full');
+  });
+
+  it('[DONE] before any finish chunk is a truncated stream that names the missing finish chunk', async () => {
+    const chunk = JSON.stringify({ id: 'koboldcpp', object: 'chat.completion.chunk', choices: [{ index: 0, finish_reason: null, delta: { role: 'assistant', content: 'Sun' } }] });
+    recorded.answer(`data: ${chunk}\n\ndata: [DONE]\n\n`, 'text/event-stream');
+    const error = await rejection(events(docs.streamCompletion(ASK, { tools: [WEATHER] })));
+    expect(error).toMatchObject({ reason: 'truncated_stream', partialText: 'Sun' });
+    expect((error as Error).message).toContain('a chunk with a finish_reason');
+  });
+
+  it('a streamed tool call fragment without an index is a bad answer', async () => {
+    const chunk = (delta: object, finish: string | null = null) =>
+      `data: ${JSON.stringify({ id: 'koboldcpp', object: 'chat.completion.chunk', choices: [{ index: 0, finish_reason: finish, delta }] })}\n\n`;
+    recorded.answer(
+      chunk({ role: 'assistant', tool_calls: [{ id: 'call_1', type: 'function', function: { name: 'get_time', arguments: '{}' } }] }) + chunk({}, 'tool_calls') + 'data: [DONE]\n\n',
+      'text/event-stream',
+    );
+    const error = await rejection(events(docs.streamCompletion(ASK, { tools: [TIME] })));
+    expect(error).toMatchObject({ reason: 'bad_response' });
+    expect((error as Error).message).toContain('without an index');
   });
 
   it('tool calls and results in the conversation go to the chat endpoint as OpenAI messages', async () => {

@@ -44,6 +44,7 @@ describe('OllamaConfig', () => {
         '  options:',
         '    num_ctx: "${CTX}"',
         '    top_k: 40',
+        '    num_predict: -2',
         '    stop: ["</s>"]',
         '    penalize_newline: false',
         '    some_future_option: [1, 2]',
@@ -55,7 +56,7 @@ describe('OllamaConfig', () => {
       api_key: 'k-123456',
       keep_alive: '1h30m',
       think: true,
-      options: { num_ctx: 8192, top_k: 40, stop: ['</s>'], penalize_newline: false, some_future_option: [1, 2] },
+      options: { num_ctx: 8192, top_k: 40, num_predict: -2, stop: ['</s>'], penalize_newline: false, some_future_option: [1, 2] },
     });
   });
 

@@ -150,6 +150,25 @@ describe('broken answers', () => {
     const e = await providerError(p.getEmbeddings(['x']));
     expect(e).toMatchObject({ reason: 'bad_response', url: `${h.local.url}/api/embed` });
   });
+
+  it('an /api/embed answer whose vectors hold something else than numbers is bad_response', async () => {
+    h.local.failNext({ kind: 'status', status: 200, body: { model: 'llama3.2', embeddings: [['0.1', '0.2']] } });
+    const e = await providerError(p.getEmbeddings(['x']));
+    expect(e).toMatchObject({ reason: 'bad_response', url: `${h.local.url}/api/embed` });
+  });
+
+  it('a 200 answer with only {"error": ...} is bad_response carrying Ollama\'s message', async () => {
+    h.local.failNext({ kind: 'status', status: 200, body: { error: 'model runner has unexpectedly stopped' } });
+    const e = await providerError(p.getCompletion(messages));
+    expect(e).toMatchObject({ reason: 'bad_response', url: chatUrl });
+    expect(e.message).toContain('model runner has unexpectedly stopped');
+  });
+
+  it('an answer without done_reason ends with "stop", and names the model as the server does', async () => {
+    h.local.failNext({ kind: 'status', status: 200, body: { model: 'llama3.2:latest', message: { role: 'assistant', content: 'Hi.' }, done: true } });
+    const result = await p.getCompletion(messages);
+    expect(result).toEqual({ text: 'Hi.', finishReason: 'stop', model: 'llama3.2:latest' });
+  });
 });
 
 describe('stream failures', () => {

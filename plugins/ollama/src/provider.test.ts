@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
 import { CapabilityNotSupportedError, type BackendProvider, type ChatMessage, type ProviderError } from '@aegis/core';
-import { defaultReplyText, splitIntoChunks } from '@aegis/testkit';
+import { createTestAegis, defaultReplyText, splitIntoChunks, startOllamaEmulator } from '@aegis/testkit';
 import { API_KEY, collect, startHarness, type Harness } from './__tests__/harness.js';
 import plugin from './index.js';
 
@@ -242,6 +242,13 @@ describe('options, keep_alive and settings on the wire', () => {
     await schema.getCompletion(messages, { reasoning: 'low' });
     expect(h.local.lastRequest!.json.think).toBe('low');
   });
+
+  it("the call's responseFormat wins over the profile's format", async () => {
+    const cloud = await h.aegis.getProviderForProfile('cloud'); // format: json
+    const schema = { type: 'object', properties: { city: { type: 'string' } }, required: ['city'] };
+    await cloud.getCompletion(messages, { responseFormat: { type: 'json', schema } });
+    expect(h.cloud.lastRequest!.json.format).toEqual(schema);
+  });
 });
 
 describe('embeddings (POST /api/embed)', () => {
@@ -279,6 +286,80 @@ describe('embeddings (POST /api/embed)', () => {
     const result = await p.getEmbeddings(['a', 'b'], { model: 'nomic-embed-text' });
     expect(h.local.lastRequest!.json.model).toBe('nomic-embed-text');
     expect(result.embeddings).toHaveLength(2);
+  });
+
+  it("options.model wins over the profile's embedding_model", async () => {
+    const cloud = await h.aegis.getProviderForProfile('cloud'); // embedding_model: nomic-embed-text
+    await cloud.getEmbeddings(['a'], { model: 'llama3.2' });
+    expect(h.cloud.lastRequest!.json.model).toBe('llama3.2');
+  });
+
+  it('an answer without a model is reported with the model asked for (embedding_model)', async () => {
+    const cloud = await h.aegis.getProviderForProfile('cloud');
+    h.cloud.failNext({ kind: 'status', status: 200, body: { embeddings: [[0.1, 0.2]] } });
+    const result = await cloud.getEmbeddings(['a']);
+    expect(result.model).toBe('nomic-embed-text');
+  });
+});
+
+describe('models (GET /api/tags, POST /api/show)', () => {
+  const onShow = (request: { path: string }) => request.path === '/api/show';
+  const onTags = (request: { path: string }) => request.path === '/api/tags';
+  const SHOW = {
+    details: { family: 'qwen3', parameter_size: '8.2B', quantization_level: 'Q4_K_M' },
+    model_info: { 'general.architecture': 'qwen3', 'qwen3.context_length': 40960 },
+    capabilities: ['completion', 'tools', 'thinking'],
+  };
+
+  it("lists each model with its context length, capabilities and details from /api/show", async () => {
+    h.local.failNext({ kind: 'status', status: 200, body: { models: [{ name: 'qwen3:8b' }] } }, 1, onTags);
+    h.local.failNext({ kind: 'status', status: 200, body: SHOW }, 1, onShow);
+    expect(await p.listModels()).toEqual([
+      {
+        id: 'qwen3:8b',
+        contextLength: 40960,
+        capabilities: ['completion', 'tools', 'thinking'],
+        providerMetadata: { family: 'qwen3', parameterSize: '8.2B', quantization: 'Q4_K_M' },
+      },
+    ]);
+    expect(h.local.requests.find(onShow)!.json).toEqual({ model: 'qwen3:8b' });
+  });
+
+  it('takes the name from "model" when an entry has no "name"', async () => {
+    h.local.failNext({ kind: 'status', status: 200, body: { models: [{ model: 'qwen3:8b' }] } }, 1, onTags);
+    h.local.failNext({ kind: 'status', status: 200, body: SHOW }, 1, onShow);
+    const [model] = await p.listModels();
+    expect(model!.id).toBe('qwen3:8b');
+  });
+
+  it('a context length of 0 is no context length', async () => {
+    h.local.failNext({ kind: 'status', status: 200, body: { models: [{ name: 'qwen3:8b' }] } }, 1, onTags);
+    h.local.failNext({ kind: 'status', status: 200, body: { ...SHOW, model_info: { 'general.architecture': 'qwen3', 'qwen3.context_length': 0 } } }, 1, onShow);
+    const [model] = await p.listModels();
+    expect(model).not.toHaveProperty('contextLength');
+  });
+
+  it('a model that /api/show no longer knows (404) keeps its name; another /api/show failure fails the listing', async () => {
+    h.local.failNext({ kind: 'status', status: 200, body: { models: [{ name: 'gone:latest' }] } }, 1, onTags);
+    h.local.failNext({ kind: 'status', status: 404, body: { error: "model 'gone:latest' not found" } }, 1, onShow);
+    expect(await p.listModels()).toEqual([{ id: 'gone:latest' }]);
+    h.local.failNext({ kind: 'status', status: 200, body: { models: [{ name: 'qwen3:8b' }] } }, 1, onTags);
+    h.local.failNext({ kind: 'status', status: 500, body: { error: 'llama runner process has terminated' } }, 1, onShow);
+    await expect(p.listModels()).rejects.toMatchObject({ status: 500, url: `${h.local.url}/api/show` });
+  });
+
+  it('lists every model when there are more than the /api/show requests run at once', async () => {
+    const names = ['a', 'b', 'c', 'd', 'e', 'f', 'g'];
+    const many = await startOllamaEmulator({ models: names, contextLength: 32768 });
+    const test = createTestAegis({ plugins: [plugin], profiles: [{ profile_name: 'many', type: 'ollama', base_url: many.url, model: 'a', max_retries: 0 }] });
+    try {
+      const models = await (await test.provider('many')).listModels();
+      expect(models.map((m) => m.id)).toEqual(names.map((n) => `${n}:latest`));
+      expect(models.every((m) => m.contextLength === 32768)).toBe(true);
+    } finally {
+      test.close();
+      await many.close();
+    }
   });
 });
 

@@ -156,6 +156,13 @@ describe('the docs examples', () => {
     expect(seen.slice(0, firstText).every((e) => e.type === 'reasoning-delta')).toBe(true);
     expect(await stream.result).toMatchObject({ text: 'There are **3**', reasoning: 'Okay, the user' });
   });
+
+  it('an empty message.thinking is no reasoning, as in a stream', async () => {
+    recorded.answerText(JSON.stringify({ model: 'llama3.2', message: { role: 'assistant', content: 'Three.', thinking: '' }, done: true, done_reason: 'stop' }), 'application/json');
+    const result = await docs.getCompletion(ASK, { reasoning: false });
+    expect(result.text).toBe('Three.');
+    expect(result).not.toHaveProperty('reasoning');
+  });
 });
 
 describe('against the emulator', () => {
@@ -260,6 +267,35 @@ describe('against the emulator', () => {
     const error = await rejection(events(stream));
     expect(ProviderError.isInstance(error)).toBe(true);
     await expect(stream.result).rejects.toBe(error);
+  });
+
+  it('a tool call with an empty name is a bad answer too, streamed', async () => {
+    recorded.answerText(fixture('chat.tools.stream.ndjson').replace('"name":"get_weather"', '"name":""'), 'application/x-ndjson');
+    const error = await rejection(events(docs.streamCompletion(ASK, { tools: [WEATHER] })));
+    expect(error).toMatchObject({ reason: 'bad_response', url: recorded.url + '/api/chat' });
+    expect((error as Error).message).toContain('tool call without a function name');
+  });
+
+  it('a streamed call without arguments has the arguments {} (a "{}" delta, never an empty one)', async () => {
+    const line = (o: object) => JSON.stringify(o) + '\n';
+    recorded.answerText(
+      line({ model: 'llama3.2', message: { role: 'assistant', content: '', tool_calls: [{ function: { name: 'get_time' } }] }, done: false }) +
+        line({ model: 'llama3.2', message: { role: 'assistant', content: '' }, done: true, done_reason: 'stop' }),
+      'application/x-ndjson',
+    );
+    const stream = docs.streamCompletion(ASK, { tools: [TIME] });
+    const seen = await events(stream);
+    expect(seen.filter((e) => e.type === 'tool-call-delta').map((e) => (e as any).argumentsDelta)).toEqual(['{}']);
+    expect((await stream.result).toolCalls).toEqual([{ id: expect.any(String), name: 'get_time', arguments: {} }]);
+  });
+
+  it('a tool result finds its tool name in the first message of the conversation', async () => {
+    recorded.answer('chat.response.json');
+    await docs.getCompletion([
+      { role: 'assistant', content: '', toolCalls: [{ id: 'call_first01', name: 'get_time', arguments: { city: 'Oslo' } }] },
+      { role: 'tool', toolCallId: 'call_first01', content: '09:00' },
+    ]);
+    expect(recorded.bodies[0].messages[1]).toEqual({ role: 'tool', content: '09:00', tool_name: 'get_time', tool_call_id: 'call_first01' });
   });
 
   it('a tool call without a name is a bad answer naming the URL', async () => {
