@@ -2,7 +2,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/glo
 import { ConfigurationError, ProviderError, type BackendProvider } from '@aegis/core';
 import { abortOnArrival, startOpenAIEmulator, wavFile, pcmTone, type Emulator } from '@aegis/testkit';
 import { drain, expectHttpError, harness, providerError, rejection, type Harness } from './__tests__/harness.js';
-import plugin, { OpenAIProvider, speechMimeType } from './index.js';
+import plugin, { mapModelList, OpenAIProvider, speechMimeType } from './index.js';
 
 const KEY = 'sk-test-0123456789abcdef';
 const MODELS = ['gpt-4o-mini', 'text-embedding-3-small', 'gpt-4o-mini-tts', 'whisper-1'];
@@ -95,6 +95,41 @@ describe('completion', () => {
     // Only when it differs from finishReason (here it is the same word).
     expect('rawFinishReason' in result).toBe(false);
     expect(result.text).toBe('one two');
+  });
+
+  it('reads the choice of index 0 even when the server lists another first (n > 1)', async () => {
+    const message = (content: string) => ({ role: 'assistant', content });
+    emu.failNext({
+      kind: 'status',
+      status: 200,
+      body: {
+        id: 'c1',
+        object: 'chat.completion',
+        model: 'gpt-4o-mini',
+        choices: [
+          { index: 1, message: message('second'), finish_reason: 'length' },
+          { index: 0, message: message('first'), finish_reason: 'stop' },
+        ],
+      },
+    });
+    const result = await (await provider()).getCompletion(HELLO, { providerOptions: { n: 2 } });
+    expect(result).toMatchObject({ text: 'first', finishReason: 'stop' });
+  });
+
+  it('an answer without a finish reason is "other"; an empty reasoning or refusal, and usage without counts, are left out', async () => {
+    emu.failNext({
+      kind: 'status',
+      status: 200,
+      body: {
+        id: 'c1',
+        object: 'chat.completion',
+        model: 'gpt-4o-mini',
+        choices: [{ index: 0, message: { role: 'assistant', content: 'plain', reasoning_content: '', refusal: '' }, finish_reason: null }],
+        usage: { prompt_tokens: null, completion_tokens: null, total_tokens: null },
+      },
+    });
+    const result = await (await provider()).getCompletion(HELLO);
+    expect(result).toEqual({ text: 'plain', finishReason: 'other', model: 'gpt-4o-mini' });
   });
 
   it('works without an api_key against a compatible server that needs none', async () => {
@@ -212,6 +247,13 @@ describe('speech', () => {
     expect(emu.lastRequest!.json).toEqual({ model: 'gpt-4o-mini-tts', input: 'Hi', voice: 'coral', instructions: 'cheerful' });
   });
 
+  it('a JSON answer with status 200 is a bad_response, not audio', async () => {
+    emu.failNext({ kind: 'status', status: 200, body: { error: { message: 'upstream failed' } } });
+    const e = await providerError((await provider()).getSpeech('Hi'));
+    expect(e).toMatchObject({ reason: 'bad_response', url: `${emu.baseUrl}/audio/speech` });
+    expect(e.message).toContain('application/json instead of audio');
+  });
+
   it('takes the MIME type from the content-type, else from the format', () => {
     expect(speechMimeType('mp3', 'audio/mpeg')).toBe('audio/mpeg');
     expect(speechMimeType('opus', 'application/octet-stream')).toBe('audio/opus');
@@ -248,11 +290,44 @@ describe('transcription', () => {
     expect(raw.match(/name="response_format"/g)).toHaveLength(1);
   });
 
+  it('uses the model given per call over transcription_model', async () => {
+    emu.setReply({ transcription: 'ok' });
+    await (await provider()).getTranscription(new Uint8Array([1, 2, 3]), { model: 'gpt-4o-mini' });
+    expect(emu.lastRequest!.form!.fields.model).toBe('gpt-4o-mini');
+  });
+
+  it('sends an object in providerOptions as its JSON text (as chunking_strategy is sent)', async () => {
+    emu.setReply({ transcription: 'ok' });
+    await (await provider()).getTranscription(new Uint8Array([1, 2, 3]), {
+      providerOptions: { chunking_strategy: { type: 'server_vad', threshold: 0.5 } },
+    });
+    expect(JSON.parse(String(emu.lastRequest!.form!.fields.chunking_strategy))).toEqual({ type: 'server_vad', threshold: 0.5 });
+  });
+
   it('names the file after the MIME type, or as told', async () => {
     await (await provider()).getTranscription(new Uint8Array([1, 2, 3]), { mimeType: 'audio/mpeg' });
     expect(emu.lastRequest!.form!.files.file).toMatchObject({ filename: 'audio.mp3', contentType: 'audio/mpeg' });
     await (await provider()).getTranscription(new Uint8Array([1, 2, 3]), { mimeType: 'audio/webm', fileName: 'clip.webm' });
     expect(emu.lastRequest!.form!.files.file).toMatchObject({ filename: 'clip.webm', contentType: 'audio/webm' });
+  });
+});
+
+describe('models', () => {
+  it('lists the server\'s models with their owner and creation time', async () => {
+    const models = await (await provider()).listModels();
+    expect(models.map((m) => m.id)).toEqual(MODELS);
+    expect(models[0]).toMatchObject({ id: 'gpt-4o-mini', ownedBy: expect.any(String), providerMetadata: { created: expect.any(Number) } });
+    expect(models[0]).not.toHaveProperty('contextLength');
+    expect(emu.lastRequest!.path).toBe('/v1/models');
+  });
+
+  it('keeps only a positive integer max_model_len, and no providerMetadata for a bare card', () => {
+    const url = 'http://127.0.0.1:1/v1/models';
+    const lengths = [0, -1, 1.5, '4096', null, 4096];
+    const cards = mapModelList({ data: lengths.map((max_model_len, i) => ({ id: `m${i}`, max_model_len })) }, url);
+    expect(cards.map((c) => c.contextLength)).toEqual([undefined, undefined, undefined, undefined, undefined, 4096]);
+    expect(cards.map((c) => c.providerMetadata)).toEqual(lengths.map(() => undefined));
+    expect(mapModelList({ data: [{ id: 'm', root: 'base/m', created: 0 }] }, url)).toEqual([{ id: 'm', providerMetadata: { root: 'base/m' } }]);
   });
 });
 
@@ -325,6 +400,21 @@ describe('sampling settings on the wire', () => {
     expect(emu.lastRequest!.json.stop).toEqual(['END']);
   });
 
+  it('leaves out an empty stop list (the API takes 1 to 4 sequences)', async () => {
+    await (await provider()).getCompletion(HELLO, { stop: [] });
+    expect(emu.lastRequest!.json).not.toHaveProperty('stop');
+  });
+
+  it('sends a reasoning level as reasoning_effort, and nothing for reasoning on or off (the chat API has no switch)', async () => {
+    const p = await provider();
+    await p.getCompletion(HELLO, { reasoning: 'low' });
+    expect(emu.lastRequest!.json.reasoning_effort).toBe('low');
+    for (const reasoning of [true, false]) {
+      await p.getCompletion(HELLO, { reasoning });
+      expect(emu.lastRequest!.json).not.toHaveProperty('reasoning_effort');
+    }
+  });
+
   it('keeps max_tokens for compatible servers when max_tokens_field says so', async () => {
     await (await provider('compat')).getCompletion(HELLO);
     expect(emu.lastRequest!.json.max_tokens).toBe(5);
@@ -356,6 +446,12 @@ describe('HTTP errors', () => {
     const e = await providerError((await provider('unknown-model')).getCompletion(HELLO));
     expectHttpError(e, { status: 404, url: chatUrl, message: 'The model `gpt-nope` does not exist or you do not have access to it.', retryable: false });
     expect(e.message).toContain('model_not_found');
+  });
+
+  it('an error body without a message still names its type and code', async () => {
+    emu.failNext({ kind: 'status', status: 400, body: { error: { type: 'invalid_request_error', code: 'unsupported_parameter', param: 'logit_bias' } } });
+    const e = await providerError((await provider()).getCompletion(HELLO));
+    expectHttpError(e, { status: 400, url: chatUrl, message: 'error (invalid_request_error, code unsupported_parameter)', retryable: false });
   });
 
   it('429 with Retry-After: retryable, retryAfterMs set', async () => {
@@ -469,6 +565,58 @@ describe('broken answers', () => {
     expect(deltas).toEqual(['Hi']);
     expect((error as ProviderError).reason).toBe('stream_error');
     expect((error as ProviderError).message).toContain('upstream connection lost');
+  });
+
+  /** One `chat.completion.chunk` event with the given choice fields (and any top-level extras). */
+  const sseChunk = (choice: Record<string, unknown>, extra: Record<string, unknown> = {}) =>
+    `data: ${JSON.stringify({ id: 'c1', object: 'chat.completion.chunk', created: 1, model: 'gpt-4o-mini', choices: [{ index: 0, ...choice }], ...extra })}\n\n`;
+  const sseStream = (body: string) => ({ kind: 'status' as const, status: 200, body, headers: { 'content-type': 'text/event-stream' } });
+
+  it('an empty data event (a keep-alive) and a chunk\'s "error": null are no errors', async () => {
+    const body =
+      sseChunk({ delta: { role: 'assistant', content: '' }, finish_reason: null }, { error: null }) +
+      'data: \n\n' +
+      sseChunk({ delta: { content: 'Hi' }, finish_reason: null }, { error: null }) +
+      'data:\n\n' +
+      sseChunk({ delta: {}, finish_reason: 'stop' }, { error: null }) +
+      'data: [DONE]\n\n';
+    emu.failNext(sseStream(body));
+    const stream = (await provider()).streamCompletion(HELLO);
+    const { deltas, error } = await drain(stream);
+    expect(error).toBeUndefined();
+    expect(deltas).toEqual(['Hi']);
+    expect(await stream.result).toMatchObject({ text: 'Hi', finishReason: 'stop' });
+  });
+
+  it('a chunk after the finish chunk, without a finish reason or usage, keeps both (usage sent with the finish, as some servers do)', async () => {
+    const body =
+      sseChunk({ delta: { content: 'cut here' }, finish_reason: null }) +
+      sseChunk({ delta: {}, finish_reason: 'length' }, { usage: { prompt_tokens: 4, completion_tokens: 2, total_tokens: 6 } }) +
+      sseChunk({ delta: {}, finish_reason: null }, { usage: null }) +
+      'data: [DONE]\n\n';
+    emu.failNext(sseStream(body));
+    const result = await (await provider()).streamCompletion(HELLO).result;
+    expect(result).toMatchObject({ text: 'cut here', finishReason: 'length', usage: { promptTokens: 4, completionTokens: 2, totalTokens: 6 } });
+  });
+
+  it("a chunk of another choice (n > 1 through providerOptions) is not mixed into the answer, nor is its finish reason", async () => {
+    const other = (choice: Record<string, unknown>) =>
+      `data: ${JSON.stringify({ id: 'c1', object: 'chat.completion.chunk', created: 1, model: 'gpt-4o-mini', choices: [{ index: 1, ...choice }] })}\n\n`;
+    const body =
+      sseChunk({ delta: { role: 'assistant', content: '' }, finish_reason: null }) +
+      other({ delta: { role: 'assistant', content: '' }, finish_reason: null }) +
+      sseChunk({ delta: { content: 'Red' }, finish_reason: null }) +
+      other({ delta: { content: 'Blue' }, finish_reason: null }) +
+      sseChunk({ delta: {}, finish_reason: 'stop' }) +
+      other({ delta: {}, finish_reason: 'length' }) +
+      'data: [DONE]\n\n';
+    emu.failNext(sseStream(body));
+    const stream = (await provider()).streamCompletion(HELLO, { providerOptions: { n: 2 } });
+    const { deltas, error } = await drain(stream);
+    expect(error).toBeUndefined();
+    expect(deltas).toEqual(['Red']);
+    expect(await stream.result).toMatchObject({ text: 'Red', finishReason: 'stop' });
+    expect(emu.lastRequest!.json.n).toBe(2);
   });
 
   describe('a JSON body (HTTP 200) in answer to a stream request, as some compatible servers send their errors', () => {

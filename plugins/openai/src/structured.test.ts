@@ -31,6 +31,12 @@ describe('isStrictCompatible', () => {
     expect(isStrictCompatible(closed({ at: { type: 'object', properties: { lat: { type: 'number' } }, required: ['lat'] } }))).toBe(false);
   });
 
+  it('a nested object without properties is strict only when closed', () => {
+    expect(isStrictCompatible(closed({ meta: { type: 'object' } }))).toBe(false);
+    expect(isStrictCompatible(closed({ meta: { type: ['object', 'null'] } }))).toBe(false);
+    expect(isStrictCompatible(closed({ meta: { type: 'object', additionalProperties: false } }))).toBe(true);
+  });
+
   it('keywords strict mode refuses are not strict: minLength, default, allOf, a tuple', () => {
     expect(isStrictCompatible(toJsonSchema(z.object({ name: z.string().min(1) }), 'test'))).toBe(false);
     expect(isStrictCompatible(closed({ n: { type: 'number', default: 1 } }))).toBe(false);
@@ -52,6 +58,12 @@ describe('isStrictCompatible', () => {
     expect(isStrictCompatible(schema)).toBe(true);
   });
 
+  it('definitions (draft-07) are checked as $defs are', () => {
+    const ref = { x: { $ref: '#/definitions/x' } };
+    expect(isStrictCompatible(closed(ref, { definitions: { x: closed({ v: { type: 'boolean' } }) } }))).toBe(true);
+    expect(isStrictCompatible(closed(ref, { definitions: { x: { type: 'object', properties: { v: { type: 'boolean' } } } } }))).toBe(false);
+  });
+
   it('an untyped subschema (z.any(), z.unknown()) is not strict', () => {
     expect(isStrictCompatible(toJsonSchema(z.object({ data: z.any() }), 'test'))).toBe(false);
     expect(isStrictCompatible(toJsonSchema(z.object({ data: z.unknown() }), 'test'))).toBe(false);
@@ -66,5 +78,24 @@ describe('isStrictCompatible', () => {
   it('z.looseObject and a catchall stay open (and so not strict)', () => {
     expect(toJsonSchema(z.looseObject({ a: z.string() }), 'test').additionalProperties).toEqual({});
     expect(isStrictCompatible(toJsonSchema(z.object({ a: z.string() }).catchall(z.number()), 'test'))).toBe(false);
+  });
+});
+
+describe('toWireResponseFormat', () => {
+  const schema = closed({ a: { type: 'string' } });
+
+  it('JSON without a schema is json_object; text is nothing', () => {
+    expect(toWireResponseFormat({ type: 'json' })).toEqual({ type: 'json_object' });
+    expect(toWireResponseFormat({ type: 'text' })).toBeUndefined();
+    expect(toWireResponseFormat(undefined)).toBeUndefined();
+  });
+
+  it('a schema goes as json_schema named "response" unless named; a name keeps letters, digits, "_" and "-", at most 64', () => {
+    expect(toWireResponseFormat({ type: 'json', schema })).toEqual({ type: 'json_schema', json_schema: { name: 'response', schema, strict: true } });
+    const named = (name: string) => (toWireResponseFormat({ type: 'json', schema, name }) as { json_schema: { name: string } }).json_schema.name;
+    expect(named('car-description')).toBe('car-description');
+    expect(named('my format!')).toBe('my_format_');
+    expect(named('x'.repeat(70))).toBe('x'.repeat(64));
+    expect(toWireResponseFormat({ type: 'json', schema, name: 'car', description: 'A car.' })).toMatchObject({ json_schema: { name: 'car', description: 'A car.' } });
   });
 });

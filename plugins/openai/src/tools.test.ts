@@ -13,7 +13,7 @@ import {
 } from '@aegis/core';
 import { collect, fixtureJson, fixtureText, startOpenAIEmulator, startReplayServer, type Emulator } from '@aegis/testkit';
 import { harness, rejection, type Harness } from './__tests__/harness.js';
-import plugin from './index.js';
+import plugin, { toolFields, toWireTools } from './index.js';
 
 const requestFixture = fixtureJson('openai', 'chat.completions.tools.request.json');
 const resultFixture = fixtureJson('openai', 'chat.completions.tool-result.request.json');
@@ -90,6 +90,22 @@ describe('requests', () => {
     expect({ ...sent[1], tool_calls: undefined }).toEqual({ ...assistant, tool_calls: undefined });
     expect(sent[1].tool_calls[0]).toMatchObject({ id: 'call_abc123', type: 'function', function: { name: 'get_current_weather' } });
     expect(JSON.parse(sent[1].tool_calls[0].function.arguments)).toEqual(JSON.parse(assistant.tool_calls[0].function.arguments));
+  });
+
+  it("send a tool's strict flag in its function, and the name of an assistant turn that made calls", async () => {
+    const call = { id: 'call_abc123', name: 'get_current_weather', arguments: { location: 'Boston, MA' } };
+    await (await provider()).getCompletion([...ask, { role: 'assistant', name: 'planner', content: '', toolCalls: [call] }], {
+      tools: [{ ...weatherTool, strict: true }],
+    });
+    const sent = emu.lastRequest!.json;
+    expect(sent.tools[0].function).toEqual({ ...requestFixture.tools[0].function, strict: true });
+    expect(sent.messages[1]).toMatchObject({ role: 'assistant', name: 'planner', content: null });
+  });
+
+  it('toWireTools and toolFields (for other plugins) give nothing for no tools: vLLM refuses an empty list, OpenAI a tool_choice without tools', () => {
+    expect(toWireTools([])).toBeUndefined();
+    expect(toWireTools(undefined)).toBeUndefined();
+    expect(toolFields({ tools: [], toolChoice: 'none', parallelToolCalls: false })).toEqual({});
   });
 
   it('a tool message without its call id (first plugin API) is still sent as user text', async () => {

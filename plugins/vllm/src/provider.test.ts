@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
 import { CapabilityNotSupportedError, ProviderError, type BackendProvider } from '@aegis/core';
 import { OpenAICompatibleProvider } from '@aegis/provider-openai';
-import { abortOnArrival, pcmTone, startVllmEmulator, wavFile, type Emulator } from '@aegis/testkit';
+import { abortOnArrival, pcmTone, startReplayServer, startVllmEmulator, wavFile, type Emulator } from '@aegis/testkit';
 import { drain, expectHttpError, harness, providerError, rejection, type Harness } from './__tests__/harness.js';
 import plugin, { VllmProvider, type VllmCompletionResult } from './index.js';
 
@@ -39,6 +39,7 @@ beforeAll(async () => {
         include_stop_str_in_output: true,
         frequency_penalty: 0.2,
         presence_penalty: 0.1,
+        headers: { 'X-Route': 'gpu-pool-2' },
       },
       { ...base, profile_name: 'embed', embedding_model: 'BAAI/bge-m3', transcription_model: 'openai/whisper-large-v3' },
       { ...base, profile_name: 'no-key', api_key: undefined },
@@ -180,6 +181,54 @@ describe('transcription', () => {
   });
 });
 
+describe('tokens', () => {
+  it('counts a text with POST /tokenize at the server root (not under /v1): the completion form', async () => {
+    const count = await (await provider()).countTokens('Hello there, tokenizer.');
+    const req = emu.lastRequest!;
+    expect(req.path).toBe('/tokenize');
+    expect(req.headers.authorization).toBe(`Bearer ${KEY}`);
+    expect(req.json).toEqual({ model: MODEL, prompt: 'Hello there, tokenizer.' });
+    expect(count).toMatchObject({ exact: true, model: MODEL });
+    expect(count.tokens).toBeGreaterThan(0);
+    expect(count.ids).toHaveLength(count.tokens);
+    expect(count.ids!.every((id) => Number.isInteger(id))).toBe(true);
+  });
+
+  it('counts a conversation in the chat form, with the generation prompt, and with the model given per call', async () => {
+    await (await provider()).countTokens([{ role: 'user', content: 'Hi' }], { model: 'BAAI/bge-m3' });
+    expect(emu.lastRequest!.json).toEqual({ model: 'BAAI/bge-m3', messages: [{ role: 'user', content: 'Hi' }], add_generation_prompt: true });
+  });
+
+  it('an empty text counts 0 tokens; token ids that are not all numbers are left out', async () => {
+    const replay = await startReplayServer(
+      [{ body: '{"count":0,"max_model_len":32768,"tokens":[],"token_strs":null}' }, { body: '{"count":2,"max_model_len":32768,"tokens":[1,"x"],"token_strs":null}' }],
+      '/tokenize',
+    );
+    const local = harness(plugin, [{ profile_name: 'r', type: 'vllm', base_url: `${replay.baseUrl}/v1`, model: MODEL, max_retries: 0 }]);
+    try {
+      const p = await local.provider('r');
+      expect(await p.countTokens('')).toEqual({ tokens: 0, exact: true, ids: [], model: MODEL });
+      expect(await p.countTokens('ab')).toEqual({ tokens: 2, exact: true, model: MODEL });
+    } finally {
+      local.close();
+      await replay.close();
+    }
+  });
+
+  it('finds the server root of a base_url with a trailing slash, or a path before /v1', async () => {
+    for (const base of [`${emu.baseUrl}/`, `${emu.baseUrl.replace(/\/v1$/, '')}/vllm/v1`]) {
+      const local = harness(plugin, [{ profile_name: 'b', type: 'vllm', base_url: base, api_key: KEY, model: MODEL, max_retries: 0 }]);
+      try {
+        // The second root is unknown to the emulator (a 404): only the path it was sent to matters here.
+        await (await local.provider('b')).countTokens('x').catch(() => undefined);
+      } finally {
+        local.close();
+      }
+    }
+    expect(emu.requests.map((r) => r.path)).toEqual(['/tokenize', '/vllm/tokenize']);
+  });
+});
+
 describe('capabilities', () => {
   it('declares completion, streaming, embeddings, transcription, models, tokens, tools, reasoning, structured output and vision', async () => {
     expect([...(await provider()).capabilities].sort()).toEqual(['completion', 'embeddings', 'models', 'reasoning', 'streaming', 'structured_output', 'tokens', 'tools', 'transcription', 'vision']);
@@ -215,6 +264,12 @@ describe('sampling settings on the wire', () => {
       ignore_eos: false,
       include_stop_str_in_output: true,
     });
+  });
+
+  it("sends the profile's extra headers beside the key", async () => {
+    await (await provider('tuned')).getCompletion(HELLO);
+    expect(emu.lastRequest!.headers['x-route']).toBe('gpu-pool-2');
+    expect(emu.lastRequest!.headers.authorization).toBe(`Bearer ${KEY}`);
   });
 
   it('lets a call override the defaults; providerOptions carry vLLM extras per call', async () => {
@@ -264,6 +319,13 @@ describe('HTTP errors', () => {
     });
     const e = await providerError((await provider()).getCompletion(HELLO));
     expectHttpError(e, { status: 400, url: chatUrl, message: "This model's maximum context length is 32768 tokens. (BadRequestError)", retryable: false });
+  });
+
+  it('the flat shape does not repeat a type its message already names', async () => {
+    emu.failNext({ kind: 'status', status: 400, body: { object: 'error', message: 'BadRequestError: prompt too long', type: 'BadRequestError', param: null, code: 400 } });
+    const e = await providerError((await provider()).getCompletion(HELLO));
+    expect(e.message).toContain('BadRequestError: prompt too long');
+    expect(e.message).not.toContain('(BadRequestError)');
   });
 
   it('401 {"error":"Unauthorized"} without the key', async () => {
@@ -342,6 +404,17 @@ describe('broken answers', () => {
     expect(e.reason).toBe('stream_error');
     expect(e.message).toContain('Sampling failed (BadRequestError)');
     expect(e.retryable).toBe(false);
+  });
+
+  it('the older flat in-stream error is retryable when its integer code is a retryable status', async () => {
+    const body =
+      'data: {"id":"c1","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":{"content":"Hi"},"logprobs":null,"finish_reason":null}]}\n\n' +
+      'data: {"object": "error", "message": "The engine is overloaded", "type": "ServiceUnavailableError", "param": null, "code": 503}\n\n' +
+      'data: [DONE]\n\n';
+    emu.failNext({ kind: 'status', status: 200, body, headers: { 'content-type': 'text/event-stream' } });
+    const { error } = await drain((await provider()).streamCompletion(HELLO));
+    expect(error).toMatchObject({ reason: 'stream_error', retryable: true });
+    expect((error as ProviderError).message).toContain('The engine is overloaded (ServiceUnavailableError)');
   });
 
   it('a JSON error body (HTTP 200) in answer to a stream request, in either shape, is a stream_error with its message, not retried', async () => {

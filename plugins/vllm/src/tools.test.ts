@@ -134,10 +134,14 @@ describe('emulated vLLM', () => {
     expect(result).toMatchObject({ finishReason: 'tool_calls', rawFinishReason: 'stop' });
   });
 
-  it('reasoning settings reach the wire: off drops it, a level is reasoning_effort', async () => {
+  it('reasoning settings reach the wire: off drops it, on asks the template to think, a level is reasoning_effort', async () => {
     const p = await provider();
     await p.getCompletion(ask, { reasoning: false });
     expect(emu.lastRequest!.json).toMatchObject({ include_reasoning: false, chat_template_kwargs: { enable_thinking: false } });
+    await p.getCompletion(ask, { reasoning: true });
+    expect(emu.lastRequest!.json.chat_template_kwargs).toEqual({ enable_thinking: true });
+    expect(emu.lastRequest!.json).not.toHaveProperty('include_reasoning');
+    expect(emu.lastRequest!.json).not.toHaveProperty('reasoning_effort');
     await p.getCompletion(ask, { reasoning: 'high' });
     expect(emu.lastRequest!.json.reasoning_effort).toBe('high');
     expect(emu.lastRequest!.json).not.toHaveProperty('include_reasoning');
