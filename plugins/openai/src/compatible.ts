@@ -25,12 +25,12 @@ import { toWireResponseFormat } from './structured.js';
 import {
   badResponse,
   compact,
-  firstChoice,
   mapChatCompletion,
   mapEmbeddings,
   openAIErrorMessage,
   openAIErrorRetryable,
   pushDelta,
+  streamChoice,
   streamErrorFrom,
   toFinish,
   toolFields,
@@ -201,8 +201,8 @@ export class OpenAICompatibleProvider<C extends OpenAICompatibleConfig = OpenAIC
       }
       if (typeof chunk.model === 'string') model ??= chunk.model;
       usage = toUsage(chunk.usage) ?? usage;
-      const choice = firstChoice(chunk.choices);
-      if (!choice) return; // the usage chunk has `choices: []`
+      const choice = streamChoice(chunk.choices);
+      if (!choice) return; // the usage chunk has `choices: []`; a chunk of another choice (n > 1) is not this answer's
       // The finish chunk may carry a delta too (vLLM: a tool call's last fragment).
       if (choice.delta) pushDelta(choice.delta, deltas);
       if (choice.finish_reason) finishChoice = choice;

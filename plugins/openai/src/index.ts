@@ -24,6 +24,7 @@ export {
   openAIErrorMessage,
   pushDelta,
   reasoningOf,
+  streamChoice,
   streamErrorFrom,
   toFinish,
   toolFields,

@@ -219,6 +219,16 @@ export function firstChoice(choices: WireChoice[]): WireChoice | undefined {
   return choices.find((c) => c?.index === 0) ?? choices[0];
 }
 
+/**
+ * A stream chunk's part of the answer: its choice 0 (or its only choice, from
+ * a server that sends no index). A chunk of another choice (`n` > 1, asked
+ * through `providerOptions`) is not this answer's: its text is not mixed in.
+ */
+export function streamChoice(choices: WireChoice[]): WireChoice | undefined {
+  const choice = firstChoice(choices);
+  return choice && (typeof choice.index !== 'number' || choice.index === 0) ? choice : undefined;
+}
+
 /** Maps a non-streamed `chat.completion` body; throws `bad_response` when it has no answer. */
 export function mapChatCompletion(body: WireChatResponse, url: string): { result: ProviderCompletion; choice: WireChoice } {
   const choices = body && typeof body === 'object' ? body.choices : undefined;
