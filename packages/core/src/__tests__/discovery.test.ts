@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
 import { createAegis } from '../aegis.js';
 import { PluginError } from '../errors/plugin-error.js';
+import { BackendProvider, BaseBackendConfig, definePlugin, PLUGIN_API_VERSION, secret, z, type CompletionResult } from '../index.js';
 import { installPlugin, loads, makeApp, pluginSource, type FakeApp } from './fixtures.js';
 
 let app: FakeApp;
@@ -189,6 +190,34 @@ describe('plugin discovery and loading', () => {
     expect(list[0]!.values.api_key).toBe('***');
     expect(list[1]!.issues[0]!.message).toContain('did you mean "model"');
     expect((await aegis.getBackendConfig('good')).api_key).toBe('sk-canary-0000-secret');
+  });
+
+  it("redacts a plugin-marked secret of a profile that does not validate, and names it among the profile's secret fields", async () => {
+    // A name the credential heuristic does not take for a secret: only the plugin's schema says it is one.
+    const coded = definePlugin({
+      apiVersion: PLUGIN_API_VERSION,
+      type: 'coded_t',
+      configSchema: BaseBackendConfig.extend({ access_code: secret(z.string()) }),
+      capabilities: ['completion'],
+      create: (config, context) =>
+        new (class extends BackendProvider {
+          protected override async doCompletion(): Promise<CompletionResult> {
+            return { text: 'ok', finishReason: 'stop' };
+          }
+        })(config, context),
+    });
+    app = makeApp();
+    app.write(
+      'backends.yaml',
+      profiles('- profile_name: typo', '  type: coded_t', '  access_code: plain-code-0123456789', '  temprature: 1', '- profile_name: unset', '  type: coded_t', '  access_code: ${CODE_NOT_SET}'),
+    );
+    const list = await createAegis({ cwd: app.dir, env: {}, plugins: [coded], discover: false }).profiles();
+    expect(list.map((p) => [p.name, p.usable, p.secretFields])).toEqual([
+      ['typo', false, ['access_code']],
+      ['unset', false, ['access_code']],
+    ]);
+    expect(list[0]!.values.access_code).toBe('***');
+    expect(JSON.stringify(list)).not.toContain('plain-code-0123456789');
   });
 
   it('allow_plugins: only the listed packages are loaded; others are listed as not loaded', async () => {

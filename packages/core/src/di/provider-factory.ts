@@ -99,7 +99,11 @@ export class ProviderFactory {
       await this.getProvider(profileName);
       return { plugin, issues: [] };
     } catch (error) {
-      if (ConfigurationError.isInstance(error)) return { plugin, issues: error.issues.map((issue) => this.asSeenFrom(profileName, issue)) };
+      if (ConfigurationError.isInstance(error)) {
+        // A profile that does not validate (an unset variable, say) still has its plugin, whose schema says which fields are secret.
+        plugin ??= await this.pluginOf(profileName);
+        return { plugin, issues: error.issues.map((issue) => this.asSeenFrom(profileName, issue)) };
+      }
       if (PluginError.isInstance(error)) {
         const profile = this.configService.profile(profileName);
         const field = plugin ? undefined : 'type';
@@ -111,6 +115,13 @@ export class ProviderFactory {
       }
       throw error;
     }
+  }
+
+  /** The plugin of a profile whose `type` is usable, else undefined; never throws. */
+  private async pluginOf(profileName: string): Promise<AegisPlugin | undefined> {
+    const profile = this.configService.profile(profileName);
+    if (profile.issues.some((issue) => issue.field === 'type')) return undefined;
+    return this.pluginFor(profile).catch(() => undefined);
   }
 
   /**
