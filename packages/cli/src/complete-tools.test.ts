@@ -29,6 +29,11 @@ beforeAll(async () => {
     'dotted.json': '[{"name": "ns.get:weather"}]',
     'empty.json': '[]',
     'huge.json': JSON.stringify([{ name: 'x', description: 'x'.repeat(MAX_TOOLS_FILE_BYTES) }]),
+    // Exactly at the limit: still read.
+    'full.json': JSON.stringify([{ name: 'x', description: 'x'.repeat(MAX_TOOLS_FILE_BYTES - JSON.stringify([{ name: 'x', description: '' }]).length) }]),
+    'wrapped.json': JSON.stringify({ tools: TOOLS }),
+    'twice.json': JSON.stringify([TOOLS[0], TOOLS[0]]),
+    'numbered.json': '[{"name": "get_weather", "description": 5}]',
   });
 });
 afterAll(async () => {
@@ -71,6 +76,24 @@ describe('aegis complete --tools', () => {
     });
   });
 
+  it('takes the tools of an object\'s "tools" list, and a file of exactly the size limit', async () => {
+    for (const file of ['wrapped.json', 'full.json']) {
+      const result = await aegis(['--tools', file, 'weather?']);
+      expect(result.stderr).toBe('');
+      expect(result.code).toBe(0);
+    }
+    expect(emulator.requests[0]!.json.tools.map((t: any) => t.function.name)).toEqual(['get_weather', 'get_time']);
+    expect(emulator.requests[1]!.json.tools.map((t: any) => t.function.name)).toEqual(['x']);
+  });
+
+  it('--tool-choice takes required, and needs --tools', async () => {
+    const required = await aegis(['--tools', 'tools.json', '--tool-choice', 'required', 'weather?']);
+    expect(required.stderr).not.toContain('--tool-choice must be');
+    expect(required.code).toBe(0);
+    const alone = await aegis(['--tool-choice', 'auto', 'weather?']);
+    expect(alone).toEqual({ code: 1, stdout: '', stderr: 'aegis: --tool-choice needs --tools\n' });
+  });
+
   it('--tool-choice names one tool (Ollama then gets only that one)', async () => {
     await aegis(['--tools', 'tools.json', '--tool-choice', 'get_time', 'time?']);
     expect(emulator.lastRequest!.json.tools.map((t: any) => t.function.name)).toEqual(['get_time']);
@@ -87,9 +110,18 @@ describe('aegis complete --tools', () => {
     const dotted = await aegis(['--tools', 'dotted.json', 'hi']);
     expect(dotted.stderr).toBe('aegis: dotted.json: tools[0]: "name" must be 1 to 64 letters, digits, "_" or "-"\n');
     expect((await aegis(['--tools', 'empty.json', 'hi'])).stderr).toContain('must hold a non-empty list of tools');
+    expect((await aegis(['--tools', 'twice.json', 'hi'])).stderr).toBe('aegis: twice.json: the tool "get_weather" is listed twice\n');
+    expect((await aegis(['--tools', 'numbered.json', 'hi'])).stderr).toBe('aegis: numbered.json: tools[0]: "description" must be a string\n');
     expect((await aegis(['--tools', 'missing.json', 'hi'])).stderr).toContain('cannot read the tools file missing.json: ENOENT');
     expect((await aegis(['--tools', 'huge.json', 'hi'])).stderr).toContain(`larger than ${MAX_TOOLS_FILE_BYTES} bytes`);
     expect(emulator.requests).toHaveLength(0);
+  });
+});
+
+describe('aegis complete: an empty answer', () => {
+  it('is an empty line, so the shell prompt starts on its own', async () => {
+    emulator.setReply({ text: '' });
+    expect(await aegis(['say nothing'])).toEqual({ code: 0, stdout: '\n', stderr: '' });
   });
 });
 

@@ -1,7 +1,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from '@jest/globals';
-import { BACKENDS, run, SECRET, speechCalls, tempProject, waitFor } from './__tests__/harness.js';
+import { BackendProvider, BaseBackendConfig, definePlugin, PLUGIN_API_VERSION, secret, z, type CompletionResult } from '@aegis/core';
+import { BACKENDS, PLUGINS, run, SECRET, speechCalls, tempProject, waitFor } from './__tests__/harness.js';
 import { KNOWN_PLUGINS } from './known-plugins.js';
 
 const dirs: string[] = [];
@@ -72,6 +73,11 @@ describe('aegis plugins', () => {
     const plain = await run(['plugins'], { cwd: project(BACKENDS, { 'package.json': '{"name":"app"}' }), plugins: [] });
     expect(plain.stderr).toContain('Install one, e.g. npm install @aegis/provider-openai');
     expect(plain.stderr).not.toContain('keyword');
+    // A manifest without the keyword is a plugin package too.
+    const manifestOnly = project(BACKENDS, { 'package.json': JSON.stringify({ name: 'aegis-provider-acme', aegis: { apiVersion: 1, providers: ['acme'] } }) });
+    const described = await run(['plugins'], { cwd: manifestOnly, plugins: [] });
+    expect(described.stderr).toContain('aegis-provider-acme is a plugin package itself: to try it from here, list it in a backends.yaml beside it');
+    expect(described.stderr).not.toContain('Install one');
   });
 
   it('prints JSON with --json', async () => {
@@ -175,6 +181,8 @@ describe('aegis validate', () => {
   it('says the profiles are OK and exits 0', async () => {
     const result = await run(['validate'], { cwd: project() });
     expect(result).toEqual({ code: 0, stdout: 'backends.yaml: 2 profiles OK\n', stderr: '' });
+    const schemas = await run(['validate', '--no-import'], { cwd: project() });
+    expect(schemas).toEqual({ code: 0, stdout: 'backends.yaml: 2 profiles OK (checked against the schemas plugins ship)\n', stderr: '' });
   });
 
   it('prints every problem with its location, then a summary, and exits 1', async () => {
@@ -222,6 +230,27 @@ describe('aegis validate', () => {
       expect(relaxed.stdout).toContain(warning);
       const notCi = await run(['validate'], { cwd: project(UNSET), env: { CI: 'false' } });
       expect(notCi.code).toBe(0);
+    });
+
+    it('for a field the plugin marks secret, whatever its name, and for an entry of such a field', async () => {
+      // Names the credential heuristic does not take for secrets: only the plugin's marking makes them one.
+      const coded = definePlugin({
+        apiVersion: PLUGIN_API_VERSION,
+        type: 'coded',
+        configSchema: BaseBackendConfig.extend({ access_code: secret(z.string().min(1)), access_codes: secret(z.array(z.string().min(1))).optional() }),
+        capabilities: ['completion'],
+        create: (config, context) =>
+          new (class extends BackendProvider {
+            protected override async doCompletion(): Promise<CompletionResult> {
+              return { text: 'ok', finishReason: 'stop' };
+            }
+          })(config, context),
+      });
+      const yaml = `${BACKENDS}- profile_name: coded\n  type: coded\n  access_code: \${CODE_NOT_SET}\n  access_codes:\n    - \${CODES_NOT_SET}\n`;
+      const result = await run(['validate'], { cwd: project(yaml), plugins: [...PLUGINS, coded] });
+      expect(result.stdout).toContain('warning: backends.yaml:13:16: profile "coded", field "access_code": not usable here: set CODE_NOT_SET');
+      expect(result.stdout).toMatch(/warning: backends\.yaml:15:\d+: profile "coded", field "access_codes\[0\]": not usable here: set CODES_NOT_SET/);
+      expect(result.code).toBe(0);
     });
 
     it('only for a secret: an unset variable in another field is an error', async () => {
@@ -346,6 +375,11 @@ describe('aegis complete', () => {
     expect(result.stderr).toBe('aegis: no prompt: pass it as arguments or on stdin\n');
   });
 
+  it('refuses a prompt of blanks given as arguments', async () => {
+    const result = await run(['complete', '-p', 'mem', '  '], { cwd: project() });
+    expect(result).toEqual({ code: 1, stdout: '', stderr: 'aegis: no prompt: pass it as arguments or on stdin\n' });
+  });
+
   it('passes --system, --temperature and --max-tokens', async () => {
     const result = await run(['complete', '-p', 'mem', '--system', 'be brief', '--temperature', '0.2', '--max-tokens', '50', 'hi'], {
       cwd: project(),
@@ -460,6 +494,13 @@ describe('usage errors', () => {
     const bad = await run(['complete', '-p', 'mem', '--temperature', 'hot', 'hi'], { cwd: dir });
     expect(bad.code).toBe(1);
     expect(bad.stderr).toMatch(/^aegis: option '--temperature <n>' argument 'hot' is invalid\. expected a number\./);
+    // An empty value is no number (Number('') would be 0), and --max-tokens 0 no positive count.
+    const empty = await run(['complete', '-p', 'mem', '--temperature', '', 'hi'], { cwd: dir });
+    expect(empty.code).toBe(1);
+    expect(empty.stderr).toMatch(/^aegis: option '--temperature <n>' argument '' is invalid\. expected a number\./);
+    const zero = await run(['complete', '-p', 'mem', '--max-tokens', '0', 'hi'], { cwd: dir });
+    expect(zero.code).toBe(1);
+    expect(zero.stderr).toMatch(/^aegis: option '--max-tokens <n>' argument '0' is invalid\. expected a positive whole number\./);
     const missing = await run(['complete', 'hi'], { cwd: dir });
     expect(missing.code).toBe(1);
     expect(missing.stderr).toMatch(/^aegis: required option '-p, --profile <name>' not specified/);
@@ -521,6 +562,30 @@ describe('aegis plugin new', () => {
     expect(fine.code).toBe(0);
     expect(fine.stderr).toBe('');
   });
+
+  it('writes into --dir (an empty folder is fine), with a real .gitignore, and says how to go on from there', async () => {
+    const dir = project();
+    const custom = await run(['plugin', 'new', 'acme-cloud', '--dir', 'custom'], { cwd: dir });
+    expect(custom.code).toBe(0);
+    expect(fs.existsSync(path.join(dir, 'custom', 'package.json'))).toBe(true);
+    expect(fs.existsSync(path.join(dir, 'aegis-provider-acme-cloud'))).toBe(false);
+    expect(fs.existsSync(path.join(dir, 'custom', '.gitignore'))).toBe(true);
+    expect(fs.existsSync(path.join(dir, 'custom', 'gitignore'))).toBe(false);
+    expect(custom.stdout).toContain('  .gitignore\n');
+    expect(custom.stdout).toContain('cd custom && npm install && npm test');
+    // The current folder, empty: written there, and the next step does not read "cd  &&".
+    const here = path.join(dir, 'here');
+    fs.mkdirSync(here);
+    const inPlace = await run(['plugin', 'new', 'acme', '--dir', '.'], { cwd: here });
+    expect(inPlace.code).toBe(0);
+    expect(inPlace.stdout).toMatch(/^created aegis-provider-acme \(provider type "acme"\) in \.:\n/);
+    expect(inPlace.stdout).toContain('  cd . && npm install && npm test\n');
+    expect(fs.existsSync(path.join(here, 'package.json'))).toBe(true);
+    // A folder that is not empty is refused.
+    const again = await run(['plugin', 'new', 'acme', '--dir', '.'], { cwd: here });
+    expect(again.code).toBe(1);
+    expect(again.stderr).toContain('already exists and is not empty');
+  });
 });
 
 describe('aegis plugin describe', () => {
@@ -579,6 +644,18 @@ describe('aegis transcribe', () => {
     const dir = project(BACKENDS, { 'clip.m4a': 'fake audio bytes' });
     const result = await run(['transcribe', '-p', 'mem', '--language', 'en', 'clip.m4a'], { cwd: dir });
     expect(result).toEqual({ code: 0, stdout: 'heard 16 bytes of audio/mp4 from clip.m4a in en\n', stderr: '' });
+  });
+
+  it('takes --mime-type over the extension, an extension in capitals, and sends the file name without its folder', async () => {
+    const dir = project(BACKENDS, { 'clip.xyz': 'x', 'LOUD.WAV': 'RIFF' });
+    fs.mkdirSync(path.join(dir, 'sub'));
+    fs.writeFileSync(path.join(dir, 'sub', 'clip.ogg'), 'OggS');
+    const typed = await run(['transcribe', '-p', 'mem', '--mime-type', 'audio/flac', 'clip.xyz'], { cwd: dir });
+    expect(typed).toEqual({ code: 0, stdout: 'heard 1 bytes of audio/flac from clip.xyz in ?\n', stderr: '' });
+    const capitals = await run(['transcribe', '-p', 'mem', 'LOUD.WAV'], { cwd: dir });
+    expect(capitals).toEqual({ code: 0, stdout: 'heard 4 bytes of audio/wav from LOUD.WAV in ?\n', stderr: '' });
+    const nested = await run(['transcribe', '-p', 'mem', path.join('sub', 'clip.ogg')], { cwd: dir });
+    expect(nested).toEqual({ code: 0, stdout: 'heard 4 bytes of audio/ogg from clip.ogg in ?\n', stderr: '' });
   });
 
   it('refuses a file whose format it cannot tell, and a missing file', async () => {

@@ -80,6 +80,12 @@ describe('aegis models', () => {
     expect(emulators.openai.lastRequest?.headers.authorization).toBe('Bearer sk-test-models-0001');
   });
 
+  it('says on stderr that the backend lists no models, and prints no empty table', async () => {
+    emulators.openai.failNext({ kind: 'status', status: 200, body: { object: 'list', data: [] } });
+    const result = await run(['models', '-p', 'openai'], { cwd: dir, plugins });
+    expect(result).toEqual({ code: 0, stdout: '', stderr: 'aegis: the backend of profile "openai" lists no models\n' });
+  });
+
   it("lists KoboldCpp's one model with its real context size", async () => {
     const result = await run(['models', '-p', 'kobold', '--json'], { cwd: dir, plugins });
     expect(result.code).toBe(0);

@@ -56,6 +56,19 @@ describe('RedactingWriter', () => {
     expect(stream.text).toBe('a\\u001b[2Jb title\\u001b]0;pwned\\u0007 ✓ 中文 🎉\n');
   });
 
+  it('lets go of what it holds back on flush()', () => {
+    const stream = new Capture();
+    const known = scrubber();
+    const out = new RedactingWriter(stream, () => known);
+    out.write('the answer ends in sk');
+    const shown = stream.text;
+    const reference = known.createStreamScrubber();
+    const expected = reference.write('the answer ends in sk') + reference.end();
+    expect(expected.length).toBeGreaterThan(shown.length);
+    out.flush();
+    expect(stream.text).toBe(expected);
+  });
+
   it('uses the scrubber in force at the time of writing', () => {
     const stream = new Capture();
     let active: SecretScrubber | undefined;
@@ -80,6 +93,9 @@ describe('formatTable', () => {
 describe('safeForTerminal (CLI copy)', () => {
   it('behaves like core', async () => {
     const core = await import('@aegis/core');
-    for (const text of ['a\u001b]52;c;x\u0007', 'x\r\ny', '\u009b1m', 'ok 你好 👩‍💻']) expect(safeForTerminal(text)).toBe(core.safeForTerminal(text));
+    for (const text of ['a\u001b]52;c;x\u0007', 'x\r\ny', '\u009b1m', 'ok 你好 👩‍💻', 'del\u007f', 'back\bspace', 'bidi \u202e \u2066']) {
+      expect(safeForTerminal(text)).toBe(core.safeForTerminal(text));
+    }
+    expect(safeForTerminal('del\u007f')).toBe('del\\u007f');
   });
 });

@@ -14,6 +14,7 @@ import type { AddressInfo } from 'node:net';
 import openai from '@aegis/provider-openai';
 import { main } from '../main.js';
 import { EXIT } from '../errors.js';
+import { BackendProvider, BaseBackendConfig, definePlugin, PLUGIN_API_VERSION, z, type ProviderStream } from '@aegis/core';
 
 let server: http.Server;
 let dir: string;
@@ -81,4 +82,40 @@ it('stops the backend call once stdout is closed by its reader, and exits 141 wi
   expect(stderr).toBe('');
   // The backend saw the connection close (an endless stream ends no other way).
   expect(await deltasSent).toBeGreaterThan(0);
+});
+
+/** A backend that pays no heed to the abort: its stream ends on its own, a turn of the event loop after each delta. */
+class Heedless extends BackendProvider {
+  protected override async *doStream(): ProviderStream {
+    for (const word of ['one', ' two', ' three']) {
+      yield word;
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    return { finishReason: 'stop' };
+  }
+}
+const heedless = definePlugin({
+  apiVersion: PLUGIN_API_VERSION,
+  type: 'heedless',
+  configSchema: BaseBackendConfig.extend({ type: z.string() }),
+  capabilities: ['streaming'],
+  create: (config, context) => new Heedless(config, context),
+});
+
+it('exits 141 also when the backend does not stop and its stream ends normally after the reader went away', async () => {
+  const project = mkdtempSync(join(tmpdir(), 'aegis-reader-gone-'));
+  writeFileSync(join(project, 'backends.yaml'), '- profile_name: h\n  type: heedless\n');
+  try {
+    const stdout = new ClosedAfterFirstWrite();
+    let stderr = '';
+    const err = new Writable({ write: (chunk, _e, callback) => ((stderr += String(chunk)), callback()) });
+    const code = await main(['node', 'aegis', 'complete', '--stream', '-p', 'h', 'hi'], { stdout, stderr: err, stdin: new PassThrough() }, {
+      plugins: [heedless],
+      cwd: project,
+      env: {},
+    });
+    expect({ code, stdout: stdout.text, stderr }).toEqual({ code: EXIT.readerGone, stdout: 'one', stderr: '' });
+  } finally {
+    rmSync(project, { recursive: true, force: true });
+  }
 });

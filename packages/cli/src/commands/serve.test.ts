@@ -209,7 +209,7 @@ describe('aegis serve: refusals', () => {
     const backends = await startBackends();
     const dir = mkdtempSync(join(tmpdir(), 'aegis-serve-'));
     writeFileSync(join(dir, 'backends.yaml'), backendsYaml(backends));
-    const failure = await run(process.execPath, [CLI, '--config', join(dir, 'backends.yaml'), 'serve', '--host', '0.0.0.0', '--port', '0'], {
+    const failure = await run(process.execPath, [CLI, '--config', join(dir, 'backends.yaml'), 'serve', '--host', '0.0.0.0', '--port', '65535'], {
       cwd: REPO,
       env: { ...process.env, ...UPSTREAM_ENV },
     }).catch((e: { code: number; stderr: string }) => e);

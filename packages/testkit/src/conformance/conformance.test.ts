@@ -110,9 +110,67 @@ describe('the conformance kit', () => {
       const config = await env.aegis({ description: 'costs ${HOME} dollars' }).getBackendConfig(env.profileName);
       expect(config).toMatchObject({ profile_name: 'conformance', type: 'example_com', description: 'costs ${HOME} dollars', api_key: KEY });
       expect(env.aegis({ description: 'costs ${HOME} dollars' })).toBe(env.aegis({ description: 'costs ${HOME} dollars' }));
+      // A field the profile sets to undefined is left out (a profile built from an unset variable), not written as "undefined".
+      const bare = await env.aegis({ description: undefined }).getBackendConfig(env.profileName);
+      expect(bare.description).toBeUndefined();
     } finally {
       await env.close();
     }
+  });
+});
+
+describe('the options and plumbing of the kit', () => {
+  it('refuses a secretField value short enough to occur by chance', async () => {
+    const env = await startConformanceEnv(examplePlugin, exampleOptions());
+    try {
+      expect(() => conformanceChecks(examplePlugin, exampleOptions({ secretField: { field: 'api_key', value: 'seven77' } }), env)).toThrow(
+        'secretField.value must be at least 8 characters',
+      );
+    } finally {
+      await env.close();
+    }
+  });
+
+  it('fails a check that does not finish within timeoutMs, saying so', async () => {
+    // The call's own deadline (timeout: 5 s) ends it later: the check's limit must have stopped it first.
+    const slow = exampleOptions({ timeoutMs: 500, profile: (server) => ({ llm_url: `${server.url}/v1/completion`, api_key: KEY, timeout: 5 }) });
+    const outcome = await outcomeOf(broken.neverAnswers, slow, 'completion');
+    expect(outcome).toMatchObject({ status: 'failed', message: expect.stringContaining('did not finish within 500 ms') });
+  });
+
+  it("runs nothing for a skipped check's run()", async () => {
+    const env = await startConformanceEnv(examplePlugin, exampleOptions());
+    try {
+      const embeddings = conformanceChecks(examplePlugin, exampleOptions(), env).find((c) => c.id === 'embeddings')!;
+      expect(embeddings.skip).toContain('does not declare embeddings');
+      await expect(embeddings.run()).resolves.toBeUndefined();
+      expect(env.server.requests).toHaveLength(0);
+    } finally {
+      await env.close();
+    }
+  });
+
+  it('checks only the capabilities the options list, but holds the provider to every capability the plugin declares', async () => {
+    const outcomes = await runConformance(acmePlugin, acmeOptions({ capabilities: ['completion', 'streaming'] }), { only: ['completion', 'embeddings', 'speech'] });
+    expect(outcomes.map((o) => [o.id, o.status])).toEqual([
+      ['completion', 'passed'],
+      ['embeddings', 'skipped'],
+      ['speech', 'skipped'],
+    ]);
+    const missing = await outcomeOf(broken.declaresMore, exampleOptions({ capabilities: ['completion', 'streaming'] }), 'capabilities.implemented');
+    expect(missing).toMatchObject({ status: 'failed', message: expect.stringContaining('declares "embeddings" but its provider does not override doEmbeddings') });
+  });
+
+  it('passes a schema whose max_retries defaults to 0 (a valid count)', async () => {
+    expect(await outcomeOf(broken.noRetriesByDefault, exampleOptions(), 'config.base')).toMatchObject({ status: 'passed' });
+  });
+
+  it("makes only the call's own request go silent in the idle checks, not a request the plugin sends before it", async () => {
+    const outcomes = await runConformance(broken.modelLookupFirst, acmeOptions(), { only: ['timeouts.idle'] });
+    expect(outcomes.map((o) => [o.id, o.status, o.message])).toEqual([
+      ['timeouts.idle.completion', 'passed', undefined],
+      ['timeouts.idle.streaming', 'passed', undefined],
+    ]);
   });
 });
 
@@ -150,6 +208,21 @@ const BREAKAGES: Breakage[] = [
     options: () => exampleOptions({ packageJson: packageJsonWith((p) => (p.aegis.apiVersion = 2)) }),
     message: '"aegis.apiVersion" is 2, but the plugin object declares apiVersion 1',
   },
+  {
+    check: 'manifest',
+    why: 'package.json has no keywords at all',
+    plugin: examplePlugin,
+    options: () => exampleOptions({ packageJson: packageJsonWith((p) => delete p.keywords) }),
+    message: '"keywords" must include "aegis-provider"',
+  },
+  {
+    check: 'manifest',
+    why: 'package.json writes aegis.apiVersion as a string (discovery takes only a number)',
+    plugin: examplePlugin,
+    options: () => exampleOptions({ packageJson: packageJsonWith((p) => (p.aegis.apiVersion = '1')) }),
+    message: '"aegis.apiVersion" is "1", but the plugin object declares apiVersion 1',
+  },
+  { check: 'config.base', why: 'idle_timeout has no positive default', plugin: broken.zeroIdleTimeout, message: '"idle_timeout" has no positive default (got 0)', alsoFails: 'slow' },
   { check: 'config.base', why: 'the schema redefines a common field', plugin: broken.redefinesSeed, message: 'must accept them' },
   { check: 'config.reject', why: 'the schema accepts anything as timeout', plugin: broken.acceptsAnyTimeout, message: 'accepted a profile with timeout: "soon"' },
   {
@@ -163,6 +236,13 @@ const BREAKAGES: Breakage[] = [
       }),
     message: 'the field "access_code" holds a secret but is not marked secret',
   },
+  {
+    check: 'config.secrets',
+    why: 'a failed call shows the key in its message',
+    plugin: broken.keyInErrors,
+    message: 'the error of a failed getCompletion shows the value of the secret field "api_key"',
+  },
+  { check: 'completion', why: 'every answer is reported as cut by the token limit', plugin: broken.alwaysLength, message: 'the server stopped normally, but getCompletion reported finishReason "length"' },
   { check: 'completion', why: 'the finish reason is empty', plugin: broken.emptyFinishReason, message: 'returned finishReason ""' },
   { check: 'streaming.deltas', why: 'the stream yields nothing', plugin: broken.silentStream, message: 'yielded no delta', alsoFails: 'slow' },
   { check: 'streaming.deltas', why: 'the stream is buffered into one delta', plugin: broken.bufferedStream, message: 'whole answer as one delta', alsoFails: 'slow' },
@@ -174,6 +254,75 @@ const BREAKAGES: Breakage[] = [
     plugin: broken.swallowingStream,
     message: 'ended normally after its signal was aborted',
     alsoFails: ['errors.http.streaming', 'streaming.truncated', 'streaming.error-event', 'errors.malformed.streaming', 'limits.streaming', 'timeouts.idle.streaming'],
+  },
+  {
+    check: 'streaming.abort',
+    why: 'an abort becomes a connection error',
+    plugin: broken.abortAsNetwork,
+    message: 'after abort the stream failed with ProviderError: ',
+  },
+  { check: 'runtime.override', why: "the profile's temperature is sent too", plugin: broken.profileTemperatureToo, message: "still sent the profile's 0.25" },
+  {
+    check: 'capabilities.undeclared',
+    why: 'an undeclared operation fails with a plain Error',
+    plugin: broken.undeclaredPlainError,
+    message: 'getEmbeddings (undeclared "embeddings") failed with Error: Example.com has no embeddings instead of CapabilityNotSupportedError',
+  },
+  { check: 'errors.http.completion', why: 'errors lose their HTTP status', plugin: broken.statuslessErrors, message: 'HTTP 500 on getCompletion became a ProviderError with status undefined' },
+  { check: 'errors.http.completion', why: 'HTTP 404 is retryable', plugin: broken.retries404, message: 'HTTP 404 on getCompletion became a ProviderError with retryable: true, expected false' },
+  { check: 'streaming.truncated', why: 'a cut stream is a raw TypeError', plugin: broken.typeErrorOnCut, message: 'failed with TypeError: ' },
+  { check: 'streaming.error-event', why: "the backend's message is replaced", plugin: broken.genericStreamError, message: "does not carry the backend's message" },
+  {
+    check: 'errors.malformed.streaming',
+    why: "a stream event's fields are read unchecked",
+    plugin: broken.uncheckedStreamEvent,
+    options: acmeOptions,
+    message: /a stream whose event is valid JSON of another shape .* failed with TypeError: /,
+  },
+  { check: 'speech', why: 'the audio is labelled application/octet-stream', plugin: broken.octetSpeech, options: acmeOptions, message: 'getSpeech returned the MIME type "application/octet-stream"' },
+  { check: 'transcription', why: "the text is the backend's JSON", plugin: broken.jsonTranscript, options: acmeOptions, message: 'but the server transcribed' },
+  { check: 'models', why: 'every model is listed twice', plugin: broken.doubledModels, options: acmeOptions, message: 'listModels returned the same id twice' },
+  { check: 'tokens', why: 'the counts are not exact', plugin: broken.inexactTokens, options: acmeOptions, message: 'countTokens of a text says exact: false' },
+  {
+    check: 'tools.wire',
+    why: "a call without tools gets the last call's tools",
+    plugin: brokenTools.toolsRemembered,
+    options: brokenTools.openaiOptions,
+    message: 'a call without tools still sent tools to the backend',
+  },
+  {
+    check: 'tools.roundtrip',
+    why: 'tool results are encoded as JSON twice',
+    plugin: brokenTools.resultsDoubleEncoded,
+    options: brokenTools.openaiOptions,
+    message: 'tool result 0 reached the backend as',
+  },
+  {
+    check: 'tools.choice',
+    why: 'the tool choice is never sent',
+    plugin: brokenTools.choiceOmitted,
+    options: brokenTools.openaiOptions,
+    message: 'toolChoice "none" reached the backend as undefined',
+  },
+  {
+    check: 'tools.invalid-arguments',
+    why: "the error names the call's id as the tool",
+    plugin: brokenTools.swappedToolName,
+    options: brokenTools.openaiOptions,
+    message: 'the error names the tool',
+  },
+  {
+    check: 'tools.refused',
+    why: 'a provider without tools sends the call before refusing it',
+    plugin: brokenTools.toolsTriedFirst,
+    message: 'a call with tools reached the server although the provider does not declare tools',
+  },
+  {
+    check: 'reasoning',
+    why: 'the reasoning is left in the text too',
+    plugin: brokenTools.reasoningInText,
+    options: brokenTools.vllmOptions,
+    message: 'expected only the answer',
   },
   { check: 'runtime.override', why: 'the call temperature is ignored', plugin: broken.profileTemperatureOnly, message: 'did not send 0.75' },
   {
@@ -377,6 +526,13 @@ describe('a backend without some tool choices', () => {
     // A plugin that maps the choice after all fails when it is listed: listing is a claim the check holds it to.
     const mapping = await outcomeOf(brokenTools.everyChoice, { ...brokenTools.openaiOptions(), unsupportedToolChoices: ['required'] }, 'tools.choice');
     expect(mapping).toMatchObject({ status: 'failed', message: expect.stringContaining('is listed in unsupportedToolChoices but was accepted') });
+  });
+});
+
+describe('a backend without some tool choices: the refusal', () => {
+  it('fails tools.choice when a listed choice reaches the server before it is refused', async () => {
+    const outcome = await outcomeOf(brokenTools.requiredTriedFirst, { ...brokenTools.openaiOptions(), unsupportedToolChoices: ['required'] }, 'tools.choice');
+    expect(outcome).toMatchObject({ status: 'failed', message: expect.stringContaining('toolChoice "required" is refused, but a request reached the server first') });
   });
 });
 

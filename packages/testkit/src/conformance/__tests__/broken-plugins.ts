@@ -16,6 +16,9 @@ import {
   type StreamItem,
   type ChatMessage,
   type CompletionResult,
+  type CountTokensOptions,
+  type RuntimeExecutionConfig,
+  type TokenCountInput,
   type EmbeddingsOptions,
   type EmbeddingsResult,
   type FinishReason,
@@ -384,3 +387,185 @@ class ReversedVectors extends AcmeProvider {
 }
 /** Returns the vectors in reverse order. */
 export const reversedVectors = acmeVariant(ReversedVectors);
+
+// ---- more mistakes, for the kit's assertions a mutation audit found unchecked ------------------
+
+/** Not broken: a backend whose profiles retry nothing unless told to (`max_retries` defaults to 0, which is valid). */
+export const noRetriesByDefault = exampleVariant(ExampleComProvider, {
+  configSchema: ExampleComConfig.extend({ max_retries: z.number().int().min(0).max(20).default(0) }) as AnyConfigSchema,
+});
+
+/** Lets `idle_timeout` default to 0 (no positive default), so a profile that leaves it out has no usable idle timeout. */
+export const zeroIdleTimeout = exampleVariant(ExampleComProvider, {
+  configSchema: ExampleComConfig.extend({ idle_timeout: z.number().min(0).default(0) }) as AnyConfigSchema,
+});
+
+/** Adds the key to the message of every failed completion, after core has scrubbed it (it overrides the public method). */
+class KeyInErrors extends ExampleComProvider {
+  override async getCompletion(messages: ChatMessage[], runtime: RuntimeExecutionConfig = {}): Promise<CompletionResult> {
+    try {
+      return await super.getCompletion(messages, runtime);
+    } catch (error) {
+      if (error instanceof Error) error.message += ` (sent with the key ${this.config.api_key})`;
+      throw error;
+    }
+  }
+}
+export const keyInErrors = exampleVariant(KeyInErrors);
+
+/** Reports every completion as cut by the token limit. */
+class AlwaysLength extends ExampleComProvider {
+  protected override async doCompletion(messages: ChatMessage[], settings: CallSettings): Promise<CompletionResult> {
+    return { ...(await super.doCompletion(messages, settings)), finishReason: 'length' };
+  }
+}
+export const alwaysLength = exampleVariant(AlwaysLength);
+
+/** Turns the abort of a stream into a "connection" ProviderError, so a caller cannot tell it stopped the call itself. */
+class AbortAsNetwork extends ExampleComProvider {
+  protected override async *doStream(messages: ChatMessage[], settings: CallSettings): ProviderStream {
+    try {
+      return yield* super.doStream(messages, settings);
+    } catch (error) {
+      if (ProviderError.isInstance(error) && error.reason === 'aborted') throw new ProviderError('the stream stopped', { reason: 'connection', retryable: true });
+      throw error;
+    }
+  }
+}
+export const abortAsNetwork = exampleVariant(AbortAsNetwork);
+
+/** Sends the profile's temperature in a field of its own besides the call's. */
+class ProfileTemperatureToo extends ExampleComProvider {
+  protected override doCompletion(messages: ChatMessage[], settings: CallSettings): Promise<CompletionResult> {
+    return super.doCompletion(messages, { ...settings, providerOptions: { ...settings.providerOptions, default_temp: this.config.temperature } });
+  }
+}
+export const profileTemperatureToo = exampleVariant(ProfileTemperatureToo);
+
+/** Answers an undeclared operation with a plain Error instead of CapabilityNotSupportedError. */
+class UndeclaredPlainError extends ExampleComProvider {
+  override async getEmbeddings(): Promise<EmbeddingsResult> {
+    throw new Error('Example.com has no embeddings');
+  }
+}
+export const undeclaredPlainError = exampleVariant(UndeclaredPlainError);
+
+/** Rebuilds its errors without the HTTP status (retryable and reason kept). */
+class StatuslessErrors extends ExampleComProvider {
+  protected override async doCompletion(messages: ChatMessage[], settings: CallSettings): Promise<CompletionResult> {
+    try {
+      return await super.doCompletion(messages, settings);
+    } catch (error) {
+      if (!ProviderError.isInstance(error)) throw error;
+      throw new ProviderError(`Example.com failed: ${error.message}`, { retryable: error.retryable, reason: error.reason, url: error.url });
+    }
+  }
+}
+export const statuslessErrors = exampleVariant(StatuslessErrors);
+
+/** Retries a 404 (a model that is not there will not appear by asking again). */
+class Retries404 extends ExampleComProvider {
+  protected override async doCompletion(messages: ChatMessage[], settings: CallSettings): Promise<CompletionResult> {
+    try {
+      return await super.doCompletion(messages, settings);
+    } catch (error) {
+      if (ProviderError.isInstance(error) && error.status === 404) throw new ProviderError(error.message, { status: 404, url: error.url, retryable: true });
+      throw error;
+    }
+  }
+}
+export const retries404 = exampleVariant(Retries404);
+
+/** Reads a stream's end unchecked: a stream cut short is a raw TypeError, not a ProviderError. */
+class TypeErrorOnCut extends ExampleComProvider {
+  protected override async *doStream(messages: ChatMessage[], settings: CallSettings): ProviderStream {
+    try {
+      return yield* super.doStream(messages, settings);
+    } catch (error) {
+      if (ProviderError.isInstance(error) && error.reason === 'truncated_stream') throw new TypeError("Cannot read properties of undefined (reading 'finish_reason')");
+      throw error;
+    }
+  }
+}
+export const typeErrorOnCut = exampleVariant(TypeErrorOnCut);
+
+/** Replaces the backend's error event by a message of its own. */
+class GenericStreamError extends ExampleComProvider {
+  protected override async *doStream(messages: ChatMessage[], settings: CallSettings): ProviderStream {
+    try {
+      return yield* super.doStream(messages, settings);
+    } catch (error) {
+      if (ProviderError.isInstance(error) && error.reason === 'stream_error') throw new ProviderError('the stream failed', { reason: 'stream_error' });
+      throw error;
+    }
+  }
+}
+export const genericStreamError = exampleVariant(GenericStreamError);
+
+/** Reads a stream event's fields unchecked: an event of another shape is a raw TypeError. */
+class UncheckedStreamEvent extends AcmeProvider {
+  protected override parseChunk(data: string, url: string): AcmeChunk {
+    const chunk = super.parseChunk(data, url);
+    if (!chunk.error && !chunk.stop_reason && chunk.delta!.length === 0) return {};
+    return chunk;
+  }
+}
+export const uncheckedStreamEvent = acmeVariant(UncheckedStreamEvent);
+
+class OctetSpeech extends AcmeProvider {
+  protected override async doSpeech(text: string, options: SpeechOptions, settings: CallSettings): Promise<SpeechResult> {
+    return { ...(await super.doSpeech(text, options, settings)), mimeType: 'application/octet-stream' };
+  }
+}
+/** Labels its audio application/octet-stream. */
+export const octetSpeech = acmeVariant(OctetSpeech);
+
+class JsonTranscript extends AcmeProvider {
+  protected override async doTranscription(audio: Uint8Array, options: TranscriptionOptions, settings: CallSettings): Promise<TranscriptionResult> {
+    const result = await super.doTranscription(audio, options, settings);
+    return { text: JSON.stringify({ text: result.text }) };
+  }
+}
+/** Returns the backend's JSON answer as the text. */
+export const jsonTranscript = acmeVariant(JsonTranscript);
+
+class DoubledModels extends AcmeProvider {
+  protected override async doListModels(settings: CallSettings): Promise<ModelInfo[]> {
+    const models = await super.doListModels(settings);
+    return [...models, ...models];
+  }
+}
+/** Lists every model twice (e.g. once per endpoint it asks). */
+export const doubledModels = acmeVariant(DoubledModels);
+
+class InexactTokens extends AcmeProvider {
+  protected override async doCountTokens(input: TokenCountInput, options: CountTokensOptions, settings: CallSettings): Promise<TokenCount> {
+    return { ...(await super.doCountTokens(input, options, settings)), exact: false };
+  }
+}
+/** Declares tokens but says its counts are not exact. */
+export const inexactTokens = acmeVariant(InexactTokens);
+
+class ModelLookupFirst extends AcmeProvider {
+  protected override async doCompletion(messages: ChatMessage[], settings: CallSettings): Promise<CompletionResult> {
+    await this.context.http.getJson(this.url('/v1/models'), this.options(settings));
+    return super.doCompletion(messages, settings);
+  }
+
+  protected override async *doStream(messages: ChatMessage[], settings: CallSettings): ProviderStream {
+    await this.context.http.getJson(this.url('/v1/models'), this.options(settings));
+    return yield* super.doStream(messages, settings);
+  }
+}
+/** Not broken: asks the backend for its models before each completion (a request of its own, besides the call's). */
+export const modelLookupFirst = acmeVariant(ModelLookupFirst);
+
+/** Never answers a completion: the call ends only when its deadline aborts it (the profile's timeout). */
+class NeverAnswers extends ExampleComProvider {
+  protected override doCompletion(_messages: ChatMessage[], settings: CallSettings): Promise<CompletionResult> {
+    return new Promise<CompletionResult>((_, reject) => {
+      settings.signal.addEventListener('abort', () => reject(new ProviderError('no answer before the deadline', { reason: 'timeout' })), { once: true });
+    });
+  }
+}
+export const neverAnswers = exampleVariant(NeverAnswers);

@@ -6,6 +6,7 @@
 import {
   CapabilityNotSupportedError,
   definePlugin,
+  InvalidToolArgumentsError,
   PLUGIN_API_VERSION,
   type AegisPlugin,
   type CallSettings,
@@ -177,4 +178,85 @@ export const reasoningDropped = definePlugin({
   configSchema: VllmConfig,
   capabilities: ['completion', 'streaming', 'tools', 'reasoning'],
   create: (config, context) => new ReasoningDropped(config, context),
+});
+
+/** Keeps the last call's tools and sends them with every later call, one without tools included. */
+class ToolsRemembered extends OpenAIProvider {
+  private remembered: CallSettings['tools'];
+
+  protected override chatBody(messages: ChatMessage[], settings: CallSettings, stream: boolean): Record<string, unknown> {
+    if (settings.tools) this.remembered = settings.tools;
+    return super.chatBody(messages, { ...settings, tools: settings.tools ?? this.remembered }, stream);
+  }
+}
+export const toolsRemembered = openaiVariant(ToolsRemembered);
+
+/** Encodes each tool result as JSON text a second time. */
+class ResultsDoubleEncoded extends OpenAIProvider {
+  protected override chatBody(messages: ChatMessage[], settings: CallSettings, stream: boolean): Record<string, unknown> {
+    const encoded = messages.map((m): ChatMessage => (m.role === 'tool' ? { ...m, content: JSON.stringify(m.content) } : m));
+    return super.chatBody(encoded, settings, stream);
+  }
+}
+export const resultsDoubleEncoded = openaiVariant(ResultsDoubleEncoded);
+
+/** Never sends a tool choice, so "none", "required" and a named tool all become the backend's default. */
+class ChoiceOmitted extends OpenAIProvider {
+  protected override chatBody(messages: ChatMessage[], settings: CallSettings, stream: boolean): Record<string, unknown> {
+    const { tool_choice: _c, ...body } = super.chatBody(messages, settings, stream);
+    return body;
+  }
+}
+export const choiceOmitted = openaiVariant(ChoiceOmitted);
+
+/** Sends "required" to the backend first, and refuses it only after the backend answered. */
+class RequiredTriedFirst extends OpenAIProvider {
+  protected override async doCompletion(messages: ChatMessage[], settings: CallSettings): Promise<ProviderCompletion> {
+    const result = await super.doCompletion(messages, settings);
+    if (settings.toolChoice === 'required') throw new CapabilityNotSupportedError(this.type, this.profileName, 'toolChoice "required"');
+    return result;
+  }
+}
+export const requiredTriedFirst = openaiVariant(RequiredTriedFirst);
+
+/** Parses the arguments itself and names the call's id as the tool of the error. */
+class SwappedToolName extends OpenAIProvider {
+  protected override async doCompletion(messages: ChatMessage[], settings: CallSettings): Promise<ProviderCompletion> {
+    const result = await super.doCompletion(messages, settings);
+    for (const call of result.toolCalls ?? []) {
+      if (typeof call.arguments !== 'string') continue;
+      try {
+        JSON.parse(call.arguments);
+      } catch {
+        throw new InvalidToolArgumentsError(`the arguments of ${call.name} are not JSON`, { toolName: call.id ?? '?', toolCallId: call.name, rawArguments: call.arguments });
+      }
+    }
+    return result;
+  }
+}
+export const swappedToolName = openaiVariant(SwappedToolName);
+
+/** Declares no tools, but sends a call with tools to the backend before refusing it. */
+class ToolsTriedFirst extends ExampleComProvider {
+  override async getCompletion(messages: ChatMessage[], runtime: RuntimeExecutionConfig = {}) {
+    if (!runtime.tools) return super.getCompletion(messages, runtime);
+    await super.getCompletion(messages, { ...runtime, tools: undefined });
+    return super.getCompletion(messages, runtime);
+  }
+}
+export const toolsTriedFirst = exampleVariant(ToolsTriedFirst);
+
+/** Leaves the reasoning in the answer's text as well (non-streamed). */
+class ReasoningInText extends VllmProvider {
+  protected override async doCompletion(messages: ChatMessage[], settings: CallSettings): Promise<ProviderCompletion> {
+    const result = await super.doCompletion(messages, settings);
+    return result.reasoning ? { ...result, text: `${result.reasoning}\n${result.text}` } : result;
+  }
+}
+export const reasoningInText = definePlugin({
+  apiVersion: PLUGIN_API_VERSION,
+  type: 'vllm',
+  configSchema: VllmConfig,
+  capabilities: ['completion', 'streaming', 'tools', 'reasoning'],
+  create: (config, context) => new ReasoningInText(config, context),
 });
