@@ -97,37 +97,31 @@ describe('completion', () => {
     expect(result.text).toBe('one two');
   });
 
+  /** A `chat.completion` answer (HTTP 200) with these choices (and any top-level extras). */
+  const chatAnswer = (choices: Record<string, unknown>[], extra: Record<string, unknown> = {}) => ({
+    kind: 'status' as const,
+    status: 200,
+    body: { id: 'c1', object: 'chat.completion', model: 'gpt-4o-mini', choices, ...extra },
+  });
+
   it('reads the choice of index 0 even when the server lists another first (n > 1)', async () => {
     const message = (content: string) => ({ role: 'assistant', content });
-    emu.failNext({
-      kind: 'status',
-      status: 200,
-      body: {
-        id: 'c1',
-        object: 'chat.completion',
-        model: 'gpt-4o-mini',
-        choices: [
-          { index: 1, message: message('second'), finish_reason: 'length' },
-          { index: 0, message: message('first'), finish_reason: 'stop' },
-        ],
-      },
-    });
+    emu.failNext(
+      chatAnswer([
+        { index: 1, message: message('second'), finish_reason: 'length' },
+        { index: 0, message: message('first'), finish_reason: 'stop' },
+      ]),
+    );
     const result = await (await provider()).getCompletion(HELLO, { providerOptions: { n: 2 } });
     expect(result).toMatchObject({ text: 'first', finishReason: 'stop' });
   });
 
   it('an answer without a finish reason is "other"; an empty reasoning or refusal, and usage without counts, are left out', async () => {
-    emu.failNext({
-      kind: 'status',
-      status: 200,
-      body: {
-        id: 'c1',
-        object: 'chat.completion',
-        model: 'gpt-4o-mini',
-        choices: [{ index: 0, message: { role: 'assistant', content: 'plain', reasoning_content: '', refusal: '' }, finish_reason: null }],
+    emu.failNext(
+      chatAnswer([{ index: 0, message: { role: 'assistant', content: 'plain', reasoning_content: '', refusal: '' }, finish_reason: null }], {
         usage: { prompt_tokens: null, completion_tokens: null, total_tokens: null },
-      },
-    });
+      }),
+    );
     const result = await (await provider()).getCompletion(HELLO);
     expect(result).toEqual({ text: 'plain', finishReason: 'other', model: 'gpt-4o-mini' });
   });
@@ -600,8 +594,7 @@ describe('broken answers', () => {
   });
 
   it("a chunk of another choice (n > 1 through providerOptions) is not mixed into the answer, nor is its finish reason", async () => {
-    const other = (choice: Record<string, unknown>) =>
-      `data: ${JSON.stringify({ id: 'c1', object: 'chat.completion.chunk', created: 1, model: 'gpt-4o-mini', choices: [{ index: 1, ...choice }] })}\n\n`;
+    const other = (choice: Record<string, unknown>) => sseChunk({ index: 1, ...choice });
     const body =
       sseChunk({ delta: { role: 'assistant', content: '' }, finish_reason: null }) +
       other({ delta: { role: 'assistant', content: '' }, finish_reason: null }) +

@@ -220,8 +220,8 @@ export function firstChoice(choices: WireChoice[]): WireChoice | undefined {
 }
 
 /**
- * A stream chunk's part of the answer: its choice 0 (or its only choice, from
- * a server that sends no index). A chunk of another choice (`n` > 1, asked
+ * A stream chunk's part of the answer: its choice 0 (from a server that sends
+ * no index, its first choice). A chunk of another choice (`n` > 1, asked
  * through `providerOptions`) is not this answer's: its text is not mixed in.
  */
 export function streamChoice(choices: WireChoice[]): WireChoice | undefined {

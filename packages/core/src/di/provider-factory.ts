@@ -120,7 +120,7 @@ export class ProviderFactory {
   /** The plugin of a profile whose `type` is usable, else undefined; never throws. */
   private async pluginOf(profileName: string): Promise<AegisPlugin | undefined> {
     const profile = this.configService.profile(profileName);
-    if (profile.issues.some((issue) => issue.field === 'type')) return undefined;
+    if (typeUnusable(profile)) return undefined;
     return this.pluginFor(profile).catch(() => undefined);
   }
 
@@ -130,7 +130,7 @@ export class ProviderFactory {
    */
   async checkWithoutImport(profileName: string): Promise<ConfigIssue[]> {
     const profile = this.configService.profile(profileName);
-    if (profile.issues.some((issue) => issue.field === 'type')) return profile.issues;
+    if (typeUnusable(profile)) return profile.issues;
     try {
       const entry = await this.catalog.registry.describe(profile.type);
       const result = validateProfile(profile, schemaFromDescription(entry));
@@ -170,7 +170,7 @@ export class ProviderFactory {
 
   private async validate(profile: RawProfile): Promise<{ plugin: AegisPlugin; config: ResolvedConfig }> {
     // Without a usable `type` there is no plugin to ask: the type problem is the whole story.
-    if (profile.issues.some((issue) => issue.field === 'type')) throw new ConfigurationError(profile.issues);
+    if (typeUnusable(profile)) throw new ConfigurationError(profile.issues);
     const plugin = await this.pluginFor(profile);
     const secretKeys = secretKeysOfSchema(plugin.configSchema);
     for (const key of secretKeys) this.secrets.add(profile.values[key]);
@@ -285,4 +285,9 @@ function secretKeysOfSchema(schema: AegisPlugin['configSchema']): Set<string> {
   let keys = secretKeysCache.get(schema);
   if (!keys) secretKeysCache.set(schema, (keys = secretKeysOf(schema)));
   return keys;
+}
+
+/** Whether the profile's `type` has a problem of its own (missing, not a string): then there is no plugin to ask. */
+function typeUnusable(profile: RawProfile): boolean {
+  return profile.issues.some((issue) => issue.field === 'type');
 }
